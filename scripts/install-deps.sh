@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs exactly what jobgw needs to build and test, from Debian 12 packages.
+# A no-op (no apt-get call at all) when everything is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
+  libboost-dev libboost-system-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
+  libssl-dev openssl ca-certificates
+  libgtest-dev libgmock-dev
+  clang-format
+  python3 perl bash procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
