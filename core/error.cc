@@ -26,6 +26,24 @@ const char* to_string(ErrorKind kind) {
   return "unknown";
 }
 
+bool is_transient(const Error& error) {
+  switch (error.kind) {
+    case ErrorKind::kTransport:
+    case ErrorKind::kTimeout:
+    case ErrorKind::kDecode:
+      return true;
+    case ErrorKind::kHttp:
+      return error.http_status == 429 || error.http_status >= 500;
+    case ErrorKind::kJob:
+      return error.job_code == 1240001 || error.job_code == 1240002;
+    case ErrorKind::kInvalidArgument:
+    case ErrorKind::kCancelled:
+    case ErrorKind::kInternal:
+      return false;
+  }
+  return false;
+}
+
 std::string Error::describe() const {
   std::ostringstream out;
   out << "kind=" << to_string(kind);

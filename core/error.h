@@ -21,6 +21,12 @@ enum class ErrorKind {
 
 const char* to_string(ErrorKind kind);
 
+struct Error;
+// Whether trying the same read again later may succeed: transport trouble, deadlines, 429/5xx,
+// unparsable bodies and JOB's own "unavailable"/"internal" codes. Anything else (unknown job,
+// permission, bad argument) will not change by waiting.
+bool is_transient(const Error& error);
+
 struct Error {
   ErrorKind kind = ErrorKind::kInternal;
   std::string message;

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "core/http_client.h"
+#include "core/ip_logs.h"
+#include "core/job_codec.h"
+#include "core/job_requests.h"
+#include "core/job_snapshot.h"
+#include "core/result.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace jobgw::core {
+
+struct JobClientConfig {
+  JobApiSettings api;
+  // http.base_url is JOB's (or jobsim's) base URL.
+  HttpClientConfig http;
+};
+
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// The asynchronous client for JOB's v3 API: JobCodec on top of HttpClient. Each call completes
+// exactly once, on the io_context, never inline, so gRPC reactors can call it without blocking.
+// Reads are retried by the transport; submits and terminate are never re-sent once they may have
+// reached JOB.
+class JobClient {
+ public:
+  template <typename T>
+  using Callback = std::function<void(Result<T>)>;
+
+  static Result<std::unique_ptr<JobClient>> create(boost::asio::io_context& io,
+                                                   JobClientConfig config);
+  ~JobClient();
+
+  void execute_script(const ExecuteScriptRequest& request, Callback<JobRef> done,
+                      Deadline deadline = {});
+  void transfer_file(const TransferFileRequest& request, Callback<JobRef> done,
+                     Deadline deadline = {});
+  void get_job_instance_status(const JobStatusRequest& request, Callback<JobSnapshot> done,
+                               Deadline deadline = {});
+  void batch_get_job_instance_ip_log(const IpLogsRequest& request, Callback<IpLogs> done,
+                                     Deadline deadline = {});
+  void get_job_instance_ip_log(const IpLogsRequest& request, Callback<IpLogs> done,
+                               Deadline deadline = {});
+  // operate_job_instance; completes with the job_instance_id JOB acknowledged.
+  void operate_job_instance(const OperateJobRequest& request, Callback<std::int64_t> done,
+                            Deadline deadline = {});
+
+  // Cancels everything in flight (kCancelled) and refuses later calls.
+  void shutdown();
+
+  HttpClientStats transport_stats() const;
+  const JobCodec& codec() const { return codec_; }
+
+ private:
+  JobClient(boost::asio::io_context& io, JobCodec codec, std::unique_ptr<HttpClient> http);
+
+  template <typename T>
+  void call(Result<EncodedCall> encoded, bool retryable, Deadline deadline,
+            Result<T> (*decode)(int, std::string_view), Callback<T> done);
+
+  boost::asio::io_context& io_;
+  JobCodec codec_;
+  std::unique_ptr<HttpClient> http_;
+};
+
+}  // namespace jobgw::core
