@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace jobsim {
+
+// Counters for benchmarks: how often each endpoint was asked, status reads per job, faults
+// injected, callbacks sent. Shapes in jobsim/README.md.
+class Stats {
+ public:
+  void request(const std::string& endpoint, const std::string& mode);
+  void status_read(int64_t job_id);
+  void fault(const std::string& kind);
+  void callback(const std::string& outcome);  // "attempts", "delivered", "failed", "retries"
+  void reset();
+  nlohmann::json to_json() const;
+  uint64_t requests(const std::string& endpoint) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> requests_;
+  std::map<std::string, uint64_t> by_mode_;
+  std::map<int64_t, uint64_t> status_reads_;
+  std::map<std::string, uint64_t> faults_;
+  std::map<std::string, uint64_t> callbacks_;
+};
+
+}  // namespace jobsim
