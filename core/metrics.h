@@ -1,0 +1,77 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "core/http_client.h"
+#include "core/watch_hub.h"
+
+namespace jobgw::core {
+
+// Every jobgw_ metric in one registry: gRPC RPCs, JOB calls, JOB callbacks and the WatchHub (as
+// its WatchObserver). Thread-safe: prometheus-cpp metrics are atomic and families lock their
+// own label maps. Label values come from finite sets only; anything outside a known set is
+// reported as "other" so a misbehaving caller cannot grow the series count without bound.
+class Metrics : public WatchObserver {
+ public:
+  Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // One finished gRPC call: method is the RPC name, code the gRPC status name (e.g. "OK").
+  void rpc_finished(const std::string& method, const std::string& code, double seconds);
+  // One HTTP attempt to JOB; hook into HttpClientConfig::on_attempt.
+  void job_attempt(const AttemptRecord& record);
+  // One JOB callback request: accepted, unknown_job, malformed, method_not_allowed, not_found.
+  void callback(const std::string& outcome);
+
+  // WatchObserver.
+  void on_event(WatchEventKind kind) override;
+  void on_watched_jobs(std::size_t count) override;
+  void on_subscribers(std::size_t count) override;
+  void on_poll(std::chrono::milliseconds next_interval) override;
+  void on_read(bool ok) override;
+  void on_token_wait(std::chrono::milliseconds waited) override;
+  void on_job_finished(int job_status) override;
+  void on_subscriber_overflow() override;
+
+  // The Prometheus text exposition format (version 0.0.4).
+  std::string serialize() const;
+
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+
+  // The label value an HTTP status or an error kind gets in jobgw_job_calls_total.
+  static std::string job_outcome(const AttemptRecord& record);
+  // JOB's job status as a label value: "success", "failed", ... or "other".
+  static const char* job_status_label(int job_status);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+
+  prometheus::Family<prometheus::Counter>& rpc_requests_;
+  prometheus::Family<prometheus::Histogram>& rpc_duration_;
+  prometheus::Family<prometheus::Counter>& job_calls_;
+  prometheus::Family<prometheus::Histogram>& job_call_duration_;
+  prometheus::Family<prometheus::Counter>& job_call_retries_;
+  prometheus::Family<prometheus::Counter>& callbacks_;
+  prometheus::Gauge& watched_jobs_;
+  prometheus::Gauge& subscribers_;
+  prometheus::Family<prometheus::Counter>& events_;
+  prometheus::Histogram& poll_interval_;
+  prometheus::Family<prometheus::Counter>& job_reads_;
+  prometheus::Counter& reads_ok_;
+  prometheus::Counter& reads_error_;
+  prometheus::Histogram& token_wait_;
+  prometheus::Family<prometheus::Counter>& jobs_finished_;
+  prometheus::Counter& subscriber_overflows_;
+};
+
+}  // namespace jobgw::core

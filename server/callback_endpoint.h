@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "server/http_listener.h"
+
+namespace jobgw::core {
+class Metrics;
+class WatchHub;
+}  // namespace jobgw::core
+
+namespace jobgw::server {
+
+inline constexpr std::string_view kCallbackPath = "/jobgw/v1/callback";
+
+// JOB's callback body (JOB_API.md "Callback"). Only a hint that the job may have ended: the poll
+// that follows is the truth, so statuses are kept as JOB sent them.
+struct JobCallback {
+  struct Step {
+    std::int64_t step_instance_id = 0;
+    int status = 0;
+  };
+  std::int64_t job_instance_id = 0;
+  int status = 0;
+  std::vector<Step> steps;
+};
+
+// Pure and total: any input gives a JobCallback or a kDecode Error naming the field; never
+// throws, never recurses on attacker-controlled nesting. Unknown fields are ignored so JOB can
+// add some. Error messages never quote the body.
+core::Result<JobCallback> parse_job_callback(std::string_view body);
+
+// What the HTTP routes serve; a null pointer leaves that route out (404).
+struct RouteTargets {
+  // POST kCallbackPath -> hub->poke(job_instance_id).
+  core::WatchHub* hub = nullptr;
+  // GET /metrics -> metrics->serialize(). Callback outcomes are counted here as well when set.
+  core::Metrics* metrics = nullptr;
+  bool serve_metrics = false;
+};
+
+// The handler behind callback and metrics listeners (they may share one address):
+//   POST /jobgw/v1/callback: 200 accepted (a watch knows the job), 404 unknown job, 400 malformed,
+//                            405 other methods;
+//   GET  /metrics:           Prometheus text format;
+//   GET  /healthz:           200 "ok";
+//   anything else:           404.
+HttpListener::Handler make_http_routes(RouteTargets targets);
+
+}  // namespace jobgw::server

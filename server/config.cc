@@ -1,0 +1,574 @@
+#include "server/config.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/http_url.h"
+#include "core/job_codec.h"
+
+extern char** environ;
+
+namespace jobgw::server {
+namespace {
+
+using core::Error;
+using core::Result;
+using Json = nlohmann::json;
+
+// A problem with one value; the caller adds the key and where the value came from.
+using Problem = std::string;
+
+struct Key {
+  std::string name;
+  std::string help;
+  bool secret = false;
+  bool is_bool = false;
+  std::function<Problem(GatewayConfig&, const std::string&)> set_text;
+  std::function<Problem(GatewayConfig&, const Json&)> set_json;
+  std::function<std::string(const GatewayConfig&)> show;
+};
+
+std::string env_name(const std::string& key) {
+  std::string out = "JOBGW_";
+  for (char c : key) {
+    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string quoted(const std::string& value) { return "\"" + value + "\""; }
+
+// A value as it may appear in an error message: secrets never do.
+std::string shown_value(const Key& key, const std::string& value) {
+  return key.secret ? std::string("<secret>") : quoted(value);
+}
+
+std::string json_type(const Json& j) { return j.type_name(); }
+
+using StringCheck = std::function<Problem(const std::string&)>;
+
+Key string_key(std::string name, std::string help, std::string GatewayConfig::*field,
+               StringCheck check = {}, bool secret = false) {
+  Key k;
+  k.name = std::move(name);
+  k.help = std::move(help);
+  k.secret = secret;
+  k.set_text = [field, check](GatewayConfig& c, const std::string& v) -> Problem {
+    if (check) {
+      Problem p = check(v);
+      if (!p.empty()) return p;
+    }
+    c.*field = v;
+    return {};
+  };
+  auto set_text = k.set_text;
+  k.set_json = [set_text](GatewayConfig& c, const Json& j) -> Problem {
+    if (!j.is_string()) return "expected a string, got " + json_type(j);
+    return set_text(c, j.get<std::string>());
+  };
+  k.show = [field, secret](const GatewayConfig& c) {
+    if (secret) return std::string((c.*field).empty() ? "<unset>" : "<set>");
+    return c.*field;
+  };
+  return k;
+}
+
+Problem parse_uint(const std::string& text, std::uint64_t min, std::uint64_t max,
+                   std::uint64_t& out) {
+  if (text.empty() || !std::all_of(text.begin(), text.end(),
+                                   [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    return "expected a non-negative integer";
+  }
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec != std::errc() || ptr != text.data() + text.size() || out < min || out > max) {
+    return "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  }
+  return {};
+}
+
+Problem json_uint(const Json& j, std::uint64_t min, std::uint64_t max, std::uint64_t& out) {
+  if (j.is_number_unsigned()) {
+    out = j.get<std::uint64_t>();
+  } else if (j.is_number_integer()) {
+    return "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  } else {
+    return "expected an integer, got " + json_type(j);
+  }
+  if (out < min || out > max) {
+    return "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  }
+  return {};
+}
+
+// Integer keys of any unsigned-compatible field type, or milliseconds.
+template <typename Field, typename Store, typename Load>
+Key uint_key_impl(std::string name, std::string help, std::uint64_t min, std::uint64_t max,
+                  Store store, Load load) {
+  Key k;
+  k.name = std::move(name);
+  k.help = std::move(help);
+  k.set_text = [min, max, store](GatewayConfig& c, const std::string& v) -> Problem {
+    std::uint64_t n = 0;
+    Problem p = parse_uint(v, min, max, n);
+    if (p.empty()) store(c, n);
+    return p;
+  };
+  k.set_json = [min, max, store](GatewayConfig& c, const Json& j) -> Problem {
+    std::uint64_t n = 0;
+    Problem p = json_uint(j, min, max, n);
+    if (p.empty()) store(c, n);
+    return p;
+  };
+  k.show = [load](const GatewayConfig& c) { return std::to_string(load(c)); };
+  return k;
+}
+
+template <typename T>
+Key uint_key(std::string name, std::string help, T GatewayConfig::*field, std::uint64_t min,
+             std::uint64_t max) {
+  return uint_key_impl<T>(
+      std::move(name), std::move(help), min, max,
+      [field](GatewayConfig& c, std::uint64_t n) { c.*field = static_cast<T>(n); },
+      [field](const GatewayConfig& c) { return static_cast<std::uint64_t>(c.*field); });
+}
+
+Key ms_key(std::string name, std::string help, std::chrono::milliseconds GatewayConfig::*field,
+           std::uint64_t min, std::uint64_t max) {
+  return uint_key_impl<std::chrono::milliseconds>(
+      std::move(name), std::move(help), min, max,
+      [field](GatewayConfig& c, std::uint64_t n) {
+        c.*field = std::chrono::milliseconds(static_cast<std::int64_t>(n));
+      },
+      [field](const GatewayConfig& c) { return static_cast<std::uint64_t>((c.*field).count()); });
+}
+
+std::string format_double(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+Key double_key(std::string name, std::string help, double GatewayConfig::*field, double min,
+               double max) {
+  Key k;
+  k.name = std::move(name);
+  k.help = std::move(help);
+  auto range = "out of range [" + format_double(min) + ", " + format_double(max) + "]";
+  auto store = [field, min, max, range](GatewayConfig& c, double v) -> Problem {
+    if (!std::isfinite(v) || v < min || v > max) return range;
+    c.*field = v;
+    return {};
+  };
+  k.set_text = [store](GatewayConfig& c, const std::string& v) -> Problem {
+    const char* begin = v.c_str();
+    char* end = nullptr;
+    double d = std::strtod(begin, &end);
+    if (v.empty() || std::isspace(static_cast<unsigned char>(v[0])) || end != begin + v.size()) {
+      return "expected a number";
+    }
+    return store(c, d);
+  };
+  k.set_json = [store](GatewayConfig& c, const Json& j) -> Problem {
+    if (!j.is_number()) return "expected a number, got " + json_type(j);
+    return store(c, j.get<double>());
+  };
+  k.show = [field](const GatewayConfig& c) { return format_double(c.*field); };
+  return k;
+}
+
+std::optional<bool> parse_bool(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
+  if (text == "false" || text == "0" || text == "no" || text == "off") return false;
+  return std::nullopt;
+}
+
+Key bool_key(std::string name, std::string help, bool GatewayConfig::*field) {
+  Key k;
+  k.name = std::move(name);
+  k.help = std::move(help);
+  k.is_bool = true;
+  k.set_text = [field](GatewayConfig& c, const std::string& v) -> Problem {
+    auto b = parse_bool(v);
+    if (!b) return "expected true or false";
+    c.*field = *b;
+    return {};
+  };
+  k.set_json = [field](GatewayConfig& c, const Json& j) -> Problem {
+    if (!j.is_boolean()) return "expected true or false, got " + json_type(j);
+    c.*field = j.get<bool>();
+    return {};
+  };
+  k.show = [field](const GatewayConfig& c) { return std::string(c.*field ? "true" : "false"); };
+  return k;
+}
+
+Problem check_listen(const std::string& v) {
+  auto parsed = parse_listen_address(v);
+  return parsed ? Problem{} : parsed.error().message;
+}
+
+Problem check_optional_listen(const std::string& v) {
+  return v.empty() ? Problem{} : check_listen(v);
+}
+
+Problem check_url(const std::string& v) {
+  auto parsed = core::parse_http_url(v);
+  return parsed ? Problem{} : parsed.error().message;
+}
+
+Problem check_optional_url(const std::string& v) { return v.empty() ? Problem{} : check_url(v); }
+
+Problem check_api_mode(const std::string& v) {
+  auto parsed = core::parse_api_mode(v);
+  return parsed ? Problem{} : "expected apigw or esb";
+}
+
+Problem check_non_empty(const std::string& v) {
+  return v.empty() ? Problem("must not be empty") : Problem{};
+}
+
+Problem check_log_level(const std::string& v) {
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  for (const char* level : kLevels) {
+    if (v == level) return {};
+  }
+  return "expected trace, debug, info, warn, error, critical or off";
+}
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::uint64_t kHour = 3600 * 1000;
+constexpr std::uint64_t kDay = 24 * kHour;
+
+const std::vector<Key>& keys() {
+  using C = GatewayConfig;
+  static const std::vector<Key> kKeys = [] {
+    std::vector<Key> k;
+    k.push_back(string_key("grpc.listen", "gRPC address HOST:PORT or [V6]:PORT; port 0 = ephemeral",
+                           &C::grpc_listen, check_listen));
+    k.push_back(uint_key("grpc.max_receive_message_bytes", "largest gRPC request accepted",
+                         &C::grpc_max_receive_message_bytes, 1024, 1024 * kMiB));
+    k.push_back(uint_key("grpc.max_send_message_bytes", "largest gRPC response sent",
+                         &C::grpc_max_send_message_bytes, 1024, 1024 * kMiB));
+    k.push_back(
+        string_key("job.base_url",
+                   "JOB (or jobsim) base URL, http:// or https://, with any path prefix (/prod)",
+                   &C::job_base_url, check_url));
+    k.push_back(string_key("job.api_mode", "apigw (credentials in a header) or esb (in the body)",
+                           &C::job_api_mode, check_api_mode));
+    k.push_back(
+        string_key("job.app_code", "bk_app_code presented to JOB (empty: none)", &C::job_app_code));
+    k.push_back(string_key("job.app_secret", "bk_app_secret presented to JOB; never printed",
+                           &C::job_app_secret, {}, /*secret=*/true));
+    k.push_back(string_key("job.default_operator", "bk_username when a call names no operator",
+                           &C::job_default_operator, check_non_empty));
+    k.push_back(string_key("job.default_account_alias",
+                           "account on the targets when a call names none",
+                           &C::job_default_account_alias, check_non_empty));
+    k.push_back(string_key("job.ca_file", "extra PEM CA bundle trusted for https JOB URLs",
+                           &C::job_ca_file));
+    k.push_back(bool_key("job.insecure_skip_verify", "disable TLS certificate verification",
+                         &C::job_insecure_skip_verify));
+    k.push_back(ms_key("job.request_timeout_ms", "per HTTP attempt to JOB", &C::job_request_timeout,
+                       1, kHour));
+    k.push_back(ms_key("job.connect_timeout_ms", "TCP and TLS connect to JOB",
+                       &C::job_connect_timeout, 1, kHour));
+    k.push_back(uint_key("job.max_connections", "keep-alive connections to JOB",
+                         &C::job_max_connections, 1, 4096));
+    k.push_back(uint_key("job.max_attempts", "HTTP attempts per JOB read (1 = no retry)",
+                         &C::job_max_attempts, 1, 20));
+    k.push_back(ms_key("job.call_timeout_ms", "overall deadline of one unary RPC's JOB call",
+                       &C::job_call_timeout, 1, kHour));
+    k.push_back(ms_key("watch.poll_floor_ms", "fastest poll interval (after a change)",
+                       &C::watch_poll_floor, 10, kHour));
+    k.push_back(ms_key("watch.poll_ceiling_ms", "slowest poll interval (nothing changing)",
+                       &C::watch_poll_ceiling, 10, kHour));
+    k.push_back(double_key("watch.poll_growth", "interval factor per unchanged read",
+                           &C::watch_poll_growth, 1.0, 10.0));
+    k.push_back(double_key("watch.poll_jitter", "+- fraction applied to every poll interval",
+                           &C::watch_poll_jitter, 0.0, 0.9));
+    k.push_back(double_key("watch.reads_per_second", "global cap on JOB status reads",
+                           &C::watch_reads_per_second, 0.01, 100000));
+    k.push_back(double_key("watch.read_burst", "status reads allowed at once above the rate",
+                           &C::watch_read_burst, 1, 100000));
+    k.push_back(ms_key("watch.give_up_after_ms", "end a job's streams after no good read this long",
+                       &C::watch_give_up_after, 1000, 30 * kDay));
+    k.push_back(uint_key("watch.history_limit", "events kept per job for after_seq resumption",
+                         &C::watch_history_limit, 1, 1000000));
+    k.push_back(uint_key("watch.subscriber_queue_limit",
+                         "events queued per subscriber before collapsing into a snapshot",
+                         &C::watch_subscriber_queue_limit, 2, 1000000));
+    k.push_back(ms_key("watch.finished_retention_ms", "how long finished jobs stay readable",
+                       &C::watch_finished_retention, 0, 30 * kDay));
+    k.push_back(ms_key("watch.status_fresh_for_ms",
+                       "GetJobStatus answers from the watch cache when this fresh",
+                       &C::watch_status_fresh_for, 0, kHour));
+    k.push_back(string_key("callback.listen",
+                           "JOB callback HTTP address HOST:PORT (empty = no callbacks)",
+                           &C::callback_listen, check_optional_listen));
+    k.push_back(string_key("callback.public_url",
+                           "callback URL given to JOB (empty: derived from callback.listen)",
+                           &C::callback_public_url, check_optional_url));
+    k.push_back(string_key("metrics.listen", "HTTP address for /metrics and /healthz (empty = off)",
+                           &C::metrics_listen, check_optional_listen));
+    k.push_back(uint_key("limits.max_script_bytes", "largest script_content accepted",
+                         &C::limits_max_script_bytes, 1, 64 * kMiB));
+    k.push_back(uint_key("limits.max_param_bytes", "largest script_param accepted",
+                         &C::limits_max_param_bytes, 1, 64 * kMiB));
+    k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
+    k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
+                       &C::shutdown_grace, 0, kHour));
+    k.push_back(string_key("log.level", "trace, debug, info, warn, error, critical or off",
+                           &C::log_level, check_log_level));
+    k.push_back(string_key("ports_file",
+                           "after binding, write {\"grpc\":P,\"metrics\":P,\"callback\":P} here",
+                           &C::ports_file));
+    return k;
+  }();
+  return kKeys;
+}
+
+const Key* find_key(const std::string& name) {
+  for (const Key& k : keys()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+Error config_error(std::string message) { return Error::invalid_argument(std::move(message)); }
+
+Error bad_value(const Key& key, const std::string& source, const std::string& value,
+                const Problem& problem) {
+  return config_error("bad value for " + key.name + " from " + source + ": " +
+                      shown_value(key, value) + ": " + problem);
+}
+
+// Flattens {"grpc": {"listen": ...}} and {"grpc.listen": ...} alike into dotted keys.
+Result<void> apply_json(GatewayConfig& config, const Json& object, const std::string& prefix,
+                        const std::string& source) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    std::string name = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it->is_object()) {
+      auto nested = apply_json(config, *it, name, source);
+      if (!nested) return nested;
+      continue;
+    }
+    const Key* key = find_key(name);
+    if (key == nullptr) return config_error("unknown key \"" + name + "\" in " + source);
+    Problem p = key->set_json(config, *it);
+    if (!p.empty()) {
+      std::string shown = key->secret ? "<secret>" : it->dump();
+      return config_error("bad value for " + name + " from " + source + ": " + shown + ": " + p);
+    }
+  }
+  return {};
+}
+
+Result<void> apply_file(GatewayConfig& config, const std::string& path) {
+  std::string source = "config file " + path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return config_error(source + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  Json doc;
+  try {
+    doc = Json::parse(text.str());
+  } catch (const Json::parse_error& e) {
+    return config_error(source + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+  }
+  if (!doc.is_object()) return config_error(source + ": expected a JSON object");
+  return apply_json(config, doc, "", source);
+}
+
+struct FlagValue {
+  const Key* key;
+  std::string flag;
+  std::string value;
+};
+
+// Cross-key rules, checked once every layer is applied.
+Result<void> validate(const GatewayConfig& c) {
+  if (c.watch_poll_floor > c.watch_poll_ceiling) {
+    return config_error("watch.poll_floor_ms (" + std::to_string(c.watch_poll_floor.count()) +
+                        ") exceeds watch.poll_ceiling_ms (" +
+                        std::to_string(c.watch_poll_ceiling.count()) + ")");
+  }
+  if (!c.callback_public_url.empty() && c.callback_listen.empty()) {
+    return config_error(
+        "callback.public_url is set but callback.listen is empty: nothing would receive JOB's "
+        "callbacks");
+  }
+  if (c.job_app_code.empty() != c.job_app_secret.empty()) {
+    return config_error("job.app_code and job.app_secret go together: set both or neither");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<ListenAddress> parse_listen_address(std::string_view spec) {
+  auto bad = [&](const char* why) {
+    return Error::invalid_argument("listen address \"" + std::string(spec) + "\": " + why);
+  };
+  ListenAddress out;
+  std::string_view port;
+  if (!spec.empty() && spec.front() == '[') {
+    auto close = spec.find(']');
+    if (close == std::string_view::npos || close + 1 >= spec.size() || spec[close + 1] != ':') {
+      return bad("expected [V6ADDR]:PORT");
+    }
+    out.host = std::string(spec.substr(1, close - 1));
+    port = spec.substr(close + 2);
+  } else {
+    auto colon = spec.rfind(':');
+    if (colon == std::string_view::npos) return bad("expected HOST:PORT");
+    out.host = std::string(spec.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) return bad("IPv6 addresses go in brackets");
+    port = spec.substr(colon + 1);
+  }
+  if (out.host.empty()) return bad("missing host");
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(),
+                   [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    return bad("bad port");
+  }
+  unsigned value = 0;
+  std::from_chars(port.data(), port.data() + port.size(), value);
+  if (value > 65535) return bad("port out of range");
+  out.port = static_cast<std::uint16_t>(value);
+  return out;
+}
+
+Result<LoadedConfig> load_config(const std::vector<std::string>& args, const Environment& env) {
+  LoadedConfig loaded;
+  // --help wins over everything else, even bad flags, so it always works.
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      loaded.help = true;
+      return loaded;
+    }
+  }
+
+  std::optional<std::string> config_file;
+  std::vector<FlagValue> flags;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
+      return config_error("unexpected argument \"" + arg + "\" (flags look like --key=value)");
+    }
+    std::string body = arg.substr(2);
+    std::optional<std::string> value;
+    auto eq = body.find('=');
+    std::string name = body.substr(0, eq);
+    if (eq != std::string::npos) value = body.substr(eq + 1);
+    const Key* key = name == "config" ? nullptr : find_key(name);
+    if (name != "config" && key == nullptr) return config_error("unknown flag --" + name);
+    if (!value) {
+      bool next_is_value = i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0;
+      if (key != nullptr && key->is_bool) {
+        // A bare boolean flag means true; "--flag false" still reads the next word.
+        if (next_is_value && parse_bool(args[i + 1]))
+          value = args[++i];
+        else
+          value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return config_error("flag --" + name + " needs a value");
+      }
+    }
+    if (key == nullptr) {
+      config_file = *value;
+    } else {
+      flags.push_back({key, "--" + name, *value});
+    }
+  }
+
+  if (!config_file) {
+    for (const auto& [name, value] : env) {
+      if (name == "JOBGW_CONFIG" && !value.empty()) config_file = value;
+    }
+  }
+  if (config_file) {
+    auto applied = apply_file(loaded.config, *config_file);
+    if (!applied) return applied.error();
+  }
+
+  std::map<std::string, const Key*> by_env;
+  for (const Key& k : keys()) by_env[env_name(k.name)] = &k;
+  for (const auto& [name, value] : env) {
+    if (name.rfind("JOBGW_", 0) != 0 || name == "JOBGW_CONFIG") continue;
+    auto it = by_env.find(name);
+    if (it == by_env.end()) {
+      // The environment is shared with test harnesses and wrappers; a typo here is reported but
+      // does not stop the gateway, unlike in the file and flags jobgw alone reads.
+      loaded.warnings.push_back("ignoring unknown environment variable " + name);
+      continue;
+    }
+    Problem p = it->second->set_text(loaded.config, value);
+    if (!p.empty()) return bad_value(*it->second, "env " + name, value, p);
+  }
+
+  for (const FlagValue& f : flags) {
+    Problem p = f.key->set_text(loaded.config, f.value);
+    if (!p.empty()) return bad_value(*f.key, "flag " + f.flag, f.value, p);
+  }
+
+  auto valid = validate(loaded.config);
+  if (!valid) return valid.error();
+  return loaded;
+}
+
+Environment process_environment() {
+  Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string entry(*e);
+    if (entry.rfind("JOBGW_", 0) != 0) continue;
+    auto eq = entry.find('=');
+    if (eq == std::string::npos) continue;
+    env.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return env;
+}
+
+std::string config_help() {
+  GatewayConfig defaults;
+  std::ostringstream out;
+  out << "jobgw: a gRPC gateway to the BlueKing JOB platform.\n\n"
+         "Usage: jobgw [--config FILE] [--KEY=VALUE | --KEY VALUE]...\n\n"
+         "Layers, later wins: defaults, the JSON file (--config FILE or $JOBGW_CONFIG; nested\n"
+         "objects or dotted keys), environment variables, flags. Every default runs against a\n"
+         "local jobsim on 127.0.0.1:8090.\n\n"
+         "Keys:\n";
+  for (const Key& k : keys()) {
+    std::string def = k.show(defaults);
+    out << "  --" << k.name << "  (env " << env_name(k.name) << ", default "
+        << (def.empty() ? "\"\"" : def) << ")\n      " << k.help << "\n";
+  }
+  out << "\n  --help  print this text and exit\n";
+  return out.str();
+}
+
+std::string GatewayConfig::summary() const {
+  std::string out;
+  for (const Key& k : keys()) {
+    if (!out.empty()) out += ' ';
+    std::string v = k.show(*this);
+    out += k.name + "=" + (v.empty() ? "\"\"" : v);
+  }
+  return out;
+}
+
+}  // namespace jobgw::server

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace jobgw::server {
+
+// Everything jobgw reads at startup. Every default runs against a local jobsim
+// (jobsim --listen 127.0.0.1:8090) with no credentials.
+struct GatewayConfig {
+  std::string grpc_listen = "127.0.0.1:50051";
+  std::size_t grpc_max_receive_message_bytes = 4 * 1024 * 1024;
+  std::size_t grpc_max_send_message_bytes = 64 * 1024 * 1024;
+
+  std::string job_base_url = "http://127.0.0.1:8090";
+  std::string job_api_mode = "apigw";
+  std::string job_app_code;
+  std::string job_app_secret;  // never logged or printed
+  std::string job_default_operator = "admin";
+  std::string job_default_account_alias = "root";
+  std::string job_ca_file;
+  bool job_insecure_skip_verify = false;
+  std::chrono::milliseconds job_request_timeout{10000};
+  std::chrono::milliseconds job_connect_timeout{3000};
+  std::size_t job_max_connections = 16;
+  int job_max_attempts = 4;
+  std::chrono::milliseconds job_call_timeout{15000};
+
+  std::chrono::milliseconds watch_poll_floor{200};
+  std::chrono::milliseconds watch_poll_ceiling{5000};
+  double watch_poll_growth = 1.5;
+  double watch_poll_jitter = 0.1;
+  double watch_reads_per_second = 50;
+  double watch_read_burst = 10;
+  std::chrono::milliseconds watch_give_up_after{600000};
+  std::size_t watch_history_limit = 1024;
+  std::size_t watch_subscriber_queue_limit = 256;
+  std::chrono::milliseconds watch_finished_retention{300000};
+  std::chrono::milliseconds watch_status_fresh_for{1000};
+
+  std::string callback_listen;
+  std::string callback_public_url;
+  std::string metrics_listen = "127.0.0.1:9464";
+
+  std::size_t limits_max_script_bytes = 1024 * 1024;
+  std::size_t limits_max_param_bytes = 64 * 1024;
+
+  unsigned threads = 0;
+  std::chrono::milliseconds shutdown_grace{10000};
+  std::string log_level = "info";
+  std::string ports_file;
+
+  // Every key as key=value in one line for the startup log; the secret shows as <set>/<unset>.
+  std::string summary() const;
+};
+
+// What load_config found: the configuration, or that --help was asked for.
+struct LoadedConfig {
+  GatewayConfig config;
+  bool help = false;
+  // Harmless oddities worth a log line once logging is set up, e.g. an unknown JOBGW_ variable.
+  std::vector<std::string> warnings;
+};
+
+using Environment = std::vector<std::pair<std::string, std::string>>;
+
+// Layers, later wins: defaults, the JSON file (--config FILE, else $JOBGW_CONFIG), environment
+// variables (JOBGW_ + key upper-cased, '.' -> '_'), then flags (--key=value or --key value).
+// Unknown keys and flags and bad values are errors naming the key and where it came from.
+core::Result<LoadedConfig> load_config(const std::vector<std::string>& args,
+                                       const Environment& env);
+
+// The process environment, for load_config.
+Environment process_environment();
+
+// The --help text: every key with its default, env name and a one-line description.
+std::string config_help();
+
+// "HOST:PORT" or "[V6]:PORT"; port 0 asks for an ephemeral port.
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+core::Result<ListenAddress> parse_listen_address(std::string_view spec);
+
+}  // namespace jobgw::server

@@ -1,0 +1,126 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/job_client.h"
+#include "core/job_requests.h"
+#include "core/job_snapshot.h"
+#include "core/metrics.h"
+#include "core/watch_hub.h"
+#include "jobgw/v1/job_gateway.grpc.pb.h"
+#include "server/request_validation.h"
+#include "server/status_mapping.h"
+
+namespace jobgw::server {
+
+struct ServiceOptions {
+  std::size_t max_script_bytes = 1 << 20;
+  std::size_t max_param_bytes = 64 << 10;
+  // Attached to submits when non-empty, so JOB's end-of-job callback pokes the hub.
+  std::string callback_url;
+  // JOB deadline when the caller set none (else the earlier of both).
+  std::chrono::milliseconds job_call_timeout{15000};
+  // GetJobStatus (and GetIpLogs' host lookup) answer from the hub when its snapshot is fresher.
+  std::chrono::milliseconds status_fresh_for{1000};
+};
+
+// The steady_clock deadline for JOB calls of an RPC whose gRPC deadline is `grpc_deadline`
+// (system_clock::time_point::max() when the caller set none): the earlier of the caller's
+// deadline and now + cap. A deadline already past yields `now_steady`, so JobClient fails fast
+// with kTimeout.
+core::Deadline job_deadline(std::chrono::system_clock::time_point grpc_deadline,
+                            std::chrono::milliseconds cap,
+                            std::chrono::system_clock::time_point now_system,
+                            std::chrono::steady_clock::time_point now_steady);
+
+// What GetIpLogs asks JOB after filling in what the caller left out from the job's status.
+struct IpLogsPlan {
+  core::IpLogsRequest request;
+  // The step's type (core::StepType) when known from the status, else 0.
+  int step_type = 0;
+};
+
+// Resolves step_instance_id 0 to the job's first step and, when the caller named no hosts, takes
+// every host of that step (by host id when every host has one, else by cloud id + IP). Fails
+// with NOT_FOUND naming the step when the job has no such step (or no steps at all).
+std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& job,
+                                                     IpLogsPlan* plan);
+
+// The JobGateway gRPC service over one JobClient and one WatchHub (DESIGN.md "server/"):
+// validates, maps to JOB, maps errors back. Reactors never block: unary RPCs finish from
+// JobClient completions on the io threads; WatchStatus pulls from a hub Subscription.
+class JobGatewayService final : public v1::JobGateway::CallbackService {
+ public:
+  // `metrics` may be null. `job`, `hub` and `metrics` must outlive the grpc::Server.
+  JobGatewayService(core::JobClient& job, core::WatchHub& hub, core::Metrics* metrics,
+                    ServiceOptions options);
+
+  grpc::ServerUnaryReactor* ExecuteScript(grpc::CallbackServerContext* context,
+                                          const v1::ExecuteScriptRequest* request,
+                                          v1::JobRef* response) override;
+  grpc::ServerUnaryReactor* TransferFile(grpc::CallbackServerContext* context,
+                                         const v1::TransferFileRequest* request,
+                                         v1::JobRef* response) override;
+  grpc::ServerWriteReactor<v1::StatusEvent>* WatchStatus(
+      grpc::CallbackServerContext* context, const v1::WatchStatusRequest* request) override;
+  grpc::ServerUnaryReactor* GetIpLogs(grpc::CallbackServerContext* context,
+                                      const v1::GetIpLogsRequest* request,
+                                      v1::GetIpLogsResponse* response) override;
+  grpc::ServerUnaryReactor* GetJobStatus(grpc::CallbackServerContext* context,
+                                         const v1::GetJobStatusRequest* request,
+                                         v1::JobSnapshot* response) override;
+  grpc::ServerUnaryReactor* TerminateJob(grpc::CallbackServerContext* context,
+                                         const v1::TerminateJobRequest* request,
+                                         v1::TerminateJobResponse* response) override;
+
+  const ServiceOptions& options() const { return options_; }
+
+ private:
+  class WatchReactor;
+
+  // What every log line and metric of one RPC names.
+  struct RpcInfo {
+    const char* method = "";
+    std::string scope;  // "biz:1"
+    std::int64_t job_instance_id = 0;
+    std::string caller_request_id;
+    std::chrono::steady_clock::time_point start;
+  };
+
+  RpcInfo rpc_info(const char* method, const v1::Scope& scope, std::int64_t job_instance_id,
+                   const std::string& caller_request_id = {}) const;
+  core::Deadline deadline_for(const grpc::CallbackServerContext* context) const;
+  // Record, log and finish; each exactly once per RPC.
+  void finish_ok(grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
+                 const std::string& detail = {});
+  void finish_error(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                    const RpcInfo& info, const core::Error& error);
+  void finish_status(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                     const RpcInfo& info, const MappedStatus& mapped, const std::string& detail);
+  void record(const RpcInfo& info, grpc::StatusCode code);
+  void log_failure(const RpcInfo& info, grpc::StatusCode code, const std::string& detail);
+
+  void submitted(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                 const RpcInfo& info, const core::Scope& scope, core::Result<core::JobRef> result,
+                 v1::JobRef* response);
+  void fetch_ip_logs(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                     const RpcInfo& info, IpLogsPlan plan, core::Deadline deadline,
+                     v1::GetIpLogsResponse* response);
+  void plan_ip_logs(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                    const RpcInfo& info, IpLogsPlan plan, const core::JobSnapshot& job,
+                    core::Deadline deadline, v1::GetIpLogsResponse* response);
+
+  core::JobClient& job_;
+  core::WatchHub& hub_;
+  core::Metrics* metrics_;
+  const ServiceOptions options_;
+  const ValidationLimits limits_;
+};
+
+}  // namespace jobgw::server

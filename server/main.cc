@@ -1,0 +1,336 @@
+// jobgw: the gRPC gateway to JOB. Wiring only; every part lives in jobgw_server_lib / jobgw_core.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/job_client.h"
+#include "core/job_client_status_source.h"
+#include "core/metrics.h"
+#include "core/scheduler.h"
+#include "core/watch_hub.h"
+#include "server/callback_endpoint.h"
+#include "server/config.h"
+#include "server/http_listener.h"
+#include "server/job_gateway_service.h"
+
+namespace {
+
+using jobgw::server::GatewayConfig;
+using jobgw::server::HttpListener;
+
+constexpr const char* kServiceName = "jobgw.v1.JobGateway";
+
+// The host part of a URL for a bound address: IPv6 literals need brackets.
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+std::string address_of(const HttpListener* listener) {
+  if (listener == nullptr) return "off";
+  return url_host(listener->host()) + ":" + std::to_string(listener->port());
+}
+
+// Written to a temporary file and renamed, so a test polling for it never reads half of it.
+bool write_ports_file(const std::string& path, int grpc_port, const HttpListener* metrics,
+                      const HttpListener* callback) {
+  nlohmann::json ports;
+  ports["grpc"] = grpc_port;
+  ports["metrics"] = metrics ? nlohmann::json(metrics->port()) : nlohmann::json(nullptr);
+  ports["callback"] = callback ? nlohmann::json(callback->port()) : nlohmann::json(nullptr);
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << ports.dump() << "\n";
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+  return !ec;
+}
+
+jobgw::core::JobClientConfig job_client_config(const GatewayConfig& c, jobgw::core::Metrics& m) {
+  jobgw::core::JobClientConfig jc;
+  // load_config already validated the mode.
+  auto mode = jobgw::core::parse_api_mode(c.job_api_mode);
+  jc.api.mode = mode ? mode.value() : jobgw::core::ApiMode::kApigw;
+  jc.api.app_code = c.job_app_code;
+  jc.api.app_secret = c.job_app_secret;
+  jc.api.default_operator = c.job_default_operator;
+  jc.api.default_account_alias = c.job_default_account_alias;
+  jc.http.base_url = c.job_base_url;
+  jc.http.max_connections = c.job_max_connections;
+  jc.http.connect_timeout = c.job_connect_timeout;
+  jc.http.request_timeout = c.job_request_timeout;
+  jc.http.max_attempts = c.job_max_attempts;
+  jc.http.ca_file = c.job_ca_file;
+  jc.http.insecure_skip_verify = c.job_insecure_skip_verify;
+  jc.http.on_attempt = [&m](const jobgw::core::AttemptRecord& r) { m.job_attempt(r); };
+  return jc;
+}
+
+jobgw::core::WatchHubConfig hub_config(const GatewayConfig& c) {
+  jobgw::core::WatchHubConfig h;
+  h.poll_floor = c.watch_poll_floor;
+  h.poll_ceiling = c.watch_poll_ceiling;
+  h.poll_growth = c.watch_poll_growth;
+  h.poll_jitter = c.watch_poll_jitter;
+  h.reads_per_second = c.watch_reads_per_second;
+  h.read_burst = c.watch_read_burst;
+  h.give_up_after = c.watch_give_up_after;
+  h.history_limit = c.watch_history_limit;
+  h.subscriber_queue_limit = c.watch_subscriber_queue_limit;
+  h.finished_retention = c.watch_finished_retention;
+  return h;
+}
+
+std::unique_ptr<HttpListener> listen_http(boost::asio::io_context& io, const std::string& key,
+                                          const std::string& spec,
+                                          jobgw::server::RouteTargets routes) {
+  auto address = jobgw::server::parse_listen_address(spec);
+  if (!address) {
+    spdlog::critical("event=startup_failed key={} error=\"{}\"", key, address.error().message);
+    return nullptr;
+  }
+  auto listener = HttpListener::create(io, address.value().host, address.value().port,
+                                       jobgw::server::make_http_routes(routes));
+  if (!listener) {
+    spdlog::critical("event=startup_failed key={} error=\"{}\"", key, listener.error().message);
+    return nullptr;
+  }
+  return std::move(listener.value());
+}
+
+// After the first signal: a second one, or a shutdown stuck well past its grace period, ends the
+// process at once rather than leaving an orchestrator waiting on a wedged gateway.
+void start_shutdown_watchdog(sigset_t signals, std::chrono::milliseconds grace) {
+  std::thread([signals, grace] {
+    auto limit = grace + std::chrono::seconds(5);
+    timespec wait{static_cast<time_t>(limit.count() / 1000),
+                  static_cast<long>((limit.count() % 1000) * 1000000)};
+    int sig = ::sigtimedwait(&signals, nullptr, &wait);
+    if (sig > 0) {
+      spdlog::warn("event=shutdown_forced reason=second_signal signal={}", sig);
+    } else {
+      spdlog::error("event=shutdown_forced reason=grace_exceeded limit_ms={}", limit.count());
+    }
+    spdlog::default_logger()->flush();
+    std::_Exit(1);
+  }).detach();
+}
+
+int run(const GatewayConfig& config) {
+  // Signals are taken by sigwait on the main thread; every thread started below inherits the
+  // mask, so no io or gRPC thread is ever interrupted by them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  jobgw::core::Metrics metrics;
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+
+  auto job = jobgw::core::JobClient::create(io, job_client_config(config, metrics));
+  if (!job) {
+    spdlog::critical("event=startup_failed key=job error=\"{}\"", job.error().message);
+    return 2;
+  }
+  jobgw::core::JobClient& job_client = *job.value();
+  jobgw::core::AsioScheduler scheduler(io);
+  jobgw::core::JobClientStatusSource source(job_client);
+  jobgw::core::WatchHub hub(scheduler, source, hub_config(config), &metrics);
+
+  unsigned thread_count = config.threads;
+  if (thread_count == 0) thread_count = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < thread_count; ++i) {
+    threads.emplace_back([&io] {
+      for (;;) {
+        try {
+          io.run();
+          return;
+        } catch (const std::exception& e) {
+          // Handlers must not throw; if one does, log it and keep the thread serving.
+          spdlog::error("event=io_handler_exception error=\"{}\"", e.what());
+        }
+      }
+    });
+  }
+
+  std::unique_ptr<HttpListener> callback_listener;
+  std::unique_ptr<HttpListener> metrics_listener;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<jobgw::server::JobGatewayService> service;
+
+  // Tears down whatever was started, in dependency order; used on failure and on shutdown.
+  auto stop_everything = [&] {
+    if (callback_listener) callback_listener->stop();
+    if (metrics_listener) metrics_listener->stop();
+    job_client.shutdown();
+    work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+    threads.clear();
+  };
+
+  bool shared_listener =
+      !config.callback_listen.empty() && config.callback_listen == config.metrics_listen;
+  if (!config.callback_listen.empty()) {
+    callback_listener = listen_http(io, "callback.listen", config.callback_listen,
+                                    {&hub, &metrics, /*serve_metrics=*/shared_listener});
+    if (!callback_listener) {
+      hub.shutdown(jobgw::core::Error::internal("startup failed"));
+      stop_everything();
+      return 1;
+    }
+  }
+  if (!config.metrics_listen.empty() && !shared_listener) {
+    metrics_listener =
+        listen_http(io, "metrics.listen", config.metrics_listen, {nullptr, &metrics, true});
+    if (!metrics_listener) {
+      hub.shutdown(jobgw::core::Error::internal("startup failed"));
+      stop_everything();
+      return 1;
+    }
+  }
+  const HttpListener* metrics_at =
+      shared_listener ? callback_listener.get() : metrics_listener.get();
+
+  std::string callback_url = config.callback_public_url;
+  if (callback_url.empty() && callback_listener) {
+    callback_url =
+        "http://" + address_of(callback_listener.get()) + std::string(jobgw::server::kCallbackPath);
+    if (callback_listener->host() == "0.0.0.0" || callback_listener->host() == "::") {
+      spdlog::warn("event=callback_url_unroutable url={} hint=\"set callback.public_url\"",
+                   callback_url);
+    }
+  }
+
+  jobgw::server::ServiceOptions options;
+  options.max_script_bytes = config.limits_max_script_bytes;
+  options.max_param_bytes = config.limits_max_param_bytes;
+  options.callback_url = callback_url;
+  options.job_call_timeout = config.job_call_timeout;
+  options.status_fresh_for = config.watch_status_fresh_for;
+  service = std::make_unique<jobgw::server::JobGatewayService>(job_client, hub, &metrics, options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.grpc_max_receive_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config.grpc_max_send_message_bytes));
+  builder.RegisterService(service.get());
+  server = builder.BuildAndStart();
+  if (!server || grpc_port == 0) {
+    spdlog::critical("event=startup_failed key=grpc.listen address={} error=\"cannot listen\"",
+                     config.grpc_listen);
+    hub.shutdown(jobgw::core::Error::internal("startup failed"));
+    if (server) server->Shutdown();
+    stop_everything();
+    return 1;
+  }
+  if (auto* health = server->GetHealthCheckService()) {
+    health->SetServingStatus(true);
+    health->SetServingStatus(kServiceName, true);
+  }
+
+  if (!config.ports_file.empty() &&
+      !write_ports_file(config.ports_file, grpc_port, metrics_at, callback_listener.get())) {
+    spdlog::critical("event=startup_failed key=ports_file path={} error=\"cannot write\"",
+                     config.ports_file);
+    hub.shutdown(jobgw::core::Error::internal("startup failed"));
+    server->Shutdown();
+    stop_everything();
+    return 1;
+  }
+
+  std::string grpc_host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
+  spdlog::info(
+      "event=started grpc={}:{} metrics={} callback={} callback_url={} job_base_url={} "
+      "api_mode={} app_code={} app_secret={} threads={}",
+      grpc_host, grpc_port, address_of(metrics_at), address_of(callback_listener.get()),
+      callback_url.empty() ? "none" : callback_url, config.job_base_url, config.job_api_mode,
+      config.job_app_code.empty() ? "none" : config.job_app_code,
+      config.job_app_secret.empty() ? "<unset>" : "<set>", thread_count);
+  spdlog::debug("event=config {}", config.summary());
+
+  int sig = 0;
+  while (::sigwait(&signals, &sig) != 0) {
+  }
+  auto grace = config.shutdown_grace;
+  spdlog::info("event=shutting_down signal={} grace_ms={}", sig, grace.count());
+  start_shutdown_watchdog(signals, grace);
+
+  if (auto* health = server->GetHealthCheckService()) {
+    health->SetServingStatus(false);
+    health->SetServingStatus(kServiceName, false);
+  }
+  // Streams first: they end UNAVAILABLE and clients reconnect (with after_seq) elsewhere, instead
+  // of holding Shutdown for the whole grace period.
+  jobgw::core::Error reason;
+  reason.kind = jobgw::core::ErrorKind::kCancelled;
+  reason.message = "jobgw is shutting down";
+  hub.shutdown(reason);
+  // Refuses new RPCs and gives unary ones in flight time to finish; cancels what is left.
+  // gRPC 1.51 also waits out this deadline while any client keeps an idle connection open, so
+  // the deadline leaves a margin for the teardown below: the process exits within the grace.
+  auto margin = std::min<std::chrono::milliseconds>(std::chrono::seconds(2), grace / 4);
+  server->Shutdown(std::chrono::system_clock::now() + (grace - margin));
+  server->Wait();
+  spdlog::debug("event=grpc_stopped");
+  stop_everything();
+  server.reset();
+  spdlog::info("event=stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto loaded = jobgw::server::load_config(args, jobgw::server::process_environment());
+  if (!loaded) {
+    std::cerr << "jobgw: " << loaded.error().message << " (see jobgw --help)\n";
+    return 2;
+  }
+  if (loaded.value().help) {
+    std::cout << jobgw::server::config_help();
+    return 0;
+  }
+  const GatewayConfig& config = loaded.value().config;
+
+  // stdout stays free for --help; logs are one line per event on stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("jobgw"));
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  for (const auto& warning : loaded.value().warnings) {
+    spdlog::warn("event=config_warning detail=\"{}\"", warning);
+  }
+  return run(config);
+}

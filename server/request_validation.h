@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/job_requests.h"
+#include "core/result.h"
+#include "core/targets.h"
+#include "jobgw/v1/job_gateway.pb.h"
+
+namespace jobgw::server {
+
+// Size caps that protect JOB (and jobgw's memory) from oversized submits.
+struct ValidationLimits {
+  std::size_t max_script_bytes = 1 << 20;
+  std::size_t max_param_bytes = 64 << 10;
+};
+
+// JOB's documented bounds.
+inline constexpr int kMaxTimeoutSeconds = 86400;
+inline constexpr std::size_t kMaxTaskNameChars = 512;
+
+// What a WatchStatus stream subscribes to.
+struct WatchTarget {
+  core::Scope scope;
+  std::int64_t job_instance_id = 0;
+  std::optional<std::uint64_t> after_seq;  // unset when the request said 0
+};
+
+// Each function turns a proto request into the domain request JobClient takes, or fails with an
+// Error of kind kInvalidArgument whose message starts with the offending proto field path, e.g.
+// "targets.hosts[1].ip: '300.1.1.1' is not an IPv4 or IPv6 address". Messages never quote script
+// content or parameters.
+
+// `field` prefixes the messages ("scope").
+core::Result<core::Scope> to_scope(const v1::Scope& scope, const std::string& field = "scope");
+// A host list that must not be empty; `field` is e.g. "targets" or "sources[0].servers".
+core::Result<core::Targets> to_targets(const v1::Targets& targets, const std::string& field);
+// One {host_id | cloud_id + ip}: a positive host id, or a valid IP; IPv6 only with a host id.
+core::Result<core::Host> to_host(const v1::Host& host, const std::string& field);
+
+core::Result<core::ExecuteScriptRequest> to_execute_script(const v1::ExecuteScriptRequest& request,
+                                                           const ValidationLimits& limits = {});
+core::Result<core::TransferFileRequest> to_transfer_file(const v1::TransferFileRequest& request);
+core::Result<core::JobStatusRequest> to_job_status(const v1::GetJobStatusRequest& request);
+// Hosts may be empty here: the service then asks for every host of the step. step_instance_id 0
+// means the job's first step, which the service resolves from the job's status.
+core::Result<core::IpLogsRequest> to_ip_logs(const v1::GetIpLogsRequest& request);
+// operate_job_instance with operation_code 1 (terminate).
+core::Result<core::OperateJobRequest> to_terminate(const v1::TerminateJobRequest& request);
+core::Result<WatchTarget> to_watch(const v1::WatchStatusRequest& request);
+
+// Whether `path` is absolute on the hosts JOB serves: POSIX ("/data/x") or a Windows drive path
+// ("C:\\data" or "C:/data"), since JOB distributes files to both kinds of agents.
+bool is_absolute_path(const std::string& path);
+
+// Unicode code points in a UTF-8 string (JOB's task_name limit counts characters, not bytes).
+std::size_t utf8_length(const std::string& text);
+
+}  // namespace jobgw::server

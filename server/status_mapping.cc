@@ -1,0 +1,224 @@
+#include "server/status_mapping.h"
+
+namespace jobgw::server {
+namespace {
+
+// Metadata values must be printable ASCII; JOB's request_id is a hex string, but a gateway in
+// front of JOB could send anything, and a bad value would make gRPC drop the whole RPC.
+std::string printable_ascii(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c >= 0x20 && c <= 0x7E) out.push_back(c);
+  }
+  return out;
+}
+
+std::string with_detail(std::string text, const std::string& detail) {
+  if (!detail.empty()) text += ": " + detail;
+  return text;
+}
+
+std::string http_message(const core::Error& error) {
+  const int http = error.http_status;
+  const std::string code = "HTTP " + std::to_string(http);
+  if (http == 401) {
+    return with_detail("JOB: JOB's API gateway rejected jobgw's app credentials (" + code +
+                           "); jobgw's app_code/app_secret are misconfigured, not the caller's",
+                       error.message);
+  }
+  if (http == 403) {
+    return with_detail("JOB: JOB's API gateway denied jobgw's app access to this API (" + code +
+                           "); the jobgw operator must grant the app permission",
+                       error.message);
+  }
+  if (http == 404) {
+    return with_detail("JOB: JOB's API gateway does not know the resource (" + code +
+                           "); jobgw's JOB base URL or API mode is misconfigured",
+                       error.message);
+  }
+  if (http == 429) {
+    return with_detail("JOB: rate limited by JOB's API gateway (" + code + "); retry later",
+                       error.message);
+  }
+  if (http >= 500 && http <= 599) {
+    return with_detail("JOB: JOB or its API gateway is unavailable (" + code + ")", error.message);
+  }
+  return with_detail("JOB: unexpected " + code + " from JOB", error.message);
+}
+
+std::string message_for(const core::Error& error) {
+  switch (error.kind) {
+    case core::ErrorKind::kInvalidArgument:
+      return error.message;
+    case core::ErrorKind::kTransport:
+      return with_detail("JOB: cannot reach JOB", error.message);
+    case core::ErrorKind::kTimeout:
+      return with_detail("JOB: no answer from JOB before the deadline", error.message);
+    case core::ErrorKind::kHttp:
+      return http_message(error);
+    case core::ErrorKind::kDecode:
+      return with_detail("JOB: JOB answered an unexpected body", error.message);
+    case core::ErrorKind::kJob: {
+      std::string text = "JOB: " + (error.message.empty() ? "request failed" : error.message);
+      if (error.job_code != 0) text += " (JOB code " + std::to_string(error.job_code) + ")";
+      return text;
+    }
+    case core::ErrorKind::kCancelled:
+      return with_detail("cancelled", error.message);
+    case core::ErrorKind::kInternal:
+      return with_detail("jobgw internal error", error.message);
+  }
+  return error.message;
+}
+
+std::vector<std::pair<std::string, std::string>> trailers_for(const core::Error& error) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (error.job_code != 0) out.emplace_back(kJobCodeTrailer, std::to_string(error.job_code));
+  if (!error.request_id.empty()) {
+    std::string id = printable_ascii(error.request_id);
+    if (!id.empty()) out.emplace_back(kJobRequestIdTrailer, std::move(id));
+  }
+  if (error.http_status != 0) {
+    out.emplace_back(kHttpStatusTrailer, std::to_string(error.http_status));
+  }
+  if (error.retry_after) {
+    out.emplace_back(kRetryAfterTrailer, std::to_string(error.retry_after->count()));
+  }
+  return out;
+}
+
+}  // namespace
+
+grpc::StatusCode status_code_for_job_code(std::int64_t job_code) {
+  switch (job_code) {
+    case 1240001:
+      return grpc::StatusCode::UNAVAILABLE;
+    case 1240002:
+      return grpc::StatusCode::INTERNAL;
+    case 1240003:
+    case 1241001:
+    case 1241004:
+    case 1241002:
+    case 1241005:
+    case 1241010:
+    case 1241014:
+    case 1244001:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case 1238001:
+    case 9900403:
+    case 1244004:
+      return grpc::StatusCode::PERMISSION_DENIED;
+    // Hosts not in the business: the request is well formed, the system state (CMDB) disagrees.
+    case 1244002:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case 1244003:
+    case 1244006:
+    case 1244007:
+      return grpc::StatusCode::NOT_FOUND;
+    case 1244015:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case 1244032:
+    case 1244033:
+    case 1244034:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    default:
+      return grpc::StatusCode::UNKNOWN;
+  }
+}
+
+grpc::StatusCode status_code_for(const core::Error& error) {
+  switch (error.kind) {
+    case core::ErrorKind::kInvalidArgument:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case core::ErrorKind::kTransport:
+      return grpc::StatusCode::UNAVAILABLE;
+    case core::ErrorKind::kTimeout:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case core::ErrorKind::kHttp: {
+      const int http = error.http_status;
+      if (http == 429) return grpc::StatusCode::RESOURCE_EXHAUSTED;
+      if (http >= 500 && http <= 599) return grpc::StatusCode::UNAVAILABLE;
+      if (http == 403) return grpc::StatusCode::PERMISSION_DENIED;
+      return grpc::StatusCode::INTERNAL;
+    }
+    case core::ErrorKind::kDecode:
+      return grpc::StatusCode::INTERNAL;
+    case core::ErrorKind::kJob:
+      return status_code_for_job_code(error.job_code);
+    case core::ErrorKind::kCancelled:
+      return grpc::StatusCode::CANCELLED;
+    case core::ErrorKind::kInternal:
+      return grpc::StatusCode::INTERNAL;
+  }
+  return grpc::StatusCode::INTERNAL;
+}
+
+MappedStatus map_error(const core::Error& error) {
+  return MappedStatus{grpc::Status(status_code_for(error), message_for(error)),
+                      trailers_for(error)};
+}
+
+MappedStatus map_stream_end(const core::Error& error) {
+  if (error.kind == core::ErrorKind::kCancelled) {
+    return MappedStatus{grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "jobgw is shutting down; reconnect with after_seq"),
+                        trailers_for(error)};
+  }
+  if (error.kind == core::ErrorKind::kTimeout) {
+    return MappedStatus{
+        grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                     with_detail("jobgw gave up watching the job; reconnect with after_seq to "
+                                 "watch again",
+                                 error.message)),
+        trailers_for(error)};
+  }
+  return map_error(error);
+}
+
+void add_trailers(const MappedStatus& mapped, grpc::ServerContextBase* context) {
+  for (const auto& [key, value] : mapped.trailers) context->AddTrailingMetadata(key, value);
+}
+
+const char* status_code_name(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+}  // namespace jobgw::server
