@@ -268,17 +268,13 @@ Result<ApiMode> parse_api_mode(std::string_view text) {
   return Error::invalid_argument("api_mode: '" + std::string(text) + "' is not one of apigw, esb");
 }
 
-JobCodec::JobCodec(JobApiSettings settings) : settings_(std::move(settings)) {
-  while (!settings_.base_path.empty() && settings_.base_path.back() == '/') {
-    settings_.base_path.pop_back();
-  }
-}
+JobCodec::JobCodec(JobApiSettings settings) : settings_(std::move(settings)) {}
 
 std::string JobCodec::path(const char* name) const {
   if (settings_.mode == ApiMode::kApigw) {
-    return settings_.base_path + "/api/v3/" + name + "/";
+    return std::string("/api/v3/") + name + "/";
   }
-  return settings_.base_path + "/api/c/compapi/v2/jobv3/" + name + "/";
+  return std::string("/api/c/compapi/v2/jobv3/") + name + "/";
 }
 
 std::string JobCodec::operator_of(const std::string& requested) const {

@@ -21,8 +21,6 @@ Result<ApiMode> parse_api_mode(std::string_view text);
 
 struct JobApiSettings {
   ApiMode mode = ApiMode::kApigw;
-  // Path prefix in front of JOB's paths, e.g. "/prod" when JOB sits behind a routed gateway.
-  std::string base_path;
   std::string app_code;
   std::string app_secret;
   // bk_username for calls that do not name an operator.
@@ -31,7 +29,8 @@ struct JobApiSettings {
   std::string default_account_alias = "root";
 };
 
-// One HTTP call to JOB, ready for the transport: target is path + query, already encoded.
+// One HTTP call to JOB, ready for the transport: target is path + query, already encoded, relative
+// to the base URL (whose own path prefix, e.g. /prod, the transport puts in front).
 struct EncodedCall {
   std::string label;  // JOB's API name, for logs and metrics
   std::string method;

@@ -123,6 +123,21 @@ TEST(JobClient, EsbModeCarriesCredentialsInTheBody) {
   EXPECT_EQ(body["bk_app_secret"], "s3cret");
 }
 
+TEST(JobClient, BaseUrlPathPrefixIsSentOnce) {
+  FakeHttpServer server([](const RecordedRequest&) { return FakeResponse::json(kStatusOk); });
+  IoThread io;
+  JobClientConfig config = config_for(server);
+  config.http.base_url = server.base_url() + "/api/bk-job/prod/";
+  auto client = JobClient::create(io.io(), config);
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  Waiter<JobSnapshot> w;
+  (*client)->get_job_instance_status(status_request(), w.callback());
+  ASSERT_TRUE(w.get().ok());
+  const RecordedRequest req = server.requests().at(0);
+  EXPECT_EQ(req.target.rfind("/api/bk-job/prod/api/v3/get_job_instance_status/?", 0), 0u)
+      << req.target;
+}
+
 TEST(JobClient, ReusesOneKeepAliveConnection) {
   FakeHttpServer server([](const RecordedRequest&) { return FakeResponse::json(kStatusOk); });
   IoThread io;

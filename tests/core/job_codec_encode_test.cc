@@ -256,11 +256,9 @@ TEST(JobCodecEncode, JobStatusQueryBothModes) {
   EXPECT_TRUE(apigw.body.empty());
   EXPECT_EQ(json::parse(header(apigw, "X-Bkapi-Authorization"))["bk_username"], "a b&c");
 
-  JobApiSettings s = settings(ApiMode::kEsb);
-  s.base_path = "/prod/";
   r.return_ip_result = false;
-  EncodedCall esb = JobCodec(s).get_job_instance_status(r);
-  EXPECT_EQ(esb.target.rfind("/prod/api/c/compapi/v2/jobv3/get_job_instance_status/?", 0), 0u)
+  EncodedCall esb = JobCodec(settings(ApiMode::kEsb)).get_job_instance_status(r);
+  EXPECT_EQ(esb.target.rfind("/api/c/compapi/v2/jobv3/get_job_instance_status/?", 0), 0u)
       << esb.target;
   auto q = query_of(esb.target);
   EXPECT_EQ(q["return_ip_result"], "false");
