@@ -1,0 +1,131 @@
+#include "tests/integration/gateway_stack.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "tests/support/http_client.h"
+#include "tests/support/wait.h"
+
+namespace jobgw::testing {
+
+namespace {
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return nlohmann::json::parse(ss.str(), nullptr, false);
+}
+
+}  // namespace
+
+GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
+  std::vector<std::string> sim_args = {"--listen",    "127.0.0.1:0",
+                                       "--port-file", dir_.file("jobsim.port"),
+                                       "--hosts",     std::to_string(options.hosts),
+                                       "--data-dir",  dir_.file("sim-data"),
+                                       "--log-level", "info"};
+  sim_args.insert(sim_args.end(), options.jobsim_args.begin(), options.jobsim_args.end());
+  jobsim_ = std::make_unique<ChildProcess>(JOBSIM_BINARY, sim_args, dir_.file("jobsim.log"));
+  jobsim_port_ = wait_for_port_file(dir_.file("jobsim.port"), std::chrono::seconds(20));
+  if (jobsim_port_ == 0) throw std::runtime_error("jobsim did not start: " + jobsim_->log());
+
+  std::vector<std::string> gw_args = {
+      "--grpc.listen=127.0.0.1:0",
+      "--metrics.listen=127.0.0.1:0",
+      "--job.base_url=http://127.0.0.1:" + std::to_string(jobsim_port_),
+      "--ports_file=" + dir_.file("jobgw.ports"),
+      "--log.level=debug",
+  };
+  if (options.callback) gw_args.push_back("--callback.listen=127.0.0.1:0");
+  gw_args.insert(gw_args.end(), options.jobgw_args.begin(), options.jobgw_args.end());
+  jobgw_ = std::make_unique<ChildProcess>(JOBGW_BINARY, gw_args, dir_.file("jobgw.log"));
+  nlohmann::json ports;
+  bool up = wait_until(
+      [&] {
+        ports = read_json_file(dir_.file("jobgw.ports"));
+        return ports.is_object() && ports.contains("grpc");
+      },
+      std::chrono::seconds(20));
+  if (!up) throw std::runtime_error("jobgw did not start: " + jobgw_->log());
+  grpc_port_ = ports["grpc"].get<int>();
+  if (ports.contains("metrics") && ports["metrics"].is_number()) {
+    metrics_port_ = ports["metrics"].get<int>();
+  }
+  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port_),
+                                 grpc::InsecureChannelCredentials());
+  stub_ = v1::JobGateway::NewStub(channel_);
+}
+
+GatewayStack::~GatewayStack() {
+  stub_.reset();
+  channel_.reset();
+  if (jobgw_) jobgw_->stop();
+  if (jobsim_) jobsim_->stop();
+}
+
+std::string GatewayStack::logs() const {
+  return "--- jobgw log ---\n" + jobgw_->log() + "\n--- jobsim log ---\n" + jobsim_->log();
+}
+
+nlohmann::json GatewayStack::jobsim_stats() const {
+  HttpResponse r = http_get(jobsim_port_, "/jobsim/stats");
+  return nlohmann::json::parse(r.body, nullptr, false);
+}
+
+std::int64_t GatewayStack::status_reads(std::int64_t job_instance_id) const {
+  nlohmann::json stats = jobsim_stats();
+  std::string key = std::to_string(job_instance_id);
+  if (!stats.is_object() || !stats["status_reads"].contains(key)) return 0;
+  return stats["status_reads"][key].get<std::int64_t>();
+}
+
+void GatewayStack::set_faults(const std::vector<std::string>& specs) const {
+  nlohmann::json body = {{"specs", specs}, {"replace", true}, {"seed", 7}};
+  HttpResponse r = http_post_json(jobsim_port_, "/jobsim/admin/faults", body.dump());
+  if (r.status != 200) throw std::runtime_error("setting faults failed: " + r.body);
+}
+
+void GatewayStack::clear_faults() const {
+  HttpResponse r = http_delete(jobsim_port_, "/jobsim/admin/faults");
+  if (r.status != 200) throw std::runtime_error("clearing faults failed: " + r.body);
+}
+
+v1::ExecuteScriptRequest script_request(const std::string& script,
+                                        const std::vector<std::int64_t>& host_ids) {
+  v1::ExecuteScriptRequest r;
+  r.mutable_scope()->set_type("biz");
+  r.mutable_scope()->set_id("1");
+  r.set_script_content(script);
+  r.set_script_language(v1::SCRIPT_LANGUAGE_SHELL);
+  r.set_task_name("integration");
+  for (auto id : host_ids) r.mutable_targets()->add_host_ids(id);
+  return r;
+}
+
+WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
+                         std::uint64_t after_seq, std::chrono::milliseconds timeout) {
+  WatchResult out;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  v1::WatchStatusRequest request;
+  request.mutable_scope()->set_id("1");
+  request.set_job_instance_id(job_instance_id);
+  request.set_after_seq(after_seq);
+  auto reader = stub.WatchStatus(&context, request);
+  v1::StatusEvent event;
+  while (reader->Read(&event)) out.events.push_back(event);
+  out.status = reader->Finish();
+  return out;
+}
+
+std::string trailing(const grpc::ClientContext& context, const std::string& key) {
+  const auto& md = context.GetServerTrailingMetadata();
+  auto it = md.find(key);
+  if (it == md.end()) return {};
+  return std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace jobgw::testing

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "jobgw/v1/job_gateway.grpc.pb.h"
+#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace jobgw::testing {
+
+struct StackOptions {
+  int hosts = 5;
+  std::vector<std::string> jobsim_args;
+  std::vector<std::string> jobgw_args;
+  // Serve JOB callbacks on an ephemeral port and give JOB that URL on every submit.
+  bool callback = false;
+};
+
+// jobsim and jobgw as real processes on 127.0.0.1 ephemeral ports, plus a gRPC stub.
+class GatewayStack {
+ public:
+  explicit GatewayStack(StackOptions options = {});
+  ~GatewayStack();
+
+  v1::JobGateway::Stub& stub() { return *stub_; }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  int jobsim_port() const { return jobsim_port_; }
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  ChildProcess& jobgw() { return *jobgw_; }
+  std::string logs() const;
+
+  nlohmann::json jobsim_stats() const;
+  std::int64_t status_reads(std::int64_t job_instance_id) const;
+  void set_faults(const std::vector<std::string>& specs) const;
+  void clear_faults() const;
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> jobsim_;
+  std::unique_ptr<ChildProcess> jobgw_;
+  int jobsim_port_ = 0;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::JobGateway::Stub> stub_;
+};
+
+// A bash script request for hosts 101.. in scope biz:1.
+v1::ExecuteScriptRequest script_request(const std::string& script,
+                                        const std::vector<std::int64_t>& host_ids);
+
+struct WatchResult {
+  std::vector<v1::StatusEvent> events;
+  grpc::Status status;
+};
+
+// Reads a WatchStatus stream to its end (or `timeout`).
+WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
+                         std::uint64_t after_seq = 0,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+std::string trailing(const grpc::ClientContext& context, const std::string& key);
+
+}  // namespace jobgw::testing
