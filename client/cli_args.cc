@@ -1,0 +1,536 @@
+#include "client/cli_args.h"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+namespace jobgw::client {
+namespace {
+
+const std::set<std::string> kCommands = {"exec",   "transfer",  "watch", "logs",
+                                         "status", "terminate", "health"};
+
+bool parse_int64(const std::string& text, std::int64_t* out) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+bool parse_positive(const std::string& text, std::int64_t* out) {
+  return parse_int64(text, out) && *out > 0;
+}
+
+bool valid_ip(const std::string& ip) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, ip.c_str(), buf) == 1 || ::inet_pton(AF_INET6, ip.c_str(), buf) == 1;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::string::size_type start = 0;
+  while (true) {
+    auto pos = text.find(sep, start);
+    out.push_back(text.substr(start, pos - start));
+    if (pos == std::string::npos) return out;
+    start = pos + 1;
+  }
+}
+
+// A flag handler gets the value (empty for switches) and returns an error message or "".
+struct Flag {
+  bool takes_value;
+  std::function<std::string(const std::string&)> apply;
+};
+
+std::string set_seconds(const std::string& v, std::int32_t* out, std::int64_t max) {
+  std::int64_t n = 0;
+  if (!parse_positive(v, &n) || n > max) {
+    return "bad timeout '" + v + "' (seconds, 1.." + std::to_string(max) + ")";
+  }
+  *out = static_cast<std::int32_t>(n);
+  return "";
+}
+
+std::string set_rpc_timeout(const std::string& v, GlobalOptions* g) {
+  std::int64_t n = 0;
+  if (!parse_positive(v, &n) || n > 86400 * 7) return "bad RPC timeout '" + v + "' (seconds)";
+  g->rpc_timeout = std::chrono::seconds(n);
+  g->rpc_timeout_set = true;
+  return "";
+}
+
+std::map<std::string, Flag> global_flags(CliCommand* c) {
+  std::map<std::string, Flag> f;
+  f["--addr"] = {true, [c](const std::string& v) {
+                   if (v.empty()) return std::string("--addr needs HOST:PORT");
+                   c->global.address = v;
+                   return std::string();
+                 }};
+  f["--rpc-timeout"] = {true, [c](const std::string& v) { return set_rpc_timeout(v, &c->global); }};
+  f["--scope"] = {true, [c](const std::string& v) {
+                    std::string error;
+                    auto s = parse_scope(v, &error);
+                    if (s) c->global.scope = *s;
+                    return error;
+                  }};
+  f["--operator"] = {true, [c](const std::string& v) {
+                       c->global.operator_name = v;
+                       return std::string();
+                     }};
+  f["--help"] = {false, [c](const std::string&) {
+                   c->help = true;
+                   return std::string();
+                 }};
+  f["-h"] = f["--help"];
+  return f;
+}
+
+void add_output_flags(std::map<std::string, Flag>& f, CliCommand* c) {
+  f["--json"] = {false, [c](const std::string&) {
+                   c->output = OutputMode::kJson;
+                   return std::string();
+                 }};
+  f["--plain"] = {false, [c](const std::string&) {
+                    if (c->output == OutputMode::kAuto) c->output = OutputMode::kPlain;
+                    return std::string();
+                  }};
+}
+
+void add_target_flags(std::map<std::string, Flag>& f, CliCommand* c) {
+  f["--host-ids"] = {true, [c](const std::string& v) {
+                       std::string e;
+                       add_host_ids(v, &c->targets, &e);
+                       return e;
+                     }};
+  f["--hosts"] = {true, [c](const std::string& v) {
+                    std::string e;
+                    add_host_specs(v, &c->targets, &e);
+                    return e;
+                  }};
+}
+
+void add_job_flags(std::map<std::string, Flag>& f, CliCommand* c) {
+  add_output_flags(f, c);
+  add_target_flags(f, c);
+  f["--timeout"] = {true,
+                    [c](const std::string& v) { return set_seconds(v, &c->job_timeout, 86400); }};
+  f["--account"] = {true, [c](const std::string& v) {
+                      if (v.empty()) return std::string("--account needs an alias");
+                      c->account_alias = v;
+                      return std::string();
+                    }};
+  f["--account-id"] = {true, [c](const std::string& v) {
+                         return parse_positive(v, &c->account_id) ? std::string()
+                                                                  : "bad --account-id '" + v + "'";
+                       }};
+  f["--name"] = {true, [c](const std::string& v) {
+                   c->task_name = v;
+                   return std::string();
+                 }};
+  f["--watch"] = {false, [c](const std::string&) {
+                    c->watch = true;
+                    return std::string();
+                  }};
+  f["--logs"] = {false, [c](const std::string&) {
+                   c->logs = true;
+                   return std::string();
+                 }};
+}
+
+std::string set_limit(const std::string& v, std::int64_t* out) {
+  return parse_positive(v, out) ? "" : "bad speed limit '" + v + "' (MB/s, > 0)";
+}
+
+std::map<std::string, Flag> command_flags(CliCommand* c) {
+  std::map<std::string, Flag> f;
+  const std::string& cmd = c->name;
+  if (cmd == "exec") {
+    add_job_flags(f, c);
+    f["-c"] = {true, [c](const std::string& v) {
+                 c->script_content = v;
+                 return v.empty() ? std::string("-c needs a script") : std::string();
+               }};
+    f["--command"] = f["-c"];
+    f["--file"] = {true, [c](const std::string& v) {
+                     c->script_file = v;
+                     return std::string();
+                   }};
+    f["--lang"] = {true, [c](const std::string& v) {
+                     auto l = parse_language(v);
+                     if (!l)
+                       return "unknown --lang '" + v + "' (shell, bat, perl, python, powershell)";
+                     c->language = *l;
+                     return std::string();
+                   }};
+    f["--param"] = {true, [c](const std::string& v) {
+                      c->param = v;
+                      return std::string();
+                    }};
+    f["--sensitive"] = {false, [c](const std::string&) {
+                          c->sensitive = true;
+                          return std::string();
+                        }};
+  } else if (cmd == "transfer") {
+    add_job_flags(f, c);
+    f["--from"] = {true, [c](const std::string& v) {
+                     std::string e;
+                     auto s = parse_transfer_source(v, &e);
+                     if (s) c->sources.push_back(*s);
+                     return e;
+                   }};
+    f["--to"] = {true, [c](const std::string& v) {
+                   if (v.empty() || v[0] != '/')
+                     return "--to needs an absolute directory, got '" + v + "'";
+                   c->target_path = v;
+                   return std::string();
+                 }};
+    f["--source-account"] = {true, [c](const std::string& v) {
+                               c->source_account = v;
+                               return std::string();
+                             }};
+    f["--upload-limit"] = {true,
+                           [c](const std::string& v) { return set_limit(v, &c->upload_limit_mb); }};
+    f["--download-limit"] = {
+        true, [c](const std::string& v) { return set_limit(v, &c->download_limit_mb); }};
+    f["--mode"] = {true, [c](const std::string& v) {
+                     if (v == "strict")
+                       c->transfer_mode = v1::TRANSFER_MODE_STRICT;
+                     else if (v == "force")
+                       c->transfer_mode = v1::TRANSFER_MODE_FORCE;
+                     else
+                       return "unknown --mode '" + v + "' (strict, force)";
+                     return std::string();
+                   }};
+  } else if (cmd == "watch") {
+    add_output_flags(f, c);
+    f["--after-seq"] = {true, [c](const std::string& v) {
+                          std::int64_t n = 0;
+                          if (!parse_int64(v, &n) || n < 0) return "bad --after-seq '" + v + "'";
+                          c->after_seq = static_cast<std::uint64_t>(n);
+                          return std::string();
+                        }};
+    f["--no-reconnect"] = {false, [c](const std::string&) {
+                             c->reconnect = false;
+                             return std::string();
+                           }};
+  } else if (cmd == "logs") {
+    add_output_flags(f, c);
+    f["--step"] = {true, [c](const std::string& v) {
+                     return parse_positive(v, &c->step_id) ? std::string()
+                                                           : "bad --step '" + v + "'";
+                   }};
+    f["--host"] = {true, [c](const std::string& v) {
+                     std::string e;
+                     add_host_specs(v, &c->targets, &e);
+                     return e;
+                   }};
+  } else if (cmd == "status") {
+    add_output_flags(f, c);
+  } else if (cmd == "health") {
+    f["--service"] = {true, [c](const std::string& v) {
+                        c->service = v;
+                        return std::string();
+                      }};
+  }
+  // Global flags are accepted after the subcommand too; a subcommand's own flag of the same
+  // name (exec's --timeout) wins.
+  for (auto& [name, flag] : global_flags(c)) f.emplace(name, flag);
+  if (cmd != "exec" && cmd != "transfer") {
+    f["--timeout"] = {true, [c](const std::string& v) { return set_rpc_timeout(v, &c->global); }};
+  }
+  return f;
+}
+
+std::string positional(CliCommand* c, const std::string& arg, int index) {
+  const std::string& cmd = c->name;
+  if (cmd == "transfer") {
+    std::string e;
+    auto s = parse_transfer_source(arg, &e);
+    if (s) c->sources.push_back(*s);
+    return e;
+  }
+  if (cmd == "exec" && index == 0) {
+    c->script_file = arg;
+    return "";
+  }
+  if ((cmd == "watch" || cmd == "logs" || cmd == "status" || cmd == "terminate") && index == 0) {
+    return parse_positive(arg, &c->job_id) ? "" : "bad JOB_ID '" + arg + "'";
+  }
+  return "unexpected argument '" + arg + "'";
+}
+
+std::string check(const CliCommand& c) {
+  const std::string& cmd = c.name;
+  if (cmd == "exec") {
+    if (c.script_content.empty() == c.script_file.empty()) {
+      return "exec needs a script: a FILE or -c 'inline' (not both)";
+    }
+  }
+  if (cmd == "transfer") {
+    if (c.sources.empty()) return "transfer needs at least one source HOSTSPEC:/path";
+    if (c.target_path.empty()) return "transfer needs --to /dir";
+  }
+  if (cmd == "exec" || cmd == "transfer") {
+    if (c.targets.host_ids_size() == 0 && c.targets.hosts_size() == 0) {
+      return cmd + " needs targets: --host-ids or --hosts";
+    }
+    if (c.logs && !c.watch) return "--logs needs --watch";
+  }
+  if ((cmd == "watch" || cmd == "logs" || cmd == "status" || cmd == "terminate") && c.job_id == 0) {
+    return cmd + " needs a JOB_ID";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::optional<v1::Host> parse_host_spec(const std::string& text, std::string* error) {
+  v1::Host host;
+  auto colon = text.find(':');
+  if (colon == std::string::npos) {
+    std::int64_t id = 0;
+    if (!parse_positive(text, &id)) {
+      *error = "bad host '" + text + "' (a host id or CLOUD:IP)";
+      return std::nullopt;
+    }
+    host.set_host_id(id);
+    return host;
+  }
+  std::int64_t cloud = 0;
+  std::string ip = text.substr(colon + 1);
+  if (!parse_int64(text.substr(0, colon), &cloud) || cloud < 0 || !valid_ip(ip)) {
+    *error = "bad host '" + text + "' (a host id or CLOUD:IP, e.g. 0:192.0.2.1)";
+    return std::nullopt;
+  }
+  host.set_cloud_id(cloud);
+  host.set_ip(ip);
+  return host;
+}
+
+bool add_host_specs(const std::string& text, v1::Targets* targets, std::string* error) {
+  for (const auto& item : split(text, ',')) {
+    auto host = parse_host_spec(item, error);
+    if (!host) return false;
+    if (host->ip().empty()) {
+      targets->add_host_ids(host->host_id());
+    } else {
+      *targets->add_hosts() = *host;
+    }
+  }
+  return true;
+}
+
+bool add_host_ids(const std::string& text, v1::Targets* targets, std::string* error) {
+  for (const auto& item : split(text, ',')) {
+    std::int64_t id = 0;
+    if (!parse_positive(item, &id)) {
+      *error = "bad host id '" + item + "'";
+      return false;
+    }
+    targets->add_host_ids(id);
+  }
+  return true;
+}
+
+std::optional<TransferSourceSpec> parse_transfer_source(const std::string& text,
+                                                        std::string* error) {
+  auto pos = text.find(":/");
+  if (pos == std::string::npos || pos == 0) {
+    *error = "bad source '" + text + "' (HOSTSPEC:/path, e.g. 101:/data/a.log)";
+    return std::nullopt;
+  }
+  auto host = parse_host_spec(text.substr(0, pos), error);
+  if (!host) return std::nullopt;
+  return TransferSourceSpec{*host, text.substr(pos + 1)};
+}
+
+std::optional<v1::Scope> parse_scope(const std::string& text, std::string* error) {
+  auto colon = text.find(':');
+  v1::Scope scope;
+  if (colon != std::string::npos) {
+    scope.set_type(text.substr(0, colon));
+    scope.set_id(text.substr(colon + 1));
+  }
+  if (colon == std::string::npos || (scope.type() != "biz" && scope.type() != "biz_set") ||
+      scope.id().empty()) {
+    *error = "bad scope '" + text + "' (biz:ID or biz_set:ID)";
+    return std::nullopt;
+  }
+  return scope;
+}
+
+std::optional<v1::ScriptLanguage> parse_language(const std::string& text) {
+  static const std::map<std::string, v1::ScriptLanguage> names = {
+      {"shell", v1::SCRIPT_LANGUAGE_SHELL},
+      {"bash", v1::SCRIPT_LANGUAGE_SHELL},
+      {"sh", v1::SCRIPT_LANGUAGE_SHELL},
+      {"bat", v1::SCRIPT_LANGUAGE_BAT},
+      {"perl", v1::SCRIPT_LANGUAGE_PERL},
+      {"python", v1::SCRIPT_LANGUAGE_PYTHON},
+      {"powershell", v1::SCRIPT_LANGUAGE_POWERSHELL}};
+  auto it = names.find(text);
+  if (it == names.end()) return std::nullopt;
+  return it->second;
+}
+
+std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::string>& args,
+                                                        const EnvLookup& env) {
+  CliCommand c;
+  c.global.scope.set_type("biz");
+  c.global.scope.set_id("1");
+  if (auto a = env("JOBGW_ADDR"); a && !a->empty()) c.global.address = *a;
+  if (auto s = env("JOBGW_SCOPE"); s && !s->empty()) {
+    std::string error;
+    auto scope = parse_scope(*s, &error);
+    if (!scope) return UsageError{"JOBGW_SCOPE: " + error};
+    c.global.scope = *scope;
+  }
+
+  std::map<std::string, Flag> flags = global_flags(&c);
+  // Before the subcommand, --timeout is the RPC timeout.
+  flags["--timeout"] = {true, [&c](const std::string& v) { return set_rpc_timeout(v, &c.global); }};
+  int positional_index = 0;
+  bool only_positionals = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    bool is_flag = !only_positionals && arg.size() > 1 && arg[0] == '-';
+    if (arg == "--") {
+      only_positionals = true;
+      continue;
+    }
+    if (!is_flag) {
+      if (c.name.empty()) {
+        if (kCommands.count(arg) == 0) return UsageError{"unknown command '" + arg + "'"};
+        c.name = arg;
+        flags = command_flags(&c);
+        continue;
+      }
+      std::string e = positional(&c, arg, positional_index++);
+      if (!e.empty()) return UsageError{e};
+      continue;
+    }
+    std::string name = arg, value;
+    bool has_inline = false;
+    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_inline = true;
+    }
+    auto it = flags.find(name);
+    if (it == flags.end()) {
+      return UsageError{"unknown flag '" + name + "'" + (c.name.empty() ? "" : " for " + c.name)};
+    }
+    if (it->second.takes_value && !has_inline) {
+      if (i + 1 >= args.size()) return UsageError{name + " needs a value"};
+      value = args[++i];
+    } else if (!it->second.takes_value && has_inline) {
+      return UsageError{name + " takes no value"};
+    }
+    std::string e = it->second.apply(value);
+    if (!e.empty()) return UsageError{e};
+  }
+  if (c.help) return c;
+  if (c.name.empty()) return UsageError{"no command given (see jobctl --help)"};
+  if (auto e = check(c); !e.empty()) return UsageError{e};
+  return c;
+}
+
+std::string usage(const std::string& command) {
+  static const char kGlobal[] =
+      "Global options (before or after the command):\n"
+      "  --addr HOST:PORT     jobgw address (env JOBGW_ADDR; default 127.0.0.1:50051)\n"
+      "  --rpc-timeout SEC    deadline of each call (default 30); before the command also\n"
+      "                       --timeout; for watch it bounds the whole watch\n"
+      "  --scope TYPE:ID      biz:ID or biz_set:ID (env JOBGW_SCOPE; default biz:1)\n"
+      "  --operator USER      JOB user to act as (default: jobgw's operator)\n"
+      "  -h, --help           this help\n";
+  static const char kTargets[] =
+      "  --host-ids ID,...    target hosts by host id\n"
+      "  --hosts SPEC,...     target hosts by HOSTSPEC: CLOUD:IP (0:192.0.2.1, 0:2001:db8::1)\n"
+      "                       or a host id\n";
+  static const char kJob[] =
+      "  --timeout SEC        job timeout on each host, 1..86400 (default JOB's 7200)\n"
+      "  --account ALIAS      account to run as (default jobgw's, e.g. root)\n"
+      "  --account-id ID      account by JOB id (wins over --account)\n"
+      "  --name NAME          job instance name\n"
+      "  --watch              follow the job to its end; exit 0 on success, 1 otherwise\n"
+      "  --logs               with --watch: print each host's output at the end\n"
+      "  --plain | --json     watch output: plain lines / one JSON object per line\n"
+      "                       (default: live table on a terminal, plain lines otherwise)\n";
+  std::string out;
+  if (command == "exec") {
+    out =
+        "Usage: jobctl exec [FILE | -c SCRIPT] TARGETS [options]\n"
+        "Runs a script on hosts and prints 'job ID step ID'.\n\n"
+        "  FILE, --file FILE    script file ('-' reads stdin)\n"
+        "  -c, --command TEXT   inline script\n"
+        "  --lang LANG          shell (default), bat, perl, python, powershell\n"
+        "  --param TEXT         script parameters\n"
+        "  --sensitive          hide the parameters in JOB's UI\n" +
+        std::string(kTargets) + kJob;
+  } else if (command == "transfer") {
+    out =
+        "Usage: jobctl transfer SOURCE... --to DIR TARGETS [options]\n"
+        "Copies files from source hosts to a directory on the target hosts.\n\n"
+        "  SOURCE, --from SOURCE  HOSTSPEC:/path, e.g. 101:/data/a.log or\n"
+        "                       0:192.0.2.1:/data/a.log (repeatable)\n"
+        "  --to DIR             target directory (absolute)\n"
+        "  --source-account A   account reading the sources (default jobgw's)\n"
+        "  --upload-limit MB    upload speed limit, MB/s\n"
+        "  --download-limit MB  download speed limit, MB/s\n"
+        "  --mode strict|force  missing source files fail the step / are skipped\n" +
+        std::string(kTargets) + kJob;
+  } else if (command == "watch") {
+    out =
+        "Usage: jobctl watch JOB_ID [options]\n"
+        "Follows a job to its end: a live table on a terminal, one line per event otherwise.\n"
+        "Reconnects by itself when jobgw restarts. Exit 0 on success, 1 otherwise.\n\n"
+        "  --plain              plain lines even on a terminal\n"
+        "  --json               each event as one JSON line\n"
+        "  --after-seq N        resume after event N\n"
+        "  --no-reconnect       end when the stream breaks instead of reconnecting\n";
+  } else if (command == "logs") {
+    out =
+        "Usage: jobctl logs JOB_ID [--step ID] [--host SPEC,...] [--json]\n"
+        "Prints each host's output of a step (default: the job's steps, all hosts).\n\n"
+        "  --step ID            step instance id\n"
+        "  --host SPEC,...      only these hosts (repeatable)\n"
+        "  --json               the raw response as JSON\n";
+  } else if (command == "status") {
+    out =
+        "Usage: jobctl status JOB_ID [--json]\n"
+        "Prints a job's status and every host's. Exit 1 if it finished unsuccessfully.\n\n"
+        "  --json               the snapshot as JSON\n";
+  } else if (command == "terminate") {
+    out = "Usage: jobctl terminate JOB_ID\nAsks JOB to terminate a running job.\n";
+  } else if (command == "health") {
+    out =
+        "Usage: jobctl health [--service NAME]\n"
+        "Checks jobgw's gRPC health; exit 0 when SERVING, 1 otherwise.\n\n"
+        "  --service NAME       service to ask about (default jobgw.v1.JobGateway;\n"
+        "                       '' = the whole server)\n";
+  } else {
+    out =
+        "Usage: jobctl [global options] COMMAND [options]\n\n"
+        "Commands:\n"
+        "  exec       run a script on hosts\n"
+        "  transfer   copy files between hosts\n"
+        "  watch      follow a job to its end\n"
+        "  logs       print per-host logs of a job\n"
+        "  status     print a job's status\n"
+        "  terminate  terminate a running job\n"
+        "  health     check that jobgw is serving\n\n"
+        "Exit codes: 0 success, 1 job finished unsuccessfully, 2 usage error, 3 RPC error.\n"
+        "'jobctl COMMAND --help' describes a command.\n";
+  }
+  return out + "\n" + kGlobal;
+}
+
+}  // namespace jobgw::client

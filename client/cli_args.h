@@ -1,0 +1,94 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "jobgw/v1/job_gateway.pb.h"
+
+namespace jobgw::client {
+
+inline constexpr char kDefaultAddress[] = "127.0.0.1:50051";
+
+// How watch output is printed: auto = table on a terminal, plain lines otherwise.
+enum class OutputMode { kAuto, kPlain, kJson };
+
+struct GlobalOptions {
+  std::string address = kDefaultAddress;
+  std::chrono::milliseconds rpc_timeout{30000};
+  bool rpc_timeout_set = false;  // watch has no deadline unless one was asked for
+  v1::Scope scope;
+  std::string operator_name;
+};
+
+struct TransferSourceSpec {
+  v1::Host host;
+  std::string path;
+};
+
+struct CliCommand {
+  std::string name;  // exec, transfer, watch, logs, status, terminate, health; "" = top level
+  bool help = false;
+  GlobalOptions global;
+  OutputMode output = OutputMode::kAuto;
+  bool watch = false;
+  bool logs = false;
+  bool reconnect = true;
+  std::int64_t job_id = 0;
+  std::uint64_t after_seq = 0;
+  std::int64_t step_id = 0;
+  v1::Targets targets;  // exec/transfer targets; logs --host
+  std::string task_name;
+  std::int32_t job_timeout = 0;  // seconds, exec/transfer
+  std::string account_alias;
+  std::int64_t account_id = 0;
+  // exec
+  std::string script_content;
+  std::string script_file;
+  v1::ScriptLanguage language = v1::SCRIPT_LANGUAGE_SHELL;
+  std::string param;
+  bool sensitive = false;
+  // transfer
+  std::vector<TransferSourceSpec> sources;
+  std::string target_path;
+  std::string source_account;
+  std::int64_t upload_limit_mb = 0;
+  std::int64_t download_limit_mb = 0;
+  v1::TransferMode transfer_mode = v1::TRANSFER_MODE_UNSPECIFIED;
+  // health
+  std::string service = "jobgw.v1.JobGateway";
+};
+
+// A usage error: the one-line reason jobctl prints before exiting 2.
+struct UsageError {
+  std::string message;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Parses argv[1..]. Environment: JOBGW_ADDR (address), JOBGW_SCOPE (scope), read through `env`
+// so tests can supply their own.
+std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::string>& args,
+                                                        const EnvLookup& env);
+
+// HOSTSPEC: a host id ("101") or CLOUD:IP ("0:192.0.2.1", "0:2001:db8::1": split on the first
+// colon).
+std::optional<v1::Host> parse_host_spec(const std::string& text, std::string* error);
+// A comma-separated list of HOSTSPECs or host ids, appended to `targets`.
+bool add_host_specs(const std::string& text, v1::Targets* targets, std::string* error);
+bool add_host_ids(const std::string& text, v1::Targets* targets, std::string* error);
+// HOSTSPEC:/path; the path starts at the first ":/".
+std::optional<TransferSourceSpec> parse_transfer_source(const std::string& text,
+                                                        std::string* error);
+// TYPE:ID with TYPE biz or biz_set.
+std::optional<v1::Scope> parse_scope(const std::string& text, std::string* error);
+std::optional<v1::ScriptLanguage> parse_language(const std::string& text);
+
+// --help text of a subcommand ("" for the top level).
+std::string usage(const std::string& command);
+
+}  // namespace jobgw::client

@@ -1,0 +1,260 @@
+#include "client/gateway_client.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace jobgw::client {
+namespace {
+
+constexpr char kJobCodeTrailer[] = "jobgw-job-code";
+constexpr char kJobRequestIdTrailer[] = "jobgw-job-request-id";
+
+std::string trailer(const grpc::ClientContext& context, const char* key) {
+  const auto& md = context.GetServerTrailingMetadata();
+  auto it = md.find(key);
+  if (it == md.end()) return {};
+  return std::string(it->second.data(), it->second.size());
+}
+
+// grpc.health.v1.HealthCheckRequest is one string field (1); encoded by hand so the client
+// needs no second generated proto (and cannot clash with another copy of grpc.health.v1).
+std::string encode_health_request(const std::string& service) {
+  std::string out;
+  if (service.empty()) return out;
+  out.push_back(0x0a);
+  std::size_t n = service.size();
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+  return out + service;
+}
+
+// HealthCheckResponse: field 1 is the status enum (varint); unknown fields are skipped.
+bool decode_health_response(const std::string& bytes, ServingStatus* status) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  *status = ServingStatus::kUnknown;
+  while (true) {
+    std::uint32_t tag = in.ReadTag();
+    if (tag == 0) return true;
+    if (tag == 0x08) {
+      std::uint32_t v = 0;
+      if (!in.ReadVarint32(&v)) return false;
+      *status = static_cast<ServingStatus>(v);
+    } else if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+      return false;
+    }
+  }
+}
+
+}  // namespace
+
+const char* serving_status_name(ServingStatus status) {
+  switch (status) {
+    case ServingStatus::kServing:
+      return "SERVING";
+    case ServingStatus::kNotServing:
+      return "NOT_SERVING";
+    case ServingStatus::kServiceUnknown:
+      return "SERVICE_UNKNOWN";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+const char* status_code_name(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+std::string describe_status(const grpc::Status& status, const std::string& job_code,
+                            const std::string& job_request_id) {
+  std::string out =
+      std::string(status_code_name(status.error_code())) + ": " + status.error_message();
+  if (!job_code.empty()) out += " (job_code=" + job_code;
+  if (!job_request_id.empty()) {
+    out += job_code.empty() ? " (" : " ";
+    out += "request_id=" + job_request_id;
+  }
+  if (!job_code.empty() || !job_request_id.empty()) out += ")";
+  return out;
+}
+
+GatewayClient::GatewayClient(std::shared_ptr<grpc::Channel> channel,
+                             std::chrono::milliseconds rpc_timeout)
+    : channel_(std::move(channel)),
+      stub_(v1::JobGateway::NewStub(channel_)),
+      rpc_timeout_(rpc_timeout) {}
+
+std::shared_ptr<grpc::Channel> GatewayClient::insecure_channel(const std::string& address) {
+  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+}
+
+template <typename Req, typename Resp, typename Fn>
+CallResult<Resp> GatewayClient::unary(const Req& request, Fn fn) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
+  CallResult<Resp> result;
+  result.status = (stub_.get()->*fn)(&context, request, &result.response);
+  result.job_code = trailer(context, kJobCodeTrailer);
+  result.job_request_id = trailer(context, kJobRequestIdTrailer);
+  return result;
+}
+
+CallResult<v1::JobRef> GatewayClient::execute_script(const v1::ExecuteScriptRequest& request) {
+  return unary<v1::ExecuteScriptRequest, v1::JobRef>(request, &v1::JobGateway::Stub::ExecuteScript);
+}
+
+CallResult<v1::JobRef> GatewayClient::transfer_file(const v1::TransferFileRequest& request) {
+  return unary<v1::TransferFileRequest, v1::JobRef>(request, &v1::JobGateway::Stub::TransferFile);
+}
+
+CallResult<v1::JobSnapshot> GatewayClient::get_job_status(const v1::GetJobStatusRequest& request) {
+  return unary<v1::GetJobStatusRequest, v1::JobSnapshot>(request,
+                                                         &v1::JobGateway::Stub::GetJobStatus);
+}
+
+CallResult<v1::GetIpLogsResponse> GatewayClient::get_ip_logs(const v1::GetIpLogsRequest& request) {
+  return unary<v1::GetIpLogsRequest, v1::GetIpLogsResponse>(request,
+                                                            &v1::JobGateway::Stub::GetIpLogs);
+}
+
+CallResult<v1::TerminateJobResponse> GatewayClient::terminate_job(
+    const v1::TerminateJobRequest& request) {
+  return unary<v1::TerminateJobRequest, v1::TerminateJobResponse>(
+      request, &v1::JobGateway::Stub::TerminateJob);
+}
+
+CallResult<ServingStatus> GatewayClient::check_health(const std::string& service) {
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
+  std::string body = encode_health_request(service);
+  grpc::Slice slice(body);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  CallResult<ServingStatus> result;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      result.status = std::move(s);
+                      done = true;
+                      cv.notify_one();
+                    });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
+  result.response = ServingStatus::kUnknown;
+  if (result.status.ok()) {
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (response.Dump(&slices).ok()) {
+      for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    if (!decode_health_response(bytes, &result.response)) {
+      result.status = grpc::Status(grpc::StatusCode::INTERNAL, "undecodable health response");
+    }
+  }
+  return result;
+}
+
+WatchResult GatewayClient::watch(const v1::Scope& scope, std::int64_t job_instance_id,
+                                 std::uint64_t after_seq, const EventHandler& on_event,
+                                 const WatchOptions& options) {
+  auto clock = options.clock ? options.clock : [] { return std::chrono::steady_clock::now(); };
+  auto sleep = options.sleep ? options.sleep
+                             : [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  ReconnectBackoff backoff(options.backoff, clock, options.seed);
+  const auto start = clock();
+  // The system-clock deadline gRPC wants, computed once so reconnects share one limit.
+  const auto deadline = std::chrono::system_clock::now() + options.deadline;
+
+  WatchResult result;
+  result.last_seq = after_seq;
+  while (true) {
+    grpc::ClientContext context;
+    if (options.deadline.count() > 0) context.set_deadline(deadline);
+    v1::WatchStatusRequest request;
+    *request.mutable_scope() = scope;
+    request.set_job_instance_id(job_instance_id);
+    request.set_after_seq(result.last_seq);
+    auto reader = stub_->WatchStatus(&context, request);
+    v1::StatusEvent event;
+    bool got_event = false;
+    while (reader->Read(&event)) {
+      got_event = true;
+      if (event.seq() > result.last_seq) result.last_seq = event.seq();
+      if (event.kind() == v1::EVENT_KIND_FINISHED) result.finished = true;
+      if (on_event) on_event(event);
+    }
+    result.status = reader->Finish();
+    result.job_code = trailer(context, kJobCodeTrailer);
+    result.job_request_id = trailer(context, kJobRequestIdTrailer);
+    if (result.status.ok() || result.finished) return result;
+    if (!options.reconnect || result.status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      return result;
+    }
+    // A stream that delivered something was a healthy connection: its end starts a new run.
+    if (got_event) backoff.reset();
+    auto delay = backoff.next_delay();
+    if (!delay) return result;
+    if (options.deadline.count() > 0 && clock() - start + *delay >= options.deadline) {
+      result.status = grpc::Status(
+          grpc::StatusCode::DEADLINE_EXCEEDED,
+          "watch deadline reached while reconnecting: " + result.status.error_message());
+      return result;
+    }
+    if (options.on_reconnect) options.on_reconnect(result.status, *delay, backoff.attempts());
+    sleep(*delay);
+    ++result.reconnects;
+  }
+}
+
+}  // namespace jobgw::client

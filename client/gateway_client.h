@@ -1,0 +1,95 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "client/reconnect_backoff.h"
+#include "jobgw/v1/job_gateway.grpc.pb.h"
+
+namespace jobgw::client {
+
+// The result of one unary call: the gRPC status, the response when it is OK, and the JOB error
+// details jobgw puts in trailing metadata when JOB itself refused the request.
+template <typename T>
+struct CallResult {
+  grpc::Status status;
+  T response;
+  std::string job_code;        // trailer jobgw-job-code, empty when absent
+  std::string job_request_id;  // trailer jobgw-job-request-id, empty when absent
+  bool ok() const { return status.ok(); }
+};
+
+// grpc.health.v1 serving states, by their numbers on the wire.
+enum class ServingStatus { kUnknown = 0, kServing = 1, kNotServing = 2, kServiceUnknown = 3 };
+const char* serving_status_name(ServingStatus status);
+
+struct WatchOptions {
+  // Reconnect when the stream ends UNAVAILABLE (jobgw restarting or shutting down), resuming
+  // after the last seq received.
+  bool reconnect = true;
+  BackoffPolicy backoff;
+  // Overall limit on the whole watch, reconnects included; 0 = none.
+  std::chrono::milliseconds deadline{0};
+  // Injected for tests; default std::this_thread::sleep_for and steady_clock.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  ReconnectBackoff::Clock clock;
+  std::uint64_t seed = std::random_device{}();
+  // Told before each reconnect wait (status that ended the stream, delay, attempt number).
+  std::function<void(const grpc::Status&, std::chrono::milliseconds, int)> on_reconnect;
+};
+
+struct WatchResult {
+  grpc::Status status;  // OK once the stream ended normally (after FINISHED)
+  std::string job_code;
+  std::string job_request_id;
+  std::uint64_t last_seq = 0;
+  bool finished = false;  // a FINISHED event was received
+  int reconnects = 0;
+};
+
+// A thin synchronous client of jobgw.v1.JobGateway. Each unary call gets the client's RPC
+// timeout as its deadline; none of them retries (a submit must not run twice).
+class GatewayClient {
+ public:
+  using EventHandler = std::function<void(const v1::StatusEvent&)>;
+
+  explicit GatewayClient(std::shared_ptr<grpc::Channel> channel,
+                         std::chrono::milliseconds rpc_timeout = std::chrono::seconds(30));
+
+  // A plaintext channel to `address` (HOST:PORT).
+  static std::shared_ptr<grpc::Channel> insecure_channel(const std::string& address);
+
+  CallResult<v1::JobRef> execute_script(const v1::ExecuteScriptRequest& request);
+  CallResult<v1::JobRef> transfer_file(const v1::TransferFileRequest& request);
+  CallResult<v1::JobSnapshot> get_job_status(const v1::GetJobStatusRequest& request);
+  CallResult<v1::GetIpLogsResponse> get_ip_logs(const v1::GetIpLogsRequest& request);
+  CallResult<v1::TerminateJobResponse> terminate_job(const v1::TerminateJobRequest& request);
+  // The standard grpc.health.v1.Health/Check; `service` empty asks about the whole server.
+  CallResult<ServingStatus> check_health(const std::string& service);
+
+  // Follows a job's WatchStatus stream to its end, calling on_event for every event in order.
+  // Blocks. On UNAVAILABLE it reconnects (see WatchOptions) with after_seq = the last seq seen;
+  // the caller sees a SNAPSHOT with resumed=false when jobgw could not replay what it missed.
+  WatchResult watch(const v1::Scope& scope, std::int64_t job_instance_id, std::uint64_t after_seq,
+                    const EventHandler& on_event, const WatchOptions& options = {});
+
+ private:
+  template <typename Req, typename Resp, typename Fn>
+  CallResult<Resp> unary(const Req& request, Fn fn);
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::JobGateway::Stub> stub_;
+  std::chrono::milliseconds rpc_timeout_;
+};
+
+// "CODE: message [job_code=... request_id=...]" for a failed call.
+std::string describe_status(const grpc::Status& status, const std::string& job_code,
+                            const std::string& job_request_id);
+const char* status_code_name(grpc::StatusCode code);
+
+}  // namespace jobgw::client

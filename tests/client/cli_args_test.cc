@@ -1,0 +1,206 @@
+#include "client/cli_args.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "client/status_names.h"
+
+namespace jobgw::client {
+namespace {
+
+std::variant<CliCommand, UsageError> parse(std::vector<std::string> args,
+                                           std::map<std::string, std::string> env = {}) {
+  return parse_command_line(args, [env](const std::string& k) -> std::optional<std::string> {
+    auto it = env.find(k);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+CliCommand ok(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  auto r = parse(std::move(args), std::move(env));
+  if (auto* e = std::get_if<UsageError>(&r)) ADD_FAILURE() << e->message;
+  return std::holds_alternative<CliCommand>(r) ? std::get<CliCommand>(r) : CliCommand{};
+}
+
+std::string error(std::vector<std::string> args) {
+  auto r = parse(std::move(args));
+  auto* e = std::get_if<UsageError>(&r);
+  return e ? e->message : "<parsed>";
+}
+
+TEST(HostSpec, BareNumberIsHostId) {
+  std::string e;
+  auto h = parse_host_spec("101", &e);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->host_id(), 101);
+  EXPECT_TRUE(h->ip().empty());
+}
+
+TEST(HostSpec, CloudAndIpv4) {
+  std::string e;
+  auto h = parse_host_spec("3:192.0.2.7", &e);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->cloud_id(), 3);
+  EXPECT_EQ(h->ip(), "192.0.2.7");
+  EXPECT_EQ(h->host_id(), 0);
+}
+
+TEST(HostSpec, Ipv6SplitsOnFirstColon) {
+  std::string e;
+  auto h = parse_host_spec("0:2001:db8::1", &e);
+  ASSERT_TRUE(h) << e;
+  EXPECT_EQ(h->cloud_id(), 0);
+  EXPECT_EQ(h->ip(), "2001:db8::1");
+}
+
+TEST(HostSpec, RejectsGarbage) {
+  std::string e;
+  for (const char* bad :
+       {"", "abc", "0", "-5", "x:192.0.2.1", "0:not-an-ip", "0:", "0:999.1.1.1"}) {
+    EXPECT_FALSE(parse_host_spec(bad, &e)) << bad;
+  }
+  EXPECT_NE(e.find("CLOUD:IP"), std::string::npos);
+}
+
+TEST(TransferSource, HostIdAndPath) {
+  std::string e;
+  auto s = parse_transfer_source("101:/data/a.log", &e);
+  ASSERT_TRUE(s) << e;
+  EXPECT_EQ(s->host.host_id(), 101);
+  EXPECT_EQ(s->path, "/data/a.log");
+}
+
+TEST(TransferSource, CloudIpAndPath) {
+  std::string e;
+  auto s = parse_transfer_source("0:192.0.2.1:/data/a.log", &e);
+  ASSERT_TRUE(s) << e;
+  EXPECT_EQ(s->host.ip(), "192.0.2.1");
+  EXPECT_EQ(s->path, "/data/a.log");
+  auto v6 = parse_transfer_source("0:2001:db8::a:/x/y", &e);
+  ASSERT_TRUE(v6) << e;
+  EXPECT_EQ(v6->host.ip(), "2001:db8::a");
+  EXPECT_EQ(v6->path, "/x/y");
+}
+
+TEST(TransferSource, RejectsMissingPath) {
+  std::string e;
+  EXPECT_FALSE(parse_transfer_source("101", &e));
+  EXPECT_FALSE(parse_transfer_source("101:data", &e));
+  EXPECT_FALSE(parse_transfer_source(":/data", &e));
+}
+
+TEST(Scope, Parses) {
+  std::string e;
+  auto s = parse_scope("biz_set:3", &e);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->type(), "biz_set");
+  EXPECT_EQ(s->id(), "3");
+  EXPECT_FALSE(parse_scope("team:1", &e));
+  EXPECT_FALSE(parse_scope("biz:", &e));
+  EXPECT_FALSE(parse_scope("biz", &e));
+}
+
+TEST(CommandLine, DefaultsAndEnvironment) {
+  auto c = ok({"status", "42"});
+  EXPECT_EQ(c.global.address, "127.0.0.1:50051");
+  EXPECT_EQ(c.global.scope.type(), "biz");
+  EXPECT_EQ(c.global.scope.id(), "1");
+  EXPECT_EQ(c.job_id, 42);
+  auto e = ok({"status", "42"}, {{"JOBGW_ADDR", "127.0.0.1:9"}, {"JOBGW_SCOPE", "biz_set:7"}});
+  EXPECT_EQ(e.global.address, "127.0.0.1:9");
+  EXPECT_EQ(e.global.scope.type(), "biz_set");
+  auto f = ok({"--addr", "127.0.0.1:5", "status", "42", "--scope=biz:2"},
+              {{"JOBGW_ADDR", "127.0.0.1:9"}});
+  EXPECT_EQ(f.global.address, "127.0.0.1:5");
+  EXPECT_EQ(f.global.scope.id(), "2");
+}
+
+TEST(CommandLine, ExecFlags) {
+  auto c = ok({"exec",    "-c",         "echo hi",   "--lang",  "python",
+               "--param", "a b",        "--timeout", "60",      "--account",
+               "root",    "--host-ids", "101,102",   "--hosts", "0:192.0.2.9,103",
+               "--watch", "--logs",     "--plain",   "--name",  "n1"});
+  EXPECT_EQ(c.name, "exec");
+  EXPECT_EQ(c.script_content, "echo hi");
+  EXPECT_EQ(c.language, v1::SCRIPT_LANGUAGE_PYTHON);
+  EXPECT_EQ(c.param, "a b");
+  EXPECT_EQ(c.job_timeout, 60);
+  EXPECT_EQ(c.account_alias, "root");
+  ASSERT_EQ(c.targets.host_ids_size(), 3);
+  EXPECT_EQ(c.targets.host_ids(2), 103);
+  ASSERT_EQ(c.targets.hosts_size(), 1);
+  EXPECT_EQ(c.targets.hosts(0).ip(), "192.0.2.9");
+  EXPECT_TRUE(c.watch);
+  EXPECT_TRUE(c.logs);
+  EXPECT_EQ(c.output, OutputMode::kPlain);
+  EXPECT_FALSE(c.global.rpc_timeout_set);
+}
+
+TEST(CommandLine, TimeoutBeforeCommandIsRpcTimeout) {
+  auto c = ok({"--timeout", "5", "exec", "script.sh", "--host-ids", "101", "--timeout", "9"});
+  EXPECT_EQ(c.global.rpc_timeout, std::chrono::seconds(5));
+  EXPECT_TRUE(c.global.rpc_timeout_set);
+  EXPECT_EQ(c.job_timeout, 9);
+  EXPECT_EQ(c.script_file, "script.sh");
+  auto w = ok({"watch", "7", "--timeout", "3", "--json"});
+  EXPECT_EQ(w.global.rpc_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(w.output, OutputMode::kJson);
+}
+
+TEST(CommandLine, TransferSourcesAndLimits) {
+  auto c = ok({"transfer", "101:/data/a.log", "--from", "0:192.0.2.1:/data/b", "--to", "/tmp/in",
+               "--host-ids", "102", "--upload-limit", "5", "--download-limit=6", "--mode", "strict",
+               "--watch"});
+  ASSERT_EQ(c.sources.size(), 2u);
+  EXPECT_EQ(c.sources[1].host.ip(), "192.0.2.1");
+  EXPECT_EQ(c.target_path, "/tmp/in");
+  EXPECT_EQ(c.upload_limit_mb, 5);
+  EXPECT_EQ(c.download_limit_mb, 6);
+  EXPECT_EQ(c.transfer_mode, v1::TRANSFER_MODE_STRICT);
+}
+
+TEST(CommandLine, UsageErrors) {
+  EXPECT_EQ(error({}), "no command given (see jobctl --help)");
+  EXPECT_EQ(error({"launch"}), "unknown command 'launch'");
+  EXPECT_EQ(error({"status", "--bogus"}), "unknown flag '--bogus' for status");
+  EXPECT_EQ(error({"status"}), "status needs a JOB_ID");
+  EXPECT_EQ(error({"status", "abc"}), "bad JOB_ID 'abc'");
+  EXPECT_EQ(error({"exec", "-c", "true"}), "exec needs targets: --host-ids or --hosts");
+  EXPECT_EQ(error({"exec", "--host-ids", "101"}),
+            "exec needs a script: a FILE or -c 'inline' (not both)");
+  EXPECT_EQ(error({"exec", "-c", "x", "--host-ids", "1x"}), "bad host id '1x'");
+  EXPECT_EQ(error({"exec", "-c", "x", "--host-ids", "1", "--logs"}), "--logs needs --watch");
+  EXPECT_EQ(error({"exec", "-c", "x", "--host-ids", "1", "--timeout", "0"}),
+            "bad timeout '0' (seconds, 1..86400)");
+  EXPECT_EQ(error({"transfer", "101:/a", "--host-ids", "102"}), "transfer needs --to /dir");
+  EXPECT_EQ(error({"watch", "1", "--after-seq"}), "--after-seq needs a value");
+  EXPECT_EQ(error({"health", "--plain=1"}), "unknown flag '--plain' for health");
+  EXPECT_EQ(error({"--scope", "x", "health"}), "bad scope 'x' (biz:ID or biz_set:ID)");
+}
+
+TEST(CommandLine, HelpNeedsNothingElse) {
+  for (const char* cmd : {"exec", "transfer", "watch", "logs", "status", "terminate", "health"}) {
+    auto c = ok({cmd, "--help"});
+    EXPECT_TRUE(c.help);
+    EXPECT_NE(usage(cmd).find(std::string("Usage: jobctl ") + cmd), std::string::npos);
+  }
+  EXPECT_TRUE(ok({"-h"}).help);
+}
+
+TEST(StatusNames, FromProtoEnumNames) {
+  EXPECT_EQ(job_status_name(3), "success");
+  EXPECT_EQ(job_status_name(2), "running");
+  EXPECT_EQ(job_status_name(12), "12");
+  EXPECT_EQ(host_status_name(9), "success");
+  EXPECT_EQ(host_status_name(104), "nonzero_exit_code");
+  EXPECT_EQ(host_status_name(310), "agent_abnormal");
+  EXPECT_EQ(host_status_name(0), "unknown_error");
+  EXPECT_EQ(host_status_name(777), "777");
+  EXPECT_TRUE(host_status_final(104));
+  EXPECT_FALSE(host_status_final(7));
+}
+
+}  // namespace
+}  // namespace jobgw::client

@@ -1,0 +1,57 @@
+#include "client/job_state.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/client/events.h"
+
+namespace jobgw::client {
+namespace {
+
+using namespace jobgw::client::testing;
+
+TEST(JobState, AppliesChangesOnTopOfSnapshot) {
+  JobState state;
+  state.apply(snapshot_event(1, running_job(1000), 1000));
+  EXPECT_EQ(state.counts().done, 0);
+  state.apply(host_event(2, 101, 5, 7, 0, 1500));
+  state.apply(host_event(3, 101, 7, 104, 2, 2500));
+  const auto& h = state.snapshot().steps(0).hosts(0);
+  EXPECT_EQ(h.status(), v1::HOST_STATUS_NONZERO_EXIT_CODE);
+  EXPECT_EQ(h.exit_code(), 2);
+  EXPECT_EQ(h.start_time_ms(), 1500);
+  EXPECT_EQ(h.end_time_ms(), 2500);
+  auto c = state.counts();
+  EXPECT_EQ(c.total, 2);
+  EXPECT_EQ(c.done, 1);
+  EXPECT_EQ(c.by_status["nonzero_exit_code"], 1);
+  EXPECT_EQ(c.by_status["waiting"], 1);
+  state.apply(job_event(4, 2, 4, 2600));
+  EXPECT_EQ(state.snapshot().status(), v1::JOB_STATUS_FAILED);
+  EXPECT_EQ(state.last_seq(), 4u);
+}
+
+TEST(JobState, SnapshotReplacesEverything) {
+  JobState state;
+  state.apply(snapshot_event(1, running_job(1000), 1000));
+  state.apply(host_event(2, 101, 5, 9, 0, 1500));
+  // A fresh (resumed=false) snapshot after a reconnect: what it says is the truth.
+  auto fresh = running_job(1000);
+  fresh.mutable_steps(0)->mutable_hosts()->RemoveLast();
+  state.apply(snapshot_event(7, fresh, 3000));
+  EXPECT_EQ(state.counts().total, 1);
+  EXPECT_EQ(state.snapshot().steps(0).hosts(0).status(), v1::HOST_STATUS_WAITING);
+  EXPECT_FALSE(state.finished());
+  state.apply(finished_event(9, fresh, 4000));
+  EXPECT_TRUE(state.finished());
+}
+
+TEST(JobState, UnknownHostIsAdded) {
+  JobState state;
+  state.apply(snapshot_event(1, running_job(1000), 1000));
+  state.apply(host_event(2, 150, 5, 777, 0, 1100));
+  EXPECT_EQ(state.counts().total, 3);
+  EXPECT_EQ(state.counts().by_status["777"], 1);
+}
+
+}  // namespace
+}  // namespace jobgw::client
