@@ -1,0 +1,61 @@
+# jobgw container image: Debian 12 (bookworm) build stage, small runtime stage.
+#
+#   docker build -t jobgw:0.1.0 .
+#   docker run --rm -p 50051:50051 -p 9464:9464 -p 8080:8080 \
+#     -e JOBGW_JOB_BASE_URL=https://bkapi.example.com/api/bk-job/prod \
+#     -e JOBGW_JOB_APP_CODE=... -e JOBGW_JOB_APP_SECRET=... \
+#     -e JOBGW_CALLBACK_PUBLIC_URL=http://HOST-JOB-CAN-REACH:8080/jobgw/v1/callback \
+#     jobgw:0.1.0
+#
+# Configuration is by environment (JOBGW_<KEY>, see `jobgw --help`); flags given to
+# `docker run IMAGE --key=value` are appended to the entrypoint and win over the environment.
+
+FROM debian:bookworm AS build
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config \
+      protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev \
+      libboost-dev libboost-system-dev \
+      nlohmann-json3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev \
+      libssl-dev ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY proto/ proto/
+COPY core/ core/
+COPY server/ server/
+COPY client/ client/
+RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DJOBGW_BUILD_TESTS=OFF \
+ && cmake --build /build -j"$(nproc)" --target jobgw jobctl \
+ && strip /build/server/jobgw /build/client/jobctl
+
+FROM debian:bookworm-slim AS runtime
+ARG DEBIAN_FRONTEND=noninteractive
+# The packages of the libraries jobgw and jobctl link directly (readelf -d: NEEDED; apt brings
+# their own dependencies), plus the CA bundle for https JOB URLs.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 \
+      libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libssl3 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 jobgw \
+ && useradd --system --uid 10001 --gid jobgw --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin jobgw
+COPY --from=build /build/server/jobgw /usr/local/bin/jobgw
+COPY --from=build /build/client/jobctl /usr/local/bin/jobctl
+
+# Listen on every interface inside the container; JOB must be told a callback URL it can reach
+# (JOBGW_CALLBACK_PUBLIC_URL), the bind address 0.0.0.0 is not one.
+ENV JOBGW_GRPC_LISTEN=0.0.0.0:50051 \
+    JOBGW_METRICS_LISTEN=0.0.0.0:9464 \
+    JOBGW_CALLBACK_LISTEN=0.0.0.0:8080 \
+    JOBGW_SHUTDOWN_GRACE_MS=10000
+EXPOSE 50051 9464 8080
+
+USER 10001:10001
+# gRPC health (grpc.health.v1) of the gateway itself, on whatever port JOBGW_GRPC_LISTEN names.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+  CMD jobctl --rpc-timeout 3 --addr "127.0.0.1:${JOBGW_GRPC_LISTEN##*:}" health
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/jobgw"]
