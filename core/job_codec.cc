@@ -223,6 +223,20 @@ Result<T> finish(T value, std::optional<Error>& err, const Envelope& env) {
   return value;
 }
 
+// The steps every decoder shares: the envelope, its `data` object, then `read` over the data's
+// fields; the first field error becomes the result, with JOB's request_id attached.
+template <typename T, typename Read>
+Result<T> decode_data(int http_status, std::string_view body, Read read) {
+  Result<Envelope> env = parse_envelope(http_status, body);
+  if (!env) return env.error();
+  Result<const json*> data = data_object(*env);
+  if (!data) return data.error();
+  std::optional<Error> err;
+  JsonFields d(**data, "data", &err);
+  T value = read(d, err);
+  return finish(std::move(value), err, *env);
+}
+
 Host decode_host(JsonFields& f) {
   Host h;
   h.host_id = f.i64("bk_host_id");
@@ -450,83 +464,75 @@ EncodedCall JobCodec::operate_job_instance(const OperateJobRequest& r) const {
 }
 
 Result<JobRef> JobCodec::decode_job_ref(int http_status, std::string_view body) {
-  Result<Envelope> env = parse_envelope(http_status, body);
-  if (!env) return env.error();
-  Result<const json*> data = data_object(*env);
-  if (!data) return data.error();
-  std::optional<Error> err;
-  JsonFields f(**data, "data", &err);
-  JobRef ref;
-  ref.job_instance_id = f.i64("job_instance_id");
-  ref.job_instance_name = f.str("job_instance_name");
-  ref.step_instance_id = f.i64("step_instance_id");
-  if (!err && ref.job_instance_id <= 0) {
-    err = decode_error("data.job_instance_id: missing or not positive");
-  }
-  return finish(std::move(ref), err, *env);
+  return decode_data<JobRef>(http_status, body, [](JsonFields& f, std::optional<Error>& err) {
+    JobRef ref;
+    ref.job_instance_id = f.i64("job_instance_id");
+    ref.job_instance_name = f.str("job_instance_name");
+    ref.step_instance_id = f.i64("step_instance_id");
+    if (!err && ref.job_instance_id <= 0) {
+      err = decode_error("data.job_instance_id: missing or not positive");
+    }
+    return ref;
+  });
 }
 
 Result<JobSnapshot> JobCodec::decode_job_status(int http_status, std::string_view body) {
-  Result<Envelope> env = parse_envelope(http_status, body);
-  if (!env) return env.error();
-  Result<const json*> data = data_object(*env);
-  if (!data) return data.error();
-  std::optional<Error> err;
-  JsonFields d(**data, "data", &err);
-  JobSnapshot snap;
-  snap.finished = d.boolean("finished");
-  if (const json* job = d.object("job_instance")) {
-    JsonFields j(*job, "data.job_instance", &err);
-    snap.job_instance_id = j.i64("job_instance_id");
-    snap.scope.type = j.str("bk_scope_type", "biz");
-    snap.scope.id = j.id_string("bk_scope_id");
-    if (snap.scope.id.empty()) snap.scope.id = j.id_string("bk_biz_id");
-    snap.name = j.str("name");
-    snap.status = j.i32("status");
-    snap.create_time_ms = j.i64("create_time");
-    snap.start_time_ms = j.i64("start_time");
-    snap.end_time_ms = j.i64("end_time");
-    snap.total_time_ms = j.i64("total_time");
-  } else if (!err) {
-    err = decode_error("data.job_instance: missing");
-  }
-  if (const json* steps = d.array("step_instance_list")) {
-    for (std::size_t i = 0; i < steps->size(); ++i) {
-      std::string at = d.path_of("step_instance_list", i);
-      JsonFields s((*steps)[i], at, &err);
-      if (!(*steps)[i].is_object() && !err) {
-        err = decode_error(at + ": expected object, got " + (*steps)[i].type_name());
-      }
-      StepSnapshot step;
-      step.step_instance_id = s.i64("step_instance_id");
-      step.type = s.i32("type");
-      step.name = s.str("name");
-      step.status = s.i32("status");
-      step.execute_count = s.i32("execute_count");
-      step.create_time_ms = s.i64("create_time");
-      step.start_time_ms = s.i64("start_time");
-      step.end_time_ms = s.i64("end_time");
-      step.total_time_ms = s.i64("total_time");
-      if (const json* hosts = s.array("step_ip_result_list")) {
-        step.hosts.reserve(hosts->size());
-        for (std::size_t k = 0; k < hosts->size(); ++k) {
-          JsonFields h((*hosts)[k], s.path_of("step_ip_result_list", k), &err);
-          HostResult hr;
-          hr.host = decode_host(h);
-          hr.status = h.i32("status");
-          hr.tag = h.str("tag");
-          hr.exit_code = h.i32("exit_code");
-          hr.error_code = h.i32("error_code");
-          hr.start_time_ms = h.i64("start_time");
-          hr.end_time_ms = h.i64("end_time");
-          hr.total_time_ms = h.i64("total_time");
-          step.hosts.push_back(std::move(hr));
-        }
-      }
-      snap.steps.push_back(std::move(step));
+  return decode_data<JobSnapshot>(http_status, body, [](JsonFields& d, std::optional<Error>& err) {
+    JobSnapshot snap;
+    snap.finished = d.boolean("finished");
+    if (const json* job = d.object("job_instance")) {
+      JsonFields j(*job, "data.job_instance", &err);
+      snap.job_instance_id = j.i64("job_instance_id");
+      snap.scope.type = j.str("bk_scope_type", "biz");
+      snap.scope.id = j.id_string("bk_scope_id");
+      if (snap.scope.id.empty()) snap.scope.id = j.id_string("bk_biz_id");
+      snap.name = j.str("name");
+      snap.status = j.i32("status");
+      snap.create_time_ms = j.i64("create_time");
+      snap.start_time_ms = j.i64("start_time");
+      snap.end_time_ms = j.i64("end_time");
+      snap.total_time_ms = j.i64("total_time");
+    } else if (!err) {
+      err = decode_error("data.job_instance: missing");
     }
-  }
-  return finish(std::move(snap), err, *env);
+    if (const json* steps = d.array("step_instance_list")) {
+      for (std::size_t i = 0; i < steps->size(); ++i) {
+        std::string at = d.path_of("step_instance_list", i);
+        JsonFields s((*steps)[i], at, &err);
+        if (!(*steps)[i].is_object() && !err) {
+          err = decode_error(at + ": expected object, got " + (*steps)[i].type_name());
+        }
+        StepSnapshot step;
+        step.step_instance_id = s.i64("step_instance_id");
+        step.type = s.i32("type");
+        step.name = s.str("name");
+        step.status = s.i32("status");
+        step.execute_count = s.i32("execute_count");
+        step.create_time_ms = s.i64("create_time");
+        step.start_time_ms = s.i64("start_time");
+        step.end_time_ms = s.i64("end_time");
+        step.total_time_ms = s.i64("total_time");
+        if (const json* hosts = s.array("step_ip_result_list")) {
+          step.hosts.reserve(hosts->size());
+          for (std::size_t k = 0; k < hosts->size(); ++k) {
+            JsonFields h((*hosts)[k], s.path_of("step_ip_result_list", k), &err);
+            HostResult hr;
+            hr.host = decode_host(h);
+            hr.status = h.i32("status");
+            hr.tag = h.str("tag");
+            hr.exit_code = h.i32("exit_code");
+            hr.error_code = h.i32("error_code");
+            hr.start_time_ms = h.i64("start_time");
+            hr.end_time_ms = h.i64("end_time");
+            hr.total_time_ms = h.i64("total_time");
+            step.hosts.push_back(std::move(hr));
+          }
+        }
+        snap.steps.push_back(std::move(step));
+      }
+    }
+    return snap;
+  });
 }
 
 namespace {
@@ -542,53 +548,45 @@ IpLogs decode_logs_header(JsonFields& d) {
 }  // namespace
 
 Result<IpLogs> JobCodec::decode_batch_ip_log(int http_status, std::string_view body) {
-  Result<Envelope> env = parse_envelope(http_status, body);
-  if (!env) return env.error();
-  Result<const json*> data = data_object(*env);
-  if (!data) return data.error();
-  std::optional<Error> err;
-  JsonFields d(**data, "data", &err);
-  IpLogs logs = decode_logs_header(d);
-  if (const json* list = d.array("script_task_logs")) {
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      JsonFields h((*list)[i], d.path_of("script_task_logs", i), &err);
-      ScriptLog log;
-      log.host = decode_host(h);
-      log.content = h.str("log_content");
-      logs.script_logs.push_back(std::move(log));
+  return decode_data<IpLogs>(http_status, body, [](JsonFields& d, std::optional<Error>& err) {
+    IpLogs logs = decode_logs_header(d);
+    if (const json* list = d.array("script_task_logs")) {
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        JsonFields h((*list)[i], d.path_of("script_task_logs", i), &err);
+        ScriptLog log;
+        log.host = decode_host(h);
+        log.content = h.str("log_content");
+        logs.script_logs.push_back(std::move(log));
+      }
     }
-  }
-  if (const json* list = d.array("file_task_logs")) {
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      std::string at = d.path_of("file_task_logs", i);
-      JsonFields h((*list)[i], at, &err);
-      FileHostLog host_log;
-      host_log.host = decode_host(h);
-      host_log.entries = decode_file_logs(h.array("file_logs"), at + ".file_logs", &err);
-      logs.file_logs.push_back(std::move(host_log));
+    if (const json* list = d.array("file_task_logs")) {
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        std::string at = d.path_of("file_task_logs", i);
+        JsonFields h((*list)[i], at, &err);
+        FileHostLog host_log;
+        host_log.host = decode_host(h);
+        host_log.entries = decode_file_logs(h.array("file_logs"), at + ".file_logs", &err);
+        logs.file_logs.push_back(std::move(host_log));
+      }
     }
-  }
-  return finish(std::move(logs), err, *env);
+    return logs;
+  });
 }
 
 Result<IpLogs> JobCodec::decode_ip_log(int http_status, std::string_view body) {
-  Result<Envelope> env = parse_envelope(http_status, body);
-  if (!env) return env.error();
-  Result<const json*> data = data_object(*env);
-  if (!data) return data.error();
-  std::optional<Error> err;
-  JsonFields d(**data, "data", &err);
-  IpLogs logs = decode_logs_header(d);
-  Host host = decode_host(d);
-  if (logs.log_type == kLogFile || d.array("file_logs") != nullptr) {
-    FileHostLog host_log;
-    host_log.host = host;
-    host_log.entries = decode_file_logs(d.array("file_logs"), "data.file_logs", &err);
-    logs.file_logs.push_back(std::move(host_log));
-  } else {
-    logs.script_logs.push_back(ScriptLog{host, d.str("log_content")});
-  }
-  return finish(std::move(logs), err, *env);
+  return decode_data<IpLogs>(http_status, body, [](JsonFields& d, std::optional<Error>& err) {
+    IpLogs logs = decode_logs_header(d);
+    Host host = decode_host(d);
+    if (logs.log_type == kLogFile || d.array("file_logs") != nullptr) {
+      FileHostLog host_log;
+      host_log.host = host;
+      host_log.entries = decode_file_logs(d.array("file_logs"), "data.file_logs", &err);
+      logs.file_logs.push_back(std::move(host_log));
+    } else {
+      logs.script_logs.push_back(ScriptLog{host, d.str("log_content")});
+    }
+    return logs;
+  });
 }
 
 Result<std::int64_t> JobCodec::decode_operate(int http_status, std::string_view body) {
