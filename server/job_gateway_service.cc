@@ -260,6 +260,7 @@ JobGatewayService::RpcInfo JobGatewayService::rpc_info(const char* method, const
   info.job_instance_id = job_instance_id;
   info.caller_request_id = caller_request_id;
   info.start = Clock::now();
+  in_flight_++;
   return info;
 }
 
@@ -269,6 +270,7 @@ core::Deadline JobGatewayService::deadline_for(const grpc::CallbackServerContext
 }
 
 void JobGatewayService::record(const RpcInfo& info, grpc::StatusCode code) {
+  in_flight_--;
   if (metrics_ != nullptr) {
     metrics_->rpc_finished(info.method, status_code_name(code), seconds_since(info.start));
   }

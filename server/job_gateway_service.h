@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -80,6 +81,9 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
                                          v1::TerminateJobResponse* response) override;
 
   const ServiceOptions& options() const { return options_; }
+  // RPCs started and not yet finished; shutdown waits for this to reach 0 rather than for the
+  // whole grace period.
+  std::int64_t in_flight() const { return in_flight_.load(); }
 
  private:
   class WatchReactor;
@@ -118,6 +122,7 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
 
   core::JobClient& job_;
   core::WatchHub& hub_;
+  mutable std::atomic<std::int64_t> in_flight_{0};
   core::Metrics* metrics_;
   const ServiceOptions options_;
   const ValidationLimits limits_;

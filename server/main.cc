@@ -297,11 +297,16 @@ int run(const GatewayConfig& config) {
   reason.kind = jobgw::core::ErrorKind::kCancelled;
   reason.message = "jobgw is shutting down";
   hub.shutdown(reason);
-  // Refuses new RPCs and gives unary ones in flight time to finish; cancels what is left.
-  // gRPC 1.51 also waits out this deadline while any client keeps an idle connection open, so
-  // the deadline leaves a margin for the teardown below: the process exits within the grace.
+  // Unary RPCs in flight get the grace period to finish. gRPC 1.51's Shutdown(deadline) waits
+  // out its whole deadline while any client keeps an idle connection open, so jobgw waits for
+  // its own in-flight count instead and then shuts down at once, cancelling whatever is left.
   auto margin = std::min<std::chrono::milliseconds>(std::chrono::seconds(2), grace / 4);
-  server->Shutdown(std::chrono::system_clock::now() + (grace - margin));
+  auto drain_until = std::chrono::steady_clock::now() + (grace - margin);
+  while (service->in_flight() > 0 && std::chrono::steady_clock::now() < drain_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  spdlog::info("event=drained in_flight={}", service->in_flight());
+  server->Shutdown(std::chrono::system_clock::now());
   server->Wait();
   spdlog::debug("event=grpc_stopped");
   stop_everything();
