@@ -3,15 +3,17 @@
 # A no-op (no apt-get call at all) when everything is already installed.
 set -euo pipefail
 
+# Build: compiler, CMake and the libraries CMake finds. Tests: GoogleTest; python3 and perl run
+# scripts on jobsim's hosts and the deploy checks; ca-certificates lets jobgw verify a real JOB.
+# (The real-Prometheus test installs Debian's prometheus package itself.)
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   libboost-dev libboost-system-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
-  libssl-dev openssl ca-certificates
+  libssl-dev ca-certificates
   libgtest-dev libgmock-dev
-  clang-format
-  python3 perl bash procps
+  python3 perl bash
 )
 
 missing=()
