@@ -1,0 +1,286 @@
+#include "fanin.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <queue>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "bench_http.h"
+#include "bench_stats.h"
+#include "jobgw/v1/job_gateway.grpc.pb.h"
+
+namespace jobgw::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kScript = "echo fan-in";
+
+std::int64_t counter(const nlohmann::json& stats, const char* group, const std::string& key) {
+  if (!stats.is_object() || !stats.contains(group) || !stats[group].contains(key)) return 0;
+  return stats[group][key].get<std::int64_t>();
+}
+
+nlohmann::json summary(const std::string& mode, const FaninOptions& o, std::int64_t job_id,
+                       const nlohmann::json& before, const nlohmann::json& after,
+                       std::int64_t job_ms, std::vector<double> lags, int callers_done, int errors,
+                       double wall_s) {
+  std::int64_t reads = counter(after, "status_reads", std::to_string(job_id));
+  std::int64_t log_reads = counter(after, "requests", "batch_get_job_instance_ip_log") -
+                           counter(before, "requests", "batch_get_job_instance_ip_log");
+  Percentiles lag = percentiles(std::move(lags));
+  double job_s = static_cast<double>(std::max<std::int64_t>(job_ms, 1)) / 1000.0;
+  return {{"scenario", "fanin"},
+          {"mode", mode},
+          {"interval_ms", mode == "baseline" ? o.interval_ms : 0},
+          {"k", o.k},
+          {"job_instance_id", job_id},
+          {"job_ms", job_ms},
+          {"status_reads", reads},
+          {"reads_per_job_second", static_cast<double>(reads) / job_s},
+          {"log_reads", log_reads},
+          {"callers_done", callers_done},
+          {"errors", errors},
+          {"notice_lag_ms_p50", lag.p50},
+          {"notice_lag_ms_max", lag.max},
+          {"wall_s", wall_s}};
+}
+
+}  // namespace
+
+nlohmann::json run_fanin_baseline(const FaninOptions& o) {
+  const auto hosts = host_range(o.hosts);
+  nlohmann::json before = jobsim_stats(o.jobsim_port);
+  HttpConn submitter(o.jobsim_port);
+  std::string error;
+  nlohmann::json ref = job_data(
+      submitter.post(job_path("fast_execute_script"), script_submit_body(hosts, kScript, "fan-in")),
+      &error);
+  if (!ref.is_object()) throw std::runtime_error("submit to jobsim failed: " + error);
+  const std::int64_t job_id = ref["job_instance_id"].get<std::int64_t>();
+  const std::int64_t step_id = ref["step_instance_id"].get<std::int64_t>();
+  const auto start = Clock::now();
+  const auto give_up = start + std::chrono::seconds(o.timeout_s);
+
+  // Each caller is an entry in a schedule of due times; the workers stand in for the K
+  // independent services, each read on its own connection.
+  using Due = std::pair<Clock::time_point, int>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due;
+  for (int i = 0; i < o.k; ++i) due.emplace(start, i);
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  int errors = 0;
+  std::int64_t end_time_ms = 0;
+  std::int64_t job_ms = 0;
+  std::vector<double> lags;
+
+  auto worker = [&] {
+    HttpConn conn(o.jobsim_port);
+    std::unique_lock<std::mutex> lock(mu);
+    while (done < o.k && Clock::now() < give_up) {
+      if (due.empty()) {
+        cv.wait_until(lock, give_up);
+        continue;
+      }
+      Due next = due.top();
+      if (next.first > Clock::now()) {
+        cv.wait_until(lock, std::min(next.first, give_up));
+        continue;
+      }
+      due.pop();
+      lock.unlock();
+      std::string why;
+      nlohmann::json data = job_data(conn.get(status_target(job_id)), &why);
+      bool finished = data.is_object() && data.value("finished", false);
+      std::int64_t noticed = unix_ms();
+      bool logs_ok = true;
+      if (finished) {
+        logs_ok = job_data(conn.post(job_path("batch_get_job_instance_ip_log"),
+                                     log_body(job_id, step_id, hosts)))
+                      .is_object();
+      }
+      lock.lock();
+      if (!data.is_object() || !logs_ok) ++errors;
+      if (finished) {
+        const auto& job = data["job_instance"];
+        end_time_ms = job.value("end_time", std::int64_t{0});
+        job_ms = job.value("total_time", std::int64_t{0});
+        lags.push_back(static_cast<double>(noticed - end_time_ms));
+        ++done;
+        cv.notify_all();
+      } else {
+        due.emplace(Clock::now() + std::chrono::milliseconds(o.interval_ms), next.second);
+        cv.notify_one();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < std::max(1, std::min(o.workers, o.k)); ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  nlohmann::json after = jobsim_stats(o.jobsim_port);
+  return summary("baseline", o, job_id, before, after, job_ms, std::move(lags), done, errors,
+                 wall_s);
+}
+
+namespace {
+
+// One WatchStatus stream, read to its end with the callback API (no thread per stream).
+class WatchReactor : public grpc::ClientReadReactor<v1::StatusEvent> {
+ public:
+  WatchReactor(v1::JobGateway::Stub* stub, std::int64_t job_id,
+               std::chrono::system_clock::time_point deadline, std::function<void()> on_done)
+      : on_done_(std::move(on_done)) {
+    request_.mutable_scope()->set_type("biz");
+    request_.mutable_scope()->set_id("1");
+    request_.set_job_instance_id(job_id);
+    context_.set_deadline(deadline);
+    stub->async()->WatchStatus(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // OnDone follows
+    ++events_;
+    if (event_.kind() == v1::EVENT_KIND_FINISHED) {
+      finished_at_ms_ = unix_ms();
+      end_time_ms_ = event_.snapshot().end_time_ms();
+      job_ms_ = event_.snapshot().total_time_ms();
+      step_id_ =
+          event_.snapshot().steps_size() > 0 ? event_.snapshot().steps(0).step_instance_id() : 0;
+    }
+    StartRead(&event_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    status_ = status;
+    on_done_();
+  }
+
+  bool finished() const { return finished_at_ms_ != 0 && status_.ok(); }
+  std::int64_t finished_at_ms() const { return finished_at_ms_; }
+  std::int64_t end_time_ms() const { return end_time_ms_; }
+  std::int64_t job_ms() const { return job_ms_; }
+  std::int64_t step_id() const { return step_id_; }
+  const grpc::Status& status() const { return status_; }
+
+ private:
+  grpc::ClientContext context_;
+  v1::WatchStatusRequest request_;
+  v1::StatusEvent event_;
+  std::function<void()> on_done_;
+  grpc::Status status_;
+  int events_ = 0;
+  std::int64_t finished_at_ms_ = 0;
+  std::int64_t end_time_ms_ = 0;
+  std::int64_t job_ms_ = 0;
+  std::int64_t step_id_ = 0;
+};
+
+}  // namespace
+
+nlohmann::json run_fanin_gateway(const FaninOptions& o) {
+  const auto hosts = host_range(o.hosts);
+  int n_channels = o.channels > 0 ? o.channels : std::clamp((o.k + 99) / 100, 1, 16);
+  std::vector<std::unique_ptr<v1::JobGateway::Stub>> stubs;
+  for (int i = 0; i < n_channels; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("jobgw.bench.channel", i);  // a distinct argument: a connection of its own
+    stubs.push_back(v1::JobGateway::NewStub(
+        grpc::CreateCustomChannel(o.grpc_address, grpc::InsecureChannelCredentials(), args)));
+  }
+
+  nlohmann::json before = jobsim_stats(o.jobsim_port);
+  v1::ExecuteScriptRequest submit;
+  submit.mutable_scope()->set_type("biz");
+  submit.mutable_scope()->set_id("1");
+  submit.set_script_content(kScript);
+  submit.set_script_language(v1::SCRIPT_LANGUAGE_SHELL);
+  submit.set_task_name("fan-in");
+  for (auto id : hosts) submit.mutable_targets()->add_host_ids(id);
+  v1::JobRef ref;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status s = stubs[0]->ExecuteScript(&ctx, submit, &ref);
+    if (!s.ok())
+      throw std::runtime_error("ExecuteScript through jobgw failed: " + s.error_message());
+  }
+  const std::int64_t job_id = ref.job_instance_id();
+  const auto start = Clock::now();
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int open = o.k;
+  std::vector<std::unique_ptr<WatchReactor>> watchers;
+  watchers.reserve(o.k);
+  for (int i = 0; i < o.k; ++i) {
+    watchers.push_back(
+        std::make_unique<WatchReactor>(stubs[i % n_channels].get(), job_id, deadline, [&] {
+          std::lock_guard<std::mutex> lock(mu);
+          if (--open == 0) cv.notify_all();
+        }));
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return open == 0; });
+  }
+
+  // Then every caller fetches the logs, as the baseline callers do.
+  std::atomic<int> next{0};
+  std::atomic<int> log_errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < std::max(1, std::min(o.k, 32)); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = next++; i < o.k; i = next++) {
+        v1::GetIpLogsRequest req;
+        req.mutable_scope()->set_type("biz");
+        req.mutable_scope()->set_id("1");
+        req.set_job_instance_id(job_id);
+        req.set_step_instance_id(ref.step_instance_id());
+        for (auto id : hosts) req.add_host_ids(id);
+        v1::GetIpLogsResponse resp;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        if (!stubs[(t + i) % n_channels]->GetIpLogs(&ctx, req, &resp).ok()) ++log_errors;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(o.settle_ms));
+  nlohmann::json after = jobsim_stats(o.jobsim_port);
+
+  int done = 0;
+  int errors = log_errors.load();
+  std::int64_t job_ms = 0;
+  std::vector<double> lags;
+  for (const auto& w : watchers) {
+    if (w->finished()) {
+      ++done;
+      job_ms = w->job_ms();
+      lags.push_back(static_cast<double>(w->finished_at_ms() - w->end_time_ms()));
+    } else {
+      ++errors;
+    }
+  }
+  nlohmann::json out =
+      summary("jobgw", o, job_id, before, after, job_ms, std::move(lags), done, errors, wall_s);
+  out["channels"] = n_channels;
+  if (!watchers.empty() && !watchers.front()->status().ok()) {
+    out["first_error"] = watchers.front()->status().error_message();
+  }
+  return out;
+}
+
+}  // namespace jobgw::bench

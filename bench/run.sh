@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# jobgw's benchmark: builds jobsim, jobgw and jobgw_bench in Release (build-bench/), starts jobsim
+# and jobgw on 127.0.0.1 ephemeral ports, runs every scenario and writes bench/RESULTS.md.
+#
+#   bash bench/run.sh            # full run (a few minutes), writes bench/RESULTS.md
+#   bash bench/run.sh --smoke    # tiny sizes, well under a minute, writes build-bench/RESULTS-smoke.md
+#
+# Options: --out FILE (where the report goes), --build-dir DIR (default build-bench), --no-build
+# (use what DIR holds). Everything it starts is stopped on exit (also on Ctrl-C).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+COMMAND="bash bench/run.sh${*:+ $*}"
+SMOKE=0
+BUILD=1
+BUILD_DIR=$ROOT/build-bench
+OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --smoke) SMOKE=1 ;;
+    --no-build) BUILD=0 ;;
+    --out) OUT=$2; shift ;;
+    --out=*) OUT=${1#--out=} ;;
+    --build-dir) BUILD_DIR=$2; shift ;;
+    --build-dir=*) BUILD_DIR=${1#--build-dir=} ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ "$BUILD_DIR" = /* ]] || BUILD_DIR=$PWD/$BUILD_DIR
+if [[ -z "$OUT" ]]; then
+  if [[ $SMOKE = 1 ]]; then OUT=$BUILD_DIR/RESULTS-smoke.md; else OUT=$ROOT/bench/RESULTS.md; fi
+fi
+
+# Sizes. Fan-in: jobs of a fixed duration (synthetic executor), K callers each; the duration is
+# not a multiple of the baseline intervals, so polls aligned with the submit do not meet the end.
+# Unary: closed loop at each concurrency, rounds alternating direct and jobgw.
+if [[ $SMOKE = 1 ]]; then
+  JOB_MS=1250; KS="1 10"; INTERVALS="250 2000"
+  CONCURRENCY="1 4"; UNARY_SECONDS=0.5; WARMUP=0.2; ROUNDS=1; EXEC_CAP=2000
+else
+  JOB_MS=10500; KS="1 10 100 1000"; INTERVALS="1000 20000"
+  CONCURRENCY="1 16 64"; UNARY_SECONDS=3; WARMUP=0.5; ROUNDS=2; EXEC_CAP=15000
+fi
+HOSTS=5
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# ---- build ---------------------------------------------------------------------------------
+if [[ $BUILD = 1 ]]; then
+  # The top-level build adds bench/ when it has the JOBGW_BUILD_BENCH option; until then bench/
+  # is the top of its own build and pulls the project in.
+  if grep -q JOBGW_BUILD_BENCH "$ROOT/CMakeLists.txt"; then
+    SRC=$ROOT; EXTRA=(-DJOBGW_BUILD_BENCH=ON)
+  else
+    SRC=$ROOT/bench; EXTRA=()
+  fi
+  if [[ -f $BUILD_DIR/CMakeCache.txt ]] &&
+     ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$SRC" "$BUILD_DIR/CMakeCache.txt"; then
+    log "$BUILD_DIR was configured from another source dir; starting it afresh"
+    rm -rf "$BUILD_DIR"
+  fi
+  log "building (Release) in $BUILD_DIR"
+  mkdir -p "$BUILD_DIR"
+  cmake -S "$SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DJOBGW_BUILD_TESTS=OFF \
+    "${EXTRA[@]}" >"$BUILD_DIR/bench-configure.log" 2>&1 ||
+    { cat "$BUILD_DIR/bench-configure.log" >&2; exit 1; }
+  cmake --build "$BUILD_DIR" -j2 --target jobsim jobgw jobgw_bench \
+    >"$BUILD_DIR/bench-build.log" 2>&1 || { tail -n 50 "$BUILD_DIR/bench-build.log" >&2; exit 1; }
+fi
+find_bin() {
+  local path
+  path=$(find "$BUILD_DIR" -type f -name "$1" -perm -u+x -not -path '*/CMakeFiles/*' | head -n 1)
+  [[ -n "$path" ]] || { echo "run.sh: $1 not found under $BUILD_DIR" >&2; exit 1; }
+  echo "$path"
+}
+JOBSIM=$(find_bin jobsim)
+JOBGW=$(find_bin jobgw)
+BENCH=$(find_bin jobgw_bench)
+
+# ---- processes -----------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/jobgw-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_for_file() {  # FILE SECONDS PATTERN
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    [[ -s $1 ]] && grep -q "$3" "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_stack NAME [jobsim flags...] -- [jobgw flags...]: sets SIM_PORT and GRPC_ADDR.
+start_stack() {
+  local name=$1; shift
+  local sim_args=() gw_args=()
+  while [[ $# -gt 0 && $1 != -- ]]; do sim_args+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift
+  gw_args=("$@")
+  local dir=$WORK/$name
+  mkdir -p "$dir"
+  "$JOBSIM" --listen 127.0.0.1:0 --port-file "$dir/jobsim.port" --hosts "$HOSTS" \
+    --log-level warn "${sim_args[@]}" >"$dir/jobsim.log" 2>&1 &
+  SIM_PID=$!
+  PIDS+=($SIM_PID)
+  wait_for_file "$dir/jobsim.port" 20 '[0-9]' || { cat "$dir/jobsim.log" >&2; exit 1; }
+  SIM_PORT=$(tr -d '[:space:]' <"$dir/jobsim.port")
+  "$JOBGW" --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 \
+    --job.base_url="http://127.0.0.1:$SIM_PORT" --ports_file="$dir/jobgw.ports" \
+    --log.level=warn "${gw_args[@]}" >"$dir/jobgw.log" 2>&1 &
+  GW_PID=$!
+  PIDS+=($GW_PID)
+  wait_for_file "$dir/jobgw.ports" 20 '"grpc"' || { cat "$dir/jobgw.log" >&2; exit 1; }
+  GRPC_ADDR=127.0.0.1:$(sed -n 's/.*"grpc":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/jobgw.ports")
+  log "$name: jobsim 127.0.0.1:$SIM_PORT, jobgw $GRPC_ADDR"
+}
+
+stop_stack() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+}
+
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+bench() {  # every run bounded in time
+  timeout --foreground 900 "$BENCH" "$@" | tee -a "$RESULTS" >&2
+}
+
+START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+
+# ---- scenario 1: fan-in --------------------------------------------------------------------
+start_stack fanin --executor synthetic --synthetic-min-ms "$JOB_MS" --synthetic-max-ms "$JOB_MS"
+for k in $KS; do
+  log "fan-in jobgw K=$k"
+  bench fanin --mode jobgw --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --k "$k" --hosts "$HOSTS"
+  for interval in $INTERVALS; do
+    log "fan-in baseline K=$k every ${interval} ms"
+    bench fanin --mode baseline --jobsim-port "$SIM_PORT" --k "$k" --interval-ms "$interval" \
+      --hosts "$HOSTS"
+  done
+done
+stop_stack
+
+# ---- scenario 4: unary overhead ------------------------------------------------------------
+# Short synthetic jobs; every GetJobStatus goes to JOB (status_fresh_for_ms=0: no watch cache),
+# so the comparison is the cost of the hop itself.
+start_stack unary --executor synthetic --synthetic-min-ms 50 --synthetic-max-ms 50 \
+  --keep-jobs 200000 --threads 2 -- --watch.status_fresh_for_ms=0
+for op in status execute; do
+  for c in $CONCURRENCY; do
+    log "unary $op C=$c"
+    cap=0
+    [[ $op = execute ]] && cap=$EXEC_CAP
+    bench unary --op "$op" --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --concurrency "$c" \
+      --seconds "$UNARY_SECONDS" --warmup-seconds "$WARMUP" --rounds "$ROUNDS" \
+      --max-requests "$cap" --hosts "$HOSTS" --jobsim-pid "$SIM_PID" --jobgw-pid "$GW_PID"
+  done
+done
+stop_stack
+
+# ---- report --------------------------------------------------------------------------------
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+{
+  echo "# jobgw benchmark results"
+  echo
+  if [[ $SMOKE = 1 ]]; then echo "**Smoke run** (tiny sizes: checks the suite works; the figures mean little)."; echo; fi
+  echo "- Date: $START"
+  echo "- Command: \`$COMMAND\`"
+  echo "- Commit: \`$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)\`$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, kernel $(uname -r)"
+  echo "- Build: Release (\`$BUILD_DIR\`); jobsim \`--executor synthetic\`, $HOSTS hosts; everything on 127.0.0.1"
+  echo
+  echo '```'
+  free -h
+  echo '```'
+  echo
+  echo "Every number below was measured in this one run on this one machine, with the benchmark"
+  echo "client, jobgw and jobsim sharing its cores: compare the ratios, not the absolute figures."
+  echo
+  "$BENCH" report --in "$RESULTS"
+  echo "<details><summary>Raw results (JSON lines)</summary>"
+  echo
+  echo '```json'
+  cat "$RESULTS"
+  echo '```'
+  echo
+  echo "</details>"
+} >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+log "wrote $OUT"

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace jobgw::bench {
+
+// Scenario 4, unary overhead: closed-loop load (each of `concurrency` callers sends its next
+// request when the previous one answered) through jobgw over gRPC and straight to jobsim over
+// HTTP keep-alive, the same calls at the same concurrency.
+struct UnaryOptions {
+  int jobsim_port = 0;
+  std::string grpc_address;
+  std::string op = "status";  // status (GetJobStatus) or execute (ExecuteScript)
+  int concurrency = 1;
+  double seconds = 5;             // measured time per round and target
+  double warmup_seconds = 0.5;    // per round and target, not measured
+  std::int64_t max_requests = 0;  // per round and target; 0 = no cap
+  int rounds = 2;                 // direct, jobgw, direct, jobgw, ... (pooled)
+  int hosts = 5;                  // status: the job read runs on hosts 101 .. 100 + hosts
+  int jobsim_pid = 0;             // when set, CPU time of these processes is reported per call
+  int jobgw_pid = 0;
+};
+
+// Two JSON objects in an array: target "direct" and target "jobgw".
+nlohmann::json run_unary(const UnaryOptions& options);
+
+}  // namespace jobgw::bench
