@@ -218,13 +218,7 @@ json JobApi::fast_execute_script(const json& p, const std::string& username) {
   job->name =
       read_task_name(p, "API Quick execution script" + std::to_string(store_.clock().now_ms()));
   job->callback_url = read_callback(p);
-  for (auto& h :
-       resolve_targets(inventory_, scope, present(p, "target_server") ? p["target_server"] : json(),
-                       "target_server")) {
-    HostResult r;
-    r.host = h;
-    job->hosts.push_back(r);
-  }
+  add_target_hosts(*job, p, scope);
   store_.add(job);
   spdlog::info("event=job_created job={} step={} type=script hosts={} language={} user={}", job->id,
                job->step_id, job->hosts.size(), job->script.language, username);
@@ -300,13 +294,7 @@ json JobApi::fast_transfer_file(const json& p, const std::string& username) {
   job->name =
       read_task_name(p, "API Quick transfer file" + std::to_string(store_.clock().now_ms()));
   job->callback_url = read_callback(p);
-  for (auto& h :
-       resolve_targets(inventory_, scope, present(p, "target_server") ? p["target_server"] : json(),
-                       "target_server")) {
-    HostResult r;
-    r.host = h;
-    job->hosts.push_back(r);
-  }
+  add_target_hosts(*job, p, scope);
   store_.add(job);
   spdlog::info("event=job_created job={} step={} type=file hosts={} sources={} user={}", job->id,
                job->step_id, job->hosts.size(), job->transfer.sources.size(), username);
@@ -314,6 +302,15 @@ json JobApi::fast_transfer_file(const json& p, const std::string& username) {
   return {{"job_instance_id", job->id},
           {"job_instance_name", job->name},
           {"step_instance_id", job->step_id}};
+}
+
+void JobApi::add_target_hosts(Job& job, const json& p, const Scope& scope) const {
+  const json targets = present(p, "target_server") ? p["target_server"] : json();
+  for (auto& h : resolve_targets(inventory_, scope, targets, "target_server")) {
+    HostResult r;
+    r.host = h;
+    job.hosts.push_back(r);
+  }
 }
 
 std::shared_ptr<Job> JobApi::find_job(const json& p, const Scope& scope) {

@@ -33,6 +33,8 @@ class JobApi {
 
  private:
   std::shared_ptr<Job> find_job(const nlohmann::json& p, const Scope& scope);
+  // Resolves the request's target_server into the job's hosts, each waiting to start.
+  void add_target_hosts(Job& job, const nlohmann::json& p, const Scope& scope) const;
 
   const Inventory& inventory_;
   JobStore& store_;
