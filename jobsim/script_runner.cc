@@ -1,6 +1,7 @@
 #include "jobsim/script_runner.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
@@ -230,14 +231,21 @@ void ScriptRunner::spawn(const std::shared_ptr<Job>& job, size_t idx) {
     if (--outstanding_[job->id] == 0) outstanding_.erase(job->id);
     return;
   }
+  // Until execve the child is a copy of jobsim with jobsim's signal handlers, which write into a
+  // pipe shared with the parent: a terminate's SIGTERM arriving in that window would make jobsim
+  // itself shut down. So signals stay blocked across fork and the child resets every handler to
+  // the default before unblocking them.
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
   pid_t pid = ::fork();
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
     ::setpgid(0, 0);
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     ::dup2(fds[1], 1);
@@ -247,6 +255,7 @@ void ScriptRunner::spawn(const std::shared_ptr<Job>& job, size_t idx) {
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   ::close(fds[1]);
   if (pid < 0) {
     ::close(fds[0]);
