@@ -8,6 +8,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -51,8 +52,9 @@ class ProtoLint : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const std::string dir = ::testing::TempDir();
-    const std::string set_path = dir + "jobgw_lint.protoset";
-    const std::string err_path = dir + "jobgw_lint.stderr";
+    // One file per process: ctest runs these tests in parallel processes.
+    const std::string set_path = dir + "jobgw_lint." + std::to_string(::getpid()) + ".protoset";
+    const std::string err_path = dir + "jobgw_lint." + std::to_string(::getpid()) + ".stderr";
     const std::string cmd = Quote(JOBGW_PROTOC) + " --proto_path=" + Quote(JOBGW_PROTO_ROOT) +
                             " --include_source_info --descriptor_set_out=" + Quote(set_path) + " " +
                             Quote(JOBGW_PROTO_FILE) + " 2>" + Quote(err_path);
