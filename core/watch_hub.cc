@@ -105,6 +105,8 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void remove(const std::shared_ptr<JobWatch>& w);
   void retain_finished(const std::shared_ptr<JobWatch>& w);
   milliseconds jittered(milliseconds base);
+  bool is_young(const JobWatch& w, const JobSnapshot& latest, Clock::time_point now,
+                std::int64_t wall_ms) const;
   double random01();
   void report_tables();
 
@@ -441,6 +443,18 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, bool priorit
       priority);
 }
 
+bool WatchHub::Impl::is_young(const JobWatch& w, const JobSnapshot& latest, Clock::time_point now,
+                              std::int64_t wall_ms) const {
+  if (config_.poll_young_for.count() <= 0) return false;
+  // JOB's own start time counts when it has one: a job jobgw only learns of late (a WatchStatus
+  // for a job submitted elsewhere) is as old as JOB says, not as old as its watch.
+  const std::int64_t born_ms =
+      latest.start_time_ms > 0 ? latest.start_time_ms : latest.create_time_ms;
+  const milliseconds age = born_ms > 0 ? milliseconds(wall_ms - born_ms)
+                                       : std::chrono::duration_cast<milliseconds>(now - w.created);
+  return age < config_.poll_young_for;
+}
+
 void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result) {
   reads_++;
   observer().on_read(result.ok());
@@ -505,11 +519,13 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
         end.emplace(std::nullopt);
       }
       while (w->history.size() > config_.history_limit) w->history.pop_front();
+      const bool young = is_young(*w, *fresh, now, wall);
       w->interval =
-          changed ? config_.poll_floor
-                  : std::min(config_.poll_ceiling,
-                             milliseconds(static_cast<std::int64_t>(
-                                 static_cast<double>(w->interval.count()) * config_.poll_growth)));
+          changed || young
+              ? config_.poll_floor
+              : std::min(config_.poll_ceiling,
+                         milliseconds(static_cast<std::int64_t>(
+                             static_cast<double>(w->interval.count()) * config_.poll_growth)));
       next_delay = jittered(w->interval);
     } else {
       const Error& error = result.error();

@@ -21,6 +21,10 @@ struct WatchHubConfig {
   std::chrono::milliseconds poll_floor{200};
   std::chrono::milliseconds poll_ceiling{5000};
   double poll_growth = 1.5;
+  // A job younger than this (by JOB's start_time, else since jobgw first saw it) is read at the
+  // floor whether or not it changes: short jobs are the common case and their callers wait on
+  // them, so their start, host changes and end are noticed within a floor. 0 turns it off.
+  std::chrono::milliseconds poll_young_for{5000};
   // +-fraction applied to every interval so jobs submitted together do not poll in lockstep.
   double poll_jitter = 0.1;
   // Failed reads back off exponentially; they never end a stream by themselves.

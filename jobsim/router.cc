@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "jobsim/api_error.h"
@@ -118,7 +119,10 @@ HttpOut Router::handle_api(const HttpIn& in, const std::string& name, const std:
     auto it = params.find("job_instance_id");
     if (it != params.end()) {
       try {
-        stats_.status_read(std::stoll(it->second));
+        stats_.status_read(std::stoll(it->second),
+                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
       } catch (const std::exception&) {
       }
     }

@@ -8,9 +8,16 @@ void Stats::request(const std::string& endpoint, const std::string& mode) {
   ++by_mode_[mode];
 }
 
-void Stats::status_read(int64_t job_id) {
+void Stats::status_read(int64_t job_id, int64_t now_ms) {
+  constexpr int64_t kKeepSeconds = 3600;
+  const int64_t second = now_ms / 1000;
   std::lock_guard<std::mutex> lock(mu_);
   ++status_reads_[job_id];
+  ++status_reads_by_second_[second];
+  while (!status_reads_by_second_.empty() &&
+         status_reads_by_second_.begin()->first <= second - kKeepSeconds) {
+    status_reads_by_second_.erase(status_reads_by_second_.begin());
+  }
 }
 
 void Stats::fault(const std::string& kind) {
@@ -28,6 +35,7 @@ void Stats::reset() {
   requests_.clear();
   by_mode_.clear();
   status_reads_.clear();
+  status_reads_by_second_.clear();
   faults_.clear();
   callbacks_.clear();
 }
@@ -52,6 +60,10 @@ nlohmann::json Stats::to_json() const {
   for (auto& [k, v] : by_mode_) j["requests_by_mode"][k] = v;
   j["status_reads"] = nlohmann::json::object();
   for (auto& [k, v] : status_reads_) j["status_reads"][std::to_string(k)] = v;
+  j["status_reads_by_second"] = nlohmann::json::object();
+  for (auto& [k, v] : status_reads_by_second_) {
+    j["status_reads_by_second"][std::to_string(k)] = v;
+  }
   j["faults_injected"] = nlohmann::json::object();
   uint64_t faults = 0;
   for (auto& [k, v] : faults_) {

@@ -13,7 +13,9 @@ namespace jobsim {
 class Stats {
  public:
   void request(const std::string& endpoint, const std::string& mode);
-  void status_read(int64_t job_id);
+  // now_ms: when it arrived (Unix ms); reads are also counted per wall-clock second so a
+  // benchmark can check a read budget second by second.
+  void status_read(int64_t job_id, int64_t now_ms);
   void fault(const std::string& kind);
   void callback(const std::string& outcome);  // "attempts", "delivered", "failed", "retries"
   void reset();
@@ -25,6 +27,7 @@ class Stats {
   std::map<std::string, uint64_t> requests_;
   std::map<std::string, uint64_t> by_mode_;
   std::map<int64_t, uint64_t> status_reads_;
+  std::map<int64_t, uint64_t> status_reads_by_second_;  // Unix second -> reads; the last hour
   std::map<std::string, uint64_t> faults_;
   std::map<std::string, uint64_t> callbacks_;
 };

@@ -297,6 +297,9 @@ const std::vector<Key>& keys() {
                        &C::watch_poll_ceiling, 10, kHour));
     k.push_back(double_key("watch.poll_growth", "interval factor per unchanged read",
                            &C::watch_poll_growth, 1.0, 10.0));
+    k.push_back(ms_key("watch.poll_young_ms",
+                       "jobs younger than this are read at the floor (0: off)",
+                       &C::watch_poll_young_for, 0, kHour));
     k.push_back(double_key("watch.poll_jitter", "+- fraction applied to every poll interval",
                            &C::watch_poll_jitter, 0.0, 0.9));
     k.push_back(double_key("watch.reads_per_second", "global cap on JOB status reads",

@@ -36,6 +36,7 @@ struct GatewayConfig {
   std::chrono::milliseconds watch_poll_floor{200};
   std::chrono::milliseconds watch_poll_ceiling{5000};
   double watch_poll_growth = 1.5;
+  std::chrono::milliseconds watch_poll_young_for{5000};
   double watch_poll_jitter = 0.1;
   double watch_reads_per_second = 50;
   double watch_read_burst = 10;

@@ -95,6 +95,7 @@ jobgw::core::WatchHubConfig hub_config(const GatewayConfig& c) {
   h.poll_floor = c.watch_poll_floor;
   h.poll_ceiling = c.watch_poll_ceiling;
   h.poll_growth = c.watch_poll_growth;
+  h.poll_young_for = c.watch_poll_young_for;
   h.poll_jitter = c.watch_poll_jitter;
   h.reads_per_second = c.watch_reads_per_second;
   h.read_burst = c.watch_read_burst;

@@ -21,6 +21,7 @@ WatchHubConfig quiet_config() {
   c.poll_ceiling = milliseconds(5000);
   c.poll_growth = 1.5;
   c.poll_jitter = 0.1;
+  c.poll_young_for = milliseconds(0);  // tests of the growth see it from the first read
   c.reads_per_second = 1000;
   c.read_burst = 1000;
   return c;
@@ -137,6 +138,37 @@ TEST(WatchHub, IntervalGrowsWhileUnchangedAndSnapsBackOnChange) {
   f.scheduler.advance(milliseconds(200));   // ...and the one after follows at the floor
   ASSERT_GE(f.source.reads(kJob), before + 2);
   EXPECT_EQ(gaps(f.source.read_times(kJob)).back(), milliseconds(200));
+}
+
+TEST(WatchHub, YoungJobStaysAtTheFloorThenGrows) {
+  WatchHubConfig config = quiet_config();
+  config.poll_young_for = milliseconds(2000);
+  Fixture f(config);
+  f.source.set(kJob, job_state(2, {7}));  // no start time from JOB: aged from the first watch
+  Collector c(f.hub.subscribe(kScope, kJob));
+  f.scheduler.advance(milliseconds(4000));
+  auto g = gaps(f.source.read_times(kJob));
+  ASSERT_GE(g.size(), 12u);
+  // Reads at 0, 200, ..., 2000 all see a job younger than 2 s: each is followed by the floor.
+  for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(g[i], milliseconds(200)) << "gap " << i;
+  EXPECT_EQ(g[10], milliseconds(300));  // the read at 2000 ms is the first of an old job
+  EXPECT_EQ(g[11], milliseconds(450));
+}
+
+TEST(WatchHub, AgeComesFromJobsStartTimeWhenJobHasOne) {
+  WatchHubConfig config = quiet_config();
+  config.poll_young_for = milliseconds(5000);
+  Fixture f(config);
+  JobSnapshot old_job = job_state(2, {7});
+  old_job.start_time_ms = f.scheduler.wall_ms() - 60000;  // started a minute before the watch
+  f.source.set(kJob, old_job);
+  Collector c(f.hub.subscribe(kScope, kJob));
+  f.scheduler.advance(milliseconds(1500));
+  auto g = gaps(f.source.read_times(kJob));
+  ASSERT_GE(g.size(), 3u);
+  EXPECT_EQ(g[0], milliseconds(200));  // after the first read, a change
+  EXPECT_EQ(g[1], milliseconds(300));  // then it grows: JOB says the job is old
+  EXPECT_EQ(g[2], milliseconds(450));
 }
 
 TEST(WatchHub, JitterSpreadsIntervals) {

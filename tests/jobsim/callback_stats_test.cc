@@ -76,6 +76,11 @@ TEST(JobsimStatsTest, CountsPerEndpointAndPerJobAndResets) {
   EXPECT_EQ(stats["requests"]["get_job_instance_status"],
             before["requests"]["get_job_instance_status"].get<uint64_t>() + 4);
   EXPECT_EQ(stats["requests_by_mode"]["esb"], 1);
+  uint64_t by_second = 0;
+  for (const auto& [second, reads] : stats["status_reads_by_second"].items()) {
+    by_second += reads.get<uint64_t>();
+  }
+  EXPECT_EQ(by_second, stats["requests"]["get_job_instance_status"].get<uint64_t>());
   EXPECT_EQ(stats["jobs"]["created_total"], 2);
   EXPECT_EQ(stats["jobs"]["running"], 0);
   auto r = sim.raw_post("/jobsim/admin/stats/reset", "");
@@ -83,6 +88,7 @@ TEST(JobsimStatsTest, CountsPerEndpointAndPerJobAndResets) {
   stats = json::parse(sim.raw_get("/jobsim/stats").body);
   EXPECT_EQ(stats["requests_total"], 0);
   EXPECT_TRUE(stats["status_reads"].empty());
+  EXPECT_TRUE(stats["status_reads_by_second"].empty());
 }
 
 TEST(JobsimStatsTest, FinishedJobsAreKeptUpToTheLimit) {
