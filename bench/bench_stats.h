@@ -21,6 +21,12 @@ Percentiles percentiles(std::vector<double> samples);
 // Wall clock, Unix milliseconds (comparable with JOB's times on the same machine).
 std::int64_t unix_ms();
 
+// CPU time (user + system) of a process so far, in ms; 0 when unknown.
+double process_cpu_ms(int pid);
+
+// Resident set size of a process (VmRSS), KiB; 0 when unknown.
+std::int64_t process_rss_kib(int pid);
+
 // Standard Base64 with padding, as JOB wants script_content and script_param.
 std::string base64(const std::string& in);
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_grpc.h"
 #include "bench_http.h"
 #include "bench_stats.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
@@ -131,110 +132,20 @@ nlohmann::json run_fanin_baseline(const FaninOptions& o) {
                  wall_s);
 }
 
-namespace {
-
-// One WatchStatus stream, read to its end with the callback API (no thread per stream).
-class WatchReactor : public grpc::ClientReadReactor<v1::StatusEvent> {
- public:
-  WatchReactor(v1::JobGateway::Stub* stub, std::int64_t job_id,
-               std::chrono::system_clock::time_point deadline, std::function<void()> on_done)
-      : on_done_(std::move(on_done)) {
-    request_.mutable_scope()->set_type("biz");
-    request_.mutable_scope()->set_id("1");
-    request_.set_job_instance_id(job_id);
-    context_.set_deadline(deadline);
-    stub->async()->WatchStatus(&context_, &request_, this);
-    StartRead(&event_);
-    StartCall();
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // OnDone follows
-    ++events_;
-    if (event_.kind() == v1::EVENT_KIND_FINISHED) {
-      finished_at_ms_ = unix_ms();
-      end_time_ms_ = event_.snapshot().end_time_ms();
-      job_ms_ = event_.snapshot().total_time_ms();
-      step_id_ =
-          event_.snapshot().steps_size() > 0 ? event_.snapshot().steps(0).step_instance_id() : 0;
-    }
-    StartRead(&event_);
-  }
-
-  void OnDone(const grpc::Status& status) override {
-    status_ = status;
-    on_done_();
-  }
-
-  bool finished() const { return finished_at_ms_ != 0 && status_.ok(); }
-  std::int64_t finished_at_ms() const { return finished_at_ms_; }
-  std::int64_t end_time_ms() const { return end_time_ms_; }
-  std::int64_t job_ms() const { return job_ms_; }
-  std::int64_t step_id() const { return step_id_; }
-  const grpc::Status& status() const { return status_; }
-
- private:
-  grpc::ClientContext context_;
-  v1::WatchStatusRequest request_;
-  v1::StatusEvent event_;
-  std::function<void()> on_done_;
-  grpc::Status status_;
-  int events_ = 0;
-  std::int64_t finished_at_ms_ = 0;
-  std::int64_t end_time_ms_ = 0;
-  std::int64_t job_ms_ = 0;
-  std::int64_t step_id_ = 0;
-};
-
-}  // namespace
-
 nlohmann::json run_fanin_gateway(const FaninOptions& o) {
   const auto hosts = host_range(o.hosts);
   int n_channels = o.channels > 0 ? o.channels : std::clamp((o.k + 99) / 100, 1, 16);
-  std::vector<std::unique_ptr<v1::JobGateway::Stub>> stubs;
-  for (int i = 0; i < n_channels; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("jobgw.bench.channel", i);  // a distinct argument: a connection of its own
-    stubs.push_back(v1::JobGateway::NewStub(
-        grpc::CreateCustomChannel(o.grpc_address, grpc::InsecureChannelCredentials(), args)));
-  }
+  auto stubs = make_stubs(o.grpc_address, n_channels);
 
   nlohmann::json before = jobsim_stats(o.jobsim_port);
-  v1::ExecuteScriptRequest submit;
-  submit.mutable_scope()->set_type("biz");
-  submit.mutable_scope()->set_id("1");
-  submit.set_script_content(kScript);
-  submit.set_script_language(v1::SCRIPT_LANGUAGE_SHELL);
-  submit.set_task_name("fan-in");
-  for (auto id : hosts) submit.mutable_targets()->add_host_ids(id);
-  v1::JobRef ref;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    grpc::Status s = stubs[0]->ExecuteScript(&ctx, submit, &ref);
-    if (!s.ok())
-      throw std::runtime_error("ExecuteScript through jobgw failed: " + s.error_message());
-  }
+  const v1::JobRef ref = submit_through_gateway(*stubs[0], hosts, kScript, "fan-in");
   const std::int64_t job_id = ref.job_instance_id();
   const auto start = Clock::now();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s);
 
-  std::mutex mu;
-  std::condition_variable cv;
-  int open = o.k;
-  std::vector<std::unique_ptr<WatchReactor>> watchers;
-  watchers.reserve(o.k);
-  for (int i = 0; i < o.k; ++i) {
-    watchers.push_back(
-        std::make_unique<WatchReactor>(stubs[i % n_channels].get(), job_id, deadline, [&] {
-          std::lock_guard<std::mutex> lock(mu);
-          if (--open == 0) cv.notify_all();
-        }));
-  }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return open == 0; });
-  }
+  StreamSet watchers;
+  for (int i = 0; i < o.k; ++i) watchers.open(stubs[i % n_channels].get(), job_id, deadline);
+  watchers.wait_all();
 
   // Then every caller fetches the logs, as the baseline callers do.
   std::atomic<int> next{0};
@@ -265,11 +176,11 @@ nlohmann::json run_fanin_gateway(const FaninOptions& o) {
   int errors = log_errors.load();
   std::int64_t job_ms = 0;
   std::vector<double> lags;
-  for (const auto& w : watchers) {
+  for (const auto& w : watchers.streams()) {
     if (w->finished()) {
       ++done;
       job_ms = w->job_ms();
-      lags.push_back(static_cast<double>(w->finished_at_ms() - w->end_time_ms()));
+      lags.push_back(static_cast<double>(w->seen().finished_ms - w->end_time_ms()));
     } else {
       ++errors;
     }
@@ -277,8 +188,8 @@ nlohmann::json run_fanin_gateway(const FaninOptions& o) {
   nlohmann::json out =
       summary("jobgw", o, job_id, before, after, job_ms, std::move(lags), done, errors, wall_s);
   out["channels"] = n_channels;
-  if (!watchers.empty() && !watchers.front()->status().ok()) {
-    out["first_error"] = watchers.front()->status().error_message();
+  if (!watchers.streams().empty() && !watchers.streams().front()->status().ok()) {
+    out["first_error"] = watchers.streams().front()->status().error_message();
   }
   return out;
 }

@@ -39,9 +39,17 @@ fi
 if [[ $SMOKE = 1 ]]; then
   JOB_MS=1250; KS="1 10"; INTERVALS="250 2000"
   CONCURRENCY="1 4"; UNARY_SECONDS=0.5; WARMUP=0.2; ROUNDS=1; EXEC_CAP=2000
+  BUDGET_JOBS=20; BUDGET_MIN_MS=200; BUDGET_MAX_MS=1500; BUDGET_INTERVALS="250"
+  LAT_JOBS=4; LAT_RATE=4; LAT_MIN_MS=300; LAT_MAX_MS=1500; LAT_INTERVALS="250"
+  STREAMS=200; STREAM_JOBS=4; STREAM_CHANNELS=4; STREAM_JOB_MS=3000; IDLE_S=0.5; STREAM_YOUNG=0
+  BIG_HOSTS=50
 else
   JOB_MS=10500; KS="1 10 100 1000"; INTERVALS="1000 20000"
   CONCURRENCY="1 16 64"; UNARY_SECONDS=3; WARMUP=0.5; ROUNDS=2; EXEC_CAP=15000
+  BUDGET_JOBS=1000; BUDGET_MIN_MS=1000; BUDGET_MAX_MS=30000; BUDGET_INTERVALS="1000 20000"
+  LAT_JOBS=40; LAT_RATE=2; LAT_MIN_MS=500; LAT_MAX_MS=4000; LAT_INTERVALS="1000 20000"
+  STREAMS=10000; STREAM_JOBS=100; STREAM_CHANNELS=100; STREAM_JOB_MS=25000; IDLE_S=5
+  STREAM_YOUNG=5000; BIG_HOSTS=1000
 fi
 HOSTS=5
 
@@ -110,7 +118,7 @@ start_stack() {
   gw_args=("$@")
   local dir=$WORK/$name
   mkdir -p "$dir"
-  "$JOBSIM" --listen 127.0.0.1:0 --port-file "$dir/jobsim.port" --hosts "$HOSTS" \
+  "$JOBSIM" --listen 127.0.0.1:0 --port-file "$dir/jobsim.port" --hosts "${STACK_HOSTS:-$HOSTS}" \
     --log-level warn "${sim_args[@]}" >"$dir/jobsim.log" 2>&1 &
   SIM_PID=$!
   PIDS+=($SIM_PID)
@@ -154,6 +162,39 @@ for k in $KS; do
 done
 stop_stack
 
+# ---- scenario 2: many jobs under a JOB read budget -----------------------------------------
+# One-host jobs, durations uniform over the range; jobgw at its defaults (50 reads/s, 5 s ceiling).
+start_stack budget --executor synthetic --synthetic-min-ms "$BUDGET_MIN_MS" \
+  --synthetic-max-ms "$BUDGET_MAX_MS" --keep-jobs 20000
+log "budget jobgw, $BUDGET_JOBS jobs"
+bench budget --mode jobgw --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --jobs "$BUDGET_JOBS"
+for interval in $BUDGET_INTERVALS; do
+  log "budget baseline, $BUDGET_JOBS jobs every ${interval} ms"
+  bench budget --mode baseline --jobsim-port "$SIM_PORT" --jobs "$BUDGET_JOBS" \
+    --interval-ms "$interval"
+done
+stop_stack
+
+# ---- scenario 3: notification latency ------------------------------------------------------
+# Jobs of a few seconds at a steady rate; jobgw without and with JOB's callback.
+LAT=(--jobs "$LAT_JOBS" --jobs-per-second "$LAT_RATE" --hosts "$HOSTS")
+start_stack latency --executor synthetic --synthetic-min-ms "$LAT_MIN_MS" \
+  --synthetic-max-ms "$LAT_MAX_MS"
+log "latency jobgw, callback off"
+bench latency --mode jobgw --label "callback off" --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" \
+  "${LAT[@]}"
+for interval in $LAT_INTERVALS; do
+  log "latency baseline every ${interval} ms"
+  bench latency --mode baseline --jobsim-port "$SIM_PORT" --interval-ms "$interval" "${LAT[@]}"
+done
+stop_stack
+start_stack latency-callback --executor synthetic --synthetic-min-ms "$LAT_MIN_MS" \
+  --synthetic-max-ms "$LAT_MAX_MS" -- --callback.listen=127.0.0.1:0
+log "latency jobgw, callback on"
+bench latency --mode jobgw --label "callback on" --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" \
+  "${LAT[@]}"
+stop_stack
+
 # ---- scenario 4: unary overhead ------------------------------------------------------------
 # Short synthetic jobs; every GetJobStatus goes to JOB (status_fresh_for_ms=0: no watch cache),
 # so the comparison is the cost of the hop itself.
@@ -169,6 +210,24 @@ for op in status execute; do
       --max-requests "$cap" --hosts "$HOSTS" --jobsim-pid "$SIM_PID" --jobgw-pid "$GW_PID"
   done
 done
+stop_stack
+
+
+# ---- scenario 5: stream scale --------------------------------------------------------------
+start_stack streams --executor synthetic --synthetic-min-ms "$STREAM_JOB_MS" \
+  --synthetic-max-ms "$STREAM_JOB_MS"
+log "streams: $STREAMS over $STREAM_CHANNELS channels, $STREAM_JOBS jobs"
+bench streams --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --jobgw-pid "$GW_PID" \
+  --streams "$STREAMS" --jobs "$STREAM_JOBS" --channels "$STREAM_CHANNELS" \
+  --idle-seconds "$IDLE_S" --young-ms "$STREAM_YOUNG"
+stop_stack
+
+# ---- scenario 6: big job -------------------------------------------------------------------
+STACK_HOSTS=$BIG_HOSTS start_stack bigjob --executor synthetic --synthetic-min-ms 1000 \
+  --synthetic-max-ms 3000
+log "big job: $BIG_HOSTS hosts"
+bench bigjob --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --jobgw-pid "$GW_PID" \
+  --hosts "$BIG_HOSTS"
 stop_stack
 
 # ---- report --------------------------------------------------------------------------------
@@ -201,3 +260,6 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 log "wrote $OUT"
+if [[ $SMOKE = 1 ]]; then
+  "$BENCH" check --in "$RESULTS"
+fi

@@ -32,9 +32,11 @@ struct WatchHubConfig {
                               0.2};
   // No successful read for this long ends the job's streams with kTimeout.
   std::chrono::milliseconds give_up_after{std::chrono::minutes(10)};
-  // Global cap on JOB status reads, shared by all pollers.
+  // Global cap on JOB status reads, shared by all pollers. Any wall-clock second sees at most
+  // rate + burst reads, so a burst of 5 % of the rate keeps every second within 5 % of JOB's
+  // budget.
   double reads_per_second = 50;
-  double read_burst = 10;
+  double read_burst = 2.5;
   // Events kept per job for after_seq resumption.
   std::size_t history_limit = 1024;
   // Events queued per subscriber before intermediate ones collapse into one SNAPSHOT.

@@ -39,7 +39,7 @@ struct GatewayConfig {
   std::chrono::milliseconds watch_poll_young_for{5000};
   double watch_poll_jitter = 0.1;
   double watch_reads_per_second = 50;
-  double watch_read_burst = 10;
+  double watch_read_burst = 2.5;  // 5 % of the rate: any second stays within 5 % of the budget
   std::chrono::milliseconds watch_give_up_after{600000};
   std::size_t watch_history_limit = 1024;
   std::size_t watch_subscriber_queue_limit = 256;

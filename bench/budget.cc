@@ -1,0 +1,186 @@
+#include "budget.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <queue>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "bench_grpc.h"
+#include "bench_http.h"
+#include "bench_stats.h"
+
+namespace jobgw::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kScript = "echo budget";
+
+// Status reads per second over [from_s, to_s] from jobsim's per-second counts.
+nlohmann::json reads_per_second(const nlohmann::json& stats, std::int64_t from_s, std::int64_t to_s,
+                                double budget) {
+  std::vector<double> per_second;
+  std::int64_t total = 0;
+  std::int64_t over = 0;
+  double max = 0;
+  const nlohmann::json empty = nlohmann::json::object();
+  const auto& by_second =
+      stats.contains("status_reads_by_second") ? stats["status_reads_by_second"] : empty;
+  for (std::int64_t s = from_s; s <= to_s; ++s) {
+    auto it = by_second.find(std::to_string(s));
+    const double n = it == by_second.end() ? 0.0 : it->get<double>();
+    per_second.push_back(n);
+    total += static_cast<std::int64_t>(n);
+    max = std::max(max, n);
+    if (n > budget * 1.05) ++over;
+  }
+  Percentiles p = percentiles(per_second);
+  return {{"seconds", per_second.size()}, {"total_reads", total},
+          {"max_reads_per_s", max},       {"p50_reads_per_s", p.p50},
+          {"mean_reads_per_s", p.mean},   {"seconds_over_budget_5pct", over}};
+}
+
+nlohmann::json result(const std::string& mode, const BudgetOptions& o, std::int64_t first_s,
+                      std::int64_t last_s, const nlohmann::json& stats, std::vector<double> lags,
+                      int done, int errors, double wall_s) {
+  Percentiles lag = percentiles(std::move(lags));
+  return {{"scenario", "budget"},
+          {"mode", mode},
+          {"interval_ms", mode == "baseline" ? o.interval_ms : 0},
+          {"jobs", o.jobs},
+          {"budget_per_s", o.budget_per_second},
+          {"ceiling_ms", o.ceiling_ms},
+          {"callers_done", done},
+          {"errors", errors},
+          {"reads", reads_per_second(stats, first_s, last_s, o.budget_per_second)},
+          {"notice_lag_ms_p50", lag.p50},
+          {"notice_lag_ms_p95", lag.p95},
+          {"notice_lag_ms_max", lag.max},
+          {"wall_s", wall_s}};
+}
+
+}  // namespace
+
+nlohmann::json run_budget_baseline(const BudgetOptions& o) {
+  const auto hosts = host_range(1);
+  const std::int64_t first_s = unix_ms() / 1000;
+  const auto start = Clock::now();
+  const auto give_up = start + std::chrono::seconds(o.timeout_s);
+  // Each caller submits its own job, reads its status right away and then every interval; the
+  // workers stand in for the independent services, each on its own connection.
+  struct Caller {
+    std::int64_t job_id = 0;
+    bool done = false;
+  };
+  std::vector<Caller> callers(o.jobs);
+  using Due = std::pair<Clock::time_point, int>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due;
+  for (int i = 0; i < o.jobs; ++i) due.emplace(start, i);
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  int errors = 0;
+  std::vector<double> lags;
+  auto worker = [&] {
+    HttpConn conn(o.jobsim_port);
+    std::unique_lock<std::mutex> lock(mu);
+    while (done + errors < o.jobs && Clock::now() < give_up) {
+      if (due.empty()) {
+        cv.wait_until(lock, give_up);
+        continue;
+      }
+      Due next = due.top();
+      if (next.first > Clock::now()) {
+        cv.wait_until(lock, std::min(next.first, give_up));
+        continue;
+      }
+      due.pop();
+      const int i = next.second;
+      std::int64_t job_id = callers[i].job_id;
+      lock.unlock();
+      std::string why;
+      if (job_id == 0) {
+        nlohmann::json ref = job_data(conn.post(job_path("fast_execute_script"),
+                                                script_submit_body(hosts, kScript, "budget")),
+                                      &why);
+        job_id = ref.is_object() ? ref["job_instance_id"].get<std::int64_t>() : -1;
+      }
+      nlohmann::json data;
+      if (job_id > 0) data = job_data(conn.get(status_target(job_id)), &why);
+      const std::int64_t noticed = unix_ms();
+      lock.lock();
+      callers[i].job_id = job_id;
+      if (!data.is_object()) {
+        ++errors;
+        cv.notify_all();
+      } else if (data.value("finished", false)) {
+        lags.push_back(
+            static_cast<double>(noticed - data["job_instance"].value("end_time", std::int64_t{0})));
+        ++done;
+        cv.notify_all();
+      } else {
+        due.emplace(Clock::now() + std::chrono::milliseconds(o.interval_ms), i);
+        cv.notify_one();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < std::max(1, std::min(o.workers, o.jobs)); ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::int64_t last_s = unix_ms() / 1000;
+  return result("baseline", o, first_s, last_s, jobsim_stats(o.jobsim_port), std::move(lags), done,
+                errors, wall_s);
+}
+
+nlohmann::json run_budget_gateway(const BudgetOptions& o) {
+  const auto hosts = host_range(1);
+  auto stubs = make_stubs(o.grpc_address, std::max(1, o.submitters));
+  const std::int64_t first_s = unix_ms() / 1000;
+  const auto start = Clock::now();
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s);
+  std::vector<std::int64_t> job_ids(o.jobs, 0);
+  std::atomic<int> next{0};
+  std::atomic<int> submit_errors{0};
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < std::max(1, o.submitters); ++t) {
+    submitters.emplace_back([&, t] {
+      for (int i = next++; i < o.jobs; i = next++) {
+        try {
+          job_ids[i] =
+              submit_through_gateway(*stubs[t], hosts, kScript, "budget").job_instance_id();
+        } catch (const std::exception&) {
+          ++submit_errors;
+        }
+      }
+    });
+  }
+  for (auto& t : submitters) t.join();
+  StreamSet streams;
+  for (int i = 0; i < o.jobs; ++i) {
+    if (job_ids[i] != 0) streams.open(stubs[i % stubs.size()].get(), job_ids[i], deadline);
+  }
+  streams.wait_all();
+  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::int64_t last_s = unix_ms() / 1000;
+  int done = 0;
+  int errors = submit_errors.load();
+  std::vector<double> lags;
+  for (const auto& s : streams.streams()) {
+    if (!s->finished()) {
+      ++errors;
+      continue;
+    }
+    ++done;
+    lags.push_back(static_cast<double>(s->seen().finished_ms - s->end_time_ms()));
+  }
+  return result("jobgw", o, first_s, last_s, jobsim_stats(o.jobsim_port), std::move(lags), done,
+                errors, wall_s);
+}
+
+}  // namespace jobgw::bench

@@ -1,0 +1,313 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace jobgw::bench {
+
+namespace {
+
+std::string fmt(double v, int decimals = 2) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+// 20 → "20", 0.25 → "0.25".
+std::string seconds(double s) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+void report_fanin(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  // Group by mode + interval; within a group, by K.
+  std::map<std::string, std::map<int, nlohmann::json>> groups;
+  for (const auto& r : rows) {
+    std::string name =
+        r["mode"] == "jobgw"
+            ? std::string("jobgw (WatchStatus streams)")
+            : "baseline, poll every " + seconds(r["interval_ms"].get<double>() / 1000.0) + " s";
+    groups[name][r["k"].get<int>()] = r;
+  }
+  out << "## Scenario 1: fan-in\n\n"
+      << "K callers follow one job to its end, then fetch its logs. JOB status reads of that "
+         "job are counted by jobsim (`status_reads`); a job-second is a second of the job's "
+         "`total_time`. Notice lag: from the job's `end_time` to the caller seeing it "
+         "finished.\n\n";
+  for (const auto& [name, by_k] : groups) {
+    out << "### " << name << "\n\n"
+        << "| K | job ms | status reads | reads / job-s | reads vs K=1 | log reads | notice lag "
+           "p50 ms | notice lag max ms | callers done | errors |\n"
+        << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    double base = by_k.begin()->second["status_reads"].get<double>();
+    for (const auto& [k, r] : by_k) {
+      double reads = r["status_reads"].get<double>();
+      out << "| " << k << " | " << r["job_ms"] << " | " << r["status_reads"] << " | "
+          << fmt(r["reads_per_job_second"].get<double>()) << " | "
+          << (base > 0 ? fmt(reads / base) + "×" : "—") << " | " << r["log_reads"] << " | "
+          << fmt(r["notice_lag_ms_p50"].get<double>(), 0) << " | "
+          << fmt(r["notice_lag_ms_max"].get<double>(), 0) << " | " << r["callers_done"] << " | "
+          << r["errors"] << " |\n";
+    }
+    out << "\n";
+    if (name.rfind("jobgw", 0) == 0 && by_k.size() > 1) {
+      double top = by_k.rbegin()->second["status_reads"].get<double>();
+      out << "Target: reads with K=" << by_k.rbegin()->first
+          << " ≤ 1.1 × reads with K=" << by_k.begin()->first << ": " << fmt(top, 0) << " vs "
+          << fmt(1.1 * base, 1) << " → **" << (top <= 1.1 * base ? "met" : "not met") << "**.\n\n";
+    }
+  }
+}
+
+void report_unary(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  std::map<std::pair<std::string, int>, std::map<std::string, nlohmann::json>> cells;
+  for (const auto& r : rows) {
+    cells[{r["op"].get<std::string>(), r["concurrency"].get<int>()}][r["target"]] = r;
+  }
+  out << "## Scenario 4: unary overhead\n\n"
+      << "Closed loop: C callers, each sends its next request when the previous one answered. "
+         "`direct`: straight to jobsim over HTTP/1.1 keep-alive (one connection per caller); "
+         "`jobgw`: the same call through jobgw over gRPC (one channel per 16 callers). Rounds "
+         "alternate direct and jobgw; samples pooled. Targets: jobgw throughput ≥ 0.7 × direct, "
+         "added p50 ≤ 1 ms. JOB req/call: API requests jobsim received per call (jobgw's "
+         "ExecuteScript also starts a watch, whose status reads count here).\n\n"
+      << "| call | C | direct req/s | jobgw req/s | ratio | direct p50 ms | jobgw p50 ms | added "
+         "p50 ms | direct p95 / p99 ms | jobgw p95 / p99 ms | JOB req/call (jobgw) | errors "
+         "(direct/jobgw) | target |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  std::vector<std::pair<std::pair<std::string, int>, std::map<std::string, nlohmann::json>>>
+      ordered;
+  for (const char* op : {"status", "execute"}) {
+    for (const auto& [key, by_target] : cells) {
+      if (key.first == op && by_target.count("direct") && by_target.count("jobgw")) {
+        ordered.emplace_back(key, by_target);
+      }
+    }
+  }
+  for (const auto& [key, by_target] : ordered) {
+    const auto& d = by_target.at("direct");
+    const auto& g = by_target.at("jobgw");
+    double ratio =
+        d["rps"].get<double>() > 0 ? g["rps"].get<double>() / d["rps"].get<double>() : 0.0;
+    double added = g["p50_ms"].get<double>() - d["p50_ms"].get<double>();
+    bool met = ratio >= 0.7 && added <= 1.0;
+    out << "| " << (key.first == "status" ? "GetJobStatus" : "ExecuteScript") << " | " << key.second
+        << " | " << fmt(d["rps"].get<double>(), 0) << " | " << fmt(g["rps"].get<double>(), 0)
+        << " | " << fmt(ratio) << " | " << fmt(d["p50_ms"].get<double>(), 3) << " | "
+        << fmt(g["p50_ms"].get<double>(), 3) << " | " << fmt(added, 3) << " | "
+        << fmt(d["p95_ms"].get<double>(), 3) << " / " << fmt(d["p99_ms"].get<double>(), 3) << " | "
+        << fmt(g["p95_ms"].get<double>(), 3) << " / " << fmt(g["p99_ms"].get<double>(), 3) << " | "
+        << fmt(g["job_requests_per_call"].get<double>()) << " | " << d["errors"] << " / "
+        << g["errors"] << " | " << (met ? "met" : "**not met**") << " |\n";
+  }
+  out << "\nWhere the CPU goes: CPU time per call (µs, user + system, warm-up included) of the "
+         "benchmark client, jobgw and jobsim, read from /proc.\n\n"
+      << "| call | C | direct: client | direct: jobsim | jobgw: client | jobgw: jobgw | jobgw: "
+         "jobsim | extra CPU per call via jobgw |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  auto us = [](const nlohmann::json& r, const char* key) { return r.value(key, 0.0); };
+  for (const auto& [key, by_target] : ordered) {
+    const auto& d = by_target.at("direct");
+    const auto& g = by_target.at("jobgw");
+    double direct_total = us(d, "client_cpu_us_per_call") + us(d, "jobsim_cpu_us_per_call");
+    double gw_total = us(g, "client_cpu_us_per_call") + us(g, "jobgw_cpu_us_per_call") +
+                      us(g, "jobsim_cpu_us_per_call");
+    out << "| " << (key.first == "status" ? "GetJobStatus" : "ExecuteScript") << " | " << key.second
+        << " | " << fmt(us(d, "client_cpu_us_per_call"), 0) << " | "
+        << fmt(us(d, "jobsim_cpu_us_per_call"), 0) << " | "
+        << fmt(us(g, "client_cpu_us_per_call"), 0) << " | "
+        << fmt(us(g, "jobgw_cpu_us_per_call"), 0) << " | "
+        << fmt(us(g, "jobsim_cpu_us_per_call"), 0) << " | " << fmt(gw_total - direct_total, 0)
+        << " |\n";
+  }
+  out << "\n";
+}
+
+std::string ms3(const nlohmann::json& p) {
+  return fmt(p.value("p50", 0.0), 0) + " / " + fmt(p.value("p95", 0.0), 0) + " / " +
+         fmt(p.value("p99", 0.0), 0);
+}
+
+std::string mib(const nlohmann::json& r, const char* key) {
+  return fmt(r.value(key, 0.0) / 1024.0, 1);
+}
+
+void report_budget(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  out << "## Scenario 2: many jobs under a JOB read budget\n\n"
+      << "Concurrent one-host jobs (jobsim synthetic, durations uniform over the range run.sh "
+         "gives), one caller following each to its end. JOB status reads counted by jobsim per "
+         "wall-clock second, from the first submit to the last caller done. Notice lag: job "
+         "`end_time` to the caller seeing it finished. Targets (jobgw): no second over the "
+         "budget by more than 5 %, every FINISHED arrives, median notice lag < 2 × the poll "
+         "ceiling.\n\n"
+      << "| caller | jobs | done | errors | status reads | max reads in a second | mean reads/s "
+         "| seconds over budget + 5 % | notice lag p50 / p95 / max ms | target |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& r : rows) {
+    const auto& reads = r["reads"];
+    const bool gw = r["mode"] == "jobgw";
+    const double budget = r.value("budget_per_s", 50.0);
+    const double lag = r.value("notice_lag_ms_p50", 0.0);
+    std::string target = "—";
+    if (gw) {
+      const bool met = reads.value("max_reads_per_s", 0.0) <= budget * 1.05 &&
+                       r["callers_done"] == r["jobs"] && lag < 2.0 * r.value("ceiling_ms", 5000);
+      target = met ? "met" : "**not met**";
+    }
+    out << "| "
+        << (gw ? "jobgw (budget " + fmt(budget, 0) + "/s)"
+               : "baseline, poll every " + seconds(r["interval_ms"].get<double>() / 1000.0) + " s")
+        << " | " << r["jobs"] << " | " << r["callers_done"] << " | " << r["errors"] << " | "
+        << reads["total_reads"] << " | " << fmt(reads.value("max_reads_per_s", 0.0), 0) << " | "
+        << fmt(reads.value("mean_reads_per_s", 0.0), 1) << " | "
+        << reads["seconds_over_budget_5pct"] << " / " << reads["seconds"] << " | " << fmt(lag, 0)
+        << " / " << fmt(r.value("notice_lag_ms_p95", 0.0), 0) << " / "
+        << fmt(r.value("notice_lag_ms_max", 0.0), 0) << " | " << target << " |\n";
+  }
+  out << "\n";
+}
+
+void report_latency(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  out << "## Scenario 3: notification latency\n\n"
+      << "Jobs of a few seconds submitted at a steady rate; each caller follows its job. Delay "
+         "from jobsim's own timestamp of a change (job `start_time`, host `end_time`, job "
+         "`end_time`) to the caller seeing it, p50 / p95 / p99 ms, changes within the job's "
+         "first `young_ms`. `start` includes the submit round trip. Targets: with the callback, "
+         "finish p99 ≤ 100 ms; without, host and finish p99 ≤ poll floor + 100 ms.\n\n"
+      << "| caller | jobs | start | host final | finish | status reads / job | missed | errors "
+         "| target |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& r : rows) {
+    const bool gw = r["mode"] == "jobgw";
+    std::string name =
+        gw ? "jobgw, " + r.value("label", std::string("?"))
+           : "baseline, poll every " + seconds(r["interval_ms"].get<double>() / 1000.0) + " s";
+    std::string target = "—";
+    if (gw) {
+      const double finish = r["finish"].value("p99", 0.0);
+      const double host = r["host"].value("p99", 0.0);
+      const double floor = r.value("floor_ms", 200.0);
+      const bool callback =
+          r.value("label", std::string()).find("callback on") != std::string::npos;
+      const bool met = callback ? finish <= 100.0 : (finish <= floor + 100 && host <= floor + 100);
+      target = std::string(met ? "met" : "**not met**") +
+               (callback ? " (finish p99 ≤ 100)" : " (p99 ≤ " + fmt(floor + 100, 0) + ")");
+    }
+    out << "| " << name << " | " << r["jobs"] << " | " << ms3(r["start"]) << " | " << ms3(r["host"])
+        << " | " << ms3(r["finish"]) << " | " << fmt(r.value("status_reads_per_job", 0.0), 1)
+        << " | " << r["missed_changes"] << " | " << r["errors"] << " | " << target << " |\n";
+  }
+  out << "\n";
+}
+
+void report_streams(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  out << "## Scenario 5: stream scale\n\n"
+      << "WatchStatus streams over many gRPC connections on one jobgw, spread over jobs of a "
+         "fixed duration. RSS from /proc (jobgw's VmRSS): before, with every stream open, and "
+         "after all ended. Idle CPU: jobgw's CPU over a window after the jobs' young period, "
+         "while nothing changes. Fan-out: each stream's receive time of FINISHED minus the "
+         "event's `observed_at_ms` (jobgw's clock, same machine). Targets: ≤ 20 KiB per stream, "
+         "idle CPU near zero, fan-out p99 ≤ 1 s.\n\n"
+      << "| streams | channels | jobs | opened | open s | RSS before / open / after MiB | KiB per "
+         "stream | idle CPU % | idle reads/s | fan-out p50 / p99 / max ms | done | errors | "
+         "target |\n"
+      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& r : rows) {
+    const double per_stream = r.value("rss_per_stream_kib", 0.0);
+    const double p99 = r.value("fanout_ms_p99", 0.0);
+    const bool met = per_stream <= 20.0 && p99 <= 1000.0 && r["errors"] == 0;
+    out << "| " << r["streams"] << " | " << r["channels"] << " | " << r["jobs"] << " | "
+        << r["opened"] << " | " << fmt(r.value("open_s", 0.0), 1) << " | "
+        << mib(r, "rss_before_kib") << " / " << mib(r, "rss_open_kib") << " / "
+        << mib(r, "rss_after_kib") << " | " << fmt(per_stream, 1) << " | "
+        << fmt(r.value("idle_cpu_percent", 0.0), 2) << " | "
+        << fmt(r.value("idle_reads_per_s", 0.0), 1) << " | "
+        << fmt(r.value("fanout_ms_p50", 0.0), 0) << " / " << fmt(p99, 0) << " / "
+        << fmt(r.value("fanout_ms_max", 0.0), 0) << " | " << r["callers_done"] << " | "
+        << r["errors"] << " | " << (met ? "met" : "**not met**") << " |\n";
+  }
+  out << "\n";
+}
+
+void report_bigjob(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  out << "## Scenario 6: big job\n\n"
+      << "One job on many hosts. Parse: jobgw's codec (`JobCodec::decode_job_status`) on the "
+         "job's final status answer, mean of several rounds. Events and bytes: what one "
+         "WatchStatus stream received. Logs: GetIpLogs for every host, following "
+         "`next_page_token`. Targets: completes; every page under the gRPC message limit; RSS "
+         "back near where it started.\n\n"
+      << "| hosts | status JSON KiB | parse ms | events | event KiB (max one) | log pages | log "
+         "hosts | log KiB (max page) | logs ms | RSS before / watched / peak / after MiB | "
+         "errors |\n"
+      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& r : rows) {
+    out << "| " << r["hosts"] << " | " << fmt(r.value("status_json_bytes", 0.0) / 1024.0, 0)
+        << " | " << fmt(r.value("parse_ms", 0.0), 2) << " | " << r["events"] << " | "
+        << fmt(r.value("event_bytes", 0.0) / 1024.0, 0) << " ("
+        << fmt(r.value("max_event_bytes", 0.0) / 1024.0, 0) << ") | " << r["log_pages"] << " | "
+        << r["log_hosts"] << " | " << fmt(r.value("log_bytes", 0.0) / 1024.0, 0) << " ("
+        << fmt(r.value("max_page_bytes", 0.0) / 1024.0, 0) << ") | "
+        << fmt(r.value("logs_ms", 0.0), 0) << " | " << mib(r, "rss_before_kib") << " / "
+        << mib(r, "rss_watched_kib") << " / " << mib(r, "rss_peak_kib") << " / "
+        << mib(r, "rss_after_kib") << " | " << r["errors"] << " |\n";
+  }
+  out << "\n";
+}
+
+std::vector<nlohmann::json> of(const std::vector<nlohmann::json>& rows, const char* scenario) {
+  std::vector<nlohmann::json> out;
+  for (const auto& r : rows) {
+    if (r.value("scenario", "") == scenario) out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+void write_report(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  if (auto r = of(rows, "fanin"); !r.empty()) report_fanin(r, out);
+  if (auto r = of(rows, "budget"); !r.empty()) report_budget(r, out);
+  if (auto r = of(rows, "latency"); !r.empty()) report_latency(r, out);
+  if (auto r = of(rows, "unary"); !r.empty()) report_unary(r, out);
+  if (auto r = of(rows, "streams"); !r.empty()) report_streams(r, out);
+  if (auto r = of(rows, "bigjob"); !r.empty()) report_bigjob(r, out);
+}
+
+std::vector<std::string> smoke_failures(const std::vector<nlohmann::json>& rows) {
+  std::vector<std::string> failures;
+  for (const auto& r : rows) {
+    const std::string what =
+        r.value("scenario", "?") + " " + r.value("mode", r.value("target", ""));
+    if (r.value("errors", 0) != 0) {
+      failures.push_back(what + ": " + std::to_string(r.value("errors", 0)) + " errors " +
+                         r.dump());
+    }
+  }
+  // jobgw's reads of the watched job must not follow K (the whole point of the hub). A generous
+  // bound: it fails on growth with K, not on a read more or less.
+  std::map<int, double> reads_by_k;
+  for (const auto& r : of(rows, "fanin")) {
+    if (r.value("mode", "") == "jobgw") reads_by_k[r["k"].get<int>()] = r["status_reads"];
+  }
+  if (reads_by_k.size() > 1) {
+    const double first = reads_by_k.begin()->second;
+    const double last = reads_by_k.rbegin()->second;
+    if (last > 2.0 * first + 2.0) {
+      failures.push_back("fanin: jobgw status reads grew with K: " + std::to_string(first) +
+                         " at K=" + std::to_string(reads_by_k.begin()->first) + ", " +
+                         std::to_string(last) +
+                         " at K=" + std::to_string(reads_by_k.rbegin()->first));
+    }
+  }
+  for (const auto& r : of(rows, "budget")) {
+    if (r["callers_done"] != r["jobs"]) failures.push_back("budget: not every FINISHED arrived");
+  }
+  for (const auto& r : of(rows, "bigjob")) {
+    if (r["log_hosts"] != r["hosts"]) failures.push_back("bigjob: logs missing for some hosts");
+  }
+  return failures;
+}
+
+}  // namespace jobgw::bench
