@@ -19,9 +19,7 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-}  // namespace
-
-nlohmann::json run_bigjob(const BigJobOptions& o) {
+nlohmann::json run_once(const BigJobOptions& o) {
   auto stubs = make_stubs(o.grpc_address, 1);
   const auto hosts = host_range(o.hosts);
   const std::int64_t rss_before = process_rss_kib(o.jobgw_pid);
@@ -106,6 +104,32 @@ nlohmann::json run_bigjob(const BigJobOptions& o) {
                                        (log_hosts == o.hosts ? 0 : 1)}};
   if (!log_error.empty()) out["log_error"] = log_error;
   return out;
+}
+
+}  // namespace
+
+nlohmann::json run_bigjob(const BigJobOptions& o) {
+  // The first round warms jobgw up (connection buffers, allocator arenas); the later ones show
+  // whether a big job leaves memory behind.
+  nlohmann::json first = run_once(o);
+  nlohmann::json rss_after_rounds = nlohmann::json::array({first["rss_after_kib"]});
+  int errors = first["errors"].get<int>();
+  for (int round = 1; round < o.rounds; ++round) {
+    nlohmann::json again = run_once(o);
+    rss_after_rounds.push_back(again["rss_after_kib"]);
+    errors += again["errors"].get<int>();
+  }
+  first["rounds"] = o.rounds;
+  first["rss_after_rounds_kib"] = rss_after_rounds;
+  // Growth is counted from the second round on: the first one pays for the warm-up.
+  const std::size_t from = o.rounds >= 3 ? 1 : 0;
+  const std::size_t last = rss_after_rounds.size() - 1;
+  first["rss_growth_per_round_kib"] =
+      last > from ? (rss_after_rounds[last].get<double>() - rss_after_rounds[from].get<double>()) /
+                        static_cast<double>(last - from)
+                  : 0.0;
+  first["errors"] = errors;
+  return first;
 }
 
 }  // namespace jobgw::bench

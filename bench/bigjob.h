@@ -15,7 +15,8 @@ struct BigJobOptions {
   int jobgw_pid = 0;
   int hosts = 1000;
   int parse_rounds = 20;
-  int settle_ms = 3000;  // wait before the "after" RSS
+  int settle_ms = 3000;  // wait before the "after" RSS (jobgw's finished retention must be shorter)
+  int rounds = 3;        // the job runs this many times; RSS after each is reported
   int timeout_s = 300;
 };
 

@@ -186,7 +186,7 @@ int cmd_streams(Args& args) {
   o.jobs = static_cast<int>(args.integer("jobs", o.jobs));
   o.channels = static_cast<int>(args.integer("channels", o.channels));
   o.idle_seconds = args.number("idle-seconds", o.idle_seconds);
-  o.young_ms = static_cast<int>(args.integer("young-ms", o.young_ms));
+  o.idle_after_ms = static_cast<int>(args.integer("idle-after-ms", o.idle_after_ms));
   o.timeout_s = static_cast<int>(args.integer("timeout-s", o.timeout_s));
   args.check_all_used();
   if (o.jobsim_port <= 0 || o.streams < 1 || o.jobs < 1 || o.jobgw_pid <= 0) {
@@ -203,9 +203,10 @@ int cmd_bigjob(Args& args) {
   o.jobgw_pid = static_cast<int>(args.integer("jobgw-pid", 0));
   o.hosts = static_cast<int>(args.integer("hosts", o.hosts));
   o.settle_ms = static_cast<int>(args.integer("settle-ms", o.settle_ms));
+  o.rounds = static_cast<int>(args.integer("rounds", o.rounds));
   o.timeout_s = static_cast<int>(args.integer("timeout-s", o.timeout_s));
   args.check_all_used();
-  if (o.jobsim_port <= 0 || o.hosts < 1 || o.jobgw_pid <= 0) {
+  if (o.jobsim_port <= 0 || o.hosts < 1 || o.jobgw_pid <= 0 || o.rounds < 1) {
     throw std::runtime_error("need --jobsim-port, --jobgw-pid, --hosts >= 1");
   }
   std::cout << run_bigjob(o).dump() << std::endl;
@@ -266,9 +267,9 @@ int main(int argc, char** argv) {
                  "         [--interval-ms MS] [--jobs N] [--jobs-per-second R] [--hosts N]\n"
                  "         [--young-ms MS] [--floor-ms MS]\n"
                  "  streams --jobsim-port P --grpc HOST:PORT --jobgw-pid PID [--streams N]\n"
-                 "         [--jobs N] [--channels N] [--idle-seconds S] [--young-ms MS]\n"
+                 "         [--jobs N] [--channels N] [--idle-seconds S] [--idle-after-ms MS]\n"
                  "  bigjob --jobsim-port P --grpc HOST:PORT --jobgw-pid PID [--hosts N]\n"
-                 "         [--settle-ms MS]\n"
+                 "         [--settle-ms MS] [--rounds N]\n"
                  "  report --in RESULTS.jsonl   (Markdown tables on stdout)\n"
                  "  check  --in RESULTS.jsonl   (smoke: exit 1 when a scenario broke)\n";
     return argc < 2 ? 2 : 0;

@@ -41,15 +41,15 @@ if [[ $SMOKE = 1 ]]; then
   CONCURRENCY="1 4"; UNARY_SECONDS=0.5; WARMUP=0.2; ROUNDS=1; EXEC_CAP=2000
   BUDGET_JOBS=20; BUDGET_MIN_MS=200; BUDGET_MAX_MS=1500; BUDGET_INTERVALS="250"
   LAT_JOBS=4; LAT_RATE=4; LAT_MIN_MS=300; LAT_MAX_MS=1500; LAT_INTERVALS="250"
-  STREAMS=200; STREAM_JOBS=4; STREAM_CHANNELS=4; STREAM_JOB_MS=3000; IDLE_S=0.5; STREAM_YOUNG=0
-  BIG_HOSTS=50
+  STREAMS=200; STREAM_JOBS=4; STREAM_CHANNELS=4; STREAM_JOB_MS=3000; IDLE_S=0.5; IDLE_AFTER=1000
+  BIG_HOSTS=50; BIG_ROUNDS=2
 else
   JOB_MS=10500; KS="1 10 100 1000"; INTERVALS="1000 20000"
   CONCURRENCY="1 16 64"; UNARY_SECONDS=3; WARMUP=0.5; ROUNDS=2; EXEC_CAP=15000
   BUDGET_JOBS=1000; BUDGET_MIN_MS=1000; BUDGET_MAX_MS=30000; BUDGET_INTERVALS="1000 20000"
   LAT_JOBS=40; LAT_RATE=2; LAT_MIN_MS=500; LAT_MAX_MS=4000; LAT_INTERVALS="1000 20000"
-  STREAMS=10000; STREAM_JOBS=100; STREAM_CHANNELS=100; STREAM_JOB_MS=25000; IDLE_S=5
-  STREAM_YOUNG=5000; BIG_HOSTS=1000
+  STREAMS=10000; STREAM_JOBS=100; STREAM_CHANNELS=100; STREAM_JOB_MS=35000; IDLE_S=5
+  IDLE_AFTER=22000; BIG_HOSTS=1000; BIG_ROUNDS=5
 fi
 HOSTS=5
 
@@ -219,15 +219,16 @@ start_stack streams --executor synthetic --synthetic-min-ms "$STREAM_JOB_MS" \
 log "streams: $STREAMS over $STREAM_CHANNELS channels, $STREAM_JOBS jobs"
 bench streams --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --jobgw-pid "$GW_PID" \
   --streams "$STREAMS" --jobs "$STREAM_JOBS" --channels "$STREAM_CHANNELS" \
-  --idle-seconds "$IDLE_S" --young-ms "$STREAM_YOUNG"
+  --idle-seconds "$IDLE_S" --idle-after-ms "$IDLE_AFTER"
 stop_stack
 
 # ---- scenario 6: big job -------------------------------------------------------------------
+# Finished jobs leave jobgw after 1 s here, so the RSS after each round shows what stays behind.
 STACK_HOSTS=$BIG_HOSTS start_stack bigjob --executor synthetic --synthetic-min-ms 1000 \
-  --synthetic-max-ms 3000
-log "big job: $BIG_HOSTS hosts"
+  --synthetic-max-ms 3000 -- --watch.finished_retention_ms=1000
+log "big job: $BIG_HOSTS hosts, $BIG_ROUNDS rounds"
 bench bigjob --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --jobgw-pid "$GW_PID" \
-  --hosts "$BIG_HOSTS"
+  --hosts "$BIG_HOSTS" --rounds "$BIG_ROUNDS" --settle-ms 2000
 stop_stack
 
 # ---- report --------------------------------------------------------------------------------

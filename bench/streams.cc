@@ -49,8 +49,8 @@ nlohmann::json run_streams(const StreamsOptions& o) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const std::int64_t rss_open = process_rss_kib(o.jobgw_pid);
 
-  // Idle: past the young period, the pollers are at their slow interval and nothing changes.
-  std::this_thread::sleep_until(start + std::chrono::milliseconds(o.young_ms + 1000));
+  // Idle: the pollers are at their ceiling and nothing changes.
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(o.idle_after_ms));
   const double cpu0 = process_cpu_ms(o.jobgw_pid);
   const std::int64_t reads0 = status_requests(jobsim_stats(o.jobsim_port));
   std::this_thread::sleep_for(std::chrono::duration<double>(o.idle_seconds));
