@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Where jobgw's CPU goes on the unary path: runs jobgw under callgrind (instruction counts, so a
+# busy machine does not skew it) while jobgw_bench sends GetJobStatus (or ExecuteScript) calls,
+# then prints the costliest functions, inclusive. perf records nothing on some VMs; this works
+# everywhere valgrind does.
+#
+#   bash bench/profile.sh [--build-dir DIR] [--op status|execute] [--seconds S]
+#
+# Needs a build with jobsim, jobgw and jobgw_bench (bench/run.sh makes one in build-bench/) and
+# valgrind (apt-get install valgrind). Writes DIR/callgrind.out.jobgw for callgrind_annotate or
+# kcachegrind.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=$ROOT/build-bench
+OP=status
+SECONDS_=10
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) BUILD_DIR=$2; shift ;;
+    --op) OP=$2; shift ;;
+    --seconds) SECONDS_=$2; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+command -v valgrind >/dev/null || { echo "profile.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+find_bin() {
+  find "$BUILD_DIR" -type f -name "$1" -perm -u+x -not -path '*/CMakeFiles/*' | head -n 1
+}
+JOBSIM=$(find_bin jobsim); JOBGW=$(find_bin jobgw); BENCH=$(find_bin jobgw_bench)
+[[ -n $JOBSIM && -n $JOBGW && -n $BENCH ]] || { echo "profile.sh: build $BUILD_DIR first" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/jobgw-profile.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+wait_for() { for _ in $(seq 300); do [[ -s $1 ]] && return 0; sleep 0.1; done; return 1; }
+
+"$JOBSIM" --listen 127.0.0.1:0 --port-file "$WORK/jobsim.port" --hosts 5 --executor synthetic \
+  --synthetic-min-ms 50 --synthetic-max-ms 50 --keep-jobs 200000 --log-level warn &
+PIDS+=($!)
+wait_for "$WORK/jobsim.port"
+SIM_PORT=$(tr -d '[:space:]' <"$WORK/jobsim.port")
+valgrind --tool=callgrind --callgrind-out-file="$BUILD_DIR/callgrind.out.jobgw" "$JOBGW" \
+  --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 --job.base_url="http://127.0.0.1:$SIM_PORT" \
+  --ports_file="$WORK/jobgw.ports" --log.level=warn --watch.status_fresh_for_ms=0 \
+  >"$WORK/jobgw.log" 2>&1 &
+GW_PID=$!
+wait_for "$WORK/jobgw.ports"
+GRPC=127.0.0.1:$(sed -n 's/.*"grpc":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$WORK/jobgw.ports")
+"$BENCH" unary --op "$OP" --jobsim-port "$SIM_PORT" --grpc "$GRPC" --concurrency 4 \
+  --seconds "$SECONDS_" --warmup-seconds 1 --rounds 1 >/dev/null
+kill "$GW_PID"
+wait "$GW_PID" 2>/dev/null || true
+callgrind_annotate --inclusive=yes "$BUILD_DIR/callgrind.out.jobgw" 2>/dev/null |
+  grep -E 'jobgw::|nlohmann|grpc|beast|PROGRAM TOTALS' | head -n 40 | cut -c1-200
