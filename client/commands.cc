@@ -50,7 +50,9 @@ void print_lines(std::ostream& out, const std::string& prefix, const std::string
 
 void print_ip_logs(std::ostream& out, const v1::GetIpLogsResponse& logs) {
   for (const auto& s : logs.script_logs()) {
-    print_lines(out, "[" + host_label(s.host()) + "] ", s.content());
+    const std::string prefix = "[" + host_label(s.host()) + "] ";
+    print_lines(out, prefix, s.content());
+    if (s.truncated()) out << prefix << "(log truncated by jobgw: too large for one response)\n";
   }
   for (const auto& f : logs.file_logs()) {
     std::string prefix = "[" + host_label(f.host()) + "] ";
@@ -71,6 +73,7 @@ void print_ip_logs(std::ostream& out, const v1::GetIpLogsResponse& logs) {
       while (!line.empty() && line.back() == '\n') line.pop_back();
       out << line << "\n";
     }
+    if (f.truncated()) out << prefix << "(logs truncated by jobgw: too large for one response)\n";
   }
 }
 
@@ -97,12 +100,15 @@ int print_logs(GatewayClient& client, const CliCommand& c, const v1::JobSnapshot
       }
     }
     if (req.host_ids_size() == 0 && req.hosts_size() == 0) continue;
-    auto r = client.get_ip_logs(req);
-    if (!r.ok()) return rpc_failed(io, "GetIpLogs", r);
+    // JSON keeps one object per step, so its pages are merged; text is printed page by page.
     if (c.output == OutputMode::kJson) {
+      auto r = client.get_all_ip_logs(req);
+      if (!r.ok()) return rpc_failed(io, "GetIpLogs", r);
       io.out << to_json(r.response) << "\n";
     } else {
-      print_ip_logs(io.out, r.response);
+      auto r = client.for_each_ip_logs_page(
+          req, [&](const v1::GetIpLogsResponse& page) { print_ip_logs(io.out, page); });
+      if (!r.ok()) return rpc_failed(io, "GetIpLogs", r);
     }
   }
   return kExitOk;

@@ -162,6 +162,41 @@ CallResult<v1::GetIpLogsResponse> GatewayClient::get_ip_logs(const v1::GetIpLogs
                                                             &v1::JobGateway::Stub::GetIpLogs);
 }
 
+CallResult<v1::GetIpLogsResponse> GatewayClient::for_each_ip_logs_page(
+    const v1::GetIpLogsRequest& request,
+    const std::function<void(const v1::GetIpLogsResponse&)>& on_page) {
+  v1::GetIpLogsRequest page_request = request;
+  if (page_request.max_response_bytes() == 0) {
+    page_request.set_max_response_bytes(kDefaultLogPageBytes);
+  }
+  while (true) {
+    auto page = get_ip_logs(page_request);
+    if (!page.ok()) return page;
+    on_page(page.response);
+    const std::string& next = page.response.next_page_token();
+    if (next.empty()) return page;
+    if (next == page_request.page_token()) {
+      page.status = grpc::Status(grpc::StatusCode::INTERNAL,
+                                 "GetIpLogs returned the page_token it was given; paging would "
+                                 "not end");
+      return page;
+    }
+    page_request.set_page_token(next);
+  }
+}
+
+CallResult<v1::GetIpLogsResponse> GatewayClient::get_all_ip_logs(
+    const v1::GetIpLogsRequest& request) {
+  v1::GetIpLogsResponse all;
+  auto last = for_each_ip_logs_page(request, [&](const v1::GetIpLogsResponse& page) {
+    all.set_log_type(page.log_type());
+    all.mutable_script_logs()->MergeFrom(page.script_logs());
+    all.mutable_file_logs()->MergeFrom(page.file_logs());
+  });
+  if (last.ok()) last.response = std::move(all);
+  return last;
+}
+
 CallResult<v1::TerminateJobResponse> GatewayClient::terminate_job(
     const v1::TerminateJobRequest& request) {
   return unary<v1::TerminateJobRequest, v1::TerminateJobResponse>(

@@ -52,6 +52,10 @@ struct WatchResult {
   int reconnects = 0;
 };
 
+// The page size the log readers below ask for when the request names none: jobgw's own limit
+// may exceed gRPC's default 4 MiB receive limit, which insecure_channel keeps.
+constexpr std::int64_t kDefaultLogPageBytes = 4 * 1024 * 1024 - 64 * 1024;
+
 // A thin synchronous client of jobgw.v1.JobGateway. Each unary call gets the client's RPC
 // timeout as its deadline; none of them retries (a submit must not run twice).
 class GatewayClient {
@@ -67,7 +71,17 @@ class GatewayClient {
   CallResult<v1::JobRef> execute_script(const v1::ExecuteScriptRequest& request);
   CallResult<v1::JobRef> transfer_file(const v1::TransferFileRequest& request);
   CallResult<v1::JobSnapshot> get_job_status(const v1::GetJobStatusRequest& request);
+  // One page of logs; see get_all_ip_logs to read them all.
   CallResult<v1::GetIpLogsResponse> get_ip_logs(const v1::GetIpLogsRequest& request);
+  // Reads every page of a step's logs, from request.page_token (empty: the first) to the last,
+  // calling on_page for each in order; max_response_bytes 0 becomes kDefaultLogPageBytes. Returns
+  // the first failed call, else the last page's. A jobgw that hands back the token it was given
+  // would loop forever: that ends with INTERNAL.
+  CallResult<v1::GetIpLogsResponse> for_each_ip_logs_page(
+      const v1::GetIpLogsRequest& request,
+      const std::function<void(const v1::GetIpLogsResponse&)>& on_page);
+  // Every page merged into one response (next_page_token empty), for callers that want it all.
+  CallResult<v1::GetIpLogsResponse> get_all_ip_logs(const v1::GetIpLogsRequest& request);
   CallResult<v1::TerminateJobResponse> terminate_job(const v1::TerminateJobRequest& request);
   // The standard grpc.health.v1.Health/Check; `service` empty asks about the whole server.
   CallResult<ServingStatus> check_health(const std::string& service);

@@ -14,6 +14,8 @@ enum LogType : int { kLogScript = 1, kLogFile = 2 };
 struct ScriptLog {
   Host host;
   std::string content;
+  // jobgw cut `content` to fit a response page (JOB's answers never set it).
+  bool truncated = false;
 };
 
 // One file movement as JOB logs it. mode 0 = upload (source side), 1 = download (target side).
@@ -33,6 +35,8 @@ struct FileLog {
 struct FileHostLog {
   Host host;
   std::vector<FileLog> entries;
+  // jobgw dropped entries or cut the last one's content to fit a response page.
+  bool truncated = false;
 };
 
 // Logs of one step, for one or many hosts.

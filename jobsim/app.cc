@@ -106,7 +106,7 @@ int run_jobsim(const Config& config) {
       executor = std::make_unique<SyntheticExecutor>(
           ioc, store,
           SyntheticOptions{config.synthetic_min_ms, config.synthetic_max_ms,
-                           config.synthetic_fail_rate, config.seed});
+                           config.synthetic_fail_rate, config.seed, config.synthetic_log_bytes});
     } else {
       ScriptRunnerOptions opts;
       opts.max_procs = config.max_procs;

@@ -66,6 +66,7 @@ Execution
   --synthetic-min-ms MS     synthetic host duration, lower bound (default 100)
   --synthetic-max-ms MS     synthetic host duration, upper bound (default 1000)
   --synthetic-fail-rate P   probability a synthetic host exits 1 (status 104) (default 0)
+  --synthetic-log-bytes N   log exactly N bytes per synthetic host (0: one line; default 0)
 
 Callbacks
   --callback-retries N      extra attempts after a failed callback POST (default 3)
@@ -119,6 +120,8 @@ Config parse_args(int argc, const char* const* argv) {
        [&](auto& f, auto& v) { c.synthetic_max_ms = static_cast<int>(to_int(f, v, 0, 86400000)); }},
       {"--synthetic-fail-rate",
        [&](auto& f, auto& v) { c.synthetic_fail_rate = to_double(f, v, 0, 1); }},
+      {"--synthetic-log-bytes",
+       [&](auto& f, auto& v) { c.synthetic_log_bytes = to_int(f, v, 0, int64_t(1) << 30); }},
       {"--callback-retries",
        [&](auto& f, auto& v) { c.callback_retries = static_cast<int>(to_int(f, v, 0, 100)); }},
       {"--callback-retry-ms",

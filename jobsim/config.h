@@ -21,6 +21,7 @@ struct Config {
   int synthetic_min_ms = 100;
   int synthetic_max_ms = 1000;
   double synthetic_fail_rate = 0.0;
+  size_t synthetic_log_bytes = 0;  // 0: the one-line log
   size_t max_procs = 32;
   size_t log_cap = 1024 * 1024;
   size_t keep_jobs = 1000;

@@ -75,15 +75,31 @@ void SyntheticExecutor::start_on_strand(const std::shared_ptr<Job>& job) {
                    "[jobsim synthetic] " + who + " timed out");
           } else if (t->fail) {
             finish(t, host_status::kNonZeroExit, 1,
-                   "[jobsim synthetic] " + who + " ran " + std::to_string(t->duration_ms) +
-                       " ms, exit code 1");
+                   synthetic_log("[jobsim synthetic] " + who + " ran " +
+                                     std::to_string(t->duration_ms) + " ms, exit code 1",
+                                 options_.log_bytes));
           } else {
             finish(t, host_status::kSuccess, 0,
-                   "[jobsim synthetic] " + who + " ran " + std::to_string(t->duration_ms) +
-                       " ms, exit code 0");
+                   synthetic_log("[jobsim synthetic] " + who + " ran " +
+                                     std::to_string(t->duration_ms) + " ms, exit code 0",
+                                 options_.log_bytes));
           }
         }));
   }
+}
+
+std::string synthetic_log(const std::string& line, size_t bytes) {
+  if (bytes == 0) return line;
+  std::string out;
+  out.reserve(bytes + 80);
+  out = line + "\n";
+  for (size_t n = 1; out.size() < bytes; ++n) {
+    out += "[jobsim synthetic] log line " + std::to_string(n) +
+           " 0123456789abcdefghijklmnopqrstuvwxyz\n";
+  }
+  out.resize(bytes);
+  out.back() = '\n';
+  return out;
 }
 
 void SyntheticExecutor::finish(const std::shared_ptr<HostTimer>& t, int status, int exit_code,

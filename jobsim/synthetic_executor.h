@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <string>
 
 #include "jobsim/executor.h"
 
@@ -15,7 +16,12 @@ struct SyntheticOptions {
   int max_ms = 1000;
   double fail_rate = 0.0;  // probability that a host ends with exit code 1 (status 104)
   uint64_t seed = 1;
+  size_t log_bytes = 0;  // a finished host logs exactly this many bytes; 0: one line
 };
+
+// The log of a finished synthetic host: `line` alone when `bytes` is 0, else exactly `bytes`
+// bytes: `line`, then numbered filler lines, cut to size and ending in a newline.
+std::string synthetic_log(const std::string& line, size_t bytes);
 
 // The load-test executor: no process, no copy. Every host is a timer on the io_context that
 // ends after a drawn duration with a drawn outcome, so 10,000 hosts cost almost nothing.

@@ -330,6 +330,10 @@ const std::vector<Key>& keys() {
                          &C::limits_max_script_bytes, 1, 64 * kMiB));
     k.push_back(uint_key("limits.max_param_bytes", "largest script_param accepted",
                          &C::limits_max_param_bytes, 1, 64 * kMiB));
+    k.push_back(uint_key("logs.page_hosts",
+                         "most hosts one GetIpLogs page asks JOB for (a page holds fewer when "
+                         "their logs reach the response size limit)",
+                         &C::logs_page_hosts, 1, 100000));
     k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
     k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
                        &C::shutdown_grace, 0, kHour));

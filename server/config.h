@@ -53,6 +53,8 @@ struct GatewayConfig {
   std::size_t limits_max_script_bytes = 1024 * 1024;
   std::size_t limits_max_param_bytes = 64 * 1024;
 
+  std::size_t logs_page_hosts = 500;
+
   unsigned threads = 0;
   std::chrono::milliseconds shutdown_grace{10000};
   std::string log_level = "info";

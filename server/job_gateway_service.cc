@@ -7,6 +7,7 @@
 #include <mutex>
 #include <utility>
 
+#include "server/ip_log_pages.h"
 #include "server/proto_mapping.h"
 
 namespace jobgw::server {
@@ -94,6 +95,18 @@ std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& jo
     }
   }
   return std::nullopt;
+}
+
+std::vector<core::Host> ip_logs_hosts(const core::IpLogsRequest& request) {
+  std::vector<core::Host> hosts;
+  hosts.reserve(request.host_ids.size() + request.hosts.size());
+  for (std::int64_t id : request.host_ids) {
+    core::Host host;
+    host.host_id = id;
+    hosts.push_back(std::move(host));
+  }
+  hosts.insert(hosts.end(), request.hosts.begin(), request.hosts.end());
+  return hosts;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,8 +462,15 @@ grpc::ServerUnaryReactor* JobGatewayService::GetIpLogs(grpc::CallbackServerConte
     finish_error(context, reactor, info, validated.error());
     return reactor;
   }
+  auto page_bytes = log_page_bytes(*request, options_.log_page_max_bytes);
+  if (!page_bytes) {
+    finish_error(context, reactor, info, page_bytes.error());
+    return reactor;
+  }
   IpLogsPlan plan;
   plan.request = std::move(validated.value());
+  plan.page_token = request->page_token();
+  plan.page_bytes = page_bytes.value();
   // One deadline for both JOB calls: the caller waits for the pair, not for each.
   const core::Deadline deadline = deadline_for(context);
   const bool named_hosts = !plan.request.host_ids.empty() || !plan.request.hosts.empty();
@@ -494,28 +514,47 @@ void JobGatewayService::plan_ip_logs(grpc::CallbackServerContext* context,
     finish_status(context, reactor, info, MappedStatus{*failed, {}}, failed->error_message());
     return;
   }
-  if (plan.request.host_ids.empty() && plan.request.hosts.empty()) {
+  fetch_ip_logs(context, reactor, info, std::move(plan), deadline, response);
+}
+
+// One page: the host list is fixed by now, so the token can be checked against it, and JOB is
+// asked only for the hosts this page may hold.
+void JobGatewayService::fetch_ip_logs(grpc::CallbackServerContext* context,
+                                      grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
+                                      IpLogsPlan plan, core::Deadline deadline,
+                                      v1::GetIpLogsResponse* response) {
+  auto pager = core::LogPager::start(plan.request.scope, plan.request.job_instance_id,
+                                     plan.request.step_instance_id, ip_logs_hosts(plan.request),
+                                     plan.page_token, {options_.log_page_hosts, plan.page_bytes});
+  if (!pager) {
+    finish_error(context, reactor, info, pager.error());
+    return;
+  }
+  if (pager->chunk().empty()) {
     // A step without hosts (yet) has no logs; asking JOB would only earn "host list empty".
     response->set_log_type(plan.step_type == core::kStepFile ? v1::LOG_TYPE_FILE
                                                              : v1::LOG_TYPE_SCRIPT);
     finish_ok(reactor, info);
     return;
   }
-  fetch_ip_logs(context, reactor, info, std::move(plan), deadline, response);
-}
-
-void JobGatewayService::fetch_ip_logs(grpc::CallbackServerContext* context,
-                                      grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
-                                      IpLogsPlan plan, core::Deadline deadline,
-                                      v1::GetIpLogsResponse* response) {
+  core::IpLogsRequest page_request = std::move(plan.request);
+  page_request.host_ids.clear();
+  page_request.hosts = pager->chunk();
+  auto shared_pager = std::make_shared<core::LogPager>(std::move(pager.value()));
   job_.batch_get_job_instance_ip_log(
-      plan.request,
-      [this, context, reactor, info, response](core::Result<core::IpLogs> result) {
+      page_request,
+      [this, context, reactor, info, response, shared_pager](core::Result<core::IpLogs> result) {
         if (!result) {
           finish_error(context, reactor, info, result.error());
           return;
         }
-        to_proto(result.value(), response);
+        core::LogPage page = shared_pager->fill(std::move(result.value()), proto_log_page_sizer());
+        to_proto(page.logs, response);
+        response->set_next_page_token(page.next_page_token);
+        spdlog::debug("rpc=GetIpLogs job_instance_id={} hosts={}..{} of {} asked={} last={}",
+                      info.job_instance_id, shared_pager->offset(),
+                      shared_pager->offset() + page.hosts_covered, shared_pager->total_hosts(),
+                      shared_pager->chunk().size(), page.next_page_token.empty());
         finish_ok(reactor, info);
       },
       deadline);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/job_client.h"
 #include "core/job_requests.h"
@@ -29,6 +30,10 @@ struct ServiceOptions {
   std::chrono::milliseconds job_call_timeout{15000};
   // GetJobStatus (and GetIpLogs' host lookup) answer from the hub when its snapshot is fresher.
   std::chrono::milliseconds status_fresh_for{1000};
+  // GetIpLogs paging: most hosts asked of JOB per page, and the largest page built (see
+  // log_page_limit, from grpc.max_send_message_bytes).
+  std::size_t log_page_hosts = 500;
+  std::size_t log_page_max_bytes = 4 * 1024 * 1024;
 };
 
 // The steady_clock deadline for JOB calls of an RPC whose gRPC deadline is `grpc_deadline`
@@ -45,7 +50,13 @@ struct IpLogsPlan {
   core::IpLogsRequest request;
   // The step's type (core::StepType) when known from the status, else 0.
   int step_type = 0;
+  // Where this page starts (empty: the first page) and how large it may get.
+  std::string page_token;
+  std::size_t page_bytes = 0;
 };
+
+// Every host of the plan's request in paging order: those by id, then those by cloud id + IP.
+std::vector<core::Host> ip_logs_hosts(const core::IpLogsRequest& request);
 
 // Resolves step_instance_id 0 to the job's first step and, when the caller named no hosts, takes
 // every host of that step (by host id when every host has one, else by cloud id + IP). Fails

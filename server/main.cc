@@ -32,6 +32,7 @@
 #include "server/callback_endpoint.h"
 #include "server/config.h"
 #include "server/http_listener.h"
+#include "server/ip_log_pages.h"
 #include "server/job_gateway_service.h"
 
 namespace {
@@ -237,6 +238,8 @@ int run(const GatewayConfig& config) {
   options.callback_url = callback_url;
   options.job_call_timeout = config.job_call_timeout;
   options.status_fresh_for = config.watch_status_fresh_for;
+  options.log_page_hosts = config.logs_page_hosts;
+  options.log_page_max_bytes = jobgw::server::log_page_limit(config.grpc_max_send_message_bytes);
   service = std::make_unique<jobgw::server::JobGatewayService>(job_client, hub, &metrics, options);
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -87,20 +87,25 @@ void to_proto(const core::FileLog& log, v1::FileLog* out) {
   out->set_progress(log.progress);
 }
 
+void to_proto(const core::ScriptLog& log, v1::ScriptLog* out) {
+  to_proto(log.host, out->mutable_host());
+  out->set_content(log.content);
+  out->set_truncated(log.truncated);
+}
+
+void to_proto(const core::FileHostLog& log, v1::FileHostLog* out) {
+  to_proto(log.host, out->mutable_host());
+  out->clear_entries();
+  for (const auto& entry : log.entries) to_proto(entry, out->add_entries());
+  out->set_truncated(log.truncated);
+}
+
 void to_proto(const core::IpLogs& logs, v1::GetIpLogsResponse* out) {
   out->set_log_type(static_cast<v1::LogType>(logs.log_type));
   out->clear_script_logs();
   out->clear_file_logs();
-  for (const auto& log : logs.script_logs) {
-    auto* script = out->add_script_logs();
-    to_proto(log.host, script->mutable_host());
-    script->set_content(log.content);
-  }
-  for (const auto& host_log : logs.file_logs) {
-    auto* file = out->add_file_logs();
-    to_proto(host_log.host, file->mutable_host());
-    for (const auto& entry : host_log.entries) to_proto(entry, file->add_entries());
-  }
+  for (const auto& log : logs.script_logs) to_proto(log, out->add_script_logs());
+  for (const auto& host_log : logs.file_logs) to_proto(host_log, out->add_file_logs());
 }
 
 void to_proto(const core::WatchEvent& event, v1::StatusEvent* out) {

@@ -20,6 +20,9 @@ void to_proto(const core::StepSnapshot& step, v1::StepSnapshot* out);
 void to_proto(const core::JobSnapshot& job, v1::JobSnapshot* out);
 void to_proto(const core::JobRef& ref, v1::JobRef* out);
 void to_proto(const core::FileLog& log, v1::FileLog* out);
+void to_proto(const core::ScriptLog& log, v1::ScriptLog* out);
+void to_proto(const core::FileHostLog& log, v1::FileHostLog* out);
+// Leaves next_page_token alone: paging is the service's business, not JOB's answer's.
 void to_proto(const core::IpLogs& logs, v1::GetIpLogsResponse* out);
 // SNAPSHOT/FINISHED carry the snapshot; JOB_/STEP_/HOST_CHANGED set the matching `change`.
 void to_proto(const core::WatchEvent& event, v1::StatusEvent* out);

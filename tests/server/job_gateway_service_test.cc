@@ -659,6 +659,58 @@ TEST_F(ServiceTest, GetIpLogsWithStepAndHostsSkipsTheStatusRead) {
   EXPECT_EQ(fake_.count("get_job_instance_status"), 0);
 }
 
+TEST_F(ServiceTest, GetIpLogsPagesAskJobForTheirHostsOnly) {
+  ServiceOptions options;
+  options.log_page_hosts = 1;
+  start(options);
+  v1::GetIpLogsRequest request;
+  *request.mutable_scope() = scope();
+  request.set_job_instance_id(100);
+  std::vector<std::string> contents;
+  for (int page = 0; page < 2; ++page) {
+    grpc::ClientContext context;
+    v1::GetIpLogsResponse response;
+    grpc::Status status = stub_->GetIpLogs(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(response.script_logs_size(), 1);
+    contents.push_back(response.script_logs(0).content());
+    EXPECT_EQ(response.next_page_token().empty(), page == 1);
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(contents, (std::vector<std::string>{"log of 101", "log of 102"}));
+  auto calls = fake_.calls_of("batch_get_job_instance_ip_log");
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(json::parse(calls[0].body)["host_id_list"], json::array({101}));
+  EXPECT_EQ(json::parse(calls[1].body)["host_id_list"], json::array({102}));
+}
+
+TEST_F(ServiceTest, GetIpLogsBadPagingFieldsAreInvalidArgumentBeforeJob) {
+  start();
+  struct Case {
+    std::string token;
+    std::int64_t max_bytes;
+    const char* field;
+  };
+  for (const Case& c : {Case{"garbage", 0, "page_token"}, Case{"", -1, "max_response_bytes"},
+                        Case{"", 4095, "max_response_bytes"}}) {
+    SCOPED_TRACE(c.field);
+    v1::GetIpLogsRequest request;
+    *request.mutable_scope() = scope();
+    request.set_job_instance_id(100);
+    request.set_step_instance_id(75);
+    request.add_host_ids(101);
+    request.set_page_token(c.token);
+    request.set_max_response_bytes(c.max_bytes);
+    grpc::ClientContext context;
+    v1::GetIpLogsResponse response;
+    grpc::Status status = stub_->GetIpLogs(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), StartsWith(c.field));
+  }
+  EXPECT_EQ(fake_.count("batch_get_job_instance_ip_log"), 0);
+  EXPECT_EQ(fake_.count("get_job_instance_status"), 0);
+}
+
 // ----- WatchStatus --------------------------------------------------------------------------
 
 TEST_F(ServiceTest, WatchStatusStreamsSnapshotChangesFinishedThenOk) {
