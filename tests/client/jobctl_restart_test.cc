@@ -37,9 +37,9 @@ TEST(JobctlRestart, WatchRidesOutAJobgwSigkillAndRestartAndExitsZeroOnFinished) 
   GatewayStack stack(three_hosts());
   grpc::ClientContext context;
   v1::JobRef ref;
-  ASSERT_TRUE(
-      stack.stub().ExecuteScript(&context, script_request("sleep 4; echo done", {101, 102}), &ref)
-          .ok())
+  ASSERT_TRUE(stack.stub()
+                  .ExecuteScript(&context, script_request("sleep 4; echo done", {101, 102}), &ref)
+                  .ok())
       << stack.logs();
 
   TempDir dir("jobctl-restart");
@@ -50,8 +50,8 @@ TEST(JobctlRestart, WatchRidesOutAJobgwSigkillAndRestartAndExitsZeroOnFinished) 
                       "--addr", addr, "watch", std::to_string(ref.job_instance_id()), "--json"},
                      dir.file("sh.log"));
   // The first event (the SNAPSHOT) printed: the stream is up.
-  ASSERT_TRUE(wait_until([&] { return read_file(out).find('\n') != std::string::npos; },
-                         seconds(20)))
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(out).find('\n') != std::string::npos; }, seconds(20)))
       << read_file(err);
   ASSERT_EQ(read_file(out).find("EVENT_KIND_FINISHED"), std::string::npos)
       << "the job finished before jobgw could be killed";
@@ -65,8 +65,8 @@ TEST(JobctlRestart, WatchRidesOutAJobgwSigkillAndRestartAndExitsZeroOnFinished) 
 
   const int status = watch.wait_exit(seconds(90));
   ASSERT_NE(status, -1) << "jobctl watch did not finish\n" << read_file(err) << stack.logs();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << status << "\n" << read_file(err) << stack.logs();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n"
+                                                             << read_file(err) << stack.logs();
   const std::string printed = read_file(out);
   EXPECT_NE(printed.find("EVENT_KIND_FINISHED"), std::string::npos) << printed;
   EXPECT_NE(printed.find("JOB_STATUS_SUCCESS"), std::string::npos) << printed;

@@ -45,8 +45,8 @@ TEST_P(GatewayRestart, AJobSubmittedBeforeTheRestartIsPolledToFinishedWithNoSubs
   GatewayStack stack(three_hosts());
   v1::JobRef ref = submit(stack, script_request("sleep 3; echo done", {101, 102}));
   ASSERT_GT(ref.job_instance_id(), 0);
-  ASSERT_TRUE(wait_until([&] { return stack.status_reads(ref.job_instance_id()) >= 1; },
-                         seconds(20)));
+  ASSERT_TRUE(
+      wait_until([&] { return stack.status_reads(ref.job_instance_id()) >= 1; }, seconds(20)));
 
   const int wait_status = stack.stop_jobgw(signal);
   if (signal == SIGTERM) {
