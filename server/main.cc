@@ -235,8 +235,9 @@ int run(const GatewayConfig& config) {
     });
   }
 
-  resume_unfinished(submitter, hub, metrics);
+  // Expire first, so a job recorded longer ago than the window is not watched again.
   submitter.start_expiry(std::min<std::chrono::milliseconds>(window, std::chrono::hours(1)));
+  resume_unfinished(submitter, hub, metrics);
 
   std::unique_ptr<HttpListener> callback_listener;
   std::unique_ptr<HttpListener> metrics_listener;
