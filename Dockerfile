@@ -18,7 +18,7 @@ RUN apt-get update \
       protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev \
       libboost-dev libboost-system-dev \
       nlohmann-json3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev \
-      libssl-dev ca-certificates \
+      libssl-dev libsqlite3-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -37,11 +37,12 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 \
-      libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libssl3 ca-certificates \
+      libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libssl3 libsqlite3-0 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 jobgw \
  && useradd --system --uid 10001 --gid jobgw --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin jobgw
+      --shell /usr/sbin/nologin jobgw \
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/jobgw
 COPY --from=build /build/server/jobgw /usr/local/bin/jobgw
 COPY --from=build /build/client/jobctl /usr/local/bin/jobctl
 
@@ -50,7 +51,10 @@ COPY --from=build /build/client/jobctl /usr/local/bin/jobctl
 ENV JOBGW_GRPC_LISTEN=0.0.0.0:50051 \
     JOBGW_METRICS_LISTEN=0.0.0.0:9464 \
     JOBGW_CALLBACK_LISTEN=0.0.0.0:8080 \
-    JOBGW_SHUTDOWN_GRACE_MS=10000
+    JOBGW_SHUTDOWN_GRACE_MS=10000 \
+    JOBGW_STATE_PATH=/var/lib/jobgw/state.db
+# request_ids and unfinished jobs (SQLite); mount a volume here to keep them across containers.
+VOLUME /var/lib/jobgw
 EXPOSE 50051 9464 8080
 
 USER 10001:10001

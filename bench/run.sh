@@ -126,7 +126,7 @@ start_stack() {
   SIM_PORT=$(tr -d '[:space:]' <"$dir/jobsim.port")
   "$JOBGW" --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 \
     --job.base_url="http://127.0.0.1:$SIM_PORT" --ports_file="$dir/jobgw.ports" \
-    --log.level=warn "${gw_args[@]}" >"$dir/jobgw.log" 2>&1 &
+    --state.path="$dir/jobgw-state.db" --log.level=warn "${gw_args[@]}" >"$dir/jobgw.log" 2>&1 &
   GW_PID=$!
   PIDS+=($GW_PID)
   wait_for_file "$dir/jobgw.ports" 20 '"grpc"' || { cat "$dir/jobgw.log" >&2; exit 1; }

@@ -22,6 +22,8 @@ const char* to_string(ErrorKind kind) {
       return "cancelled";
     case ErrorKind::kInternal:
       return "internal";
+    case ErrorKind::kConflict:
+      return "conflict";
   }
   return "unknown";
 }
@@ -39,6 +41,7 @@ bool is_transient(const Error& error) {
     case ErrorKind::kInvalidArgument:
     case ErrorKind::kCancelled:
     case ErrorKind::kInternal:
+    case ErrorKind::kConflict:
       return false;
   }
   return false;

@@ -17,6 +17,7 @@ enum class ErrorKind {
   kJob,              // JOB answered result=false with a business code
   kCancelled,        // the caller or shutdown cancelled the request
   kInternal,         // a bug or an impossible state in jobgw itself
+  kConflict,         // the request_id was already used for a different request
 };
 
 const char* to_string(ErrorKind kind);

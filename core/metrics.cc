@@ -86,6 +86,9 @@ std::string callback_label(const std::string& outcome) {
   return std::string(kOther);
 }
 
+constexpr std::array<std::string_view, 4> kIdempotentOutcomes{"submitted", "replayed", "joined",
+                                                              "conflict"};
+
 double seconds_of(std::chrono::milliseconds ms) {
   return std::chrono::duration<double>(ms).count();
 }
@@ -158,10 +161,23 @@ Metrics::Metrics()
                                 .Help("Subscriber queues that overflowed and collapsed into a "
                                       "snapshot")
                                 .Register(*registry_)
-                                .Add({})) {
+                                .Add({})),
+      idempotent_submits_(BuildCounter()
+                              .Name("jobgw_idempotent_submits_total")
+                              .Help("Submits that named a request_id, by outcome")
+                              .Register(*registry_)),
+      resumed_jobs_(BuildCounter()
+                        .Name("jobgw_resumed_jobs_total")
+                        .Help("Unfinished jobs read from the state store at startup and watched "
+                              "again")
+                        .Register(*registry_)
+                        .Add({})) {
   // Every outcome is exported from the start at 0, so rate() and alerts see the series before
   // the first callback arrives.
   for (auto outcome : kCallbackOutcomes) callbacks_.Add({{"outcome", std::string(outcome)}});
+  for (auto outcome : kIdempotentOutcomes) {
+    idempotent_submits_.Add({{"outcome", std::string(outcome)}});
+  }
 }
 
 void Metrics::rpc_finished(const std::string& method, const std::string& code, double seconds) {
@@ -187,6 +203,20 @@ void Metrics::job_attempt(const AttemptRecord& record) {
 
 void Metrics::callback(const std::string& outcome) {
   callbacks_.Add({{"outcome", callback_label(outcome)}}).Increment();
+}
+
+void Metrics::idempotent_submit(const std::string& outcome) {
+  for (auto known : kIdempotentOutcomes) {
+    if (outcome == known) {
+      idempotent_submits_.Add({{"outcome", outcome}}).Increment();
+      return;
+    }
+  }
+  idempotent_submits_.Add({{"outcome", std::string(kOther)}}).Increment();
+}
+
+void Metrics::resumed_jobs(std::size_t count) {
+  resumed_jobs_.Increment(static_cast<double>(count));
 }
 
 void Metrics::on_event(WatchEventKind kind) {

@@ -32,6 +32,11 @@ class Metrics : public WatchObserver {
   void job_attempt(const AttemptRecord& record);
   // One JOB callback request: accepted, unknown_job, malformed, method_not_allowed, not_found.
   void callback(const std::string& outcome);
+  // One submit that named a request_id: submitted (JOB asked), replayed (answered from the
+  // state store), joined (waited for the same submit in flight), conflict.
+  void idempotent_submit(const std::string& outcome);
+  // Unfinished jobs read from the state store at startup and watched again.
+  void resumed_jobs(std::size_t count);
 
   // WatchObserver.
   void on_event(WatchEventKind kind) override;
@@ -72,6 +77,8 @@ class Metrics : public WatchObserver {
   prometheus::Histogram& token_wait_;
   prometheus::Family<prometheus::Counter>& jobs_finished_;
   prometheus::Counter& subscriber_overflows_;
+  prometheus::Family<prometheus::Counter>& idempotent_submits_;
+  prometheus::Counter& resumed_jobs_;
 };
 
 }  // namespace jobgw::core

@@ -96,6 +96,8 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
                        bool counted);
   void subscriber_ended();
 
+  EndListener end_listener_;  // set before use, then only read
+
  private:
   std::shared_ptr<JobWatch> find_or_create(const Scope& scope, std::int64_t job, bool* created);
   void start_read(const std::shared_ptr<JobWatch>& w, bool priority);
@@ -484,11 +486,11 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
       w->consecutive_errors = 0;
       bool changed;
       if (w->snapshot == nullptr) {
-        // The first read is seq 1: the state every stream's SNAPSHOT starts from.
-        w->seq = 1;
+        // The first read is seq_base + 1: the state every stream's SNAPSHOT starts from.
+        w->seq = config_.seq_base + 1;
         WatchEvent snap;
         snap.kind = WatchEventKind::kSnapshot;
-        snap.seq = 1;
+        snap.seq = w->seq;
         snap.snapshot = fresh;
         snap.observed_at_ms = wall;
         events.push_back(std::move(snap));
@@ -574,6 +576,7 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
   }
   for (const auto& e : events) observer().on_event(e.kind);
   if (finished_now) observer().on_job_finished(final_status);
+  if (end && end_listener_) end_listener_(w->scope, w->key.job, *end);
   if (end && !finished_now) remove(w);
   if (finished_now) retain_finished(w);
   after_delivery(w, next_delay);
@@ -768,6 +771,10 @@ std::optional<JobSnapshot> WatchHub::cached(const Scope& scope, std::int64_t job
 }
 
 void WatchHub::shutdown(Error reason) { impl_->shutdown(std::move(reason)); }
+
+void WatchHub::set_end_listener(EndListener listener) {
+  impl_->end_listener_ = std::move(listener);
+}
 
 WatchHubStats WatchHub::stats() const { return impl_->stats(); }
 

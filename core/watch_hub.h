@@ -44,6 +44,10 @@ struct WatchHubConfig {
   // How long a finished job stays in the hub for late subscribers and GetJobStatus.
   std::chrono::milliseconds finished_retention{std::chrono::minutes(5)};
   std::size_t finished_retention_max = 10000;
+  // Added to every job's sequence numbers. A restarted jobgw starts above every seq the last
+  // run gave out, so an after_seq from before the restart can never be mistaken for one of
+  // this run's: it gets a fresh SNAPSHOT.
+  std::uint64_t seq_base = 0;
 };
 
 // Reads a job's status; the production one is JobClient's get_job_instance_status.
@@ -109,6 +113,13 @@ class WatchHub {
                                     std::chrono::milliseconds max_age) const;
   // Ends every stream with `reason` and stops all polling. Idempotent.
   void shutdown(Error reason);
+
+  // Told once per watch that ends by itself (not by shutdown): error empty when the job
+  // finished, else why the hub stopped reading it. Runs without hub locks held, on the thread
+  // that read the status. Set before the first subscribe or watch.
+  using EndListener = std::function<void(const Scope& scope, std::int64_t job_instance_id,
+                                         const std::optional<Error>& error)>;
+  void set_end_listener(EndListener listener);
 
   WatchHubStats stats() const;
 

@@ -57,7 +57,7 @@ wait_for_file "$run_dir/jobsim.port" 20 || fail "jobsim did not start: $(cat "$r
 jobsim_port=$(cat "$run_dir/jobsim.port")
 "$jobgw_bin" --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 --callback.listen=127.0.0.1:0 \
   --job.base_url="http://127.0.0.1:$jobsim_port" --ports_file="$run_dir/jobgw.ports" \
-  >"$run_dir/jobgw.log" 2>&1 &
+  --state.path="$run_dir/jobgw-state.db" >"$run_dir/jobgw.log" 2>&1 &
 pids+=($!)
 wait_for_file "$run_dir/jobgw.ports" 20 || fail "jobgw did not start: $(cat "$run_dir/jobgw.log")"
 grpc_port=$(json_field "$run_dir/jobgw.ports" grpc)

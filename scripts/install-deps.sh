@@ -11,7 +11,7 @@ packages=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   libboost-dev libboost-system-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
-  libssl-dev ca-certificates
+  libssl-dev libsqlite3-dev ca-certificates
   libgtest-dev libgmock-dev
   python3 perl bash
 )

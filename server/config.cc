@@ -318,6 +318,13 @@ const std::vector<Key>& keys() {
     k.push_back(ms_key("watch.status_fresh_for_ms",
                        "GetJobStatus answers from the watch cache when this fresh",
                        &C::watch_status_fresh_for, 0, kHour));
+    k.push_back(string_key("state.path",
+                           "SQLite file remembering request_ids and unfinished jobs across "
+                           "restarts (empty: memory only)",
+                           &C::state_path));
+    k.push_back(uint_key("idempotency.window_s",
+                         "how long a request_id answers with its first job (seconds)",
+                         &C::idempotency_window_s, 1, 30 * kDay / 1000));
     k.push_back(string_key("callback.listen",
                            "JOB callback HTTP address HOST:PORT (empty = no callbacks)",
                            &C::callback_listen, check_optional_listen));

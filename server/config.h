@@ -46,6 +46,10 @@ struct GatewayConfig {
   std::chrono::milliseconds watch_finished_retention{300000};
   std::chrono::milliseconds watch_status_fresh_for{1000};
 
+  // Idempotency keys and unfinished jobs; empty keeps them in memory only (lost on restart).
+  std::string state_path = "jobgw-state.db";
+  std::uint64_t idempotency_window_s = 86400;
+
   std::string callback_listen;
   std::string callback_public_url;
   std::string metrics_listen = "127.0.0.1:9464";

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <utility>
 
+#include "core/request_fingerprint.h"
 #include "server/ip_log_pages.h"
 #include "server/proto_mapping.h"
 
@@ -257,10 +258,12 @@ class JobGatewayService::WatchReactor final : public grpc::ServerWriteReactor<v1
 // ---------------------------------------------------------------------------------------------
 
 JobGatewayService::JobGatewayService(core::JobClient& job, core::WatchHub& hub,
-                                     core::Metrics* metrics, ServiceOptions options)
+                                     core::Metrics* metrics, ServiceOptions options,
+                                     core::IdempotentSubmitter* submitter)
     : job_(job),
       hub_(hub),
       metrics_(metrics),
+      submitter_(submitter),
       options_(std::move(options)),
       limits_{options_.max_script_bytes, options_.max_param_bytes} {}
 
@@ -326,21 +329,59 @@ void JobGatewayService::finish_status(grpc::CallbackServerContext* context,
   reactor->Finish(mapped.status);
 }
 
+std::string JobGatewayService::caller_of(const grpc::CallbackServerContext* /*context*/) {
+  return kAnonymousCaller;
+}
+
+void JobGatewayService::submit(grpc::CallbackServerContext* context,
+                               grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
+                               const core::Scope& scope, const std::string& fingerprint,
+                               core::IdempotentSubmitter::Send send, v1::JobRef* response) {
+  auto done = [this, context, reactor, info, scope, response](core::Result<core::JobRef> result,
+                                                              core::SubmitSource source) {
+    submitted(context, reactor, info, scope, std::move(result), source, response);
+  };
+  if (submitter_ == nullptr) {
+    send([done](core::Result<core::JobRef> result) {
+      done(std::move(result), core::SubmitSource::kJob);
+    });
+    return;
+  }
+  std::optional<core::IdempotencyKey> key;
+  if (!info.caller_request_id.empty()) {
+    key = core::IdempotencyKey{caller_of(context), info.scope, info.caller_request_id};
+  }
+  submitter_->submit(scope, key, fingerprint, std::move(send), std::move(done));
+}
+
 void JobGatewayService::submitted(grpc::CallbackServerContext* context,
                                   grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
                                   const core::Scope& scope, core::Result<core::JobRef> result,
-                                  v1::JobRef* response) {
+                                  core::SubmitSource source, v1::JobRef* response) {
+  const bool keyed = submitter_ != nullptr && !info.caller_request_id.empty();
   if (!result) {
+    if (keyed && metrics_ != nullptr && result.error().kind == core::ErrorKind::kConflict) {
+      metrics_->idempotent_submit("conflict");
+    }
     finish_error(context, reactor, info, result.error());
     return;
   }
   const core::JobRef& ref = result.value();
-  // Start polling before answering, so the status is on its way before anyone watches.
-  hub_.watch(scope, ref.job_instance_id);
+  std::string detail = "step_instance_id=" + std::to_string(ref.step_instance_id);
+  if (source == core::SubmitSource::kJob) {
+    // Start polling before answering, so the status is on its way before anyone watches. A
+    // replayed or joined answer names a job the first submit already handed to the hub.
+    hub_.watch(scope, ref.job_instance_id);
+    if (keyed && metrics_ != nullptr) metrics_->idempotent_submit("submitted");
+  } else {
+    const bool remembered = source == core::SubmitSource::kRemembered;
+    if (metrics_ != nullptr) metrics_->idempotent_submit(remembered ? "replayed" : "joined");
+    detail += remembered ? " idempotent=replayed" : " idempotent=joined";
+  }
   to_proto(ref, response);
   RpcInfo done = info;
   done.job_instance_id = ref.job_instance_id;
-  finish_ok(reactor, done, "step_instance_id=" + std::to_string(ref.step_instance_id));
+  finish_ok(reactor, done, detail);
 }
 
 grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerContext* context,
@@ -353,16 +394,20 @@ grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerC
     finish_error(context, reactor, info, validated.error());
     return reactor;
   }
-  core::ExecuteScriptRequest domain = std::move(validated.value());
-  domain.callback_url = options_.callback_url;
-  const core::Scope scope = domain.scope;
+  if (auto bad = check_request_id(request->request_id())) {
+    finish_error(context, reactor, info, *bad);
+    return reactor;
+  }
+  auto domain = std::make_shared<core::ExecuteScriptRequest>(std::move(validated.value()));
+  domain->callback_url = options_.callback_url;
+  const core::Deadline deadline = deadline_for(context);
   // Submits are never retried here: a lost answer could mean a job that runs twice.
-  job_.execute_script(
-      domain,
-      [this, context, reactor, info, scope, response](core::Result<core::JobRef> result) {
-        submitted(context, reactor, info, scope, std::move(result), response);
+  submit(
+      context, reactor, info, domain->scope, core::fingerprint(*domain),
+      [this, domain, deadline](core::IdempotentSubmitter::SendDone done) {
+        job_.execute_script(*domain, std::move(done), deadline);
       },
-      deadline_for(context));
+      response);
   return reactor;
 }
 
@@ -376,15 +421,19 @@ grpc::ServerUnaryReactor* JobGatewayService::TransferFile(grpc::CallbackServerCo
     finish_error(context, reactor, info, validated.error());
     return reactor;
   }
-  core::TransferFileRequest domain = std::move(validated.value());
-  domain.callback_url = options_.callback_url;
-  const core::Scope scope = domain.scope;
-  job_.transfer_file(
-      domain,
-      [this, context, reactor, info, scope, response](core::Result<core::JobRef> result) {
-        submitted(context, reactor, info, scope, std::move(result), response);
+  if (auto bad = check_request_id(request->request_id())) {
+    finish_error(context, reactor, info, *bad);
+    return reactor;
+  }
+  auto domain = std::make_shared<core::TransferFileRequest>(std::move(validated.value()));
+  domain->callback_url = options_.callback_url;
+  const core::Deadline deadline = deadline_for(context);
+  submit(
+      context, reactor, info, domain->scope, core::fingerprint(*domain),
+      [this, domain, deadline](core::IdempotentSubmitter::SendDone done) {
+        job_.transfer_file(*domain, std::move(done), deadline);
       },
-      deadline_for(context));
+      response);
   return reactor;
 }
 

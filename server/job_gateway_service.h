@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/idempotent_submitter.h"
 #include "core/job_client.h"
 #include "core/job_requests.h"
 #include "core/job_snapshot.h"
@@ -69,9 +70,15 @@ std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& jo
 // JobClient completions on the io threads; WatchStatus pulls from a hub Subscription.
 class JobGatewayService final : public v1::JobGateway::CallbackService {
  public:
-  // `metrics` may be null. `job`, `hub` and `metrics` must outlive the grpc::Server.
+  // `metrics` may be null. `submitter` may be null: submits then go straight to JOB, with no
+  // request_id deduplication and no record for restarts. All must outlive the grpc::Server.
   JobGatewayService(core::JobClient& job, core::WatchHub& hub, core::Metrics* metrics,
-                    ServiceOptions options);
+                    ServiceOptions options, core::IdempotentSubmitter* submitter = nullptr);
+
+  // Who is calling, the first part of every idempotency key. jobgw does not authenticate yet,
+  // so every caller is kAnonymousCaller; the authenticated identity replaces it here.
+  static std::string caller_of(const grpc::CallbackServerContext* context);
+  static constexpr const char* kAnonymousCaller = "anonymous";
 
   grpc::ServerUnaryReactor* ExecuteScript(grpc::CallbackServerContext* context,
                                           const v1::ExecuteScriptRequest* request,
@@ -121,9 +128,14 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   void record(const RpcInfo& info, grpc::StatusCode code);
   void log_failure(const RpcInfo& info, grpc::StatusCode code, const std::string& detail);
 
+  // Both submits: through the submitter (request_id deduplication, restart record) when there
+  // is one, then `submitted`.
+  void submit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+              const RpcInfo& info, const core::Scope& scope, const std::string& fingerprint,
+              core::IdempotentSubmitter::Send send, v1::JobRef* response);
   void submitted(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                  const RpcInfo& info, const core::Scope& scope, core::Result<core::JobRef> result,
-                 v1::JobRef* response);
+                 core::SubmitSource source, v1::JobRef* response);
   void fetch_ip_logs(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                      const RpcInfo& info, IpLogsPlan plan, core::Deadline deadline,
                      v1::GetIpLogsResponse* response);
@@ -135,6 +147,7 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   core::WatchHub& hub_;
   mutable std::atomic<std::int64_t> in_flight_{0};
   core::Metrics* metrics_;
+  core::IdempotentSubmitter* submitter_;
   const ServiceOptions options_;
   const ValidationLimits limits_;
 };

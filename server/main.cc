@@ -24,10 +24,13 @@
 #include <thread>
 #include <vector>
 
+#include "core/idempotent_submitter.h"
 #include "core/job_client.h"
 #include "core/job_client_status_source.h"
+#include "core/memory_submit_store.h"
 #include "core/metrics.h"
 #include "core/scheduler.h"
+#include "core/sqlite_submit_store.h"
 #include "core/watch_hub.h"
 #include "server/callback_endpoint.h"
 #include "server/config.h"
@@ -124,6 +127,37 @@ std::unique_ptr<HttpListener> listen_http(boost::asio::io_context& io, const std
   return std::move(listener.value());
 }
 
+// The SQLite file at state.path, or memory only when it is empty; null (logged) when the file
+// cannot be used, since running on would silently break request_id deduplication.
+std::unique_ptr<jobgw::core::SubmitStore> open_submit_store(const GatewayConfig& c) {
+  if (c.state_path.empty()) {
+    spdlog::warn(
+        "event=state_in_memory detail=\"state.path is empty: request_ids and unfinished jobs "
+        "are forgotten on restart\"");
+    return std::make_unique<jobgw::core::MemorySubmitStore>();
+  }
+  auto opened = jobgw::core::SqliteSubmitStore::open(c.state_path);
+  if (!opened) {
+    spdlog::critical("event=startup_failed key=state.path error=\"{}\"", opened.error().message);
+    return nullptr;
+  }
+  return std::move(opened.value());
+}
+
+// Jobs submitted before a restart (or a crash) and not seen finished: watch them again so
+// their final status, metrics and callbacks are not lost.
+void resume_unfinished(jobgw::core::IdempotentSubmitter& submitter, jobgw::core::WatchHub& hub,
+                       jobgw::core::Metrics& metrics) {
+  auto jobs = submitter.unfinished();
+  if (!jobs) {
+    spdlog::error("event=state_store_failed op=list_unfinished {}", jobs.error().describe());
+    return;
+  }
+  for (const auto& job : jobs.value()) hub.watch(job.scope, job.job_instance_id);
+  metrics.resumed_jobs(jobs.value().size());
+  spdlog::info("event=resumed_jobs count={}", jobs.value().size());
+}
+
 // After the first signal: a second one, or a shutdown stuck well past its grace period, ends the
 // process at once rather than leaving an orchestrator waiting on a wedged gateway.
 void start_shutdown_watchdog(sigset_t signals, std::chrono::milliseconds grace) {
@@ -153,6 +187,16 @@ int run(const GatewayConfig& config) {
   ::signal(SIGPIPE, SIG_IGN);
 
   jobgw::core::Metrics metrics;
+  std::unique_ptr<jobgw::core::SubmitStore> store = open_submit_store(config);
+  if (!store) return 1;
+  auto run_number = store->start_run();
+  if (!run_number) {
+    spdlog::critical("event=startup_failed key=state.path error=\"{}\"",
+                     run_number.error().message);
+    return 1;
+  }
+  spdlog::info("event=state_opened path={} run={}",
+               config.state_path.empty() ? "<memory>" : config.state_path, run_number.value());
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
 
@@ -164,7 +208,17 @@ int run(const GatewayConfig& config) {
   jobgw::core::JobClient& job_client = *job.value();
   jobgw::core::AsioScheduler scheduler(io);
   jobgw::core::JobClientStatusSource source(job_client);
-  jobgw::core::WatchHub hub(scheduler, source, hub_config(config), &metrics);
+  jobgw::core::WatchHubConfig watch_config = hub_config(config);
+  // Each run's sequence numbers start 2^32 above the last run's (room for 2^32 events per job
+  // and run), so an after_seq from before a restart gets a fresh SNAPSHOT, never a wrong replay.
+  watch_config.seq_base = run_number.value() << 32;
+  jobgw::core::WatchHub hub(scheduler, source, watch_config, &metrics);
+  const std::chrono::milliseconds window = std::chrono::seconds(config.idempotency_window_s);
+  jobgw::core::IdempotentSubmitter submitter(*store, scheduler, window);
+  hub.set_end_listener([&submitter](const jobgw::core::Scope& scope, std::int64_t job_instance_id,
+                                    const std::optional<jobgw::core::Error>& error) {
+    submitter.watch_ended(scope, job_instance_id, error);
+  });
 
   unsigned thread_count = config.threads;
   if (thread_count == 0) thread_count = std::max(1u, std::thread::hardware_concurrency());
@@ -182,6 +236,10 @@ int run(const GatewayConfig& config) {
       }
     });
   }
+
+  // Expire first, so a job recorded longer ago than the window is not watched again.
+  submitter.start_expiry(std::min<std::chrono::milliseconds>(window, std::chrono::hours(1)));
+  resume_unfinished(submitter, hub, metrics);
 
   std::unique_ptr<HttpListener> callback_listener;
   std::unique_ptr<HttpListener> metrics_listener;
@@ -240,7 +298,8 @@ int run(const GatewayConfig& config) {
   options.status_fresh_for = config.watch_status_fresh_for;
   options.log_page_hosts = config.logs_page_hosts;
   options.log_page_max_bytes = jobgw::server::log_page_limit(config.grpc_max_send_message_bytes);
-  service = std::make_unique<jobgw::server::JobGatewayService>(job_client, hub, &metrics, options);
+  service = std::make_unique<jobgw::server::JobGatewayService>(job_client, hub, &metrics, options,
+                                                               &submitter);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

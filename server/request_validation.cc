@@ -366,4 +366,19 @@ core::Result<WatchTarget> to_watch(const v1::WatchStatusRequest& request) {
   return out;
 }
 
+std::optional<core::Error> check_request_id(const std::string& request_id) {
+  if (request_id.size() > kMaxRequestIdBytes) {
+    return core::Error::invalid_argument("request_id: " + std::to_string(request_id.size()) +
+                                         " bytes exceeds the limit of " +
+                                         std::to_string(kMaxRequestIdBytes));
+  }
+  for (char c : request_id) {
+    if (c < 0x21 || c > 0x7e) {
+      return core::Error::invalid_argument(
+          "request_id: only printable ASCII without spaces is allowed");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace jobgw::server

@@ -52,6 +52,11 @@ core::Result<core::IpLogsRequest> to_ip_logs(const v1::GetIpLogsRequest& request
 core::Result<core::OperateJobRequest> to_terminate(const v1::TerminateJobRequest& request);
 core::Result<WatchTarget> to_watch(const v1::WatchStatusRequest& request);
 
+// A submit's request_id is its idempotency key (and appears in logs and messages): empty, or at
+// most kMaxRequestIdBytes of printable ASCII without spaces, e.g. a UUID.
+inline constexpr std::size_t kMaxRequestIdBytes = 128;
+std::optional<core::Error> check_request_id(const std::string& request_id);
+
 // Whether `path` is absolute on the hosts JOB serves: POSIX ("/data/x") or a Windows drive path
 // ("C:\\data" or "C:/data"), since JOB distributes files to both kinds of agents.
 bool is_absolute_path(const std::string& path);

@@ -68,6 +68,8 @@ std::string message_for(const core::Error& error) {
       return with_detail("cancelled", error.message);
     case core::ErrorKind::kInternal:
       return with_detail("jobgw internal error", error.message);
+    case core::ErrorKind::kConflict:
+      return error.message;
   }
   return error.message;
 }
@@ -150,6 +152,8 @@ grpc::StatusCode status_code_for(const core::Error& error) {
       return grpc::StatusCode::CANCELLED;
     case core::ErrorKind::kInternal:
       return grpc::StatusCode::INTERNAL;
+    case core::ErrorKind::kConflict:
+      return grpc::StatusCode::FAILED_PRECONDITION;
   }
   return grpc::StatusCode::INTERNAL;
 }

@@ -450,15 +450,16 @@ def wait_for_json_file(path, proc, timeout, what):
 
 
 def start_and_stop_jobgw(jobgw, env_vars, what):
-    """Runs jobgw with exactly env_vars (plus loopback listen flags, which win over the
-    environment) until it has bound its ports, then stops it with SIGTERM. Returns a list of
-    problems: empty when jobgw accepted the configuration and shut down cleanly."""
+    """Runs jobgw with exactly env_vars (plus loopback listen flags and a state file in a temp
+    dir, which win over the environment: the shipped paths need not exist here) until it has
+    bound its ports, then stops it with SIGTERM. Returns a list of problems: empty when jobgw
+    accepted the configuration and shut down cleanly."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBGW_")}
     env.update(env_vars)
     with tempfile.TemporaryDirectory(prefix="jobgw-deploy-") as tmp:
         ports = os.path.join(tmp, "ports.json")
         argv = [jobgw, "--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
-                "--ports_file=" + ports]
+                "--ports_file=" + ports, "--state.path=" + os.path.join(tmp, "state.db")]
         if env_vars.get("JOBGW_CALLBACK_LISTEN"):
             argv.append("--callback.listen=127.0.0.1:0")
         procs = Processes()

@@ -1,5 +1,6 @@
 #include "tests/integration/gateway_stack.h"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -32,16 +33,25 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
   jobsim_port_ = wait_for_port_file(dir_.file("jobsim.port"), std::chrono::seconds(20));
   if (jobsim_port_ == 0) throw std::runtime_error("jobsim did not start: " + jobsim_->log());
 
-  std::vector<std::string> gw_args = {
+  gw_args_ = {
       "--grpc.listen=127.0.0.1:0",
       "--metrics.listen=127.0.0.1:0",
       "--job.base_url=http://127.0.0.1:" + std::to_string(jobsim_port_),
       "--ports_file=" + dir_.file("jobgw.ports"),
+      "--state.path=" + state_path(),
       "--log.level=debug",
   };
-  if (options.callback) gw_args.push_back("--callback.listen=127.0.0.1:0");
-  gw_args.insert(gw_args.end(), options.jobgw_args.begin(), options.jobgw_args.end());
-  jobgw_ = std::make_unique<ChildProcess>(JOBGW_BINARY, gw_args, dir_.file("jobgw.log"));
+  if (options.callback) gw_args_.push_back("--callback.listen=127.0.0.1:0");
+  gw_args_.insert(gw_args_.end(), options.jobgw_args.begin(), options.jobgw_args.end());
+  start_jobgw({});
+}
+
+void GatewayStack::start_jobgw(const std::vector<std::string>& extra) {
+  std::vector<std::string> args = gw_args_;
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::remove(dir_.file("jobgw.ports").c_str());
+  const std::string log = dir_.file("jobgw." + std::to_string(++jobgw_starts_) + ".log");
+  jobgw_ = std::make_unique<ChildProcess>(JOBGW_BINARY, args, log);
   nlohmann::json ports;
   bool up = wait_until(
       [&] {
@@ -51,12 +61,41 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
       std::chrono::seconds(20));
   if (!up) throw std::runtime_error("jobgw did not start: " + jobgw_->log());
   grpc_port_ = ports["grpc"].get<int>();
+  metrics_port_ = 0;
   if (ports.contains("metrics") && ports["metrics"].is_number()) {
     metrics_port_ = ports["metrics"].get<int>();
+  }
+  if (ports.contains("callback") && ports["callback"].is_number()) {
+    callback_port_ = ports["callback"].get<int>();
   }
   channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port_),
                                  grpc::InsecureChannelCredentials());
   stub_ = v1::JobGateway::NewStub(channel_);
+}
+
+int GatewayStack::stop_jobgw(int signal) {
+  jobgw_->signal_group(signal);
+  int status = jobgw_->wait_exit(std::chrono::seconds(30));
+  if (status == -1) status = jobgw_->stop();
+  old_logs_ += "--- jobgw log (run " + std::to_string(jobgw_starts_) + ") ---\n" + jobgw_->log();
+  stub_.reset();
+  channel_.reset();
+  return status;
+}
+
+void GatewayStack::start_jobgw_again() {
+  // Same gRPC port, so clients reconnect to the address they know; same callback port, so
+  // JOB's callbacks for jobs submitted before the restart still arrive. Later flags win.
+  std::vector<std::string> extra = {"--grpc.listen=127.0.0.1:" + std::to_string(grpc_port_)};
+  if (callback_port_ != 0) {
+    extra.push_back("--callback.listen=127.0.0.1:" + std::to_string(callback_port_));
+  }
+  start_jobgw(extra);
+}
+
+void GatewayStack::restart_jobgw(int signal) {
+  stop_jobgw(signal);
+  start_jobgw_again();
 }
 
 GatewayStack::~GatewayStack() {
@@ -67,7 +106,8 @@ GatewayStack::~GatewayStack() {
 }
 
 std::string GatewayStack::logs() const {
-  return "--- jobgw log ---\n" + jobgw_->log() + "\n--- jobsim log ---\n" + jobsim_->log();
+  return old_logs_ + "--- jobgw log ---\n" + jobgw_->log() + "\n--- jobsim log ---\n" +
+         jobsim_->log();
 }
 
 nlohmann::json GatewayStack::jobsim_stats() const {

@@ -34,7 +34,20 @@ class GatewayStack {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   ChildProcess& jobgw() { return *jobgw_; }
+  int callback_port() const { return callback_port_; }
   std::string logs() const;
+
+  // The SQLite state file this stack's jobgw uses (its own, in the stack's temp dir, unless
+  // jobgw_args name another state.path).
+  std::string state_path() const { return dir_.file("jobgw-state.db"); }
+  // Stops jobgw with `signal` (SIGTERM: waits for its own clean exit; SIGKILL: no shutdown at
+  // all) and starts it again with the same arguments, state file, gRPC port and callback port.
+  // stub() and channel() are replaced by fresh ones; metrics_port() changes.
+  void restart_jobgw(int signal);
+  // The two halves of restart_jobgw, for tests that act while jobgw is down. stop_jobgw
+  // returns the wait status.
+  int stop_jobgw(int signal);
+  void start_jobgw_again();
 
   nlohmann::json jobsim_stats() const;
   std::int64_t status_reads(std::int64_t job_instance_id) const;
@@ -42,12 +55,19 @@ class GatewayStack {
   void clear_faults() const;
 
  private:
+  // Starts jobgw with gw_args_ plus `extra` and waits for its ports file.
+  void start_jobgw(const std::vector<std::string>& extra);
+
   TempDir dir_;
   std::unique_ptr<ChildProcess> jobsim_;
   std::unique_ptr<ChildProcess> jobgw_;
   int jobsim_port_ = 0;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+  int callback_port_ = 0;
+  std::vector<std::string> gw_args_;
+  int jobgw_starts_ = 0;
+  std::string old_logs_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::JobGateway::Stub> stub_;
 };

@@ -142,14 +142,24 @@ TEST_F(JobgwProcessTest, BadConfigExitsTwoWithOneLine) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
 }
 
+TEST_F(JobgwProcessTest, UnusableStateFileStopsStartupNamingTheKey) {
+  const std::string path = (dir_ / "no-such-dir" / "state.db").string();
+  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=", "--state.path=" + path});
+  std::string out = drain(c.out_fd);
+  EXPECT_EQ(wait_exit(c.pid, 10s), 1);
+  EXPECT_NE(out.find("key=state.path"), std::string::npos) << out;
+  EXPECT_NE(out.find(path), std::string::npos) << out;
+}
+
 TEST_F(JobgwProcessTest, ServesThenShutsDownStreamsUnavailableAndExitsZero) {
   std::string ports_file = (dir_ / "ports.json").string();
   // Nothing listens on port 1: status reads fail and retry, so the watch stays open until
   // shutdown ends it. Callback and metrics listen on different specs, so on two listeners.
-  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
-                         "--callback.listen=localhost:0", "--job.base_url=http://127.0.0.1:1",
-                         "--threads=2", "--shutdown_grace_ms=4000", "--job.app_code=code",
-                         "--job.app_secret=do-not-print-me", "--ports_file=" + ports_file});
+  Child c = spawn(
+      bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
+             "--callback.listen=localhost:0", "--job.base_url=http://127.0.0.1:1", "--threads=2",
+             "--shutdown_grace_ms=4000", "--job.app_code=code", "--job.app_secret=do-not-print-me",
+             "--ports_file=" + ports_file, "--state.path=" + (dir_ / "state.db").string()});
   int flags = ::fcntl(c.out_fd, F_GETFL);
   ::fcntl(c.out_fd, F_SETFL, flags | O_NONBLOCK);
 
