@@ -32,6 +32,10 @@ class Metrics : public WatchObserver {
   void job_attempt(const AttemptRecord& record);
   // One JOB callback request: accepted, unknown_job, malformed, method_not_allowed, not_found.
   void callback(const std::string& outcome);
+  // Overload limits, named by their config key (limits.max_streams, ...): slots taken (+1) or
+  // given back (-1; 0 only creates the series), and calls refused at the limit.
+  void admission_changed(const std::string& limit, int delta);
+  void admission_rejected(const std::string& limit);
 
   // WatchObserver.
   void on_event(WatchEventKind kind) override;
@@ -72,6 +76,8 @@ class Metrics : public WatchObserver {
   prometheus::Histogram& token_wait_;
   prometheus::Family<prometheus::Counter>& jobs_finished_;
   prometheus::Counter& subscriber_overflows_;
+  prometheus::Family<prometheus::Gauge>& admission_in_use_;
+  prometheus::Family<prometheus::Counter>& admission_rejections_;
 };
 
 }  // namespace jobgw::core

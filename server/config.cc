@@ -327,6 +327,13 @@ const std::vector<Key>& keys() {
                          &C::limits_max_script_bytes, 1, 64 * kMiB));
     k.push_back(uint_key("limits.max_param_bytes", "largest script_param accepted",
                          &C::limits_max_param_bytes, 1, 64 * kMiB));
+    k.push_back(uint_key("limits.max_streams",
+                         "WatchStatus streams open at once; beyond: RESOURCE_EXHAUSTED",
+                         &C::limits_max_streams, 1, 10000000));
+    k.push_back(uint_key("limits.max_inflight_job_calls",
+                         "unary RPCs (calls to JOB) in progress at once; beyond: "
+                         "RESOURCE_EXHAUSTED",
+                         &C::limits_max_inflight_job_calls, 1, 10000000));
     k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
     k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
                        &C::shutdown_grace, 0, kHour));
