@@ -44,23 +44,45 @@ void JobClient::call(Result<EncodedCall> encoded, bool retryable, Deadline deadl
   CallOptions options;
   options.retryable = retryable;
   options.deadline = deadline;
-  http_->send(std::move(request), options,
-              [label = std::move(call.label), decode,
-               done = std::move(done)](Result<HttpResponse> response) mutable {
-                if (!response) {
-                  spdlog::warn("job_call api={} {}", label, response.error().describe());
-                  done(std::move(response.error()));
-                  return;
-                }
-                Result<T> out = decode(response->status, response->body);
-                if (!out) {
-                  if (response->retry_after) out.error().retry_after = response->retry_after;
-                  spdlog::warn("job_call api={} {}", label, out.error().describe());
-                } else {
-                  spdlog::debug("job_call api={} http_status={}", label, response->status);
-                }
-                done(std::move(out));
-              });
+  send<T>(http_, std::move(request), options, decode, std::move(done), retryable);
+}
+
+template <typename T>
+void JobClient::send(const std::shared_ptr<HttpClient>& http, HttpRequest request,
+                     CallOptions options, Result<T> (*decode)(int, std::string_view),
+                     Callback<T> done, bool resend_undecodable) {
+  // Only a read that may be sent again keeps a copy of its request.
+  std::optional<HttpRequest> again;
+  if (resend_undecodable) again = request;
+  std::string label = request.label;
+  http->send(
+      std::move(request), options,
+      [weak = std::weak_ptr<HttpClient>(http), label = std::move(label), again = std::move(again),
+       options, decode, done = std::move(done)](Result<HttpResponse> response) mutable {
+        if (!response) {
+          spdlog::warn("job_call api={} {}", label, response.error().describe());
+          done(std::move(response.error()));
+          return;
+        }
+        Result<T> out = decode(response->status, response->body);
+        auto http = weak.lock();
+        if (!out && out.error().kind == ErrorKind::kDecode && again && http) {
+          // A read answered with a body that does not decode (cut short by a proxy, an
+          // HTML page with 200) is as transient as a dropped connection, and a read is
+          // safe to repeat: send it once more, within the same deadline.
+          spdlog::info("job_call api={} resending after an undecodable answer {}", label,
+                       out.error().describe());
+          send<T>(http, std::move(*again), options, decode, std::move(done), false);
+          return;
+        }
+        if (!out) {
+          if (response->retry_after) out.error().retry_after = response->retry_after;
+          spdlog::warn("job_call api={} {}", label, out.error().describe());
+        } else {
+          spdlog::debug("job_call api={} http_status={}", label, response->status);
+        }
+        done(std::move(out));
+      });
 }
 
 void JobClient::execute_script(const ExecuteScriptRequest& request, Callback<JobRef> done,

@@ -29,8 +29,8 @@ using Deadline = std::optional<std::chrono::steady_clock::time_point>;
 
 // The asynchronous client for JOB's v3 API: JobCodec on top of HttpClient. Each call completes
 // exactly once, on the io_context, never inline, so gRPC reactors can call it without blocking.
-// Reads are retried by the transport; submits and terminate are never re-sent once they may have
-// reached JOB.
+// Reads are retried by the transport, and once more when an answer does not decode; submits and
+// terminate are never re-sent once they may have reached JOB.
 class JobClient {
  public:
   template <typename T>
@@ -66,10 +66,17 @@ class JobClient {
   template <typename T>
   void call(Result<EncodedCall> encoded, bool retryable, Deadline deadline,
             Result<T> (*decode)(int, std::string_view), Callback<T> done);
+  // One request through the transport (which retries per CallOptions); with
+  // resend_undecodable, an answer that does not decode is sent once more. Holds the transport
+  // weakly: a completion may run after the JobClient is gone.
+  template <typename T>
+  static void send(const std::shared_ptr<HttpClient>& http, HttpRequest request,
+                   CallOptions options, Result<T> (*decode)(int, std::string_view),
+                   Callback<T> done, bool resend_undecodable);
 
   boost::asio::io_context& io_;
   JobCodec codec_;
-  std::unique_ptr<HttpClient> http_;
+  std::shared_ptr<HttpClient> http_;
 };
 
 }  // namespace jobgw::core

@@ -88,6 +88,16 @@ std::string callback_label(const std::string& outcome) {
 
 constexpr std::array<std::string_view, 4> kIdempotentOutcomes{"submitted", "replayed", "joined",
                                                               "conflict"};
+// The config keys of the overload limits (server/admission.h).
+constexpr std::array<std::string_view, 2> kAdmissionLimits{"limits.max_streams",
+                                                           "limits.max_inflight_job_calls"};
+
+std::string admission_label(const std::string& limit) {
+  for (auto known : kAdmissionLimits) {
+    if (limit == known) return limit;
+  }
+  return std::string(kOther);
+}
 
 double seconds_of(std::chrono::milliseconds ms) {
   return std::chrono::duration<double>(ms).count();
@@ -171,12 +181,24 @@ Metrics::Metrics()
                         .Help("Unfinished jobs read from the state store at startup and watched "
                               "again")
                         .Register(*registry_)
-                        .Add({})) {
+                        .Add({})),
+      admission_in_use_(BuildGauge()
+                            .Name("jobgw_admission_in_use")
+                            .Help("Calls holding a slot of an overload limit, by limit key")
+                            .Register(*registry_)),
+      admission_rejections_(BuildCounter()
+                                .Name("jobgw_admission_rejections_total")
+                                .Help("Calls refused with RESOURCE_EXHAUSTED at an overload "
+                                      "limit, by limit key")
+                                .Register(*registry_)) {
   // Every outcome is exported from the start at 0, so rate() and alerts see the series before
   // the first callback arrives.
   for (auto outcome : kCallbackOutcomes) callbacks_.Add({{"outcome", std::string(outcome)}});
   for (auto outcome : kIdempotentOutcomes) {
     idempotent_submits_.Add({{"outcome", std::string(outcome)}});
+  }
+  for (auto limit : kAdmissionLimits) {
+    admission_rejections_.Add({{"limit", std::string(limit)}});
   }
 }
 
@@ -217,6 +239,14 @@ void Metrics::idempotent_submit(const std::string& outcome) {
 
 void Metrics::resumed_jobs(std::size_t count) {
   resumed_jobs_.Increment(static_cast<double>(count));
+}
+
+void Metrics::admission_changed(const std::string& limit, int delta) {
+  admission_in_use_.Add({{"limit", admission_label(limit)}}).Increment(delta);
+}
+
+void Metrics::admission_rejected(const std::string& limit) {
+  admission_rejections_.Add({{"limit", admission_label(limit)}}).Increment();
 }
 
 void Metrics::on_event(WatchEventKind kind) {

@@ -37,6 +37,10 @@ class Metrics : public WatchObserver {
   void idempotent_submit(const std::string& outcome);
   // Unfinished jobs read from the state store at startup and watched again.
   void resumed_jobs(std::size_t count);
+  // Overload limits, named by their config key (limits.max_streams, ...): slots taken (+1) or
+  // given back (-1; 0 only creates the series), and calls refused at the limit.
+  void admission_changed(const std::string& limit, int delta);
+  void admission_rejected(const std::string& limit);
 
   // WatchObserver.
   void on_event(WatchEventKind kind) override;
@@ -79,6 +83,8 @@ class Metrics : public WatchObserver {
   prometheus::Counter& subscriber_overflows_;
   prometheus::Family<prometheus::Counter>& idempotent_submits_;
   prometheus::Counter& resumed_jobs_;
+  prometheus::Family<prometheus::Gauge>& admission_in_use_;
+  prometheus::Family<prometheus::Counter>& admission_rejections_;
 };
 
 }  // namespace jobgw::core

@@ -341,6 +341,13 @@ const std::vector<Key>& keys() {
                          "most hosts one GetIpLogs page asks JOB for (a page holds fewer when "
                          "their logs reach the response size limit)",
                          &C::logs_page_hosts, 1, 100000));
+    k.push_back(uint_key("limits.max_streams",
+                         "WatchStatus streams open at once; beyond: RESOURCE_EXHAUSTED",
+                         &C::limits_max_streams, 1, 10000000));
+    k.push_back(uint_key("limits.max_inflight_job_calls",
+                         "unary RPCs (calls to JOB) in progress at once; beyond: "
+                         "RESOURCE_EXHAUSTED",
+                         &C::limits_max_inflight_job_calls, 1, 10000000));
     k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
     k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
                        &C::shutdown_grace, 0, kHour));

@@ -56,6 +56,8 @@ struct GatewayConfig {
 
   std::size_t limits_max_script_bytes = 1024 * 1024;
   std::size_t limits_max_param_bytes = 64 * 1024;
+  std::size_t limits_max_streams = 10000;
+  std::size_t limits_max_inflight_job_calls = 1000;
 
   std::size_t logs_page_hosts = 500;
 

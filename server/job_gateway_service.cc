@@ -129,6 +129,13 @@ class JobGatewayService::WatchReactor final : public grpc::ServerWriteReactor<v1
       : service_(service), context_(context), shared_(std::make_shared<Shared>()) {
     shared_->self = this;
     info_ = service_->rpc_info("WatchStatus", request->scope(), request->job_instance_id());
+    if (!service_->admission_.admit(Admission::Kind::kStream)) {
+      const std::string why = service_->admission_.refusal(Admission::Kind::kStream);
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      finish_locked(MappedStatus{grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, why), {}}, why);
+      return;
+    }
+    info_.slot = Admission::Kind::kStream;
     auto target = to_watch(*request);
     if (!target) {
       std::lock_guard<std::mutex> lock(shared_->mu);
@@ -265,7 +272,8 @@ JobGatewayService::JobGatewayService(core::JobClient& job, core::WatchHub& hub,
       metrics_(metrics),
       submitter_(submitter),
       options_(std::move(options)),
-      limits_{options_.max_script_bytes, options_.max_param_bytes} {}
+      limits_{options_.max_script_bytes, options_.max_param_bytes},
+      admission_(options_.admission, metrics) {}
 
 JobGatewayService::RpcInfo JobGatewayService::rpc_info(const char* method, const v1::Scope& scope,
                                                        std::int64_t job_instance_id,
@@ -285,7 +293,20 @@ core::Deadline JobGatewayService::deadline_for(const grpc::CallbackServerContext
                       std::chrono::system_clock::now(), Clock::now());
 }
 
+bool JobGatewayService::admit(grpc::CallbackServerContext* context,
+                              grpc::ServerUnaryReactor* reactor, RpcInfo* info) {
+  if (admission_.admit(Admission::Kind::kJobCall)) {
+    info->slot = Admission::Kind::kJobCall;
+    return true;
+  }
+  const std::string why = admission_.refusal(Admission::Kind::kJobCall);
+  finish_status(context, reactor, *info,
+                MappedStatus{grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, why), {}}, why);
+  return false;
+}
+
 void JobGatewayService::record(const RpcInfo& info, grpc::StatusCode code) {
+  if (info.slot) admission_.release(*info.slot);
   in_flight_--;
   if (metrics_ != nullptr) {
     metrics_->rpc_finished(info.method, status_code_name(code), seconds_since(info.start));
@@ -389,6 +410,7 @@ grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerC
                                                            v1::JobRef* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("ExecuteScript", request->scope(), 0, request->request_id());
+  if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_execute_script(*request, limits_);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());
@@ -416,6 +438,7 @@ grpc::ServerUnaryReactor* JobGatewayService::TransferFile(grpc::CallbackServerCo
                                                           v1::JobRef* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("TransferFile", request->scope(), 0, request->request_id());
+  if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_transfer_file(*request);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());
@@ -447,6 +470,7 @@ grpc::ServerUnaryReactor* JobGatewayService::GetJobStatus(grpc::CallbackServerCo
                                                           v1::JobSnapshot* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("GetJobStatus", request->scope(), request->job_instance_id());
+  if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_job_status(*request);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());
@@ -477,6 +501,7 @@ grpc::ServerUnaryReactor* JobGatewayService::TerminateJob(grpc::CallbackServerCo
                                                           v1::TerminateJobResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("TerminateJob", request->scope(), request->job_instance_id());
+  if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_terminate(*request);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());
@@ -506,6 +531,7 @@ grpc::ServerUnaryReactor* JobGatewayService::GetIpLogs(grpc::CallbackServerConte
                                                        v1::GetIpLogsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("GetIpLogs", request->scope(), request->job_instance_id());
+  if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_ip_logs(*request);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());

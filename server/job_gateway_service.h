@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "core/watch_hub.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
+#include "server/admission.h"
 #include "server/request_validation.h"
 #include "server/status_mapping.h"
 
@@ -35,6 +36,8 @@ struct ServiceOptions {
   // log_page_limit, from grpc.max_send_message_bytes).
   std::size_t log_page_hosts = 500;
   std::size_t log_page_max_bytes = 4 * 1024 * 1024;
+  // Overload limits: beyond them new calls get RESOURCE_EXHAUSTED at once.
+  AdmissionLimits admission;
 };
 
 // The steady_clock deadline for JOB calls of an RPC whose gRPC deadline is `grpc_deadline`
@@ -113,11 +116,17 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
     std::int64_t job_instance_id = 0;
     std::string caller_request_id;
     std::chrono::steady_clock::time_point start;
+    // The overload slot this RPC holds, given back when it is recorded as finished.
+    std::optional<Admission::Kind> slot;
   };
 
   RpcInfo rpc_info(const char* method, const v1::Scope& scope, std::int64_t job_instance_id,
                    const std::string& caller_request_id = {}) const;
   core::Deadline deadline_for(const grpc::CallbackServerContext* context) const;
+  // Takes a unary slot for the RPC, or finishes it with RESOURCE_EXHAUSTED naming the limit and
+  // returns false.
+  bool admit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+             RpcInfo* info);
   // Record, log and finish; each exactly once per RPC.
   void finish_ok(grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
                  const std::string& detail = {});
@@ -150,6 +159,7 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   core::IdempotentSubmitter* submitter_;
   const ServiceOptions options_;
   const ValidationLimits limits_;
+  Admission admission_;
 };
 
 }  // namespace jobgw::server

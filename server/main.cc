@@ -296,6 +296,8 @@ int run(const GatewayConfig& config) {
   options.callback_url = callback_url;
   options.job_call_timeout = config.job_call_timeout;
   options.status_fresh_for = config.watch_status_fresh_for;
+  options.admission.max_streams = config.limits_max_streams;
+  options.admission.max_inflight_job_calls = config.limits_max_inflight_job_calls;
   options.log_page_hosts = config.logs_page_hosts;
   options.log_page_max_bytes = jobgw::server::log_page_limit(config.grpc_max_send_message_bytes);
   service = std::make_unique<jobgw::server::JobGatewayService>(job_client, hub, &metrics, options,

@@ -172,6 +172,49 @@ TEST(JobClient, ReadsRetryOn502And429ThenSucceed) {
   EXPECT_EQ(server.requests_received(), 3u);
 }
 
+TEST(JobClient, ReadsAreSentOnceMoreWhenTheAnswerDoesNotDecode) {
+  const std::string full = kStatusOk;
+  std::atomic<int> n{0};
+  std::atomic<bool> always_cut{false};
+  FakeHttpServer server([&](const RecordedRequest&) {
+    // A proxy cut the first answer in half: HTTP 200, a complete message, half a JSON document.
+    if (n++ == 0 || always_cut) return FakeResponse::json(full.substr(0, full.size() / 2));
+    return FakeResponse::json(full);
+  });
+  IoThread io;
+  auto client = JobClient::create(io.io(), config_for(server));
+  Waiter<JobSnapshot> w;
+  (*client)->get_job_instance_status(status_request(), w.callback());
+  Result<JobSnapshot> r = w.get();
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r.value().job_instance_id, 100);
+  EXPECT_EQ(server.requests_received(), 2u);
+
+  // Once only: an answer that never decodes is an error after the second request.
+  always_cut = true;
+  Waiter<JobSnapshot> again;
+  (*client)->get_job_instance_status(status_request(), again.callback());
+  Result<JobSnapshot> failed = again.get();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().kind, ErrorKind::kDecode);
+  EXPECT_EQ(server.requests_received(), 4u);
+}
+
+TEST(JobClient, SubmitsWithAnUndecodableAnswerAreNotSentAgain) {
+  const std::string full = kSubmitOk;
+  FakeHttpServer server(
+      [&](const RecordedRequest&) { return FakeResponse::json(full.substr(0, full.size() / 2)); });
+  IoThread io;
+  auto client = JobClient::create(io.io(), config_for(server));
+  Waiter<JobRef> w;
+  (*client)->execute_script(script_request(), w.callback());
+  Result<JobRef> r = w.get();
+  ASSERT_FALSE(r.ok());
+  // The job may exist now: sending the submit again could run it twice.
+  EXPECT_EQ(r.error().kind, ErrorKind::kDecode);
+  EXPECT_EQ(server.requests_received(), 1u);
+}
+
 TEST(JobClient, SubmitsAreNotRetriedAndHtmlBecomesAnError) {
   FakeHttpServer server([](const RecordedRequest&) {
     return FakeResponse::with_status(502, "<html><body>502 Bad Gateway</body></html>");

@@ -60,10 +60,24 @@ TEST(ConfigTest, DefaultsRunAgainstLocalJobsim) {
   EXPECT_EQ(c.metrics_listen, "127.0.0.1:9464");
   EXPECT_EQ(c.limits_max_script_bytes, 1024u * 1024);
   EXPECT_EQ(c.limits_max_param_bytes, 64u * 1024);
+  EXPECT_EQ(c.limits_max_streams, 10000u);
+  EXPECT_EQ(c.limits_max_inflight_job_calls, 1000u);
   EXPECT_EQ(c.threads, 0u);
   EXPECT_EQ(c.shutdown_grace.count(), 10000);
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.ports_file, "");
+}
+
+TEST(ConfigTest, OverloadLimitsFromEnvAndFlagsAndNeverZero) {
+  GatewayConfig c =
+      load_ok({"--limits.max_streams=3"}, {{"JOBGW_LIMITS_MAX_INFLIGHT_JOB_CALLS", "7"}});
+  EXPECT_EQ(c.limits_max_streams, 3u);
+  EXPECT_EQ(c.limits_max_inflight_job_calls, 7u);
+  std::string e = load_error({"--limits.max_inflight_job_calls=0"});
+  EXPECT_NE(e.find("limits.max_inflight_job_calls"), std::string::npos) << e;
+  EXPECT_NE(e.find("out of range"), std::string::npos) << e;
+  e = load_error({}, {{"JOBGW_LIMITS_MAX_STREAMS", "many"}});
+  EXPECT_NE(e.find("limits.max_streams"), std::string::npos) << e;
 }
 
 TEST(ConfigTest, FileNestedAndDottedKeys) {

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/gateway_stack.h"
+
+// What the robustness suites (fault matrix, outage, slow consumer, overload) read from a running
+// stack besides gRPC: jobsim's API and counters directly, jobgw's /metrics, and jobgw's RSS.
+namespace jobgw::testing {
+
+struct DirectJob {
+  std::int64_t job_instance_id = 0;
+  std::int64_t step_instance_id = 0;
+};
+
+// Submits a bash script straight to jobsim (scope biz:1), bypassing jobgw, so jobgw knows
+// nothing of the job until a caller asks. Throws std::runtime_error when jobsim refuses.
+DirectJob jobsim_submit_script(const GatewayStack& stack, const std::string& script,
+                               const std::vector<std::int64_t>& host_ids);
+// operate_job_instance (terminate) straight to jobsim; true when jobsim accepted it.
+bool jobsim_terminate(const GatewayStack& stack, std::int64_t job_instance_id);
+// How many requests reached jobsim's endpoint `api` (faulted ones included).
+std::int64_t jobsim_requests(const GatewayStack& stack, const std::string& api);
+
+// jobgw's /metrics text, and one sample from it: `series` is the name with its labels exactly as
+// exported (e.g. jobgw_admission_in_use{limit="limits.max_streams"}); nullopt when absent.
+std::string jobgw_metrics(const GatewayStack& stack);
+std::optional<double> metric_sample(const std::string& metrics_text, const std::string& series);
+// The sum of every sample of a metric name, whatever its labels (0 when absent).
+double metric_sum(const std::string& metrics_text, const std::string& name);
+
+// One WatchStatus stream (scope biz:1) read on its own thread until it ends; the destructor
+// cancels it if still open.
+class StreamWatcher {
+ public:
+  StreamWatcher(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
+                std::chrono::seconds timeout);
+  ~StreamWatcher();
+  StreamWatcher(const StreamWatcher&) = delete;
+  StreamWatcher& operator=(const StreamWatcher&) = delete;
+
+  bool ended() const;
+  std::size_t event_count() const;
+  grpc::Status status() const;
+  std::vector<v1::StatusEvent> events() const;
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::StatusEvent>> reader_;
+  mutable std::mutex mu_;
+  std::vector<v1::StatusEvent> events_;
+  grpc::Status status_;
+  bool ended_ = false;
+  std::thread thread_;
+};
+
+// VmRSS of a process in KiB, from /proc/<pid>/status; 0 when unreadable.
+long rss_kib(pid_t pid);
+
+}  // namespace jobgw::testing
