@@ -17,7 +17,8 @@ namespace jobgw::server {
 struct GatewayConfig {
   std::string grpc_listen = "127.0.0.1:50051";
   std::size_t grpc_max_receive_message_bytes = 4 * 1024 * 1024;
-  std::size_t grpc_max_send_message_bytes = 64 * 1024 * 1024;
+  // gRPC clients refuse messages over 4 MiB unless told otherwise; paged GetIpLogs stays within.
+  std::size_t grpc_max_send_message_bytes = 4 * 1024 * 1024;
 
   std::string job_base_url = "http://127.0.0.1:8090";
   std::string job_api_mode = "apigw";

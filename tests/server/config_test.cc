@@ -46,7 +46,7 @@ TEST(ConfigTest, DefaultsRunAgainstLocalJobsim) {
   GatewayConfig c = load_ok({});
   EXPECT_EQ(c.grpc_listen, "127.0.0.1:50051");
   EXPECT_EQ(c.grpc_max_receive_message_bytes, 4u * 1024 * 1024);
-  EXPECT_EQ(c.grpc_max_send_message_bytes, 64u * 1024 * 1024);
+  EXPECT_EQ(c.grpc_max_send_message_bytes, 4u * 1024 * 1024);
   EXPECT_EQ(c.job_base_url, "http://127.0.0.1:8090");
   EXPECT_EQ(c.job_api_mode, "apigw");
   EXPECT_EQ(c.job_default_operator, "admin");
