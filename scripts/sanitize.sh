@@ -37,7 +37,7 @@ esac
 rm -rf "$logs"
 mkdir -p "$logs"
 export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer || true)}
-ubsan="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
+ubsan="print_stacktrace=1:halt_on_error=1:log_exe_name=1:log_path=$logs/report"
 # Suppressions are for false positives inside Debian's uninstrumented libraries only, each one
 # explained in its file; never for jobgw's own code.
 suppressions() {
@@ -48,7 +48,7 @@ if [ "$mode" = asan ]; then
   "${configure[@]}" -DJOBGW_SANITIZE=address,undefined -DJOBGW_BUILD_FUZZ=ON \
     -DJOBGW_FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
   cmake --build "$build_dir" -j"$jobs"
-  export ASAN_OPTIONS="detect_leaks=1:check_initialization_order=1:log_path=$logs/asan"
+  export ASAN_OPTIONS="detect_leaks=1:check_initialization_order=1:log_exe_name=1:log_path=$logs/report"
   export LSAN_OPTIONS="print_suppressions=0$(suppressions lsan)"
   export UBSAN_OPTIONS=$ubsan
   tests=()
@@ -60,7 +60,7 @@ else
   # server's WatchStatus stream and service tests in server_tests.
   "${configure[@]}" -DJOBGW_SANITIZE=thread
   cmake --build "$build_dir" -j"$jobs" --target core_tests server_tests
-  export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:log_path=$logs/tsan$(suppressions tsan)"
+  export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:log_exe_name=1:log_path=$logs/report$(suppressions tsan)"
   export UBSAN_OPTIONS=$ubsan
   tests=(-R '^(core\.(WatchHub|ManualScheduler|AsioScheduler|TokenBucket|Backoff)|JobGatewayService|WatchStatus)')
 fi
