@@ -3,15 +3,19 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
 
 namespace jobgw::core {
 namespace {
 
-class AsioTimer : public Timer {
+class AsioTimer : public Timer, public std::enable_shared_from_this<AsioTimer> {
  public:
   explicit AsioTimer(boost::asio::io_context& io) : timer_(io) {}
   void cancel() override {
-    boost::asio::post(timer_.get_executor(), [t = &timer_] { t->cancel(); });
+    // The posted cancel owns the timer: the caller often drops its handle right after cancel()
+    // (WatchHub::shutdown does), and a fired timer has no other owner left.
+    boost::asio::post(timer_.get_executor(),
+                      [self = shared_from_this()] { self->timer_.cancel(); });
   }
   boost::asio::steady_timer& timer() { return timer_; }
 

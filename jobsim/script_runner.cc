@@ -310,10 +310,12 @@ void ScriptRunner::reap() {
     if (!p->eof) {
       // Something in the group still holds the pipe: give it a moment, then stop reading.
       p->drain_timer.expires_after(std::chrono::milliseconds(options_.exit_drain_ms));
-      p->drain_timer.async_wait(asio::bind_executor(strand_, [p](boost::system::error_code ec) {
+      // A named copy: lambdas cannot capture structured bindings before C++20 (clang refuses).
+      std::shared_ptr<Proc> proc = p;
+      p->drain_timer.async_wait(asio::bind_executor(strand_, [proc](boost::system::error_code ec) {
         if (ec) return;
         boost::system::error_code ignored;
-        p->pipe.close(ignored);
+        proc->pipe.close(ignored);
       }));
     }
   }

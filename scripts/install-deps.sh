@@ -5,7 +5,9 @@ set -euo pipefail
 
 # Build: compiler, CMake and the libraries CMake finds. Tests: GoogleTest; python3 and perl run
 # scripts on jobsim's hosts and the deploy checks; ca-certificates lets jobgw verify a real JOB.
-# (The real-Prometheus test installs Debian's prometheus package itself.)
+# (The real-Prometheus test installs Debian's prometheus package itself.) Sanitizer and fuzz
+# builds (scripts/sanitize.sh, scripts/fuzz.sh): clang, its ASan/UBSan/TSan and libFuzzer
+# runtimes (libclang-rt-14-dev), llvm-symbolizer (llvm) for readable reports.
 packages=(
   build-essential cmake pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
@@ -14,6 +16,7 @@ packages=(
   libssl-dev libsqlite3-dev ca-certificates
   libgtest-dev libgmock-dev
   python3 perl bash
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()

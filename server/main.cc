@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -163,9 +164,20 @@ void resume_unfinished(jobgw::core::IdempotentSubmitter& submitter, jobgw::core:
 void start_shutdown_watchdog(sigset_t signals, std::chrono::milliseconds grace) {
   std::thread([signals, grace] {
     auto limit = grace + std::chrono::seconds(5);
-    timespec wait{static_cast<time_t>(limit.count() / 1000),
-                  static_cast<long>((limit.count() % 1000) * 1000000)};
-    int sig = ::sigtimedwait(&signals, nullptr, &wait);
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    int sig = -1;
+    // EINTR is no signal of ours: ptrace (debuggers, LeakSanitizer's exit-time check) interrupts
+    // the wait, and treating it as a timeout forced a clean shutdown to exit 1, logging through
+    // a logger static destruction had already freed (ASan: heap-use-after-free in jobgw).
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      timespec wait{static_cast<time_t>(left.count() / 1000),
+                    static_cast<long>((left.count() % 1000) * 1000000)};
+      sig = ::sigtimedwait(&signals, nullptr, &wait);
+      if (sig > 0 || errno != EINTR) break;
+    }
     if (sig > 0) {
       spdlog::warn("event=shutdown_forced reason=second_signal signal={}", sig);
     } else {

@@ -145,7 +145,9 @@ TEST_F(JobctlProcess, ExecWatchLogsPlain) {
 }
 
 TEST_F(JobctlProcess, FailedJobExits1) {
-  auto r = jobctl({"exec", "-c", "exit 3", "--hosts", "0:192.0.2.1", "--watch"}, addr());
+  // The sleep lets the watch start before the host fails, so the failure arrives as a host change
+  // (a slower jobgw, e.g. under ASan, otherwise sees it already in the first snapshot).
+  auto r = jobctl({"exec", "-c", "sleep 2; exit 3", "--hosts", "0:192.0.2.1", "--watch"}, addr());
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_TRUE(contains(r.out, "nonzero_exit_code exit=3")) << r.out;
   EXPECT_TRUE(contains(r.out, "status=failed")) << r.out;

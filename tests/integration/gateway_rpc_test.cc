@@ -99,8 +99,11 @@ TEST_F(GatewayRpcTest, ScriptOnThreeHostsWatchedToTheEndWithRealLogs) {
 }
 
 TEST_F(GatewayRpcTest, FailingHostFinishesFailedWithExitCode) {
+  // The sleep lets the watch start before the host fails, so the failure arrives as a host change
+  // (a slower jobgw, e.g. under ASan, otherwise sees it already in the first snapshot).
   v1::JobRef ref = submit(script_request(
-      "if [ \"$JOB_HOST_ID\" = 102 ]; then echo broken >&2; exit 3; fi; echo fine", {101, 102}));
+      "sleep 2; if [ \"$JOB_HOST_ID\" = 102 ]; then echo broken >&2; exit 3; fi; echo fine",
+      {101, 102}));
   WatchResult w = watch_to_end(stack_->stub(), ref.job_instance_id());
   ASSERT_TRUE(w.status.ok()) << w.status.error_message();
   const v1::JobSnapshot& fin = w.events.back().snapshot();
