@@ -103,9 +103,14 @@ simdjson::error_code JsonDocument::parse(std::string_view text) {
   // The rare texts simdjson refuses and nlohmann accepts get one more try each.
   bool deepened = false;
   bool widened = false;
+  bool cut = false;
   std::string wide;
-  while (true) {
-    if (err == simdjson::DEPTH_ERROR && !deepened) {
+  while (err != simdjson::SUCCESS) {
+    if (!cut && text.find('\0') != std::string_view::npos) {
+      // nlohmann reads a NUL byte as the end of the input (and refuses one inside a string).
+      cut = true;
+      text = text.substr(0, text.find('\0'));
+    } else if (err == simdjson::DEPTH_ERROR && !deepened) {
       deepened = true;
       if (use_deep_parser(text.size()) != simdjson::SUCCESS) return err;
     } else if (err == simdjson::NUMBER_ERROR && !widened) {
@@ -118,6 +123,7 @@ simdjson::error_code JsonDocument::parse(std::string_view text) {
     }
     err = parse_padded(text);
   }
+  return err;
 }
 
 simdjson::error_code JsonDocument::parse_padded(std::string_view text) {
