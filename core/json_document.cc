@@ -90,8 +90,15 @@ JsonDocument::~JsonDocument() {
 
 simdjson::error_code JsonDocument::parse(std::string_view text) {
   text = without_bom(text);
+  take_workspace(text.size());
+  simdjson::error_code err = parse_padded(text);
+  if (err != simdjson::SUCCESS) err = parse_as_nlohmann_would(text, err);
+  return err;
+}
+
+void JsonDocument::take_workspace(std::size_t text_size) {
   Workspace& mine = thread_workspace();
-  if (!mine.busy && text.size() <= kThreadParserMaxBytes) {
+  if (!mine.busy && text_size <= kThreadParserMaxBytes) {
     mine.busy = true;
     workspace_ = &mine;
   } else {
@@ -99,11 +106,14 @@ simdjson::error_code JsonDocument::parse(std::string_view text) {
     owned_ = std::make_unique<Workspace>();
     workspace_ = owned_.get();
   }
-  simdjson::error_code err = parse_padded(text);
-  // The rare texts simdjson refuses and nlohmann accepts get one more try each.
+}
+
+// The rare texts simdjson refuses and nlohmann accepts get one more try for each difference.
+simdjson::error_code JsonDocument::parse_as_nlohmann_would(std::string_view text,
+                                                           simdjson::error_code err) {
+  bool cut = false;
   bool deepened = false;
   bool widened = false;
-  bool cut = false;
   std::string wide;
   while (err != simdjson::SUCCESS) {
     if (!cut && text.find('\0') != std::string_view::npos) {

@@ -29,7 +29,9 @@ class JsonDocument {
   struct Workspace;
 
  private:
+  void take_workspace(std::size_t text_size);
   simdjson::error_code parse_padded(std::string_view text);
+  simdjson::error_code parse_as_nlohmann_would(std::string_view text, simdjson::error_code err);
   simdjson::error_code use_deep_parser(std::size_t depth);
 
   Workspace* workspace_ = nullptr;  // this thread's, or owned_
