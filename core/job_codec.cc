@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base64.h"
+#include "core/json_document.h"
 #include "core/json_fields.h"
 
 namespace jobgw::core {
@@ -136,59 +137,52 @@ Error decode_error(std::string message, const std::string& request_id = {}) {
   return e;
 }
 
-// The parsed envelope: `data` (possibly null) and the request_id for error reports.
-struct Envelope {
-  json doc;
-  std::string request_id;
-  const json& data() const {
-    static const json kNull;
-    auto it = doc.find("data");
-    return it == doc.end() ? kNull : *it;
+// Fills an HTTP error with what JOB's API gateway said, when it said it in JSON.
+Error http_error(int http_status, std::string_view body, const JsonDocument* json_body) {
+  Error e;
+  e.kind = ErrorKind::kHttp;
+  e.http_status = http_status;
+  e.message = "JOB answered HTTP " + std::to_string(http_status);
+  if (json_body != nullptr) {
+    std::optional<Error> ignored;
+    JsonFields f(json_body->root(), JsonPath(), &ignored);
+    std::string message = f.str("message");
+    e.job_code = f.i64("code");
+    e.request_id = f.str("request_id");
+    if (!message.empty()) e.message += ": " + message;
+  } else if (!body.empty()) {
+    e.message += ": " + snippet(body);
   }
-};
+  return e;
+}
 
-// A body that fails to parse still yields a useful message: the gateway must never assume
-// JOB's API gateway answered JSON (it sends HTML on 502/504).
-Result<Envelope> parse_envelope(int http_status, std::string_view body) {
-  json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  const bool is_object = !doc.is_discarded() && doc.is_object();
-  if (http_status != 200) {
-    Error e;
-    e.kind = ErrorKind::kHttp;
-    e.http_status = http_status;
-    e.message = "JOB answered HTTP " + std::to_string(http_status);
-    if (is_object) {
-      std::optional<Error> ignored;
-      JsonFields f(doc, "", &ignored);
-      std::string message = f.str("message");
-      e.job_code = f.i64("code");
-      e.request_id = f.str("request_id");
-      if (!message.empty()) e.message += ": " + message;
-    } else if (!body.empty()) {
-      e.message += ": " + snippet(body);
-    }
-    return e;
-  }
-  if (doc.is_discarded()) {
+// Parses body into doc and checks JOB's envelope around `data`; JOB's request_id when it reports
+// success. A body that fails to parse still yields a useful message: the gateway must never
+// assume JOB's API gateway answered JSON (it sends HTML on 502/504).
+Result<std::string> parse_envelope(int http_status, std::string_view body, JsonDocument& doc) {
+  const bool parsed = doc.parse(body) == simdjson::SUCCESS;
+  const bool is_object = parsed && doc.root().is_object();
+  if (http_status != 200) return http_error(http_status, body, is_object ? &doc : nullptr);
+  if (!parsed) {
     return decode_error("JOB answered a body that is not JSON: " + snippet(body));
   }
   if (!is_object) {
     return decode_error(std::string("JOB answered JSON that is not an object but ") +
-                        doc.type_name());
+                        json_type_name(doc.root()));
   }
   std::optional<Error> err;
-  JsonFields f(doc, "", &err);
+  JsonFields f(doc.root(), JsonPath(), &err);
   std::string request_id = f.str("request_id");
   std::int64_t code = f.i64("code");
   std::string message = f.str("message");
-  bool has_result = doc.contains("result") && !doc["result"].is_null();
+  bool has_result = f.value("result").has_value();
   bool result = f.boolean("result", code == 0);
   if (err) {
     err->request_id = request_id;
     err->http_status = 200;
     return *err;
   }
-  if (!has_result && !doc.contains("code")) {
+  if (!has_result && !f.has("code")) {
     return decode_error("JOB's answer has neither `result` nor `code`", request_id);
   }
   if (!result) {
@@ -200,23 +194,30 @@ Result<Envelope> parse_envelope(int http_status, std::string_view body) {
     e.http_status = 200;
     return e;
   }
-  return Envelope{std::move(doc), std::move(request_id)};
+  return request_id;
 }
 
-Result<const json*> data_object(const Envelope& env) {
-  const json& data = env.data();
-  if (data.is_null()) return decode_error("data: missing", env.request_id);
-  if (!data.is_object()) {
-    return decode_error(std::string("data: expected object, got ") + data.type_name(),
-                        env.request_id);
+// The envelope's `data`, null when missing.
+std::optional<simdjson::dom::element> data_of(const JsonDocument& doc) {
+  std::optional<Error> ignored;
+  JsonFields top(doc.root(), JsonPath(), &ignored);
+  return top.value("data");
+}
+
+Result<simdjson::dom::element> data_object(const JsonDocument& doc, const std::string& request_id) {
+  std::optional<simdjson::dom::element> data = data_of(doc);
+  if (!data) return decode_error("data: missing", request_id);
+  if (!data->is_object()) {
+    return decode_error(std::string("data: expected object, got ") + json_type_name(*data),
+                        request_id);
   }
-  return &data;
+  return *data;
 }
 
 template <typename T>
-Result<T> finish(T value, std::optional<Error>& err, const Envelope& env) {
+Result<T> finish(T value, std::optional<Error>& err, const std::string& request_id) {
   if (err) {
-    err->request_id = env.request_id;
+    err->request_id = request_id;
     err->http_status = 200;
     return *err;
   }
@@ -227,14 +228,16 @@ Result<T> finish(T value, std::optional<Error>& err, const Envelope& env) {
 // fields; the first field error becomes the result, with JOB's request_id attached.
 template <typename T, typename Read>
 Result<T> decode_data(int http_status, std::string_view body, Read read) {
-  Result<Envelope> env = parse_envelope(http_status, body);
-  if (!env) return env.error();
-  Result<const json*> data = data_object(*env);
+  JsonDocument doc;
+  Result<std::string> request_id = parse_envelope(http_status, body, doc);
+  if (!request_id) return request_id.error();
+  Result<simdjson::dom::element> data = data_object(doc, *request_id);
   if (!data) return data.error();
+  const JsonPath root;
   std::optional<Error> err;
-  JsonFields d(**data, "data", &err);
+  JsonFields d(*data, root.field("data"), &err);
   T value = read(d, err);
-  return finish(std::move(value), err, *env);
+  return finish(std::move(value), err, *request_id);
 }
 
 Host decode_host(JsonFields& f) {
@@ -245,24 +248,27 @@ Host decode_host(JsonFields& f) {
   return h;
 }
 
-Host decode_host_object(const json* obj, const std::string& path, std::optional<Error>* err) {
-  if (obj == nullptr) return {};
-  JsonFields f(*obj, path, err);
+Host decode_host_object(JsonFields& owner, const char* key, std::optional<Error>* err) {
+  std::optional<simdjson::dom::object> obj = owner.object(key);
+  if (!obj) return {};
+  JsonFields f(*obj, owner.path().field(key), err);
   return decode_host(f);
 }
 
-std::vector<FileLog> decode_file_logs(const json* list, const std::string& path,
+// owner's array `key` of file transfer entries.
+std::vector<FileLog> decode_file_logs(JsonFields& owner, const char* key,
                                       std::optional<Error>* err) {
   std::vector<FileLog> out;
-  if (list == nullptr) return out;
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    std::string at = path + "[" + std::to_string(i) + "]";
-    JsonFields f((*list)[i], at, err);
+  std::optional<simdjson::dom::array> list = owner.array(key);
+  if (!list) return out;
+  std::size_t i = 0;
+  for (simdjson::dom::element entry : *list) {
+    JsonFields f(entry, owner.path().element(key, i++), err);
     FileLog l;
     l.mode = f.i32("mode");
-    l.src = decode_host_object(f.object("src_ip"), at + ".src_ip", err);
+    l.src = decode_host_object(f, "src_ip", err);
     l.src_path = f.str("src_path");
-    l.dest = decode_host_object(f.object("dest_ip"), at + ".dest_ip", err);
+    l.dest = decode_host_object(f, "dest_ip", err);
     l.dest_path = f.str("dest_path");
     l.status = f.i32("status");
     l.content = f.str("log_content");
@@ -272,6 +278,60 @@ std::vector<FileLog> decode_file_logs(const json* list, const std::string& path,
     out.push_back(std::move(l));
   }
   return out;
+}
+
+void decode_job_instance(JsonFields& j, JobSnapshot& snap) {
+  snap.job_instance_id = j.i64("job_instance_id");
+  snap.scope.type = j.str("bk_scope_type", "biz");
+  snap.scope.id = j.id_string("bk_scope_id");
+  if (snap.scope.id.empty()) snap.scope.id = j.id_string("bk_biz_id");
+  snap.name = j.str("name");
+  snap.status = j.i32("status");
+  snap.create_time_ms = j.i64("create_time");
+  snap.start_time_ms = j.i64("start_time");
+  snap.end_time_ms = j.i64("end_time");
+  snap.total_time_ms = j.i64("total_time");
+}
+
+HostResult decode_host_result(simdjson::dom::element value, const JsonPath& at,
+                              std::optional<Error>& err) {
+  JsonFields h(value, at, &err);
+  HostResult hr;
+  hr.host = decode_host(h);
+  hr.status = h.i32("status");
+  hr.tag = h.str("tag");
+  hr.exit_code = h.i32("exit_code");
+  hr.error_code = h.i32("error_code");
+  hr.start_time_ms = h.i64("start_time");
+  hr.end_time_ms = h.i64("end_time");
+  hr.total_time_ms = h.i64("total_time");
+  return hr;
+}
+
+StepSnapshot decode_step(simdjson::dom::element value, const JsonPath& at,
+                         std::optional<Error>& err) {
+  JsonFields s(value, at, &err);
+  if (!value.is_object() && !err) {
+    err = decode_error(at.str() + ": expected object, got " + json_type_name(value));
+  }
+  StepSnapshot step;
+  step.step_instance_id = s.i64("step_instance_id");
+  step.type = s.i32("type");
+  step.name = s.str("name");
+  step.status = s.i32("status");
+  step.execute_count = s.i32("execute_count");
+  step.create_time_ms = s.i64("create_time");
+  step.start_time_ms = s.i64("start_time");
+  step.end_time_ms = s.i64("end_time");
+  step.total_time_ms = s.i64("total_time");
+  if (std::optional<simdjson::dom::array> hosts = s.array("step_ip_result_list")) {
+    step.hosts.reserve(hosts->size());
+    std::size_t k = 0;
+    for (simdjson::dom::element host : *hosts) {
+      step.hosts.push_back(decode_host_result(host, at.element("step_ip_result_list", k++), err));
+    }
+  }
+  return step;
 }
 
 }  // namespace
@@ -480,55 +540,16 @@ Result<JobSnapshot> JobCodec::decode_job_status(int http_status, std::string_vie
   return decode_data<JobSnapshot>(http_status, body, [](JsonFields& d, std::optional<Error>& err) {
     JobSnapshot snap;
     snap.finished = d.boolean("finished");
-    if (const json* job = d.object("job_instance")) {
-      JsonFields j(*job, "data.job_instance", &err);
-      snap.job_instance_id = j.i64("job_instance_id");
-      snap.scope.type = j.str("bk_scope_type", "biz");
-      snap.scope.id = j.id_string("bk_scope_id");
-      if (snap.scope.id.empty()) snap.scope.id = j.id_string("bk_biz_id");
-      snap.name = j.str("name");
-      snap.status = j.i32("status");
-      snap.create_time_ms = j.i64("create_time");
-      snap.start_time_ms = j.i64("start_time");
-      snap.end_time_ms = j.i64("end_time");
-      snap.total_time_ms = j.i64("total_time");
+    if (std::optional<simdjson::dom::object> job = d.object("job_instance")) {
+      JsonFields j(*job, d.path().field("job_instance"), &err);
+      decode_job_instance(j, snap);
     } else if (!err) {
       err = decode_error("data.job_instance: missing");
     }
-    if (const json* steps = d.array("step_instance_list")) {
-      for (std::size_t i = 0; i < steps->size(); ++i) {
-        std::string at = d.path_of("step_instance_list", i);
-        JsonFields s((*steps)[i], at, &err);
-        if (!(*steps)[i].is_object() && !err) {
-          err = decode_error(at + ": expected object, got " + (*steps)[i].type_name());
-        }
-        StepSnapshot step;
-        step.step_instance_id = s.i64("step_instance_id");
-        step.type = s.i32("type");
-        step.name = s.str("name");
-        step.status = s.i32("status");
-        step.execute_count = s.i32("execute_count");
-        step.create_time_ms = s.i64("create_time");
-        step.start_time_ms = s.i64("start_time");
-        step.end_time_ms = s.i64("end_time");
-        step.total_time_ms = s.i64("total_time");
-        if (const json* hosts = s.array("step_ip_result_list")) {
-          step.hosts.reserve(hosts->size());
-          for (std::size_t k = 0; k < hosts->size(); ++k) {
-            JsonFields h((*hosts)[k], s.path_of("step_ip_result_list", k), &err);
-            HostResult hr;
-            hr.host = decode_host(h);
-            hr.status = h.i32("status");
-            hr.tag = h.str("tag");
-            hr.exit_code = h.i32("exit_code");
-            hr.error_code = h.i32("error_code");
-            hr.start_time_ms = h.i64("start_time");
-            hr.end_time_ms = h.i64("end_time");
-            hr.total_time_ms = h.i64("total_time");
-            step.hosts.push_back(std::move(hr));
-          }
-        }
-        snap.steps.push_back(std::move(step));
+    if (std::optional<simdjson::dom::array> steps = d.array("step_instance_list")) {
+      std::size_t i = 0;
+      for (simdjson::dom::element step : *steps) {
+        snap.steps.push_back(decode_step(step, d.path().element("step_instance_list", i++), err));
       }
     }
     return snap;
@@ -550,22 +571,23 @@ IpLogs decode_logs_header(JsonFields& d) {
 Result<IpLogs> JobCodec::decode_batch_ip_log(int http_status, std::string_view body) {
   return decode_data<IpLogs>(http_status, body, [](JsonFields& d, std::optional<Error>& err) {
     IpLogs logs = decode_logs_header(d);
-    if (const json* list = d.array("script_task_logs")) {
-      for (std::size_t i = 0; i < list->size(); ++i) {
-        JsonFields h((*list)[i], d.path_of("script_task_logs", i), &err);
+    if (std::optional<simdjson::dom::array> list = d.array("script_task_logs")) {
+      std::size_t i = 0;
+      for (simdjson::dom::element entry : *list) {
+        JsonFields h(entry, d.path().element("script_task_logs", i++), &err);
         ScriptLog log;
         log.host = decode_host(h);
         log.content = h.str("log_content");
         logs.script_logs.push_back(std::move(log));
       }
     }
-    if (const json* list = d.array("file_task_logs")) {
-      for (std::size_t i = 0; i < list->size(); ++i) {
-        std::string at = d.path_of("file_task_logs", i);
-        JsonFields h((*list)[i], at, &err);
+    if (std::optional<simdjson::dom::array> list = d.array("file_task_logs")) {
+      std::size_t i = 0;
+      for (simdjson::dom::element entry : *list) {
+        JsonFields h(entry, d.path().element("file_task_logs", i++), &err);
         FileHostLog host_log;
         host_log.host = decode_host(h);
-        host_log.entries = decode_file_logs(h.array("file_logs"), at + ".file_logs", &err);
+        host_log.entries = decode_file_logs(h, "file_logs", &err);
         logs.file_logs.push_back(std::move(host_log));
       }
     }
@@ -577,10 +599,10 @@ Result<IpLogs> JobCodec::decode_ip_log(int http_status, std::string_view body) {
   return decode_data<IpLogs>(http_status, body, [](JsonFields& d, std::optional<Error>& err) {
     IpLogs logs = decode_logs_header(d);
     Host host = decode_host(d);
-    if (logs.log_type == kLogFile || d.array("file_logs") != nullptr) {
+    if (logs.log_type == kLogFile || d.array("file_logs").has_value()) {
       FileHostLog host_log;
       host_log.host = host;
-      host_log.entries = decode_file_logs(d.array("file_logs"), "data.file_logs", &err);
+      host_log.entries = decode_file_logs(d, "file_logs", &err);
       logs.file_logs.push_back(std::move(host_log));
     } else {
       logs.script_logs.push_back(ScriptLog{host, d.str("log_content")});
@@ -590,18 +612,21 @@ Result<IpLogs> JobCodec::decode_ip_log(int http_status, std::string_view body) {
 }
 
 Result<std::int64_t> JobCodec::decode_operate(int http_status, std::string_view body) {
-  Result<Envelope> env = parse_envelope(http_status, body);
-  if (!env) return env.error();
+  JsonDocument doc;
+  Result<std::string> request_id = parse_envelope(http_status, body, doc);
+  if (!request_id) return request_id.error();
   std::optional<Error> err;
   std::int64_t id = 0;
-  const json& data = env->data();
-  if (data.is_object()) {
-    JsonFields d(data, "data", &err);
-    id = d.i64("job_instance_id");
-  } else if (!data.is_null()) {
-    err = decode_error(std::string("data: expected object, got ") + data.type_name());
+  if (std::optional<simdjson::dom::element> data = data_of(doc)) {
+    if (data->is_object()) {
+      const JsonPath root;
+      JsonFields d(*data, root.field("data"), &err);
+      id = d.i64("job_instance_id");
+    } else {
+      err = decode_error(std::string("data: expected object, got ") + json_type_name(*data));
+    }
   }
-  return finish(id, err, *env);
+  return finish(id, err, *request_id);
 }
 
 }  // namespace jobgw::core

@@ -1,53 +1,117 @@
 #include "core/json_fields.h"
 
 #include <limits>
+#include <string_view>
 
 namespace jobgw::core {
 
-JsonFields::JsonFields(const nlohmann::json& object, std::string path,
+std::string JsonPath::str() const {
+  std::string out = parent_ == nullptr ? std::string() : parent_->str();
+  if (key_ == nullptr) return out;
+  if (!out.empty()) out += '.';
+  out += key_;
+  if (index_ != kNoIndex) out += "[" + std::to_string(index_) + "]";
+  return out;
+}
+
+const char* json_type_name(simdjson::dom::element value) {
+  switch (value.type()) {
+    case simdjson::dom::element_type::ARRAY:
+      return "array";
+    case simdjson::dom::element_type::OBJECT:
+      return "object";
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE:
+      return "number";
+    case simdjson::dom::element_type::STRING:
+      return "string";
+    case simdjson::dom::element_type::BOOL:
+      return "boolean";
+    case simdjson::dom::element_type::NULL_VALUE:
+      return "null";
+  }
+  return "unknown";
+}
+
+JsonFields::JsonFields(simdjson::dom::element value, JsonPath path,
                        std::optional<Error>* first_error)
-    : object_(object), path_(std::move(path)), first_error_(first_error) {}
-
-std::string JsonFields::path_of(const char* key) const {
-  return path_.empty() ? std::string(key) : path_ + "." + key;
+    : path_(path), first_error_(first_error) {
+  simdjson::dom::object object;
+  if (value.get(object) == simdjson::SUCCESS) object_ = object;
+  index_fields();
 }
 
-std::string JsonFields::path_of(const char* key, std::size_t index) const {
-  return path_of(key) + "[" + std::to_string(index) + "]";
+JsonFields::JsonFields(simdjson::dom::object object, JsonPath path,
+                       std::optional<Error>* first_error)
+    : object_(object), path_(path), first_error_(first_error) {
+  index_fields();
 }
 
-const nlohmann::json* JsonFields::find(const char* key) {
-  if (!object_.is_object()) return nullptr;
-  auto it = object_.find(key);
-  if (it == object_.end() || it->is_null()) return nullptr;
-  return &*it;
+void JsonFields::index_fields() {
+  indexed_ = true;
+  if (!object_) return;
+  for (simdjson::dom::key_value_pair field : *object_) {
+    if (field_count_ == kIndexedFields) {
+      indexed_ = false;
+      return;
+    }
+    fields_[field_count_++] = Field{field.key, field.value};
+  }
 }
 
-void JsonFields::fail(const char* key, const char* expected, const nlohmann::json& got) {
+// Searches from the end so a repeated key reads as its last occurrence (nlohmann::json's rule).
+std::optional<simdjson::dom::element> JsonFields::find(const char* key) const {
+  const std::string_view wanted(key);
+  if (!indexed_) return find_in_object(wanted);
+  for (std::size_t i = field_count_; i-- > 0;) {
+    const Field& field = fields_[i];
+    if (field.key.size() == wanted.size() && (wanted.empty() || field.key[0] == wanted[0]) &&
+        field.key == wanted) {
+      return field.value;
+    }
+  }
+  return std::nullopt;
+}
+
+// The whole object is scanned rather than stopping at the first match, for the same rule.
+std::optional<simdjson::dom::element> JsonFields::find_in_object(std::string_view key) const {
+  std::optional<simdjson::dom::element> found;
+  for (simdjson::dom::key_value_pair field : *object_) {
+    if (field.key == key) found = field.value;
+  }
+  return found;
+}
+
+bool JsonFields::has(const char* key) const { return find(key).has_value(); }
+
+std::optional<simdjson::dom::element> JsonFields::value(const char* key) const {
+  std::optional<simdjson::dom::element> v = find(key);
+  if (v && v->is_null()) return std::nullopt;
+  return v;
+}
+
+void JsonFields::fail(const char* key, const char* expected, simdjson::dom::element got) {
   if (first_error_->has_value()) return;
   Error e;
   e.kind = ErrorKind::kDecode;
-  e.message = path_of(key) + ": expected " + expected + ", got " + got.type_name();
+  e.message = path_of(key) + ": expected " + expected + ", got " + json_type_name(got);
   *first_error_ = std::move(e);
 }
 
+// Integers beyond int64 (simdjson's uint64 ones) are refused like those of any other type.
 std::int64_t JsonFields::i64(const char* key, std::int64_t def) {
-  const nlohmann::json* v = find(key);
-  if (v == nullptr) return def;
-  if (v->is_number_integer() && !v->is_number_unsigned()) return v->get<std::int64_t>();
-  if (v->is_number_unsigned()) {
-    auto u = v->get<std::uint64_t>();
-    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return static_cast<std::int64_t>(u);
-    }
-  }
+  std::optional<simdjson::dom::element> v = value(key);
+  if (!v) return def;
+  std::int64_t out = def;
+  if (v->get(out) == simdjson::SUCCESS) return out;
   fail(key, "integer", *v);
   return def;
 }
 
 int JsonFields::i32(const char* key, int def) {
-  const nlohmann::json* v = find(key);
-  if (v == nullptr) return def;
+  std::optional<simdjson::dom::element> v = value(key);
+  if (!v) return def;
   std::int64_t wide = i64(key, def);
   if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) {
     fail(key, "32-bit integer", *v);
@@ -57,44 +121,52 @@ int JsonFields::i32(const char* key, int def) {
 }
 
 bool JsonFields::boolean(const char* key, bool def) {
-  const nlohmann::json* v = find(key);
-  if (v == nullptr) return def;
-  if (v->is_boolean()) return v->get<bool>();
+  std::optional<simdjson::dom::element> v = value(key);
+  if (!v) return def;
+  bool out = def;
+  if (v->get(out) == simdjson::SUCCESS) return out;
   fail(key, "boolean", *v);
   return def;
 }
 
 std::string JsonFields::str(const char* key, std::string def) {
-  const nlohmann::json* v = find(key);
-  if (v == nullptr) return def;
-  if (v->is_string()) return v->get<std::string>();
+  std::optional<simdjson::dom::element> v = value(key);
+  if (!v) return def;
+  std::string_view out;
+  if (v->get(out) == simdjson::SUCCESS) return std::string(out);
   fail(key, "string", *v);
   return def;
 }
 
 std::string JsonFields::id_string(const char* key) {
-  const nlohmann::json* v = find(key);
-  if (v == nullptr) return {};
-  if (v->is_string()) return v->get<std::string>();
-  if (v->is_number_integer()) return v->dump();
+  std::optional<simdjson::dom::element> v = value(key);
+  if (!v) return {};
+  std::string_view text;
+  if (v->get(text) == simdjson::SUCCESS) return std::string(text);
+  std::int64_t signed_id = 0;
+  if (v->get(signed_id) == simdjson::SUCCESS) return std::to_string(signed_id);
+  std::uint64_t unsigned_id = 0;
+  if (v->get(unsigned_id) == simdjson::SUCCESS) return std::to_string(unsigned_id);
   fail(key, "string or integer", *v);
   return {};
 }
 
-const nlohmann::json* JsonFields::array(const char* key) {
-  const nlohmann::json* v = find(key);
-  if (v == nullptr) return nullptr;
-  if (v->is_array()) return v;
+std::optional<simdjson::dom::array> JsonFields::array(const char* key) {
+  std::optional<simdjson::dom::element> v = value(key);
+  if (!v) return std::nullopt;
+  simdjson::dom::array out;
+  if (v->get(out) == simdjson::SUCCESS) return out;
   fail(key, "array", *v);
-  return nullptr;
+  return std::nullopt;
 }
 
-const nlohmann::json* JsonFields::object(const char* key) {
-  const nlohmann::json* v = find(key);
-  if (v == nullptr) return nullptr;
-  if (v->is_object()) return v;
+std::optional<simdjson::dom::object> JsonFields::object(const char* key) {
+  std::optional<simdjson::dom::element> v = value(key);
+  if (!v) return std::nullopt;
+  simdjson::dom::object out;
+  if (v->get(out) == simdjson::SUCCESS) return out;
   fail(key, "object", *v);
-  return nullptr;
+  return std::nullopt;
 }
 
 }  // namespace jobgw::core

@@ -12,7 +12,7 @@ packages=(
   build-essential cmake pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   libboost-dev libboost-system-dev
-  nlohmann-json3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
+  nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   libssl-dev libsqlite3-dev ca-certificates
   libgtest-dev libgmock-dev
   python3 perl bash
