@@ -1,6 +1,7 @@
 #include "bigjob.h"
 
 #include <chrono>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -56,11 +57,13 @@ nlohmann::json run_once(const BigJobOptions& o) {
   int pages = 0;
   std::int64_t log_bytes = 0;
   std::int64_t max_page_bytes = 0;
-  int log_hosts = 0;
+  int log_hosts = 0;  // distinct hosts across the pages
+  int truncated_hosts = 0;
   std::string log_error;
   std::int64_t rss_peak = rss_watched;
   const auto logs_start = Clock::now();
-  {
+  std::set<std::int64_t> seen_hosts;
+  for (;;) {
     v1::GetIpLogsResponse resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
@@ -68,13 +71,18 @@ nlohmann::json run_once(const BigJobOptions& o) {
     rss_peak = std::max(rss_peak, process_rss_kib(o.jobgw_pid));
     if (!s.ok()) {
       log_error = s.error_message();
-    } else {
-      ++pages;
-      const auto bytes = static_cast<std::int64_t>(resp.ByteSizeLong());
-      log_bytes += bytes;
-      max_page_bytes = std::max(max_page_bytes, bytes);
-      log_hosts += resp.script_logs_size();
+      break;
     }
+    ++pages;
+    const auto bytes = static_cast<std::int64_t>(resp.ByteSizeLong());
+    log_bytes += bytes;
+    max_page_bytes = std::max(max_page_bytes, bytes);
+    for (const auto& log : resp.script_logs()) {
+      if (seen_hosts.insert(log.host().host_id()).second) ++log_hosts;
+      if (log.truncated()) ++truncated_hosts;
+    }
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
   }
   const double logs_ms = ms_since(logs_start);
   std::this_thread::sleep_for(std::chrono::milliseconds(o.settle_ms));
@@ -93,6 +101,7 @@ nlohmann::json run_once(const BigJobOptions& o) {
                         {"max_event_bytes", watch.max_event_bytes()},
                         {"log_pages", pages},
                         {"log_hosts", log_hosts},
+                        {"truncated_hosts", truncated_hosts},
                         {"log_bytes", log_bytes},
                         {"max_page_bytes", max_page_bytes},
                         {"logs_ms", logs_ms},

@@ -236,13 +236,14 @@ void report_bigjob(const std::vector<nlohmann::json>& rows, std::ostream& out) {
       << "One job on many hosts, run several times on one jobgw (finished jobs leave jobgw after "
          "1 s here). Parse: jobgw's codec (`JobCodec::decode_job_status`) on the job's final "
          "status answer, mean of several rounds. Events and bytes: what one WatchStatus stream "
-         "received. Logs: GetIpLogs for every host, following `next_page_token`. RSS: jobgw's, "
+         "received. Logs: GetIpLogs for every host (16 KiB each; jobgw's message limit set to "
+         "4 MiB), following `next_page_token`. RSS: jobgw's, "
          "before the first run, at the first run's peak, and after each run once the job left. "
          "Targets: completes; every page under the gRPC message limit; memory back to its level "
          "after each run (no growth per run, counted from the second run).\n\n"
       << "| hosts | status JSON KiB | parse ms | events | event KiB (max one) | log pages | log "
-         "hosts | log KiB (max page) | logs ms | RSS before / peak MiB | RSS after each run MiB | "
-         "growth per run KiB | errors |\n"
+         "hosts (truncated) | log KiB (max page) | logs ms | RSS before / peak MiB | RSS after "
+         "each run MiB | growth per run KiB | errors |\n"
       << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n";
   for (const auto& r : rows) {
     std::string after;
@@ -253,7 +254,8 @@ void report_bigjob(const std::vector<nlohmann::json>& rows, std::ostream& out) {
         << " | " << fmt(r.value("parse_ms", 0.0), 2) << " | " << r["events"] << " | "
         << fmt(r.value("event_bytes", 0.0) / 1024.0, 0) << " ("
         << fmt(r.value("max_event_bytes", 0.0) / 1024.0, 0) << ") | " << r["log_pages"] << " | "
-        << r["log_hosts"] << " | " << fmt(r.value("log_bytes", 0.0) / 1024.0, 0) << " ("
+        << r["log_hosts"] << " (" << r.value("truncated_hosts", 0) << ") | "
+        << fmt(r.value("log_bytes", 0.0) / 1024.0, 0) << " ("
         << fmt(r.value("max_page_bytes", 0.0) / 1024.0, 0) << ") | "
         << fmt(r.value("logs_ms", 0.0), 0) << " | " << mib(r, "rss_before_kib") << " / "
         << mib(r, "rss_peak_kib") << " | " << after << " | "

@@ -224,8 +224,10 @@ stop_stack
 
 # ---- scenario 6: big job -------------------------------------------------------------------
 # Finished jobs leave jobgw after 1 s here, so the RSS after each round shows what stays behind.
+# Each host logs 16 KiB, so all hosts' logs (16 MiB for 1000) need several pages of jobgw's 4 MiB.
 STACK_HOSTS=$BIG_HOSTS start_stack bigjob --executor synthetic --synthetic-min-ms 1000 \
-  --synthetic-max-ms 3000 -- --watch.finished_retention_ms=1000
+  --synthetic-max-ms 3000 --synthetic-log-bytes 16384 -- --watch.finished_retention_ms=1000 \
+  --grpc.max_send_message_bytes=4194304
 log "big job: $BIG_HOSTS hosts, $BIG_ROUNDS rounds"
 bench bigjob --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --jobgw-pid "$GW_PID" \
   --hosts "$BIG_HOSTS" --rounds "$BIG_ROUNDS" --settle-ms 2000
