@@ -2,6 +2,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -392,9 +393,20 @@ int run(const GatewayConfig& config) {
   return 0;
 }
 
+// glibc raises its mmap threshold to the size of each large block freed, after which multi-MiB
+// buffers (GetIpLogs pages, 1000-host status answers) come from the per-thread arenas and stay
+// there: bench scenario 6 saw jobgw's RSS grow 13 MiB per 1000-host job (16 MiB of logs) and
+// never come back. Fixed thresholds keep large blocks mmapped, so they return to the system.
+void keep_large_blocks_returnable() {
+  constexpr int kThreshold = 256 * 1024;
+  mallopt(M_MMAP_THRESHOLD, kThreshold);
+  mallopt(M_TRIM_THRESHOLD, kThreshold);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_large_blocks_returnable();
   std::vector<std::string> args(argv + 1, argv + argc);
   auto loaded = jobgw::server::load_config(args, jobgw::server::process_environment());
   if (!loaded) {
