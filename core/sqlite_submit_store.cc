@@ -8,7 +8,8 @@ namespace jobgw::core {
 namespace {
 
 // Ordered: migration i (0-based) takes the schema from version i to i + 1. Never edit one that
-// shipped; append a new one and raise kSchemaVersion.
+// shipped; append a new one and raise kSchemaVersion. A migration may be several statements; the
+// parentheses tell the compiler the literals are concatenated on purpose.
 const char* const kMigrations[] = {
     // 1: idempotency keys and the answer JOB gave for them.
     "CREATE TABLE idempotency_keys ("
@@ -25,8 +26,8 @@ const char* const kMigrations[] = {
     "  PRIMARY KEY (scope_type, scope_id, job_instance_id)) WITHOUT ROWID;"
     "CREATE INDEX unfinished_jobs_by_time ON unfinished_jobs (submitted_ms);",
     // 3: how often jobgw started on this file; the run number bases watch sequence numbers.
-    "CREATE TABLE runs (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);"
-    "INSERT INTO runs (id, count) VALUES (1, 0);",
+    ("CREATE TABLE runs (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);"
+     "INSERT INTO runs (id, count) VALUES (1, 0);"),
 };
 static_assert(std::size(kMigrations) == SqliteSubmitStore::kSchemaVersion,
               "one migration per schema version");
