@@ -14,16 +14,6 @@
 namespace jobgw::testing {
 namespace {
 
-// Three simulated hosts, jobgw with its own state file; extra arguments for either.
-StackOptions three_hosts(std::vector<std::string> jobsim_args = {},
-                         std::vector<std::string> jobgw_args = {}) {
-  StackOptions options;
-  options.hosts = 3;
-  options.jobsim_args = std::move(jobsim_args);
-  options.jobgw_args = std::move(jobgw_args);
-  return options;
-}
-
 using std::chrono::seconds;
 
 std::string read_file(const std::string& path) {

@@ -22,6 +22,16 @@ struct StackOptions {
   bool callback = false;
 };
 
+// Three simulated hosts (enough for behaviour tests), extra arguments for jobsim and jobgw.
+inline StackOptions three_hosts(std::vector<std::string> jobsim_args = {},
+                                std::vector<std::string> jobgw_args = {}) {
+  StackOptions options;
+  options.hosts = 3;
+  options.jobsim_args = std::move(jobsim_args);
+  options.jobgw_args = std::move(jobgw_args);
+  return options;
+}
+
 // jobsim and jobgw as real processes on 127.0.0.1 ephemeral ports, plus a gRPC stub.
 class GatewayStack {
  public:
