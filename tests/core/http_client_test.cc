@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/core/fake_http_server.h"
+#include "tests/support/wait.h"
 
 namespace jobgw::core {
 namespace {
@@ -710,6 +711,40 @@ TEST(HttpResponseTest, HeaderLookupIsCaseInsensitive) {
   EXPECT_EQ(r.header("content-type"), "text/html");
   EXPECT_EQ(r.header("X-A"), "1");
   EXPECT_EQ(r.header("Missing"), std::nullopt);
+}
+
+// jobgw stops its io_context right after shutdown(), so the posted shutdown may never run and
+// an exchange may still be waiting for JOB's answer. Destroying the io_context must then free
+// the client, the call and its completion; a reference cycle through the connection's pending
+// handler once leaked them all (LeakSanitizer in the service tests).
+TEST(HttpClientTeardown, StoppedIoContextFreesAPendingCallAndItsCompletion) {
+  FakeHttpServer server([](const RecordedRequest&) {
+    FakeResponse r = FakeResponse::json("{}");
+    r.delay = std::chrono::seconds(5);
+    return r;
+  });
+  std::weak_ptr<int> completion_alive;
+  {
+    net::io_context io;
+    auto work = net::make_work_guard(io);
+    std::thread runner([&io] { io.run(); });
+    HttpClientConfig config;
+    config.base_url = server.base_url();
+    auto client = HttpClient::create(io, config);
+    ASSERT_TRUE(client.ok()) << client.error().message;
+    auto sentinel = std::make_shared<int>(0);
+    completion_alive = sentinel;
+    client.value()->send(post(), writes(), [sentinel](Result<HttpResponse>) {});
+    sentinel.reset();
+    EXPECT_TRUE(jobgw::testing::wait_until([&] { return server.count("POST") == 1; },
+                                           std::chrono::seconds(30)));
+    io.stop();
+    runner.join();
+    client.value()->shutdown();
+    client.value().reset();
+    EXPECT_FALSE(completion_alive.expired()) << "the call is still pending in the io_context";
+  }
+  EXPECT_TRUE(completion_alive.expired());
 }
 
 }  // namespace
