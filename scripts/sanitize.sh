@@ -28,7 +28,10 @@ jobs=${JOBS:-2}
 build_dir=${BUILD_DIR:-build-$mode}
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+# -O1 and line tables only: what the sanitizers need for fast code and symbolized reports, and
+# about a third less compile time than -O2 -g on CI's two cores.
 configure=(cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++
+           "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG"
            "${launcher[@]}" -DJOBGW_BUILD_TESTS=ON)
 
 case "$build_dir" in
