@@ -153,8 +153,8 @@ TEST_F(JobgwProcessTest, UnusableStateFileStopsStartupNamingTheKey) {
 }
 
 TEST_F(JobgwProcessTest, RefusesToStartWithoutAWayToAuthenticate) {
-  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=",
-                         "--state.path=" + (dir_ / "state.db").string()});
+  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0",
+                         "--metrics.listen=", "--state.path=" + (dir_ / "state.db").string()});
   std::string out = drain(c.out_fd);
   EXPECT_EQ(wait_exit(c.pid, 10s), 1);
   EXPECT_NE(out.find("auth.credentials_file"), std::string::npos) << out;
@@ -172,9 +172,9 @@ TEST_F(JobgwProcessTest, BadCredentialsFileStopsStartupNamingEntryAndField) {
   const std::string path = (dir_ / "credentials.json").string();
   std::ofstream(path) << R"({"callers": [{"name": "ci", "token_sha256": "abc",
                            "scopes": ["biz:1"], "operations": ["read"]}]})";
-  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=",
-                         "--auth.credentials_file=" + path,
-                         "--state.path=" + (dir_ / "state.db").string()});
+  Child c = spawn(
+      bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=", "--auth.credentials_file=" + path,
+             "--state.path=" + (dir_ / "state.db").string()});
   std::string out = drain(c.out_fd);
   EXPECT_EQ(wait_exit(c.pid, 10s), 1);
   EXPECT_NE(out.find("callers[0] (ci).token_sha256"), std::string::npos) << out;
@@ -184,12 +184,11 @@ TEST_F(JobgwProcessTest, ServesThenShutsDownStreamsUnavailableAndExitsZero) {
   std::string ports_file = (dir_ / "ports.json").string();
   // Nothing listens on port 1: status reads fail and retry, so the watch stays open until
   // shutdown ends it. Callback and metrics listen on different specs, so on two listeners.
-  Child c = spawn(
-      bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
-             "--callback.listen=localhost:0", "--job.base_url=http://127.0.0.1:1", "--threads=2",
-             "--shutdown_grace_ms=4000", "--job.app_code=code", "--job.app_secret=do-not-print-me",
-             "--ports_file=" + ports_file, "--state.path=" + (dir_ / "state.db").string(),
-             "--insecure-dev"});
+  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
+                         "--callback.listen=localhost:0", "--job.base_url=http://127.0.0.1:1",
+                         "--threads=2", "--shutdown_grace_ms=4000", "--job.app_code=code",
+                         "--job.app_secret=do-not-print-me", "--ports_file=" + ports_file,
+                         "--state.path=" + (dir_ / "state.db").string(), "--insecure-dev"});
   int flags = ::fcntl(c.out_fd, F_GETFL);
   ::fcntl(c.out_fd, F_SETFL, flags | O_NONBLOCK);
 
