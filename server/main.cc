@@ -207,7 +207,8 @@ std::optional<Security> start_security(const GatewayConfig& c) {
   return s;
 }
 
-// The credentials file watch and the per-caller limits run on the io_context's scheduler.
+// The credentials file watch (timer) and the per-caller limits (clock) use the io_context's
+// scheduler.
 void start_security_timers(Security& s, const GatewayConfig& c, jobgw::core::Scheduler& scheduler,
                            jobgw::core::Metrics& metrics) {
   jobgw::core::CallerLimitsConfig limits;
