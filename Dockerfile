@@ -5,6 +5,7 @@
 #     -e JOBGW_JOB_BASE_URL=https://bkapi.example.com/api/bk-job/prod \
 #     -e JOBGW_JOB_APP_CODE=... -e JOBGW_JOB_APP_SECRET=... \
 #     -e JOBGW_CALLBACK_PUBLIC_URL=http://HOST-JOB-CAN-REACH:8080/jobgw/v1/callback \
+#     -v /etc/jobgw/auth:/etc/jobgw/auth:ro \
 #     jobgw:0.1.0
 #
 # Configuration is by environment (JOBGW_<KEY>, see `jobgw --help`); flags given to
@@ -52,7 +53,10 @@ ENV JOBGW_GRPC_LISTEN=0.0.0.0:50051 \
     JOBGW_METRICS_LISTEN=0.0.0.0:9464 \
     JOBGW_CALLBACK_LISTEN=0.0.0.0:8080 \
     JOBGW_SHUTDOWN_GRACE_MS=10000 \
-    JOBGW_STATE_PATH=/var/lib/jobgw/state.db
+    JOBGW_STATE_PATH=/var/lib/jobgw/state.db \
+    JOBGW_AUTH_CREDENTIALS_FILE=/etc/jobgw/auth/credentials.json
+# Callers' tokens and grants (README "Security"): mount the file (or a Kubernetes Secret) at
+# /etc/jobgw/auth; jobgw refuses to start without it.
 # request_ids and unfinished jobs (SQLite); mount a volume here to keep them across containers.
 VOLUME /var/lib/jobgw
 EXPOSE 50051 9464 8080

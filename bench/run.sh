@@ -124,9 +124,13 @@ start_stack() {
   PIDS+=($SIM_PID)
   wait_for_file "$dir/jobsim.port" 20 '[0-9]' || { cat "$dir/jobsim.log" >&2; exit 1; }
   SIM_PORT=$(tr -d '[:space:]' <"$dir/jobsim.port")
+  # One anonymous caller drives every scenario (10,000 streams, thousands of submits per
+  # second): per-caller limits would measure themselves, not the gateway.
   "$JOBGW" --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 \
     --job.base_url="http://127.0.0.1:$SIM_PORT" --ports_file="$dir/jobgw.ports" \
-    --state.path="$dir/jobgw-state.db" --log.level=warn "${gw_args[@]}" >"$dir/jobgw.log" 2>&1 &
+    --state.path="$dir/jobgw-state.db" --log.level=warn --insecure-dev \
+    --limits.caller_submits_per_second=0 --limits.caller_max_streams=0 \
+    "${gw_args[@]}" >"$dir/jobgw.log" 2>&1 &
   GW_PID=$!
   PIDS+=($GW_PID)
   wait_for_file "$dir/jobgw.ports" 20 '"grpc"' || { cat "$dir/jobgw.log" >&2; exit 1; }

@@ -99,6 +99,19 @@ std::string admission_label(const std::string& limit) {
   return std::string(kOther);
 }
 
+constexpr std::array<std::string_view, 6> kAuthRefusals{
+    "missing_token", "bad_token", "unknown_certificate", "operation", "scope", "operator"};
+constexpr std::array<std::string_view, 2> kReloadOutcomes{"ok", "failed"};
+constexpr std::array<std::string_view, 2> kCallerLimits{"submit_rate", "streams"};
+
+template <std::size_t N>
+std::string known_label(const std::string& value, const std::array<std::string_view, N>& known) {
+  for (auto k : known) {
+    if (value == k) return value;
+  }
+  return std::string(kOther);
+}
+
 double seconds_of(std::chrono::milliseconds ms) {
   return std::chrono::duration<double>(ms).count();
 }
@@ -190,7 +203,21 @@ Metrics::Metrics()
                                 .Name("jobgw_admission_rejections_total")
                                 .Help("Calls refused with RESOURCE_EXHAUSTED at an overload "
                                       "limit, by limit key")
-                                .Register(*registry_)) {
+                                .Register(*registry_)),
+      auth_refusals_(BuildCounter()
+                         .Name("jobgw_auth_refusals_total")
+                         .Help("Calls refused UNAUTHENTICATED or PERMISSION_DENIED, by reason")
+                         .Register(*registry_)),
+      credentials_reloads_(BuildCounter()
+                               .Name("jobgw_credentials_reloads_total")
+                               .Help("Credentials file reloads, by outcome (a failed one keeps "
+                                     "the previous credentials)")
+                               .Register(*registry_)),
+      caller_limit_rejections_(BuildCounter()
+                                   .Name("jobgw_caller_limit_rejections_total")
+                                   .Help("Calls refused with RESOURCE_EXHAUSTED at a per-caller "
+                                         "limit, by limit")
+                                   .Register(*registry_)) {
   // Every outcome is exported from the start at 0, so rate() and alerts see the series before
   // the first callback arrives.
   for (auto outcome : kCallbackOutcomes) callbacks_.Add({{"outcome", std::string(outcome)}});
@@ -200,6 +227,11 @@ Metrics::Metrics()
   for (auto limit : kAdmissionLimits) {
     admission_rejections_.Add({{"limit", std::string(limit)}});
   }
+  for (auto reason : kAuthRefusals) auth_refusals_.Add({{"reason", std::string(reason)}});
+  for (auto outcome : kReloadOutcomes) {
+    credentials_reloads_.Add({{"outcome", std::string(outcome)}});
+  }
+  for (auto limit : kCallerLimits) caller_limit_rejections_.Add({{"limit", std::string(limit)}});
 }
 
 void Metrics::rpc_finished(const std::string& method, const std::string& code, double seconds) {
@@ -247,6 +279,18 @@ void Metrics::admission_changed(const std::string& limit, int delta) {
 
 void Metrics::admission_rejected(const std::string& limit) {
   admission_rejections_.Add({{"limit", admission_label(limit)}}).Increment();
+}
+
+void Metrics::auth_refused(const std::string& reason) {
+  auth_refusals_.Add({{"reason", known_label(reason, kAuthRefusals)}}).Increment();
+}
+
+void Metrics::credentials_reload(const std::string& outcome) {
+  credentials_reloads_.Add({{"outcome", known_label(outcome, kReloadOutcomes)}}).Increment();
+}
+
+void Metrics::caller_limit_rejected(const std::string& limit) {
+  caller_limit_rejections_.Add({{"limit", known_label(limit, kCallerLimits)}}).Increment();
 }
 
 void Metrics::on_event(WatchEventKind kind) {

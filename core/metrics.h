@@ -41,6 +41,12 @@ class Metrics : public WatchObserver {
   // given back (-1; 0 only creates the series), and calls refused at the limit.
   void admission_changed(const std::string& limit, int delta);
   void admission_rejected(const std::string& limit);
+  // Security (server/authorizer.h): calls refused by authentication or authorization, by reason
+  // (missing_token, bad_token, unknown_certificate, operation, scope, operator); credentials
+  // file reloads (ok, failed); calls refused at a per-caller limit (submit_rate, streams).
+  void auth_refused(const std::string& reason);
+  void credentials_reload(const std::string& outcome);
+  void caller_limit_rejected(const std::string& limit);
 
   // WatchObserver.
   void on_event(WatchEventKind kind) override;
@@ -85,6 +91,9 @@ class Metrics : public WatchObserver {
   prometheus::Counter& resumed_jobs_;
   prometheus::Family<prometheus::Gauge>& admission_in_use_;
   prometheus::Family<prometheus::Counter>& admission_rejections_;
+  prometheus::Family<prometheus::Counter>& auth_refusals_;
+  prometheus::Family<prometheus::Counter>& credentials_reloads_;
+  prometheus::Family<prometheus::Counter>& caller_limit_rejections_;
 };
 
 }  // namespace jobgw::core

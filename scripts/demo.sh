@@ -55,9 +55,10 @@ step "Starting jobsim (JOB emulator, 10 hosts) and jobgw on 127.0.0.1"
 pids+=($!)
 wait_for_file "$run_dir/jobsim.port" 20 || fail "jobsim did not start: $(cat "$run_dir/jobsim.log")"
 jobsim_port=$(cat "$run_dir/jobsim.port")
+# --insecure-dev: the demo runs on loopback without credentials (README "Security" for real ones).
 "$jobgw_bin" --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 --callback.listen=127.0.0.1:0 \
   --job.base_url="http://127.0.0.1:$jobsim_port" --ports_file="$run_dir/jobgw.ports" \
-  --state.path="$run_dir/jobgw-state.db" >"$run_dir/jobgw.log" 2>&1 &
+  --state.path="$run_dir/jobgw-state.db" --insecure-dev >"$run_dir/jobgw.log" 2>&1 &
 pids+=($!)
 wait_for_file "$run_dir/jobgw.ports" 20 || fail "jobgw did not start: $(cat "$run_dir/jobgw.log")"
 grpc_port=$(json_field "$run_dir/jobgw.ports" grpc)

@@ -252,6 +252,40 @@ constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr std::uint64_t kHour = 3600 * 1000;
 constexpr std::uint64_t kDay = 24 * kHour;
 
+// Security keys (issue 8): authentication, per-caller limits, audit.
+void add_security_keys(std::vector<Key>& k) {
+  using C = GatewayConfig;
+  k.push_back(string_key("auth.credentials_file",
+                         "JSON file of callers, token hashes and grants (a mounted Kubernetes "
+                         "Secret works); reloaded on SIGHUP and on change",
+                         &C::auth_credentials_file));
+  k.push_back(bool_key("auth.insecure_dev",
+                       "allow every call unauthenticated, as caller \"anonymous\" (local "
+                       "development only; also --insecure-dev)",
+                       &C::auth_insecure_dev));
+  k.push_back(ms_key("auth.reload_interval_ms",
+                     "how often the credentials file is checked for changes (0: only SIGHUP)",
+                     &C::auth_reload_interval, 0, kHour));
+  k.push_back(double_key("limits.caller_submits_per_second",
+                         "submits per second per caller; beyond: RESOURCE_EXHAUSTED with a retry "
+                         "hint (0: no limit)",
+                         &C::limits_caller_submits_per_second, 0, 1000000));
+  k.push_back(double_key("limits.caller_submit_burst",
+                         "submits one caller may make at once above the rate (0: = the rate)",
+                         &C::limits_caller_submit_burst, 0, 1000000));
+  k.push_back(uint_key("limits.caller_max_streams",
+                       "WatchStatus streams one caller may hold open (0: no limit)",
+                       &C::limits_caller_max_streams, 0, 10000000));
+  k.push_back(uint_key("limits.max_targets",
+                       "hosts, topology nodes and dynamic groups one submit may name (targets "
+                       "and file sources together)",
+                       &C::limits_max_targets, 1, 10000000));
+  k.push_back(string_key("audit.path",
+                         "file the audit trail (one JSON line per mutating call) is appended to "
+                         "(empty or -: the main log, as event=audit lines)",
+                         &C::audit_path));
+}
+
 const std::vector<Key>& keys() {
   using C = GatewayConfig;
   static const std::vector<Key> kKeys = [] {
@@ -348,6 +382,7 @@ const std::vector<Key>& keys() {
                          "unary RPCs (calls to JOB) in progress at once; beyond: "
                          "RESOURCE_EXHAUSTED",
                          &C::limits_max_inflight_job_calls, 1, 10000000));
+    add_security_keys(k);
     k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
     k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
                        &C::shutdown_grace, 0, kHour));
@@ -431,6 +466,12 @@ Result<void> validate(const GatewayConfig& c) {
         "callback.public_url is set but callback.listen is empty: nothing would receive JOB's "
         "callbacks");
   }
+  if (c.auth_insecure_dev && !c.auth_credentials_file.empty()) {
+    // Ambiguous: either a credentials file meant to protect a deployment would be ignored, or a
+    // dev flag left over from a test would be; neither should be guessed.
+    return config_error(
+        "auth.credentials_file and auth.insecure_dev (--insecure-dev) are both set: choose one");
+  }
   if (c.job_app_code.empty() != c.job_app_secret.empty()) {
     return config_error("job.app_code and job.app_secret go together: set both or neither");
   }
@@ -493,6 +534,7 @@ Result<LoadedConfig> load_config(const std::vector<std::string>& args, const Env
     std::optional<std::string> value;
     auto eq = body.find('=');
     std::string name = body.substr(0, eq);
+    if (name == "insecure-dev") name = "auth.insecure_dev";
     if (eq != std::string::npos) value = body.substr(eq + 1);
     const Key* key = name == "config" ? nullptr : find_key(name);
     if (name != "config" && key == nullptr) return config_error("unknown flag --" + name);
@@ -578,8 +620,16 @@ std::string config_help() {
     out << "  --" << k.name << "  (env " << env_name(k.name) << ", default "
         << (def.empty() ? "\"\"" : def) << ")\n      " << k.help << "\n";
   }
-  out << "\n  --help  print this text and exit\n";
+  out << "\n  --insecure-dev  the same as --auth.insecure_dev=true\n";
+  out << "  --help  print this text and exit\n";
   return out.str();
+}
+
+std::string missing_auth_problem(const GatewayConfig& config) {
+  if (!config.auth_credentials_file.empty() || config.auth_insecure_dev) return {};
+  return "no way to authenticate callers: set auth.credentials_file (--auth.credentials_file=FILE "
+         "or JOBGW_AUTH_CREDENTIALS_FILE; see README \"Security\") or, for local development "
+         "only, --insecure-dev";
 }
 
 std::string GatewayConfig::summary() const {

@@ -62,6 +62,17 @@ struct GatewayConfig {
 
   std::size_t logs_page_hosts = 500;
 
+  // Security (issue 8): who may call (auth.*), per-caller limits, the audit trail.
+  // jobgw refuses to start unless exactly one of credentials_file and insecure_dev is set.
+  std::string auth_credentials_file;
+  bool auth_insecure_dev = false;
+  std::chrono::milliseconds auth_reload_interval{2000};
+  double limits_caller_submits_per_second = 10;
+  double limits_caller_submit_burst = 0;  // 0: the same as the rate
+  std::size_t limits_caller_max_streams = 1000;
+  std::size_t limits_max_targets = 5000;
+  std::string audit_path;  // empty or "-": the main log, as event=audit lines
+
   unsigned threads = 0;
   std::chrono::milliseconds shutdown_grace{10000};
   std::string log_level = "info";
@@ -89,6 +100,10 @@ core::Result<LoadedConfig> load_config(const std::vector<std::string>& args,
 
 // The process environment, for load_config.
 Environment process_environment();
+
+// Why the configuration names no way to authenticate callers, or empty when it does: exactly one
+// of auth.credentials_file and auth.insecure_dev must be set (both is a load_config error).
+std::string missing_auth_problem(const GatewayConfig& config);
 
 // The --help text: every key with its default, env name and a one-line description.
 std::string config_help();

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <sstream>
+#include <stdexcept>
 #include <utility>
 
 #include "core/request_fingerprint.h"
@@ -22,6 +24,19 @@ double seconds_since(Clock::time_point start) {
 
 std::string scope_label(const v1::Scope& scope) {
   return (scope.type().empty() ? std::string("biz") : scope.type()) + ":" + scope.id();
+}
+
+// The parts of a mutating call's audit line known before it runs.
+core::AuditRecord audit_record(const std::string& rpc, const std::string& scope,
+                               const std::string& request_id, std::size_t targets,
+                               const std::string& script_content) {
+  core::AuditRecord r;
+  r.rpc = rpc;
+  r.scope = scope;
+  r.request_id = request_id;
+  r.target_count = targets;
+  if (!script_content.empty()) r.script_sha256 = core::sha256_hex(script_content);
+  return r;
 }
 
 // Client mistakes and expected outcomes are warnings; only jobgw's or JOB's own faults are errors.
@@ -136,11 +151,37 @@ class JobGatewayService::WatchReactor final : public grpc::ServerWriteReactor<v1
       return;
     }
     info_.slot = Admission::Kind::kStream;
+    const Identity identity = service_->authorizer_.authenticate(presented_by(*context));
+    info_.caller = identity.name();
+    if (!identity.ok()) {
+      refuse(identity.status, identity.reason);
+      return;
+    }
     auto target = to_watch(*request);
     if (!target) {
       std::lock_guard<std::mutex> lock(shared_->mu);
       finish_locked(map_error(target.error()), target.error().describe());
       return;
+    }
+    const Decision decision =
+        service_->authorizer_.authorize(identity, target->scope, core::Operation::kRead, {});
+    if (!decision.ok()) {
+      refuse(decision.status, decision.reason);
+      return;
+    }
+    if (core::CallerLimits* limits = service_->options_.caller_limits) {
+      if (!limits->open_stream(info_.caller)) {
+        if (service_->metrics_ != nullptr) service_->metrics_->caller_limit_rejected("streams");
+        const std::string why = "caller " + info_.caller + " has " +
+                                std::to_string(limits->config().max_streams) +
+                                " WatchStatus streams open (limits.caller_max_streams); retry "
+                                "after closing one";
+        std::lock_guard<std::mutex> lock(shared_->mu);
+        finish_locked(MappedStatus{grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, why), {}},
+                      why);
+        return;
+      }
+      caller_stream_ = true;
     }
     subscription_ =
         service_->hub_.subscribe(target->scope, target->job_instance_id, target->after_seq);
@@ -231,11 +272,18 @@ class JobGatewayService::WatchReactor final : public grpc::ServerWriteReactor<v1
     StartWrite(&out_);
   }
 
+  void refuse(const grpc::Status& status, const std::string& reason) {
+    if (service_->metrics_ != nullptr) service_->metrics_->auth_refused(reason);
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    finish_locked(MappedStatus{status, {}}, "reason=" + reason + " " + status.error_message());
+  }
+
   // Exactly once: records the metric, logs a failure, adds trailers and finishes now, or after
   // the write in flight completes (a Finish never overlaps a write).
   void finish_locked(const MappedStatus& mapped, const std::string& detail) {
     if (shared_->finishing) return;
     shared_->finishing = true;
+    if (caller_stream_) service_->options_.caller_limits->close_stream(info_.caller);
     const grpc::StatusCode code = mapped.status.error_code();
     service_->record(info_, code);
     if (code != grpc::StatusCode::OK) {
@@ -258,11 +306,24 @@ class JobGatewayService::WatchReactor final : public grpc::ServerWriteReactor<v1
   v1::StatusEvent out_;
   bool write_in_flight_ = false;
   std::optional<grpc::Status> pending_finish_;
+  // Whether this stream holds one of its caller's limits.caller_max_streams slots.
+  bool caller_stream_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
 // The service
 // ---------------------------------------------------------------------------------------------
+
+namespace {
+
+const Authorizer& required(const Authorizer* authorizer) {
+  if (authorizer == nullptr) {
+    throw std::invalid_argument("JobGatewayService needs an Authorizer (ServiceOptions)");
+  }
+  return *authorizer;
+}
+
+}  // namespace
 
 JobGatewayService::JobGatewayService(core::JobClient& job, core::WatchHub& hub,
                                      core::Metrics* metrics, ServiceOptions options,
@@ -272,8 +333,9 @@ JobGatewayService::JobGatewayService(core::JobClient& job, core::WatchHub& hub,
       metrics_(metrics),
       submitter_(submitter),
       options_(std::move(options)),
-      limits_{options_.max_script_bytes, options_.max_param_bytes},
-      admission_(options_.admission, metrics) {}
+      limits_{options_.max_script_bytes, options_.max_param_bytes, options_.max_targets},
+      admission_(options_.admission, metrics),
+      authorizer_(required(options_.authorizer)) {}
 
 JobGatewayService::RpcInfo JobGatewayService::rpc_info(const char* method, const v1::Scope& scope,
                                                        std::int64_t job_instance_id,
@@ -316,18 +378,36 @@ void JobGatewayService::record(const RpcInfo& info, grpc::StatusCode code) {
 void JobGatewayService::log_failure(const RpcInfo& info, grpc::StatusCode code,
                                     const std::string& detail) {
   // Never the request body: script content, parameters and credentials stay out of logs.
-  spdlog::log(level_for(code), "rpc={} scope={} job_instance_id={}{}{} code={} {}", info.method,
-              info.scope, info.job_instance_id,
+  spdlog::log(level_for(code), "rpc={} caller={} scope={} job_instance_id={}{}{} code={} {}",
+              info.method, info.caller.empty() ? "-" : info.caller, info.scope,
+              info.job_instance_id,
               info.caller_request_id.empty() ? "" : " request_id=", info.caller_request_id,
               status_code_name(code), detail);
+}
+
+void JobGatewayService::write_audit(const RpcInfo& info, grpc::StatusCode code,
+                                    const std::string& reason) {
+  if (!info.audit || options_.audit == nullptr) return;
+  core::AuditRecord record = *info.audit;
+  record.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  record.caller = info.caller.empty() ? Authorizer::kUnauthenticated : info.caller;
+  record.job_instance_id = info.job_instance_id;
+  record.code = status_code_name(code);
+  // Short: the first line, at most 300 bytes; the full story is in the main log.
+  constexpr std::size_t kMaxReason = 300;
+  record.reason = reason.substr(0, std::min(reason.find('\n'), kMaxReason));
+  options_.audit->write(record);
 }
 
 void JobGatewayService::finish_ok(grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
                                   const std::string& detail) {
   record(info, grpc::StatusCode::OK);
+  write_audit(info, grpc::StatusCode::OK, {});
   if (!detail.empty()) {
-    spdlog::info("rpc={} scope={} job_instance_id={}{}{} code=OK {}", info.method, info.scope,
-                 info.job_instance_id,
+    spdlog::info("rpc={} caller={} scope={} job_instance_id={}{}{} code=OK {}", info.method,
+                 info.caller, info.scope, info.job_instance_id,
                  info.caller_request_id.empty() ? "" : " request_id=", info.caller_request_id,
                  detail);
   }
@@ -345,13 +425,64 @@ void JobGatewayService::finish_status(grpc::CallbackServerContext* context,
                                       const MappedStatus& mapped, const std::string& detail) {
   const grpc::StatusCode code = mapped.status.error_code();
   record(info, code);
+  write_audit(info, code, mapped.status.error_message());
   log_failure(info, code, detail);
   add_trailers(mapped, context);
   reactor->Finish(mapped.status);
 }
 
-std::string JobGatewayService::caller_of(const grpc::CallbackServerContext* /*context*/) {
-  return kAnonymousCaller;
+void JobGatewayService::refuse_auth(grpc::CallbackServerContext* context,
+                                    grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
+                                    const grpc::Status& status, const std::string& reason) {
+  if (metrics_ != nullptr) metrics_->auth_refused(reason);
+  finish_status(context, reactor, info, MappedStatus{status, {}},
+                "reason=" + reason + " " + status.error_message());
+}
+
+bool JobGatewayService::authenticate(grpc::CallbackServerContext* context,
+                                     grpc::ServerUnaryReactor* reactor, RpcInfo* info,
+                                     Identity* identity) {
+  *identity = authorizer_.authenticate(presented_by(*context));
+  info->caller = identity->name();
+  if (identity->ok()) return true;
+  refuse_auth(context, reactor, *info, identity->status, identity->reason);
+  return false;
+}
+
+bool JobGatewayService::authorize(grpc::CallbackServerContext* context,
+                                  grpc::ServerUnaryReactor* reactor, RpcInfo* info,
+                                  const Identity& identity, const core::Scope& scope,
+                                  core::Operation op, const std::string& requested_operator,
+                                  std::string* job_operator) {
+  if (info->audit) {
+    info->audit->job_operator =
+        requested_operator.empty() ? identity.caller->job_operator : requested_operator;
+  }
+  Decision decision = authorizer_.authorize(identity, scope, op, requested_operator);
+  if (!decision.ok()) {
+    refuse_auth(context, reactor, *info, decision.status, decision.reason);
+    return false;
+  }
+  *job_operator = decision.job_operator;
+  if (info->audit) info->audit->job_operator = decision.job_operator;
+  return true;
+}
+
+bool JobGatewayService::within_submit_rate(grpc::CallbackServerContext* context,
+                                           grpc::ServerUnaryReactor* reactor, const RpcInfo& info) {
+  if (options_.caller_limits == nullptr) return true;
+  auto wait = options_.caller_limits->take_submit(info.caller);
+  if (!wait) return true;
+  if (metrics_ != nullptr) metrics_->caller_limit_rejected("submit_rate");
+  const auto& limits = options_.caller_limits->config();
+  std::ostringstream rate;
+  rate << limits.submits_per_second;
+  const std::string why = "caller " + info.caller + " is over limits.caller_submits_per_second (" +
+                          rate.str() + "/s); retry in " + std::to_string(wait->count()) + " ms";
+  context->AddTrailingMetadata("retry-after-ms", std::to_string(wait->count()));
+  finish_status(context, reactor, info,
+                MappedStatus{grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, why), {}}, why);
+  return false;
 }
 
 void JobGatewayService::submit(grpc::CallbackServerContext* context,
@@ -370,7 +501,7 @@ void JobGatewayService::submit(grpc::CallbackServerContext* context,
   }
   std::optional<core::IdempotencyKey> key;
   if (!info.caller_request_id.empty()) {
-    key = core::IdempotencyKey{caller_of(context), info.scope, info.caller_request_id};
+    key = core::IdempotencyKey{info.caller, info.scope, info.caller_request_id};
   }
   submitter_->submit(scope, key, fingerprint, std::move(send), std::move(done));
 }
@@ -410,6 +541,10 @@ grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerC
                                                            v1::JobRef* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("ExecuteScript", request->scope(), 0, request->request_id());
+  info.audit = audit_record(info.method, info.scope, info.caller_request_id, target_count(*request),
+                            request->script_content());
+  Identity identity;
+  if (!authenticate(context, reactor, &info, &identity)) return reactor;
   if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_execute_script(*request, limits_);
   if (!validated) {
@@ -421,6 +556,11 @@ grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerC
     return reactor;
   }
   auto domain = std::make_shared<core::ExecuteScriptRequest>(std::move(validated.value()));
+  if (!authorize(context, reactor, &info, identity, domain->scope, core::Operation::kExecute,
+                 request->operator_(), &domain->operator_name) ||
+      !within_submit_rate(context, reactor, info)) {
+    return reactor;
+  }
   domain->callback_url = options_.callback_url;
   const core::Deadline deadline = deadline_for(context);
   // Submits are never retried here: a lost answer could mean a job that runs twice.
@@ -438,8 +578,12 @@ grpc::ServerUnaryReactor* JobGatewayService::TransferFile(grpc::CallbackServerCo
                                                           v1::JobRef* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("TransferFile", request->scope(), 0, request->request_id());
+  info.audit =
+      audit_record(info.method, info.scope, info.caller_request_id, target_count(*request), {});
+  Identity identity;
+  if (!authenticate(context, reactor, &info, &identity)) return reactor;
   if (!admit(context, reactor, &info)) return reactor;
-  auto validated = to_transfer_file(*request);
+  auto validated = to_transfer_file(*request, limits_);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());
     return reactor;
@@ -449,6 +593,11 @@ grpc::ServerUnaryReactor* JobGatewayService::TransferFile(grpc::CallbackServerCo
     return reactor;
   }
   auto domain = std::make_shared<core::TransferFileRequest>(std::move(validated.value()));
+  if (!authorize(context, reactor, &info, identity, domain->scope, core::Operation::kTransfer,
+                 request->operator_(), &domain->operator_name) ||
+      !within_submit_rate(context, reactor, info)) {
+    return reactor;
+  }
   domain->callback_url = options_.callback_url;
   const core::Deadline deadline = deadline_for(context);
   submit(
@@ -470,13 +619,19 @@ grpc::ServerUnaryReactor* JobGatewayService::GetJobStatus(grpc::CallbackServerCo
                                                           v1::JobSnapshot* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("GetJobStatus", request->scope(), request->job_instance_id());
+  Identity identity;
+  if (!authenticate(context, reactor, &info, &identity)) return reactor;
   if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_job_status(*request);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());
     return reactor;
   }
-  const core::JobStatusRequest& domain = validated.value();
+  core::JobStatusRequest& domain = validated.value();
+  if (!authorize(context, reactor, &info, identity, domain.scope, core::Operation::kRead,
+                 request->operator_(), &domain.operator_name)) {
+    return reactor;
+  }
   if (auto cached = hub_.cached(domain.scope, domain.job_instance_id, options_.status_fresh_for)) {
     to_proto(*cached, response);
     finish_ok(reactor, info);
@@ -501,10 +656,17 @@ grpc::ServerUnaryReactor* JobGatewayService::TerminateJob(grpc::CallbackServerCo
                                                           v1::TerminateJobResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("TerminateJob", request->scope(), request->job_instance_id());
+  info.audit = audit_record(info.method, info.scope, info.caller_request_id, 0, {});
+  Identity identity;
+  if (!authenticate(context, reactor, &info, &identity)) return reactor;
   if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_terminate(*request);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());
+    return reactor;
+  }
+  if (!authorize(context, reactor, &info, identity, validated->scope, core::Operation::kTerminate,
+                 request->operator_(), &validated->operator_name)) {
     return reactor;
   }
   const std::int64_t job_instance_id = validated->job_instance_id;
@@ -531,10 +693,16 @@ grpc::ServerUnaryReactor* JobGatewayService::GetIpLogs(grpc::CallbackServerConte
                                                        v1::GetIpLogsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcInfo info = rpc_info("GetIpLogs", request->scope(), request->job_instance_id());
+  Identity identity;
+  if (!authenticate(context, reactor, &info, &identity)) return reactor;
   if (!admit(context, reactor, &info)) return reactor;
   auto validated = to_ip_logs(*request);
   if (!validated) {
     finish_error(context, reactor, info, validated.error());
+    return reactor;
+  }
+  if (!authorize(context, reactor, &info, identity, validated->scope, core::Operation::kRead,
+                 request->operator_(), &validated->operator_name)) {
     return reactor;
   }
   auto page_bytes = log_page_bytes(*request, options_.log_page_max_bytes);

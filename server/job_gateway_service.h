@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/audit_log.h"
+#include "core/caller_limits.h"
+#include "core/credentials.h"
 #include "core/idempotent_submitter.h"
 #include "core/job_client.h"
 #include "core/job_requests.h"
@@ -18,6 +21,7 @@
 #include "core/watch_hub.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
 #include "server/admission.h"
+#include "server/authorizer.h"
 #include "server/request_validation.h"
 #include "server/status_mapping.h"
 
@@ -38,6 +42,14 @@ struct ServiceOptions {
   std::size_t log_page_max_bytes = 4 * 1024 * 1024;
   // Overload limits: beyond them new calls get RESOURCE_EXHAUSTED at once.
   AdmissionLimits admission;
+  // Hosts (and topology nodes, dynamic groups) one submit may name, targets and sources together.
+  std::size_t max_targets = 5000;
+
+  // Security (issue 8); each must outlive the service. The authorizer is required (the
+  // constructor refuses null: no accidental open gateway); caller limits and audit may be null.
+  const Authorizer* authorizer = nullptr;
+  core::CallerLimits* caller_limits = nullptr;
+  core::AuditLog* audit = nullptr;
 };
 
 // The steady_clock deadline for JOB calls of an RPC whose gRPC deadline is `grpc_deadline`
@@ -78,11 +90,6 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   JobGatewayService(core::JobClient& job, core::WatchHub& hub, core::Metrics* metrics,
                     ServiceOptions options, core::IdempotentSubmitter* submitter = nullptr);
 
-  // Who is calling, the first part of every idempotency key. jobgw does not authenticate yet,
-  // so every caller is kAnonymousCaller; the authenticated identity replaces it here.
-  static std::string caller_of(const grpc::CallbackServerContext* context);
-  static constexpr const char* kAnonymousCaller = "anonymous";
-
   grpc::ServerUnaryReactor* ExecuteScript(grpc::CallbackServerContext* context,
                                           const v1::ExecuteScriptRequest* request,
                                           v1::JobRef* response) override;
@@ -118,6 +125,11 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
     std::chrono::steady_clock::time_point start;
     // The overload slot this RPC holds, given back when it is recorded as finished.
     std::optional<Admission::Kind> slot;
+    // Who is calling: the credentials entry's name (the first part of every idempotency key),
+    // "anonymous" in insecure-dev mode, "unauthenticated" when refused; empty before that.
+    std::string caller;
+    // Mutating RPCs only: the audit line, filled in as the call goes and written when it ends.
+    std::optional<core::AuditRecord> audit;
   };
 
   RpcInfo rpc_info(const char* method, const v1::Scope& scope, std::int64_t job_instance_id,
@@ -135,6 +147,20 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   void finish_status(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                      const RpcInfo& info, const MappedStatus& mapped, const std::string& detail);
   void record(const RpcInfo& info, grpc::StatusCode code);
+  void write_audit(const RpcInfo& info, grpc::StatusCode code, const std::string& reason);
+  // Authentication, then (once the request is valid) authorization of one operation in one scope
+  // and the per-caller submit rate. Each finishes the RPC (counted, logged, audited) and returns
+  // false when the call is refused.
+  bool authenticate(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                    RpcInfo* info, Identity* identity);
+  bool authorize(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                 RpcInfo* info, const Identity& identity, const core::Scope& scope,
+                 core::Operation op, const std::string& requested_operator,
+                 std::string* job_operator);
+  bool within_submit_rate(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                          const RpcInfo& info);
+  void refuse_auth(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                   const RpcInfo& info, const grpc::Status& status, const std::string& reason);
   void log_failure(const RpcInfo& info, grpc::StatusCode code, const std::string& detail);
 
   // Both submits: through the submitter (request_id deduplication, restart record) when there
@@ -160,6 +186,7 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   const ServiceOptions options_;
   const ValidationLimits limits_;
   Admission admission_;
+  const Authorizer& authorizer_;
 };
 
 }  // namespace jobgw::server

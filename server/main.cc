@@ -26,6 +26,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/audit_log.h"
+#include "core/caller_limits.h"
+#include "core/credentials.h"
 #include "core/idempotent_submitter.h"
 #include "core/job_client.h"
 #include "core/job_client_status_source.h"
@@ -34,8 +37,10 @@
 #include "core/scheduler.h"
 #include "core/sqlite_submit_store.h"
 #include "core/watch_hub.h"
+#include "server/authorizer.h"
 #include "server/callback_endpoint.h"
 #include "server/config.h"
+#include "server/credentials_watcher.h"
 #include "server/http_listener.h"
 #include "server/ip_log_pages.h"
 #include "server/job_gateway_service.h"
@@ -160,6 +165,73 @@ void resume_unfinished(jobgw::core::IdempotentSubmitter& submitter, jobgw::core:
   spdlog::info("event=resumed_jobs count={}", jobs.value().size());
 }
 
+// Who may call, how much, and the audit trail (issue 8). Built before anything listens, so a
+// bad credentials file or audit path stops jobgw at once, naming the entry and field.
+struct Security {
+  std::unique_ptr<jobgw::server::Authorizer> authorizer;
+  std::unique_ptr<jobgw::core::AuditLog> audit;
+  std::unique_ptr<jobgw::server::CredentialsWatcher> watcher;  // with a credentials file only
+  std::unique_ptr<jobgw::core::CallerLimits> caller_limits;
+};
+
+std::optional<Security> start_security(const GatewayConfig& c) {
+  Security s;
+  if (std::string problem = jobgw::server::missing_auth_problem(c); !problem.empty()) {
+    spdlog::critical("event=startup_failed key=auth.credentials_file error=\"{}\"", problem);
+    return std::nullopt;
+  }
+  if (c.auth_insecure_dev) {
+    s.authorizer = jobgw::server::Authorizer::insecure_dev();
+    spdlog::warn(
+        "event=insecure_dev detail=\"INSECURE DEV MODE: every call is allowed without a token, as "
+        "caller anonymous; never run this way where anyone else can reach {}\"",
+        c.grpc_listen);
+  } else {
+    auto credentials = jobgw::core::Credentials::load(c.auth_credentials_file);
+    if (!credentials) {
+      spdlog::critical("event=startup_failed key=auth.credentials_file error=\"{}\"",
+                       credentials.error().message);
+      return std::nullopt;
+    }
+    spdlog::info("event=credentials_loaded path={} callers={}", c.auth_credentials_file,
+                 credentials.value().callers().size());
+    s.authorizer = std::make_unique<jobgw::server::Authorizer>(std::move(credentials.value()));
+  }
+  auto audit = jobgw::core::AuditLog::open(c.audit_path);
+  if (!audit) {
+    spdlog::critical("event=startup_failed key=audit.path error=\"{}\"", audit.error().message);
+    return std::nullopt;
+  }
+  s.audit = std::move(audit.value());
+  spdlog::info("event=audit_log where={}", s.audit->where());
+  return s;
+}
+
+// The credentials file watch (timer) and the per-caller limits (clock) use the io_context's
+// scheduler.
+void start_security_timers(Security& s, const GatewayConfig& c, jobgw::core::Scheduler& scheduler,
+                           jobgw::core::Metrics& metrics) {
+  jobgw::core::CallerLimitsConfig limits;
+  limits.submits_per_second = c.limits_caller_submits_per_second;
+  limits.submit_burst = c.limits_caller_submit_burst;
+  limits.max_streams = c.limits_caller_max_streams;
+  s.caller_limits = std::make_unique<jobgw::core::CallerLimits>(scheduler, limits);
+  if (!s.authorizer->insecure()) {
+    s.watcher = std::make_unique<jobgw::server::CredentialsWatcher>(
+        *s.authorizer, c.auth_credentials_file, scheduler, c.auth_reload_interval, &metrics);
+    s.watcher->start();
+  }
+}
+
+void on_sighup(Security& s) {
+  if (s.watcher) {
+    // Success and failure are logged (and counted) by the watcher.
+    (void)s.watcher->reload("sighup");
+  } else {
+    spdlog::info("event=sighup_ignored detail=\"insecure dev mode has no credentials to reload\"");
+  }
+}
+
 // After the first signal: a second one, or a shutdown stuck well past its grace period, ends the
 // process at once rather than leaving an orchestrator waiting on a wedged gateway.
 void start_shutdown_watchdog(sigset_t signals, std::chrono::milliseconds grace) {
@@ -196,10 +268,14 @@ int run(const GatewayConfig& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t with_reload = signals;
+  sigaddset(&with_reload, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &with_reload, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
   jobgw::core::Metrics metrics;
+  std::optional<Security> security = start_security(config);
+  if (!security) return 1;
   std::unique_ptr<jobgw::core::SubmitStore> store = open_submit_store(config);
   if (!store) return 1;
   auto run_number = store->start_run();
@@ -226,6 +302,7 @@ int run(const GatewayConfig& config) {
   // and run), so an after_seq from before a restart gets a fresh SNAPSHOT, never a wrong replay.
   watch_config.seq_base = run_number.value() << 32;
   jobgw::core::WatchHub hub(scheduler, source, watch_config, &metrics);
+  start_security_timers(*security, config, scheduler, metrics);
   const std::chrono::milliseconds window = std::chrono::seconds(config.idempotency_window_s);
   jobgw::core::IdempotentSubmitter submitter(*store, scheduler, window);
   hub.set_end_listener([&submitter](const jobgw::core::Scope& scope, std::int64_t job_instance_id,
@@ -261,6 +338,8 @@ int run(const GatewayConfig& config) {
 
   // Tears down whatever was started, in dependency order; used on failure and on shutdown.
   auto stop_everything = [&] {
+    // Its timer lives on the io_context: cancel it while the context still exists.
+    if (security->watcher) security->watcher->stop();
     if (callback_listener) callback_listener->stop();
     if (metrics_listener) metrics_listener->stop();
     job_client.shutdown();
@@ -313,6 +392,10 @@ int run(const GatewayConfig& config) {
   options.admission.max_inflight_job_calls = config.limits_max_inflight_job_calls;
   options.log_page_hosts = config.logs_page_hosts;
   options.log_page_max_bytes = jobgw::server::log_page_limit(config.grpc_max_send_message_bytes);
+  options.max_targets = config.limits_max_targets;
+  options.authorizer = security->authorizer.get();
+  options.caller_limits = security->caller_limits.get();
+  options.audit = security->audit.get();
   service = std::make_unique<jobgw::server::JobGatewayService>(job_client, hub, &metrics, options,
                                                                &submitter);
 
@@ -359,7 +442,10 @@ int run(const GatewayConfig& config) {
   spdlog::debug("event=config {}", config.summary());
 
   int sig = 0;
-  while (::sigwait(&signals, &sig) != 0) {
+  for (;;) {
+    if (::sigwait(&with_reload, &sig) != 0) continue;
+    if (sig != SIGHUP) break;
+    on_sighup(*security);
   }
   auto grace = config.shutdown_grace;
   spdlog::info("event=shutting_down signal={} grace_ms={}", sig, grace.count());

@@ -57,6 +57,13 @@ std::optional<Error> check_size(std::size_t size, std::size_t limit, const std::
                             std::to_string(limit) + " bytes");
 }
 
+std::optional<Error> check_target_count(std::size_t count, std::size_t limit,
+                                        const std::string& field) {
+  if (count <= limit) return std::nullopt;
+  return invalid(field, std::to_string(count) + " targets exceed limits.max_targets (" +
+                            std::to_string(limit) + ")");
+}
+
 // Hosts of a request that may name none (GetIpLogs): ids positive, each host valid.
 core::Result<std::vector<std::int64_t>> to_host_ids(
     const google::protobuf::RepeatedField<std::int64_t>& ids, const std::string& field) {
@@ -226,6 +233,7 @@ core::Result<core::ExecuteScriptRequest> to_execute_script(const v1::ExecuteScri
   if (auto e = check_timeout(request.timeout_seconds(), "timeout_seconds")) return *e;
   if (auto e = check_account_id(request.account_id(), "account_id")) return *e;
   if (auto e = check_task_name(request.task_name(), "task_name")) return *e;
+  if (auto e = check_target_count(target_count(request), limits.max_targets, "targets")) return *e;
   auto targets = to_targets(request.targets(), "targets");
   if (!targets) return targets.error();
 
@@ -244,11 +252,16 @@ core::Result<core::ExecuteScriptRequest> to_execute_script(const v1::ExecuteScri
   return out;
 }
 
-core::Result<core::TransferFileRequest> to_transfer_file(const v1::TransferFileRequest& request) {
+core::Result<core::TransferFileRequest> to_transfer_file(const v1::TransferFileRequest& request,
+                                                         const ValidationLimits& limits) {
   core::TransferFileRequest out;
   auto scope = to_scope(request.scope());
   if (!scope) return scope.error();
   out.scope = std::move(scope.value());
+  if (auto e = check_target_count(target_count(request), limits.max_targets,
+                                  "targets and sources[].servers")) {
+    return *e;
+  }
 
   if (request.sources().empty()) return invalid("sources", "at least one file source is required");
   for (int i = 0; i < request.sources_size(); ++i) {
@@ -306,6 +319,23 @@ core::Result<core::TransferFileRequest> to_transfer_file(const v1::TransferFileR
   out.task_name = request.task_name();
   out.operator_name = request.operator_();
   return out;
+}
+
+std::size_t target_count(const v1::Targets& targets) {
+  return static_cast<std::size_t>(targets.host_ids_size()) +
+         static_cast<std::size_t>(targets.hosts_size()) +
+         static_cast<std::size_t>(targets.topo_nodes_size()) +
+         static_cast<std::size_t>(targets.dynamic_group_ids_size());
+}
+
+std::size_t target_count(const v1::ExecuteScriptRequest& request) {
+  return target_count(request.targets());
+}
+
+std::size_t target_count(const v1::TransferFileRequest& request) {
+  std::size_t n = target_count(request.targets());
+  for (const auto& source : request.sources()) n += target_count(source.servers());
+  return n;
 }
 
 core::Result<core::JobStatusRequest> to_job_status(const v1::GetJobStatusRequest& request) {

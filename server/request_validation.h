@@ -16,6 +16,8 @@ namespace jobgw::server {
 struct ValidationLimits {
   std::size_t max_script_bytes = 1 << 20;
   std::size_t max_param_bytes = 64 << 10;
+  // Entries of targets plus every source's servers (hosts, topology nodes, dynamic groups).
+  std::size_t max_targets = 5000;
 };
 
 // JOB's documented bounds.
@@ -43,7 +45,14 @@ core::Result<core::Host> to_host(const v1::Host& host, const std::string& field)
 
 core::Result<core::ExecuteScriptRequest> to_execute_script(const v1::ExecuteScriptRequest& request,
                                                            const ValidationLimits& limits = {});
-core::Result<core::TransferFileRequest> to_transfer_file(const v1::TransferFileRequest& request);
+core::Result<core::TransferFileRequest> to_transfer_file(const v1::TransferFileRequest& request,
+                                                         const ValidationLimits& limits = {});
+
+// How many targets a submit names (what limits.max_targets caps and the audit line records):
+// host ids, hosts, topology nodes and dynamic groups, of targets and of every file source.
+std::size_t target_count(const v1::Targets& targets);
+std::size_t target_count(const v1::ExecuteScriptRequest& request);
+std::size_t target_count(const v1::TransferFileRequest& request);
 core::Result<core::JobStatusRequest> to_job_status(const v1::GetJobStatusRequest& request);
 // Hosts may be empty here: the service then asks for every host of the step. step_instance_id 0
 // means the job's first step, which the service resolves from the job's status.

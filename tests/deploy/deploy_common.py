@@ -450,9 +450,9 @@ def wait_for_json_file(path, proc, timeout, what):
 
 
 def start_and_stop_jobgw(jobgw, env_vars, what):
-    """Runs jobgw with exactly env_vars (plus loopback listen flags and a state file in a temp
-    dir, which win over the environment: the shipped paths need not exist here) until it has
-    bound its ports, then stops it with SIGTERM. Returns a list of problems: empty when jobgw
+    """Runs jobgw with exactly env_vars (plus loopback listen flags and a state file and credentials
+    file in a temp dir, which win over the environment: the shipped paths need not exist here)
+    until it has bound its ports, then stops it with SIGTERM. Returns a list of problems: empty when jobgw
     accepted the configuration and shut down cleanly."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBGW_")}
     env.update(env_vars)
@@ -462,6 +462,14 @@ def start_and_stop_jobgw(jobgw, env_vars, what):
                 "--ports_file=" + ports, "--state.path=" + os.path.join(tmp, "state.db")]
         if env_vars.get("JOBGW_CALLBACK_LISTEN"):
             argv.append("--callback.listen=127.0.0.1:0")
+        # The shipped credentials file is the operator's; a stand-in here. A configuration that
+        # names no credentials file is refused by jobgw, as it should be.
+        if env_vars.get("JOBGW_AUTH_CREDENTIALS_FILE"):
+            credentials = os.path.join(tmp, "credentials.json")
+            with open(credentials, "w", encoding="utf-8") as f:
+                json.dump({"callers": [{"name": "deploy-check", "token_sha256": "0" * 64,
+                                        "scopes": ["biz:1"], "operations": ["read"]}]}, f)
+            argv.append("--auth.credentials_file=" + credentials)
         procs = Processes()
         try:
             p = procs.start("jobgw", argv, env=env, log_dir=tmp)

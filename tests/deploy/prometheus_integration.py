@@ -117,7 +117,8 @@ def main():
         gw = procs.start("jobgw", [jobgw, "--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
                                    "--job.base_url=http://127.0.0.1:%d" % sim_port,
                                    "--watch.poll_floor_ms=50", "--ports_file=" + ports_file,
-                                   "--state.path=" + os.path.join(tmp, "jobgw-state.db")],
+                                   "--state.path=" + os.path.join(tmp, "jobgw-state.db"),
+                                   "--insecure-dev"],
                          env=env, log_dir=tmp)
         ports = dc.wait_for_json_file(ports_file, gw, 15, "jobgw")
         metrics_target = "127.0.0.1:%d" % ports["metrics"]

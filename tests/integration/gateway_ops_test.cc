@@ -31,7 +31,8 @@ TEST(GatewayOps, CallbackDeliversFinishedBeforeTheNextPoll) {
                       .jobsim_args = {},
                       .jobgw_args = {"--watch.poll_floor_ms=20000", "--watch.poll_ceiling_ms=20000",
                                      "--watch.poll_jitter=0"},
-                      .callback = true});
+                      .callback = true,
+                      .credentials_json = {}});
   auto submitted = Clock::now();
   v1::JobRef ref = submit(stack, script_request("sleep 1; echo done", {101, 102}));
   WatchResult w = watch_to_end(stack.stub(), ref.job_instance_id(), 0, std::chrono::seconds(60));
@@ -51,7 +52,8 @@ TEST(GatewayOps, StreamSurvivesJobOutageAndFinishesAfterRecovery) {
   GatewayStack stack({.hosts = 3,
                       .jobsim_args = {},
                       .jobgw_args = {"--watch.poll_ceiling_ms=1000"},
-                      .callback = false});
+                      .callback = false,
+                      .credentials_json = {}});
   v1::JobRef ref = submit(stack, script_request("sleep 4; echo survived", {101, 102}));
   std::thread outage([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -123,7 +125,8 @@ TEST(GatewayOps, SigtermEndsStreamsUnavailableAndExitsCleanly) {
   GatewayStack stack({.hosts = 2,
                       .jobsim_args = {},
                       .jobgw_args = {"--shutdown_grace_ms=60000"},
-                      .callback = false});
+                      .callback = false,
+                      .credentials_json = {}});
   v1::JobRef ref = submit(stack, script_request("sleep 30", {101}));
   WatchResult w;
   std::thread watcher(

@@ -40,7 +40,17 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
       "--ports_file=" + dir_.file("jobgw.ports"),
       "--state.path=" + state_path(),
       "--log.level=debug",
+      "--audit.path=" + audit_path(),
+      // The suites submit as fast as they can as one caller; the per-caller limit has tests of
+      // its own, which set it again (later flags win).
+      "--limits.caller_submits_per_second=0",
   };
+  if (options.credentials_json.empty()) {
+    gw_args_.push_back("--insecure-dev");
+  } else {
+    std::ofstream(credentials_path()) << options.credentials_json;
+    gw_args_.push_back("--auth.credentials_file=" + credentials_path());
+  }
   if (options.callback) gw_args_.push_back("--callback.listen=127.0.0.1:0");
   gw_args_.insert(gw_args_.end(), options.jobgw_args.begin(), options.jobgw_args.end());
   start_jobgw({});
@@ -110,6 +120,17 @@ std::string GatewayStack::logs() const {
          jobsim_->log();
 }
 
+std::string GatewayStack::all_logs() const {
+  return old_logs_ + jobgw_->log() + "\n" + jobsim_->log() + "\n" + audit_log();
+}
+
+std::string GatewayStack::audit_log() const {
+  std::ifstream in(audit_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 nlohmann::json GatewayStack::jobsim_stats() const {
   HttpResponse r = http_get(jobsim_port_, "/jobsim/stats");
   return nlohmann::json::parse(r.body, nullptr, false);
@@ -159,6 +180,10 @@ WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_i
   while (reader->Read(&event)) out.events.push_back(event);
   out.status = reader->Finish();
   return out;
+}
+
+void bearer(grpc::ClientContext& context, const std::string& token) {
+  context.AddMetadata("authorization", "Bearer " + token);
 }
 
 std::string trailing(const grpc::ClientContext& context, const std::string& key) {

@@ -20,6 +20,9 @@ struct StackOptions {
   std::vector<std::string> jobgw_args;
   // Serve JOB callbacks on an ephemeral port and give JOB that URL on every submit.
   bool callback = false;
+  // The credentials file's JSON (written to the stack's temp dir as credentials.json): jobgw then
+  // authenticates every call. Empty: jobgw runs with --insecure-dev, every call anonymous.
+  std::string credentials_json;
 };
 
 // Three simulated hosts (enough for behaviour tests), extra arguments for jobsim and jobgw.
@@ -46,6 +49,13 @@ class GatewayStack {
   ChildProcess& jobgw() { return *jobgw_; }
   int callback_port() const { return callback_port_; }
   std::string logs() const;
+  // Every log line jobsim and jobgw (each run) wrote so far, and the audit file's content.
+  std::string all_logs() const;
+  std::string audit_log() const;
+
+  // The credentials file jobgw reads (rewrite it to test reloading) and the audit file.
+  std::string credentials_path() const { return dir_.file("credentials.json"); }
+  std::string audit_path() const { return dir_.file("audit.log"); }
 
   // The SQLite state file this stack's jobgw uses (its own, in the stack's temp dir, unless
   // jobgw_args name another state.path).
@@ -97,5 +107,8 @@ WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_i
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 std::string trailing(const grpc::ClientContext& context, const std::string& key);
+
+// Adds "authorization: Bearer <token>" to a call.
+void bearer(grpc::ClientContext& context, const std::string& token);
 
 }  // namespace jobgw::testing

@@ -101,8 +101,9 @@ double metric_sum(const std::string& metrics_text, const std::string& name) {
 }
 
 StreamWatcher::StreamWatcher(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
-                             std::chrono::seconds timeout) {
+                             std::chrono::seconds timeout, const std::string& token) {
   context_.set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!token.empty()) bearer(context_, token);
   v1::WatchStatusRequest request;
   request.mutable_scope()->set_id("1");
   request.set_job_instance_id(job_instance_id);

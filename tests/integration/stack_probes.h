@@ -39,11 +39,11 @@ std::optional<double> metric_sample(const std::string& metrics_text, const std::
 double metric_sum(const std::string& metrics_text, const std::string& name);
 
 // One WatchStatus stream (scope biz:1) read on its own thread until it ends; the destructor
-// cancels it if still open.
+// cancels it if still open. A non-empty `token` is sent as "authorization: Bearer <token>".
 class StreamWatcher {
  public:
   StreamWatcher(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
-                std::chrono::seconds timeout);
+                std::chrono::seconds timeout, const std::string& token = {});
   ~StreamWatcher();
   StreamWatcher(const StreamWatcher&) = delete;
   StreamWatcher& operator=(const StreamWatcher&) = delete;

@@ -273,3 +273,56 @@ TEST(ConfigTest, ParseListenAddress) {
 
 }  // namespace
 }  // namespace jobgw::server
+
+namespace jobgw::server {
+namespace {
+
+TEST(SecurityConfig, DefaultsNameNoWayToAuthenticateSoStartupRefuses) {
+  GatewayConfig c = load_ok({});
+  EXPECT_TRUE(c.auth_credentials_file.empty());
+  EXPECT_FALSE(c.auth_insecure_dev);
+  EXPECT_EQ(c.auth_reload_interval, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.limits_caller_submits_per_second, 10);
+  EXPECT_EQ(c.limits_caller_max_streams, 1000u);
+  EXPECT_EQ(c.limits_max_targets, 5000u);
+  const std::string problem = missing_auth_problem(c);
+  EXPECT_NE(problem.find("auth.credentials_file"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("--insecure-dev"), std::string::npos) << problem;
+}
+
+TEST(SecurityConfig, InsecureDevFlagIsAnAliasOfTheKey) {
+  EXPECT_TRUE(load_ok({"--insecure-dev"}).auth_insecure_dev);
+  EXPECT_FALSE(load_ok({"--insecure-dev=false"}).auth_insecure_dev);
+  EXPECT_TRUE(load_ok({}, {{"JOBGW_AUTH_INSECURE_DEV", "true"}}).auth_insecure_dev);
+  EXPECT_TRUE(missing_auth_problem(load_ok({"--insecure-dev"})).empty());
+}
+
+TEST(SecurityConfig, CredentialsFileFromEnvOrFlag) {
+  GatewayConfig c = load_ok(
+      {"--limits.caller_submits_per_second=2.5", "--limits.caller_max_streams=0", "--audit.path=-"},
+      {{"JOBGW_AUTH_CREDENTIALS_FILE", "/etc/jobgw/credentials.json"}});
+  EXPECT_EQ(c.auth_credentials_file, "/etc/jobgw/credentials.json");
+  EXPECT_EQ(c.limits_caller_submits_per_second, 2.5);
+  EXPECT_EQ(c.limits_caller_max_streams, 0u);
+  EXPECT_EQ(c.audit_path, "-");
+  EXPECT_TRUE(missing_auth_problem(c).empty());
+}
+
+TEST(SecurityConfig, CredentialsFileAndInsecureDevTogetherAreAmbiguous) {
+  const std::string e = load_error({"--insecure-dev", "--auth.credentials_file=/x.json"});
+  EXPECT_NE(e.find("auth.credentials_file"), std::string::npos) << e;
+  EXPECT_NE(e.find("auth.insecure_dev"), std::string::npos) << e;
+}
+
+TEST(SecurityConfig, HelpListsTheKeysAndTheAlias) {
+  const std::string help = config_help();
+  for (const char* key :
+       {"--auth.credentials_file", "--auth.insecure_dev", "--auth.reload_interval_ms",
+        "--limits.caller_submits_per_second", "--limits.caller_submit_burst",
+        "--limits.caller_max_streams", "--limits.max_targets", "--audit.path", "--insecure-dev"}) {
+    EXPECT_NE(help.find(key), std::string::npos) << key;
+  }
+}
+
+}  // namespace
+}  // namespace jobgw::server

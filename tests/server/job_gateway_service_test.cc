@@ -309,6 +309,7 @@ class ServiceTest : public ::testing::Test {
     hub_config.read_burst = 100;
     hub_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, hub_config);
 
+    if (options.authorizer == nullptr) options.authorizer = insecure_.get();
     service_ = std::make_unique<JobGatewayService>(*client_, *hub_, &metrics_, options);
     grpc::ServerBuilder builder;
     int port = 0;
@@ -374,6 +375,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<core::AsioScheduler> scheduler_;
   std::unique_ptr<core::JobClientStatusSource> source_;
   std::unique_ptr<core::WatchHub> hub_;
+  std::unique_ptr<Authorizer> insecure_ = Authorizer::insecure_dev();
   std::unique_ptr<JobGatewayService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::JobGateway::Stub> stub_;

@@ -144,22 +144,51 @@ TEST_F(JobgwProcessTest, BadConfigExitsTwoWithOneLine) {
 
 TEST_F(JobgwProcessTest, UnusableStateFileStopsStartupNamingTheKey) {
   const std::string path = (dir_ / "no-such-dir" / "state.db").string();
-  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=", "--state.path=" + path});
+  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=", "--insecure-dev",
+                         "--state.path=" + path});
   std::string out = drain(c.out_fd);
   EXPECT_EQ(wait_exit(c.pid, 10s), 1);
   EXPECT_NE(out.find("key=state.path"), std::string::npos) << out;
   EXPECT_NE(out.find(path), std::string::npos) << out;
 }
 
+TEST_F(JobgwProcessTest, RefusesToStartWithoutAWayToAuthenticate) {
+  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0",
+                         "--metrics.listen=", "--state.path=" + (dir_ / "state.db").string()});
+  std::string out = drain(c.out_fd);
+  EXPECT_EQ(wait_exit(c.pid, 10s), 1);
+  EXPECT_NE(out.find("auth.credentials_file"), std::string::npos) << out;
+  EXPECT_NE(out.find("--insecure-dev"), std::string::npos) << out;
+}
+
+TEST_F(JobgwProcessTest, CredentialsFileAndInsecureDevTogetherAreAnError) {
+  Child c = spawn(bin_, {"--auth.credentials_file=/nonexistent.json", "--insecure-dev"});
+  std::string out = drain(c.out_fd);
+  EXPECT_EQ(wait_exit(c.pid, 10s), 2);
+  EXPECT_NE(out.find("both set"), std::string::npos) << out;
+}
+
+TEST_F(JobgwProcessTest, BadCredentialsFileStopsStartupNamingEntryAndField) {
+  const std::string path = (dir_ / "credentials.json").string();
+  std::ofstream(path) << R"({"callers": [{"name": "ci", "token_sha256": "abc",
+                           "scopes": ["biz:1"], "operations": ["read"]}]})";
+  Child c = spawn(
+      bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=", "--auth.credentials_file=" + path,
+             "--state.path=" + (dir_ / "state.db").string()});
+  std::string out = drain(c.out_fd);
+  EXPECT_EQ(wait_exit(c.pid, 10s), 1);
+  EXPECT_NE(out.find("callers[0] (ci).token_sha256"), std::string::npos) << out;
+}
+
 TEST_F(JobgwProcessTest, ServesThenShutsDownStreamsUnavailableAndExitsZero) {
   std::string ports_file = (dir_ / "ports.json").string();
   // Nothing listens on port 1: status reads fail and retry, so the watch stays open until
   // shutdown ends it. Callback and metrics listen on different specs, so on two listeners.
-  Child c = spawn(
-      bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
-             "--callback.listen=localhost:0", "--job.base_url=http://127.0.0.1:1", "--threads=2",
-             "--shutdown_grace_ms=4000", "--job.app_code=code", "--job.app_secret=do-not-print-me",
-             "--ports_file=" + ports_file, "--state.path=" + (dir_ / "state.db").string()});
+  Child c = spawn(bin_, {"--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
+                         "--callback.listen=localhost:0", "--job.base_url=http://127.0.0.1:1",
+                         "--threads=2", "--shutdown_grace_ms=4000", "--job.app_code=code",
+                         "--job.app_secret=do-not-print-me", "--ports_file=" + ports_file,
+                         "--state.path=" + (dir_ / "state.db").string(), "--insecure-dev"});
   int flags = ::fcntl(c.out_fd, F_GETFL);
   ::fcntl(c.out_fd, F_SETFL, flags | O_NONBLOCK);
 
@@ -216,6 +245,8 @@ TEST_F(JobgwProcessTest, ServesThenShutsDownStreamsUnavailableAndExitsZero) {
   EXPECT_LT(took, 4000ms) << log;
 
   EXPECT_NE(log.find("event=started"), std::string::npos) << log;
+  // --insecure-dev is announced loudly, as a warning, at start.
+  EXPECT_NE(log.find("warning event=insecure_dev"), std::string::npos) << log;
   EXPECT_NE(log.find("app_secret=<set>"), std::string::npos) << log;
   EXPECT_EQ(log.find("do-not-print-me"), std::string::npos) << log;
   EXPECT_NE(log.find("event=stopped"), std::string::npos) << log;

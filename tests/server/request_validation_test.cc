@@ -625,3 +625,39 @@ TEST(Messages, LongValuesAreCut) {
 
 }  // namespace
 }  // namespace jobgw::server
+
+namespace jobgw::server {
+namespace {
+
+TEST(TargetLimit, ScriptTargetsBeyondMaxTargetsNameTheFieldAndLimit) {
+  ValidationLimits limits;
+  limits.max_targets = 3;
+  auto req = valid_script();
+  req.mutable_targets()->clear_host_ids();
+  for (int i = 0; i < 3; ++i) req.mutable_targets()->add_host_ids(101 + i);
+  EXPECT_TRUE(to_execute_script(req, limits).ok());
+  req.mutable_targets()->add_dynamic_group_ids("group-1");
+  auto refused = to_execute_script(req, limits);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, core::ErrorKind::kInvalidArgument);
+  EXPECT_EQ(refused.error().message.rfind("targets:", 0), 0u) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("limits.max_targets (3)"), std::string::npos);
+}
+
+TEST(TargetLimit, TransferCountsTargetsAndEverySourcesServers) {
+  auto req = valid_transfer();
+  const std::size_t base = target_count(req);
+  req.mutable_sources(0)->mutable_servers()->add_host_ids(150);
+  req.mutable_sources(0)->mutable_servers()->add_host_ids(151);
+  EXPECT_EQ(target_count(req), base + 2);
+  ValidationLimits limits;
+  limits.max_targets = base + 1;
+  auto refused = to_transfer_file(req, limits);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("sources[].servers"), std::string::npos);
+  limits.max_targets = base + 2;
+  EXPECT_TRUE(to_transfer_file(req, limits).ok());
+}
+
+}  // namespace
+}  // namespace jobgw::server
