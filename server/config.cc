@@ -252,6 +252,37 @@ constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr std::uint64_t kHour = 3600 * 1000;
 constexpr std::uint64_t kDay = 24 * kHour;
 
+// Transport security keys (README "### TLS").
+void add_tls_keys(std::vector<Key>& k) {
+  using C = GatewayConfig;
+  k.push_back(string_key("tls.cert_file",
+                         "PEM certificate chain of the gRPC listener (empty: plaintext gRPC)",
+                         &C::tls_cert_file));
+  k.push_back(string_key("tls.key_file", "PEM private key of tls.cert_file", &C::tls_key_file));
+  k.push_back(string_key("tls.client_ca_file",
+                         "PEM CA bundle verifying gRPC client certificates (mTLS; empty: none)",
+                         &C::tls_client_ca_file));
+  k.push_back(bool_key("tls.require_client_cert",
+                       "refuse gRPC clients without a certificate from tls.client_ca_file",
+                       &C::tls_require_client_cert));
+  k.push_back(uint_key("tls.reload_interval_s",
+                       "how often changed certificate, key and CA files are picked up (seconds)",
+                       &C::tls_reload_interval_s, 1, 86400));
+  k.push_back(string_key("metrics.tls_cert_file", "PEM certificate chain for HTTPS on /metrics",
+                         &C::metrics_tls_cert_file));
+  k.push_back(string_key("metrics.tls_key_file", "PEM private key of metrics.tls_cert_file",
+                         &C::metrics_tls_key_file));
+  k.push_back(string_key("callback.tls_cert_file",
+                         "PEM certificate chain for HTTPS on the callback listener",
+                         &C::callback_tls_cert_file));
+  k.push_back(string_key("callback.tls_key_file", "PEM private key of callback.tls_cert_file",
+                         &C::callback_tls_key_file));
+  k.push_back(string_key("callback.secret_file",
+                         "HMAC key file for per-job callback tokens, created 0600 when absent "
+                         "(empty: state.path + \".callback-key\")",
+                         &C::callback_secret_file));
+}
+
 const std::vector<Key>& keys() {
   using C = GatewayConfig;
   static const std::vector<Key> kKeys = [] {
@@ -348,6 +379,7 @@ const std::vector<Key>& keys() {
                          "unary RPCs (calls to JOB) in progress at once; beyond: "
                          "RESOURCE_EXHAUSTED",
                          &C::limits_max_inflight_job_calls, 1, 10000000));
+    add_tls_keys(k);
     k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
     k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
                        &C::shutdown_grace, 0, kHour));
@@ -419,6 +451,42 @@ struct FlagValue {
   std::string value;
 };
 
+// Pairs that only work together, and the shared callback+metrics address serving one TLS setup.
+Result<void> validate_tls(const GatewayConfig& c) {
+  struct Pair {
+    const std::string& cert;
+    const std::string& key;
+    const char* cert_name;
+    const char* key_name;
+  };
+  for (const Pair& p : {Pair{c.tls_cert_file, c.tls_key_file, "tls.cert_file", "tls.key_file"},
+                        Pair{c.metrics_tls_cert_file, c.metrics_tls_key_file,
+                             "metrics.tls_cert_file", "metrics.tls_key_file"},
+                        Pair{c.callback_tls_cert_file, c.callback_tls_key_file,
+                             "callback.tls_cert_file", "callback.tls_key_file"}}) {
+    if (p.cert.empty() != p.key.empty()) {
+      return config_error(std::string(p.cert_name) + " and " + p.key_name +
+                          " go together: set both or neither");
+    }
+  }
+  if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+    return config_error(
+        "tls.client_ca_file needs tls.cert_file and tls.key_file: client certificates are only "
+        "asked for over TLS");
+  }
+  if (c.tls_require_client_cert && c.tls_client_ca_file.empty()) {
+    return config_error("tls.require_client_cert needs tls.client_ca_file to verify them with");
+  }
+  bool shared = !c.callback_listen.empty() && c.callback_listen == c.metrics_listen;
+  if (shared && (c.metrics_tls_cert_file != c.callback_tls_cert_file ||
+                 c.metrics_tls_key_file != c.callback_tls_key_file)) {
+    return config_error(
+        "callback.listen and metrics.listen share one address, so callback.tls_* and "
+        "metrics.tls_* must name the same files");
+  }
+  return {};
+}
+
 // Cross-key rules, checked once every layer is applied.
 Result<void> validate(const GatewayConfig& c) {
   if (c.watch_poll_floor > c.watch_poll_ceiling) {
@@ -434,7 +502,7 @@ Result<void> validate(const GatewayConfig& c) {
   if (c.job_app_code.empty() != c.job_app_secret.empty()) {
     return config_error("job.app_code and job.app_secret go together: set both or neither");
   }
-  return {};
+  return validate_tls(c);
 }
 
 }  // namespace

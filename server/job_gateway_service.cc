@@ -421,7 +421,8 @@ grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerC
     return reactor;
   }
   auto domain = std::make_shared<core::ExecuteScriptRequest>(std::move(validated.value()));
-  domain->callback_url = options_.callback_url;
+  domain->callback_url =
+      options_.callback_url_for_submit ? options_.callback_url_for_submit() : options_.callback_url;
   const core::Deadline deadline = deadline_for(context);
   // Submits are never retried here: a lost answer could mean a job that runs twice.
   submit(
@@ -449,7 +450,8 @@ grpc::ServerUnaryReactor* JobGatewayService::TransferFile(grpc::CallbackServerCo
     return reactor;
   }
   auto domain = std::make_shared<core::TransferFileRequest>(std::move(validated.value()));
-  domain->callback_url = options_.callback_url;
+  domain->callback_url =
+      options_.callback_url_for_submit ? options_.callback_url_for_submit() : options_.callback_url;
   const core::Deadline deadline = deadline_for(context);
   submit(
       context, reactor, info, domain->scope, core::fingerprint(*domain),
