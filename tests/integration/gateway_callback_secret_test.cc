@@ -16,6 +16,7 @@
 #include "tests/support/https_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_ca.h"
+#include "tests/support/wait.h"
 
 namespace jobgw::testing {
 namespace {
@@ -106,7 +107,10 @@ TEST(GatewayCallbackSecret, ForgedCallbacksAreRefusedAndCountedWhileRealOnesDeli
   EXPECT_LE(stack.status_reads(ref.job_instance_id()), 4) << stack.logs();
   std::string metrics = scrape_metrics(stack.metrics_port());
   EXPECT_GE(metric_value(metrics, "jobgw_callbacks_total{outcome=\"accepted\"}"), 1) << metrics;
-  EXPECT_EQ(stack.jobsim_stats()["callbacks"].value("delivered", 0), 1);
+  // jobsim counts the delivery once it has read jobgw's 200, which may be after FINISHED.
+  EXPECT_TRUE(
+      wait_until([&] { return stack.jobsim_stats()["callbacks"].value("delivered", 0) == 1; }, 30s))
+      << stack.jobsim_stats().dump();
   // The token never reaches a log line, on either side.
   const std::string key_hex = read_text_file(stack.state_path() + ".callback-key").substr(0, 64);
   std::string logs = stack.logs();
