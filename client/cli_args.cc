@@ -10,8 +10,8 @@
 namespace jobgw::client {
 namespace {
 
-const std::set<std::string> kCommands = {"exec",   "transfer",  "watch", "logs",
-                                         "status", "terminate", "health"};
+const std::set<std::string> kCommands = {"exec",   "transfer",  "watch",  "logs",
+                                         "status", "terminate", "health", "token"};
 
 bool parse_int64(const std::string& text, std::int64_t* out) {
   if (text.empty()) return false;
@@ -66,6 +66,38 @@ std::string set_rpc_timeout(const std::string& v, GlobalOptions* g) {
   return "";
 }
 
+// A flag naming a file; the value is kept as given, the file is read when the channel opens.
+Flag file_flag(const char* name, std::string* out, bool* tls) {
+  return {true, [name, out, tls](const std::string& v) {
+            if (v.empty()) return std::string(name) + " needs a file";
+            *out = v;
+            if (tls != nullptr) *tls = true;
+            return std::string();
+          }};
+}
+
+void add_security_flags(std::map<std::string, Flag>& f, CliCommand* c) {
+  GlobalOptions* g = &c->global;
+  // The message never echoes the value: it is a secret.
+  f["--token"] = {true, [g](const std::string& v) {
+                    if (v.empty()) return std::string("--token needs a value");
+                    g->token = v;
+                    return std::string();
+                  }};
+  f["--tls"] = {false, [g](const std::string&) {
+                  g->tls = true;
+                  return std::string();
+                }};
+  f["--ca-file"] = file_flag("--ca-file", &g->ca_file, &g->tls);
+  f["--cert-file"] = file_flag("--cert-file", &g->cert_file, &g->tls);
+  f["--key-file"] = file_flag("--key-file", &g->key_file, nullptr);
+  f["--server-name"] = {true, [g](const std::string& v) {
+                          if (v.empty()) return std::string("--server-name needs a name");
+                          g->server_name = v;
+                          return std::string();
+                        }};
+}
+
 std::map<std::string, Flag> global_flags(CliCommand* c) {
   std::map<std::string, Flag> f;
   f["--addr"] = {true, [c](const std::string& v) {
@@ -84,6 +116,7 @@ std::map<std::string, Flag> global_flags(CliCommand* c) {
                        c->global.operator_name = v;
                        return std::string();
                      }};
+  add_security_flags(f, c);
   f["--help"] = {false, [c](const std::string&) {
                    c->help = true;
                    return std::string();
@@ -238,6 +271,11 @@ std::map<std::string, Flag> command_flags(CliCommand* c) {
                         c->service = v;
                         return std::string();
                       }};
+  } else if (cmd == "token") {
+    f["--generate"] = {false, [c](const std::string&) {
+                         c->generate_token = true;
+                         return std::string();
+                       }};
   }
   // Global flags are accepted after the subcommand too; a subcommand's own flag of the same
   // name (exec's --timeout) wins.
@@ -258,6 +296,11 @@ std::string positional(CliCommand* c, const std::string& arg, int index) {
   }
   if (cmd == "exec" && index == 0) {
     c->script_file = arg;
+    return "";
+  }
+  if (cmd == "token" && index == 0) {
+    if (arg != "hash") return "unknown token action '" + arg + "' (hash)";
+    c->token_action = arg;
     return "";
   }
   if ((cmd == "watch" || cmd == "logs" || cmd == "status" || cmd == "terminate") && index == 0) {
@@ -286,6 +329,11 @@ std::string check(const CliCommand& c) {
   if ((cmd == "watch" || cmd == "logs" || cmd == "status" || cmd == "terminate") && c.job_id == 0) {
     return cmd + " needs a JOB_ID";
   }
+  if (cmd == "token" && c.token_action.empty()) return "token needs an action: jobctl token hash";
+  if (c.global.cert_file.empty() != c.global.key_file.empty()) {
+    return "--cert-file and --key-file go together";
+  }
+  if (!c.global.tls && !c.global.server_name.empty()) return "--server-name needs --tls";
   return "";
 }
 
@@ -386,6 +434,7 @@ std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::s
   c.global.scope.set_type("biz");
   c.global.scope.set_id("1");
   if (auto a = env("JOBGW_ADDR"); a && !a->empty()) c.global.address = *a;
+  if (auto t = env("JOBGW_TOKEN"); t && !t->empty()) c.global.token = *t;
   if (auto s = env("JOBGW_SCOPE"); s && !s->empty()) {
     std::string error;
     auto scope = parse_scope(*s, &error);
@@ -450,6 +499,15 @@ std::string usage(const std::string& command) {
       "                       --timeout; for watch it bounds the whole watch\n"
       "  --scope TYPE:ID      biz:ID or biz_set:ID (env JOBGW_SCOPE; default biz:1)\n"
       "  --operator USER      JOB user to act as (default: jobgw's operator)\n"
+      "  --token TOKEN        bearer token sent on every call (env JOBGW_TOKEN; the flag\n"
+      "                       wins). Prefer the env: flags show up in ps\n"
+      "  --tls                connect with TLS, trusting the system's CA certificates\n"
+      "  --ca-file FILE       PEM CA certificate(s) jobgw's certificate must chain to\n"
+      "                       (implies --tls)\n"
+      "  --cert-file FILE     PEM client certificate for mutual TLS (implies --tls;\n"
+      "  --key-file FILE      with its PEM private key)\n"
+      "  --server-name NAME   name jobgw's certificate must carry, when --addr's host\n"
+      "                       is not in it\n"
       "  -h, --help           this help\n";
   static const char kTargets[] =
       "  --host-ids ID,...    target hosts by host id\n"
@@ -510,6 +568,13 @@ std::string usage(const std::string& command) {
         "  --json               the snapshot as JSON\n";
   } else if (command == "terminate") {
     out = "Usage: jobctl terminate JOB_ID\nAsks JOB to terminate a running job.\n";
+  } else if (command == "token") {
+    out =
+        "Usage: jobctl token hash [--generate]\n"
+        "Prints the credentials-file entry for a token: its token_sha256 with a skeleton of\n"
+        "the other fields to fill in. The token is read from stdin (one line), or with\n"
+        "--generate a new random one (32 bytes, hex) is made and printed once, to stderr.\n\n"
+        "  --generate           make a new token instead of reading one\n";
   } else if (command == "health") {
     out =
         "Usage: jobctl health [--service NAME]\n"
@@ -526,7 +591,8 @@ std::string usage(const std::string& command) {
         "  logs       print per-host logs of a job\n"
         "  status     print a job's status\n"
         "  terminate  terminate a running job\n"
-        "  health     check that jobgw is serving\n\n"
+        "  health     check that jobgw is serving\n"
+        "  token      make a credentials-file entry for a bearer token\n\n"
         "Exit codes: 0 success, 1 job finished unsuccessfully, 2 usage error, 3 RPC error.\n"
         "'jobctl COMMAND --help' describes a command.\n";
   }

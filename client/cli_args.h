@@ -23,6 +23,14 @@ struct GlobalOptions {
   bool rpc_timeout_set = false;  // watch has no deadline unless one was asked for
   v1::Scope scope;
   std::string operator_name;
+  // Sent as `authorization: Bearer` on every call; --token wins over $JOBGW_TOKEN. Never printed.
+  std::string token;
+  // TLS to jobgw (client/channel.h): --tls, implied by --ca-file and --cert-file.
+  bool tls = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
 };
 
 struct TransferSourceSpec {
@@ -31,7 +39,7 @@ struct TransferSourceSpec {
 };
 
 struct CliCommand {
-  std::string name;  // exec, transfer, watch, logs, status, terminate, health; "" = top level
+  std::string name;  // exec, transfer, watch, logs, status, terminate, health, token; "" = top
   bool help = false;
   GlobalOptions global;
   OutputMode output = OutputMode::kAuto;
@@ -61,6 +69,9 @@ struct CliCommand {
   v1::TransferMode transfer_mode = v1::TRANSFER_MODE_UNSPECIFIED;
   // health
   std::string service = "jobgw.v1.JobGateway";
+  // token: the action ("hash") and whether to make a new random token rather than read one
+  std::string token_action;
+  bool generate_token = false;
 };
 
 // A usage error: the one-line reason jobctl prints before exiting 2.
@@ -70,7 +81,8 @@ struct UsageError {
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
-// Parses argv[1..]. Environment: JOBGW_ADDR (address), JOBGW_SCOPE (scope), read through `env`
+// Parses argv[1..]. Environment: JOBGW_ADDR (address), JOBGW_SCOPE (scope), JOBGW_TOKEN (bearer
+// token), read through `env`
 // so tests can supply their own.
 std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::string>& args,
                                                         const EnvLookup& env);

@@ -7,9 +7,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "client/channel.h"
 #include "client/gateway_client.h"
 #include "client/job_state.h"
 #include "client/status_names.h"
+#include "client/token_command.h"
 #include "client/watch_renderer.h"
 
 namespace jobgw::client {
@@ -34,8 +36,15 @@ int job_exit_code(const v1::JobSnapshot& snap) {
   return snap.status() == v1::JOB_STATUS_SUCCESS ? kExitOk : kExitJobFailed;
 }
 
-GatewayClient make_client(const CliCommand& c) {
-  return GatewayClient(GatewayClient::insecure_channel(c.global.address), c.global.rpc_timeout);
+ChannelOptions channel_options(const GlobalOptions& g) {
+  ChannelOptions o;
+  o.address = g.address;
+  o.tls = g.tls;
+  o.ca_file = g.ca_file;
+  o.cert_file = g.cert_file;
+  o.key_file = g.key_file;
+  o.server_name = g.server_name;
+  return o;
 }
 
 void print_lines(std::ostream& out, const std::string& prefix, const std::string& text) {
@@ -188,7 +197,7 @@ bool read_script(const std::string& path, std::istream& in, std::string* out) {
   return true;
 }
 
-int run_exec(const CliCommand& c, CommandIo& io) {
+int run_exec(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   v1::ExecuteScriptRequest req;
   *req.mutable_scope() = c.global.scope;
   if (!c.script_file.empty()) {
@@ -208,13 +217,12 @@ int run_exec(const CliCommand& c, CommandIo& io) {
   *req.mutable_targets() = c.targets;
   req.set_task_name(c.task_name);
   req.set_operator_(c.global.operator_name);
-  auto client = make_client(c);
   auto r = client.execute_script(req);
   if (!r.ok()) return rpc_failed(io, "ExecuteScript", r);
   return follow_submitted(client, c, r.response, io);
 }
 
-int run_transfer(const CliCommand& c, CommandIo& io) {
+int run_transfer(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   v1::TransferFileRequest req;
   *req.mutable_scope() = c.global.scope;
   // One FileSource per source host, holding every path asked of that host.
@@ -248,14 +256,12 @@ int run_transfer(const CliCommand& c, CommandIo& io) {
   req.set_transfer_mode(c.transfer_mode);
   req.set_task_name(c.task_name);
   req.set_operator_(c.global.operator_name);
-  auto client = make_client(c);
   auto r = client.transfer_file(req);
   if (!r.ok()) return rpc_failed(io, "TransferFile", r);
   return follow_submitted(client, c, r.response, io);
 }
 
-int run_watch(const CliCommand& c, CommandIo& io) {
-  auto client = make_client(c);
+int run_watch(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   return watch_job(client, c, c.job_id, io).exit_code;
 }
 
@@ -267,8 +273,7 @@ CallResult<v1::JobSnapshot> read_status(GatewayClient& client, const CliCommand&
   return client.get_job_status(req);
 }
 
-int run_status(const CliCommand& c, CommandIo& io) {
-  auto client = make_client(c);
+int run_status(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   auto r = read_status(client, c);
   if (!r.ok()) return rpc_failed(io, "GetJobStatus", r);
   if (c.output == OutputMode::kJson) {
@@ -284,8 +289,7 @@ int run_status(const CliCommand& c, CommandIo& io) {
   return r.response.finished() ? job_exit_code(r.response) : kExitOk;
 }
 
-int run_logs(const CliCommand& c, CommandIo& io) {
-  auto client = make_client(c);
+int run_logs(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   auto r = read_status(client, c);
   if (!r.ok()) return rpc_failed(io, "GetJobStatus", r);
   bool found = c.step_id == 0;
@@ -297,8 +301,7 @@ int run_logs(const CliCommand& c, CommandIo& io) {
   return print_logs(client, c, r.response, c.step_id, c.targets, io);
 }
 
-int run_terminate(const CliCommand& c, CommandIo& io) {
-  auto client = make_client(c);
+int run_terminate(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   v1::TerminateJobRequest req;
   *req.mutable_scope() = c.global.scope;
   req.set_job_instance_id(c.job_id);
@@ -309,8 +312,7 @@ int run_terminate(const CliCommand& c, CommandIo& io) {
   return kExitOk;
 }
 
-int run_health(const CliCommand& c, CommandIo& io) {
-  auto client = make_client(c);
+int run_health(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   auto r = client.check_health(c.service);
   if (!r.ok()) return rpc_failed(io, "Health/Check", r);
   io.out << serving_status_name(r.response) << "\n";
@@ -320,13 +322,22 @@ int run_health(const CliCommand& c, CommandIo& io) {
 }  // namespace
 
 int run_command(const CliCommand& c, CommandIo io) {
-  if (c.name == "exec") return run_exec(c, io);
-  if (c.name == "transfer") return run_transfer(c, io);
-  if (c.name == "watch") return run_watch(c, io);
-  if (c.name == "status") return run_status(c, io);
-  if (c.name == "logs") return run_logs(c, io);
-  if (c.name == "terminate") return run_terminate(c, io);
-  if (c.name == "health") return run_health(c, io);
+  if (c.name == "token") return run_token(c, io);
+  std::string error;
+  auto channel = open_channel(channel_options(c.global), &error);
+  if (!channel) {
+    io.err << "jobctl: " << error << "\n";
+    return kExitUsage;
+  }
+  GatewayClient client(std::move(channel), c.global.rpc_timeout);
+  client.set_bearer_token(c.global.token);
+  if (c.name == "exec") return run_exec(c, client, io);
+  if (c.name == "transfer") return run_transfer(c, client, io);
+  if (c.name == "watch") return run_watch(c, client, io);
+  if (c.name == "status") return run_status(c, client, io);
+  if (c.name == "logs") return run_logs(c, client, io);
+  if (c.name == "terminate") return run_terminate(c, client, io);
+  if (c.name == "health") return run_health(c, client, io);
   io.err << "jobctl: unknown command '" << c.name << "'\n";
   return kExitUsage;
 }

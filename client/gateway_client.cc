@@ -129,6 +129,10 @@ GatewayClient::GatewayClient(std::shared_ptr<grpc::Channel> channel,
       stub_(v1::JobGateway::NewStub(channel_)),
       rpc_timeout_(rpc_timeout) {}
 
+void GatewayClient::authorize(grpc::ClientContext* context) const {
+  if (!bearer_token_.empty()) context->AddMetadata("authorization", "Bearer " + bearer_token_);
+}
+
 std::shared_ptr<grpc::Channel> GatewayClient::insecure_channel(const std::string& address) {
   return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
 }
@@ -137,6 +141,7 @@ template <typename Req, typename Resp, typename Fn>
 CallResult<Resp> GatewayClient::unary(const Req& request, Fn fn) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
+  authorize(&context);
   CallResult<Resp> result;
   result.status = (stub_.get()->*fn)(&context, request, &result.response);
   result.job_code = trailer(context, kJobCodeTrailer);
@@ -207,6 +212,7 @@ CallResult<ServingStatus> GatewayClient::check_health(const std::string& service
   grpc::GenericStub generic(channel_);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
+  authorize(&context);
   std::string body = encode_health_request(service);
   grpc::Slice slice(body);
   grpc::ByteBuffer request(&slice, 1);
@@ -256,6 +262,7 @@ WatchResult GatewayClient::watch(const v1::Scope& scope, std::int64_t job_instan
   while (true) {
     grpc::ClientContext context;
     if (options.deadline.count() > 0) context.set_deadline(deadline);
+    authorize(&context);
     v1::WatchStatusRequest request;
     *request.mutable_scope() = scope;
     request.set_job_instance_id(job_instance_id);

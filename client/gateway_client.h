@@ -65,8 +65,12 @@ class GatewayClient {
   explicit GatewayClient(std::shared_ptr<grpc::Channel> channel,
                          std::chrono::milliseconds rpc_timeout = std::chrono::seconds(30));
 
-  // A plaintext channel to `address` (HOST:PORT).
+  // A plaintext channel to `address` (HOST:PORT). TLS channels: see client/channel.h.
   static std::shared_ptr<grpc::Channel> insecure_channel(const std::string& address);
+
+  // Sent as `authorization: Bearer TOKEN` metadata on every call from now on (empty: none).
+  // Per call rather than as call credentials, so it also reaches a plaintext jobgw on loopback.
+  void set_bearer_token(std::string token) { bearer_token_ = std::move(token); }
 
   CallResult<v1::JobRef> execute_script(const v1::ExecuteScriptRequest& request);
   CallResult<v1::JobRef> transfer_file(const v1::TransferFileRequest& request);
@@ -99,6 +103,9 @@ class GatewayClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::JobGateway::Stub> stub_;
   std::chrono::milliseconds rpc_timeout_;
+  std::string bearer_token_;
+
+  void authorize(grpc::ClientContext* context) const;
 };
 
 // "CODE: message [job_code=... request_id=...]" for a failed call.

@@ -76,8 +76,8 @@ std::string grpc_code_label(const std::string& code) {
   return std::string(kOther);
 }
 
-constexpr std::array<std::string_view, 5> kCallbackOutcomes{"accepted", "unknown_job", "malformed",
-                                                            "method_not_allowed", "not_found"};
+constexpr std::array<std::string_view, 6> kCallbackOutcomes{
+    "accepted", "unknown_job", "malformed", "method_not_allowed", "not_found", "refused"};
 
 std::string callback_label(const std::string& outcome) {
   for (auto known : kCallbackOutcomes) {

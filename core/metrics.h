@@ -30,7 +30,8 @@ class Metrics : public WatchObserver {
   void rpc_finished(const std::string& method, const std::string& code, double seconds);
   // One HTTP attempt to JOB; hook into HttpClientConfig::on_attempt.
   void job_attempt(const AttemptRecord& record);
-  // One JOB callback request: accepted, unknown_job, malformed, method_not_allowed, not_found.
+  // One JOB callback request: accepted, unknown_job, malformed, method_not_allowed, not_found,
+  // refused (no valid per-job token).
   void callback(const std::string& outcome);
   // One submit that named a request_id: submitted (JOB asked), replayed (answered from the
   // state store), joined (waited for the same submit in flight), conflict.

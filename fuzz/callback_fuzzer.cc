@@ -16,6 +16,7 @@
 #include "core/watch_hub.h"
 #include "fuzz/fuzz_check.h"
 #include "server/callback_endpoint.h"
+#include "server/callback_secret.h"
 
 namespace {
 
@@ -74,14 +75,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::int64_t job : kWatchedJobs) hub.watch(core::Scope{"biz", "1"}, job);
   scheduler.run_due();
 
-  auto routes = server::make_http_routes(server::RouteTargets{&hub, &metrics(), true});
+  // Callbacks carry the token jobgw minted; without one the same body is refused unread.
+  static const server::CallbackSecret secret(std::string(32, 'f'));
+  auto routes = server::make_http_routes(server::RouteTargets{&hub, &metrics(), true, &secret});
   server::HttpListenerRequest request;
   request.method = "POST";
-  request.target = std::string(server::kCallbackPath);
-  request.path = request.target;
+  request.path = std::string(server::kCallbackPath);
+  request.target = request.path;
   request.content_type = "application/json";
   request.body = body;
   request.remote = "127.0.0.1:1";
+  FUZZ_CHECK(routes(request).status == 403, "a callback without a token is refused");
+  request.target = secret.mint(request.path);
   server::HttpListenerResponse response = routes(request);
 
   if (!parsed) {

@@ -25,6 +25,13 @@ struct CallbackSender::Attempt {
   http::response<http::string_body> res;
 };
 
+namespace {
+
+// A callback URL may carry a secret in its query (jobgw's per-job token): logs show it without.
+std::string loggable(const std::string& url) { return url.substr(0, url.find('?')); }
+
+}  // namespace
+
 std::string CallbackSender::body_for(const Job& job) {
   nlohmann::json j;
   j["job_instance_id"] = job.id;
@@ -44,7 +51,7 @@ void CallbackSender::send(const std::string& url, const std::string& body, int64
     stats_.callback("failed");
     spdlog::warn(
         "event=callback_failed job={} url={} reason=\"only http:// callback URLs are supported\"",
-        job_id, url);
+        job_id, loggable(url));
     return;
   }
   std::string rest = url.substr(scheme.size());
@@ -104,18 +111,19 @@ void CallbackSender::done(const std::shared_ptr<Attempt>& a, bool ok, const std:
   a->stream.socket().close(ignored);
   if (ok) {
     stats_.callback("delivered");
-    spdlog::info("event=callback_delivered job={} url={} attempt={}", a->job_id, a->url, a->number);
+    spdlog::info("event=callback_delivered job={} url={} attempt={}", a->job_id, loggable(a->url),
+                 a->number);
     return;
   }
   if (a->number > options_.retries) {
     stats_.callback("failed");
-    spdlog::warn("event=callback_failed job={} url={} attempts={} last=\"{}\"", a->job_id, a->url,
-                 a->number, why);
+    spdlog::warn("event=callback_failed job={} url={} attempts={} last=\"{}\"", a->job_id,
+                 loggable(a->url), a->number, why);
     return;
   }
   stats_.callback("retries");
-  spdlog::info("event=callback_retry job={} url={} attempt={} reason=\"{}\"", a->job_id, a->url,
-               a->number, why);
+  spdlog::info("event=callback_retry job={} url={} attempt={} reason=\"{}\"", a->job_id,
+               loggable(a->url), a->number, why);
   a->timer.expires_after(std::chrono::milliseconds(options_.retry_delay_ms * a->number));
   a->timer.async_wait([this, a](beast::error_code ec) {
     if (!ec) attempt(a);

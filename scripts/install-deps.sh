@@ -5,6 +5,7 @@ set -euo pipefail
 
 # Build: compiler, CMake and the libraries CMake finds. Tests: GoogleTest; python3 and perl run
 # scripts on jobsim's hosts and the deploy checks; ca-certificates lets jobgw verify a real JOB.
+# openssl (the CLI): tests/deploy makes stand-in certificates for the Secrets deploy/ mounts.
 # (The real-Prometheus test installs Debian's prometheus package itself.) Sanitizer and fuzz
 # builds (scripts/sanitize.sh, scripts/fuzz.sh): clang, its ASan/UBSan/TSan and libFuzzer
 # runtimes (libclang-rt-14-dev), llvm-symbolizer (llvm) for readable reports.
@@ -15,7 +16,7 @@ packages=(
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   libssl-dev libsqlite3-dev ca-certificates
   libgtest-dev libgmock-dev
-  python3 perl bash
+  python3 perl bash openssl
   clang libclang-rt-14-dev llvm
 )
 

@@ -8,6 +8,7 @@
 
 #include "core/metrics.h"
 #include "core/watch_hub.h"
+#include "server/callback_secret.h"
 
 namespace jobgw::server {
 namespace {
@@ -110,6 +111,13 @@ HttpListenerResponse handle_callback(const RouteTargets& t, const HttpListenerRe
   auto count = [&](const char* outcome) {
     if (t.metrics != nullptr) t.metrics->callback(outcome);
   };
+  // Before anything else reads the request: a forged callback must not even reach the parser.
+  if (t.callback_secret == nullptr || !t.callback_secret->verify(req.target)) {
+    count("refused");
+    spdlog::warn("event=job_callback outcome=refused reason=\"missing or invalid token\" remote={}",
+                 req.remote);
+    return json_answer(403, "refused");
+  }
   if (req.method != "POST") {
     count("method_not_allowed");
     spdlog::warn("event=job_callback outcome=method_not_allowed method=\"{}\" remote={}",

@@ -14,6 +14,8 @@ class WatchHub;
 
 namespace jobgw::server {
 
+class CallbackSecret;
+
 inline constexpr std::string_view kCallbackPath = "/jobgw/v1/callback";
 
 // JOB's callback body (JOB_API.md "Callback"). Only a hint that the job may have ended: the poll
@@ -40,11 +42,15 @@ struct RouteTargets {
   // GET /metrics -> metrics->serialize(). Callback outcomes are counted here as well when set.
   core::Metrics* metrics = nullptr;
   bool serve_metrics = false;
+  // Verifies the token every callback must carry (see CallbackSecret); when null, every callback
+  // is refused: the route fails closed.
+  const CallbackSecret* callback_secret = nullptr;
 };
 
 // The handler behind callback and metrics listeners (they may share one address):
-//   POST /jobgw/v1/callback: 200 accepted (a watch knows the job), 404 unknown job, 400 malformed,
-//                            405 other methods;
+//   POST /jobgw/v1/callback: 403 without a valid token (counted as "refused", nothing else
+//                            is looked at), else 200 accepted (a watch knows the job),
+//                            404 unknown job, 400 malformed, 405 other methods;
 //   GET  /metrics:           Prometheus text format;
 //   GET  /healthz:           200 "ok";
 //   anything else:           404.

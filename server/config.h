@@ -72,6 +72,21 @@ struct GatewayConfig {
   std::size_t limits_caller_max_streams = 1000;
   std::size_t limits_max_targets = 5000;
   std::string audit_path;  // empty or "-": the main log, as event=audit lines
+  // Transport security (README "### TLS"). gRPC: a certificate and key turn TLS on; a client CA
+  // adds client-certificate verification (mTLS), required only with tls_require_client_cert.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  bool tls_require_client_cert = false;
+  std::uint64_t tls_reload_interval_s = 60;
+  // HTTPS for the metrics and callback listeners; a shared address needs the same pair.
+  std::string metrics_tls_cert_file;
+  std::string metrics_tls_key_file;
+  std::string callback_tls_cert_file;
+  std::string callback_tls_key_file;
+  // HMAC key of the per-job callback tokens; empty: state.path + ".callback-key" (or a key in
+  // memory only when state.path is empty too).
+  std::string callback_secret_file;
 
   unsigned threads = 0;
   std::chrono::milliseconds shutdown_grace{10000};

@@ -12,18 +12,23 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
+
+#include "server/http_tls.h"
 
 namespace jobgw::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-class Session;
+class SessionBase;
 
 class HttpListener::Impl : public std::enable_shared_from_this<HttpListener::Impl> {
  public:
@@ -31,7 +36,7 @@ class HttpListener::Impl : public std::enable_shared_from_this<HttpListener::Imp
       : io_(io),
         acceptor_(asio::make_strand(io)),
         handler_(std::move(handler)),
-        options_(options) {}
+        options_(std::move(options)) {}
 
   asio::io_context& io_;
   tcp::acceptor acceptor_;
@@ -42,7 +47,7 @@ class HttpListener::Impl : public std::enable_shared_from_this<HttpListener::Imp
   bool stopped_ = false;
   std::uint64_t next_id_ = 0;
   // Open sessions, so stop() can close kept-alive connections instead of waiting for timeouts.
-  std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
 
   void accept();
   void stop();
@@ -52,42 +57,82 @@ class HttpListener::Impl : public std::enable_shared_from_this<HttpListener::Imp
   }
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+class SessionBase {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpListener::Impl> owner, std::uint64_t id)
-      : stream_(std::move(socket)), owner_(std::move(owner)), id_(id) {
+  virtual ~SessionBase() = default;
+  virtual void run() = 0;
+  // From any thread: closes the connection on the session's strand.
+  virtual void close_soon() = 0;
+};
+
+// One connection. Stream is beast::tcp_stream (HTTP) or ssl_stream over one (HTTPS); the TLS
+// context is held for the connection's life.
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <typename... StreamArgs>
+  Session(std::shared_ptr<HttpListener::Impl> owner, std::uint64_t id,
+          std::shared_ptr<ssl::context> tls, StreamArgs&&... stream_args)
+      : tls_(std::move(tls)),
+        stream_(std::forward<StreamArgs>(stream_args)...),
+        owner_(std::move(owner)),
+        id_(id) {
     beast::error_code ec;
-    auto peer = stream_.socket().remote_endpoint(ec);
+    auto peer = lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
   }
 
-  ~Session() { owner_->forget(id_); }
+  ~Session() override { owner_->forget(id_); }
 
-  void run() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  void run() override {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->handshake();
+      } else {
+        self->read();
+      }
+    });
   }
 
-  // From any thread: closes the connection on the session's strand.
-  void close_soon() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+  void close_soon() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
   }
 
  private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void handshake() {
+    lowest().expires_after(owner_->options_.handshake_timeout);
+    stream_.async_handshake(
+        ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+          if (ec) {
+            // Scanners, plaintext clients, untrusted peers: nothing to answer.
+            spdlog::debug("event=http_tls_handshake_failed remote={} error=\"{}\"", self->remote_,
+                          ec.message());
+            return self->close();
+          }
+          self->read();
+        });
+  }
+
   void read() {
     if (closed_) return;
     parser_.emplace();
     parser_->body_limit(owner_->options_.body_limit);
     parser_->header_limit(16 * 1024);
-    stream_.expires_after(owner_->options_.read_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    lowest().expires_after(owner_->options_.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
   }
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof || closed_) {
+        ec == asio::error::eof || ec == ssl::error::stream_truncated || closed_) {
       return close();
     }
     if (ec) {
@@ -145,9 +190,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(keep_alive_);
     res_.body() = std::move(out.body);
     res_.prepare_payload();
-    stream_.expires_after(owner_->options_.write_timeout);
+    lowest().expires_after(owner_->options_.write_timeout);
     http::async_write(stream_, res_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_) return self->close();
                         self->read();
                       });
@@ -157,11 +202,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return;
     closed_ = true;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_;  // before stream_, which refers to it
+  Stream stream_;
   std::shared_ptr<HttpListener::Impl> owner_;
   std::uint64_t id_;
   std::string remote_;
@@ -182,13 +228,22 @@ void HttpListener::Impl::accept() {
       return self->accept();
     }
     ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-    std::shared_ptr<Session> session;
+    // Outside the lock: it may re-read changed certificate files.
+    std::shared_ptr<ssl::context> context;
+    if (self->options_.tls) context = self->options_.tls->current();
+    std::shared_ptr<SessionBase> session;
     {
       std::lock_guard<std::mutex> lock(self->mu_);
       if (self->stopped_) return;
       if (self->sessions_.size() < self->options_.max_connections) {
         std::uint64_t id = self->next_id_++;
-        session = std::make_shared<Session>(std::move(socket), self, id);
+        if (context) {
+          session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+              self, id, context, std::move(socket), *context);
+        } else {
+          session =
+              std::make_shared<Session<beast::tcp_stream>>(self, id, nullptr, std::move(socket));
+        }
         self->sessions_[id] = session;
       }
     }
@@ -205,7 +260,7 @@ void HttpListener::Impl::accept() {
 }
 
 void HttpListener::Impl::stop() {
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return;
@@ -234,7 +289,7 @@ core::Result<std::unique_ptr<HttpListener>> HttpListener::create(asio::io_contex
   auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) return fail("not an IP address");
   tcp::endpoint endpoint(address, port);
-  auto impl = std::make_shared<Impl>(io, std::move(handler), options);
+  auto impl = std::make_shared<Impl>(io, std::move(handler), std::move(options));
   auto& acceptor = impl->acceptor_;
   acceptor.open(endpoint.protocol(), ec);
   if (ec) return fail(ec.message());

@@ -17,6 +17,8 @@ class io_context;
 
 namespace jobgw::server {
 
+class HttpTlsContext;
+
 struct HttpListenerRequest {
   std::string method;  // as sent, e.g. "POST"
   std::string target;  // path and query as sent
@@ -42,13 +44,17 @@ struct HttpListenerOptions {
   std::chrono::milliseconds write_timeout{30000};
   // Connections beyond this are closed right after accept.
   std::size_t max_connections = 1024;
+  // HTTPS when set: every connection starts with a TLS handshake, which must finish within
+  // handshake_timeout; a failed or slow handshake just closes the connection.
+  std::shared_ptr<HttpTlsContext> tls;
+  std::chrono::milliseconds handshake_timeout{10000};
 };
 
-// A small asynchronous HTTP/1.1 server on the shared io_context (Beast's advanced_server
-// pattern): one session per connection on its own strand, keep-alive, a timeout on every read
-// and write, a body limit. Malformed requests get 400 (413 too large, 431 huge headers) and the
-// connection closes; nothing a client sends can crash it. The handler runs on an io thread and
-// must not block; an exception from it becomes a 500.
+// A small asynchronous HTTP/1.1 (or HTTPS) server on the shared io_context (Beast's
+// advanced_server / advanced_server_flex pattern): one session per connection on its own strand,
+// keep-alive, a timeout on every read and write, a body limit. Malformed requests get 400 (413 too
+// large, 431 huge headers) and the connection closes; nothing a client sends can crash it. The
+// handler runs on an io thread and must not block; an exception from it becomes a 500.
 class HttpListener {
  public:
   using Handler = std::function<HttpListenerResponse(const HttpListenerRequest&)>;

@@ -561,7 +561,8 @@ grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerC
       !within_submit_rate(context, reactor, info)) {
     return reactor;
   }
-  domain->callback_url = options_.callback_url;
+  domain->callback_url =
+      options_.callback_url_for_submit ? options_.callback_url_for_submit() : options_.callback_url;
   const core::Deadline deadline = deadline_for(context);
   // Submits are never retried here: a lost answer could mean a job that runs twice.
   submit(
@@ -598,7 +599,8 @@ grpc::ServerUnaryReactor* JobGatewayService::TransferFile(grpc::CallbackServerCo
       !within_submit_rate(context, reactor, info)) {
     return reactor;
   }
-  domain->callback_url = options_.callback_url;
+  domain->callback_url =
+      options_.callback_url_for_submit ? options_.callback_url_for_submit() : options_.callback_url;
   const core::Deadline deadline = deadline_for(context);
   submit(
       context, reactor, info, domain->scope, core::fingerprint(*domain),

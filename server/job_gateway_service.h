@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,8 @@ struct ServiceOptions {
   std::size_t max_param_bytes = 64 << 10;
   // Attached to submits when non-empty, so JOB's end-of-job callback pokes the hub.
   std::string callback_url;
+  // When set, makes each submit's callback URL instead (callback_url plus a per-job token).
+  std::function<std::string()> callback_url_for_submit;
   // JOB deadline when the caller set none (else the earlier of both).
   std::chrono::milliseconds job_call_timeout{15000};
   // GetJobStatus (and GetIpLogs' host lookup) answer from the hub when its snapshot is fresher.

@@ -39,9 +39,12 @@
 #include "core/watch_hub.h"
 #include "server/authorizer.h"
 #include "server/callback_endpoint.h"
+#include "server/callback_secret.h"
 #include "server/config.h"
 #include "server/credentials_watcher.h"
+#include "server/grpc_tls.h"
 #include "server/http_listener.h"
+#include "server/http_tls.h"
 #include "server/ip_log_pages.h"
 #include "server/job_gateway_service.h"
 
@@ -117,21 +120,101 @@ jobgw::core::WatchHubConfig hub_config(const GatewayConfig& c) {
   return h;
 }
 
+// A listener's HTTPS pair, when configured: "metrics" or "callback" names the keys.
+struct HttpTlsKeys {
+  const char* prefix;
+  const std::string& cert_file;
+  const std::string& key_file;
+};
+
 std::unique_ptr<HttpListener> listen_http(boost::asio::io_context& io, const std::string& key,
                                           const std::string& spec,
-                                          jobgw::server::RouteTargets routes) {
+                                          jobgw::server::RouteTargets routes,
+                                          const HttpTlsKeys& tls) {
   auto address = jobgw::server::parse_listen_address(spec);
   if (!address) {
     spdlog::critical("event=startup_failed key={} error=\"{}\"", key, address.error().message);
     return nullptr;
   }
+  jobgw::server::HttpListenerOptions options;
+  if (!tls.cert_file.empty()) {
+    jobgw::server::TlsFiles files;
+    files.cert_file = tls.cert_file;
+    files.key_file = tls.key_file;
+    files.cert_key = std::string(tls.prefix) + ".tls_cert_file";
+    files.key_key = std::string(tls.prefix) + ".tls_key_file";
+    auto context = jobgw::server::HttpTlsContext::load(files);
+    if (!context) {
+      spdlog::critical("event=startup_failed key={} error=\"{}\"", files.cert_key,
+                       context.error().message);
+      return nullptr;
+    }
+    options.tls = std::move(context.value());
+  }
   auto listener = HttpListener::create(io, address.value().host, address.value().port,
-                                       jobgw::server::make_http_routes(routes));
+                                       jobgw::server::make_http_routes(routes), options);
   if (!listener) {
     spdlog::critical("event=startup_failed key={} error=\"{}\"", key, listener.error().message);
     return nullptr;
   }
   return std::move(listener.value());
+}
+
+// off, tls, or mtls (client certificates verified; "mtls_required" when they must be sent).
+const char* grpc_tls_mode(const GatewayConfig& c) {
+  if (c.tls_cert_file.empty()) return "off";
+  if (c.tls_client_ca_file.empty()) return "tls";
+  return c.tls_require_client_cert ? "mtls_required" : "mtls";
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" ||
+         host.rfind("127.", 0) == 0;
+}
+
+// The gRPC listener's credentials (TLS when tls.cert_file is set), or null (logged) when the
+// files cannot be used: starting in plaintext instead would silently expose every token.
+std::shared_ptr<grpc::ServerCredentials> grpc_credentials(const GatewayConfig& c) {
+  jobgw::server::GrpcTlsOptions tls;
+  tls.cert_file = c.tls_cert_file;
+  tls.key_file = c.tls_key_file;
+  tls.client_ca_file = c.tls_client_ca_file;
+  tls.require_client_cert = c.tls_require_client_cert;
+  tls.reload_interval_s = static_cast<unsigned>(c.tls_reload_interval_s);
+  auto credentials = jobgw::server::grpc_server_credentials(tls);
+  if (!credentials) {
+    spdlog::critical("event=startup_failed key=tls error=\"{}\"", credentials.error().message);
+    return nullptr;
+  }
+  std::string host = c.grpc_listen.substr(0, c.grpc_listen.rfind(':'));
+  if (c.tls_cert_file.empty() && !is_loopback(host)) {
+    spdlog::warn(
+        "event=grpc_plaintext address={} detail=\"gRPC listens beyond loopback without TLS: "
+        "tokens and scripts cross the network in clear; set tls.cert_file and tls.key_file\"",
+        c.grpc_listen);
+  }
+  return std::move(credentials.value());
+}
+
+// The key of the per-job callback tokens: callback.secret_file, else next to state.path, else
+// (state in memory only) a key for this run alone. Null (logged) when the file is unusable.
+std::unique_ptr<jobgw::server::CallbackSecret> open_callback_secret(const GatewayConfig& c) {
+  using jobgw::server::CallbackSecret;
+  std::string path = c.callback_secret_file;
+  if (path.empty() && !c.state_path.empty()) path = c.state_path + ".callback-key";
+  if (path.empty()) {
+    spdlog::warn(
+        "event=callback_secret_in_memory detail=\"callbacks of jobs submitted before a restart "
+        "will be refused; set callback.secret_file or state.path\"");
+    return std::make_unique<CallbackSecret>(CallbackSecret::ephemeral());
+  }
+  auto secret = CallbackSecret::load_or_create(path);
+  if (!secret) {
+    spdlog::critical("event=startup_failed key=callback.secret_file error=\"{}\"",
+                     secret.error().message);
+    return nullptr;
+  }
+  return std::make_unique<CallbackSecret>(std::move(secret.value()));
 }
 
 // The SQLite file at state.path, or memory only when it is empty; null (logged) when the file
@@ -349,11 +432,22 @@ int run(const GatewayConfig& config) {
     threads.clear();
   };
 
+  std::unique_ptr<jobgw::server::CallbackSecret> callback_secret;
+  if (!config.callback_listen.empty()) {
+    callback_secret = open_callback_secret(config);
+    if (!callback_secret) {
+      hub.shutdown(jobgw::core::Error::internal("startup failed"));
+      stop_everything();
+      return 1;
+    }
+  }
   bool shared_listener =
       !config.callback_listen.empty() && config.callback_listen == config.metrics_listen;
   if (!config.callback_listen.empty()) {
-    callback_listener = listen_http(io, "callback.listen", config.callback_listen,
-                                    {&hub, &metrics, /*serve_metrics=*/shared_listener});
+    callback_listener =
+        listen_http(io, "callback.listen", config.callback_listen,
+                    {&hub, &metrics, /*serve_metrics=*/shared_listener, callback_secret.get()},
+                    {"callback", config.callback_tls_cert_file, config.callback_tls_key_file});
     if (!callback_listener) {
       hub.shutdown(jobgw::core::Error::internal("startup failed"));
       stop_everything();
@@ -362,7 +456,8 @@ int run(const GatewayConfig& config) {
   }
   if (!config.metrics_listen.empty() && !shared_listener) {
     metrics_listener =
-        listen_http(io, "metrics.listen", config.metrics_listen, {nullptr, &metrics, true});
+        listen_http(io, "metrics.listen", config.metrics_listen, {nullptr, &metrics, true},
+                    {"metrics", config.metrics_tls_cert_file, config.metrics_tls_key_file});
     if (!metrics_listener) {
       hub.shutdown(jobgw::core::Error::internal("startup failed"));
       stop_everything();
@@ -374,8 +469,9 @@ int run(const GatewayConfig& config) {
 
   std::string callback_url = config.callback_public_url;
   if (callback_url.empty() && callback_listener) {
+    const char* scheme = config.callback_tls_cert_file.empty() ? "http://" : "https://";
     callback_url =
-        "http://" + address_of(callback_listener.get()) + std::string(jobgw::server::kCallbackPath);
+        scheme + address_of(callback_listener.get()) + std::string(jobgw::server::kCallbackPath);
     if (callback_listener->host() == "0.0.0.0" || callback_listener->host() == "::") {
       spdlog::warn("event=callback_url_unroutable url={} hint=\"set callback.public_url\"",
                    callback_url);
@@ -386,6 +482,12 @@ int run(const GatewayConfig& config) {
   options.max_script_bytes = config.limits_max_script_bytes;
   options.max_param_bytes = config.limits_max_param_bytes;
   options.callback_url = callback_url;
+  if (!callback_url.empty() && callback_secret) {
+    // Each submit's URL carries its own token; logs only ever show callback_url without it.
+    options.callback_url_for_submit = [secret = callback_secret.get(), callback_url] {
+      return secret->mint(callback_url);
+    };
+  }
   options.job_call_timeout = config.job_call_timeout;
   options.status_fresh_for = config.watch_status_fresh_for;
   options.admission.max_streams = config.limits_max_streams;
@@ -403,7 +505,13 @@ int run(const GatewayConfig& config) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  auto grpc_creds = grpc_credentials(config);
+  if (!grpc_creds) {
+    hub.shutdown(jobgw::core::Error::internal("startup failed"));
+    stop_everything();
+    return 1;
+  }
+  builder.AddListeningPort(config.grpc_listen, grpc_creds, &grpc_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.grpc_max_receive_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.grpc_max_send_message_bytes));
   builder.RegisterService(service.get());
@@ -433,10 +541,12 @@ int run(const GatewayConfig& config) {
 
   std::string grpc_host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
   spdlog::info(
-      "event=started grpc={}:{} metrics={} callback={} callback_url={} job_base_url={} "
-      "api_mode={} app_code={} app_secret={} threads={}",
-      grpc_host, grpc_port, address_of(metrics_at), address_of(callback_listener.get()),
-      callback_url.empty() ? "none" : callback_url, config.job_base_url, config.job_api_mode,
+      "event=started grpc={}:{} grpc_tls={} metrics={} callback={} callback_url={} "
+      "job_base_url={} api_mode={} app_code={} app_secret={} threads={}",
+      grpc_host, grpc_port, grpc_tls_mode(config), address_of(metrics_at),
+      address_of(callback_listener.get()),
+      callback_url.empty() ? "none" : jobgw::server::CallbackSecret::without_query(callback_url),
+      config.job_base_url, config.job_api_mode,
       config.job_app_code.empty() ? "none" : config.job_app_code,
       config.job_app_secret.empty() ? "<unset>" : "<set>", thread_count);
   spdlog::debug("event=config {}", config.summary());

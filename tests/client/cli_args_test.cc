@@ -189,6 +189,43 @@ TEST(CommandLine, HelpNeedsNothingElse) {
   EXPECT_TRUE(ok({"-h"}).help);
 }
 
+TEST(CommandLine, TokenFlagWinsOverEnvironment) {
+  EXPECT_EQ(ok({"health"}, {{"JOBGW_TOKEN", "from-env"}}).global.token, "from-env");
+  EXPECT_EQ(ok({"--token", "from-flag", "health"}, {{"JOBGW_TOKEN", "from-env"}}).global.token,
+            "from-flag");
+  EXPECT_EQ(ok({"health", "--token=after"}).global.token, "after");
+  EXPECT_TRUE(ok({"health"}).global.token.empty());
+  // The message names the flag, never a value.
+  EXPECT_EQ(error({"health", "--token="}), "--token needs a value");
+}
+
+TEST(CommandLine, TlsFlags) {
+  CliCommand plain = ok({"health"});
+  EXPECT_FALSE(plain.global.tls);
+  CliCommand c = ok({"--ca-file", "/ca.pem", "--cert-file", "/c.pem", "--key-file", "/k.pem",
+                     "--server-name", "jobgw.internal", "status", "7"});
+  EXPECT_TRUE(c.global.tls);
+  EXPECT_EQ(c.global.ca_file, "/ca.pem");
+  EXPECT_EQ(c.global.cert_file, "/c.pem");
+  EXPECT_EQ(c.global.key_file, "/k.pem");
+  EXPECT_EQ(c.global.server_name, "jobgw.internal");
+  EXPECT_TRUE(ok({"health", "--tls"}).global.tls);
+  EXPECT_EQ(error({"--cert-file", "/c.pem", "health"}), "--cert-file and --key-file go together");
+  EXPECT_EQ(error({"--key-file", "/k.pem", "--tls", "health"}),
+            "--cert-file and --key-file go together");
+  EXPECT_EQ(error({"--server-name", "x", "health"}), "--server-name needs --tls");
+  EXPECT_EQ(error({"--ca-file=", "health"}), "--ca-file needs a file");
+}
+
+TEST(CommandLine, TokenHash) {
+  CliCommand c = ok({"token", "hash"});
+  EXPECT_EQ(c.token_action, "hash");
+  EXPECT_FALSE(c.generate_token);
+  EXPECT_TRUE(ok({"token", "hash", "--generate"}).generate_token);
+  EXPECT_EQ(error({"token"}), "token needs an action: jobctl token hash");
+  EXPECT_EQ(error({"token", "show"}), "unknown token action 'show' (hash)");
+}
+
 TEST(StatusNames, FromProtoEnumNames) {
   EXPECT_EQ(job_status_name(3), "success");
   EXPECT_EQ(job_status_name(2), "running");

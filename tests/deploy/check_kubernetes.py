@@ -72,16 +72,47 @@ def main():
         if name not in ports:
             problems.append("container has no port named %s" % name)
 
-    for probe in ("readinessProbe", "livenessProbe"):
+    # Files the pod reads from Secrets: mount path -> the Secret's keys.
+    secret_volumes = {v["name"]: v["secret"]["secretName"] for v in pod.get("volumes", [])
+                      if "secret" in v}
+    secret_files = {}
+    for m in c.get("volumeMounts", []):
+        if m["name"] in secret_volumes:
+            ss = [o for o in of_kind("Secret") if o["metadata"]["name"] == secret_volumes[m["name"]]]
+            if not ss:
+                problems.append("volume %s names missing Secret %s" % (m["name"], secret_volumes[m["name"]]))
+                continue
+            if m.get("readOnly") is not True:
+                problems.append("Secret volume %s must be mounted readOnly" % m["name"])
+            for key in set(ss[0].get("stringData", {})) | set(ss[0].get("data", {})):
+                secret_files[m["mountPath"].rstrip("/") + "/" + key] = ss[0]["metadata"]["name"]
+
+    # grpc.health.v1 on the grpc port: the kubelet's grpc probe, or (over TLS, which that probe
+    # cannot speak) `jobctl ... health` with --addr 127.0.0.1:<grpc port> and a mounted CA file.
+    def probe_problem(name, pr):
+        if "grpc" in pr:
+            if pr["grpc"].get("port") != ports.get("grpc"):
+                return "%s port %r is not the grpc containerPort %r" % (name, pr["grpc"].get("port"), ports.get("grpc"))
+            return None
+        cmd = pr.get("exec", {}).get("command", [])
+        if not cmd or os.path.basename(cmd[0]) != "jobctl" or cmd[-1] != "health":
+            return "%s must be a gRPC probe (grpc: port:) or exec `jobctl ... health`" % name
+        flags = dict(zip(cmd[1:-1:2], cmd[2:-1:2]))
+        if flags.get("--addr") != "127.0.0.1:%s" % ports.get("grpc"):
+            return "%s --addr %r is not 127.0.0.1:<grpc containerPort>" % (name, flags.get("--addr"))
+        if "--ca-file" in flags and flags["--ca-file"] not in secret_files:
+            return "%s --ca-file %s is not a file of a mounted Secret" % (name, flags["--ca-file"])
+        return None
+
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         pr = c.get(probe)
-        if not pr or "grpc" not in pr:
-            problems.append("%s must be a gRPC probe (grpc: port:)" % probe)
+        if not pr:
+            if probe != "startupProbe":
+                problems.append("%s is missing" % probe)
             continue
-        if pr["grpc"].get("port") != ports.get("grpc"):
-            problems.append("%s port %r is not the grpc containerPort %r"
-                            % (probe, pr["grpc"].get("port"), ports.get("grpc")))
-    if "startupProbe" in c and c["startupProbe"].get("grpc", {}).get("port") != ports.get("grpc"):
-        problems.append("startupProbe does not probe the grpc containerPort")
+        p = probe_problem(probe, pr)
+        if p:
+            problems.append(p)
 
     res = c.get("resources", {})
     for part in ("requests", "limits"):
@@ -115,6 +146,15 @@ def main():
         elif e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "status.podIP":
             env[e["name"]] = pod_ip
 
+    # Every file jobgw is configured to read from a Secret is one the pod has mounted.
+    for key, value in env.items():
+        if key in dc.SECRET_FILE_KEYS and value not in secret_files:
+            problems.append("%s=%s is not a file of a mounted Secret" % (key, value))
+    if env.get("JOBGW_TLS_CERT_FILE") and not any(
+            "--ca-file" in c.get(p, {}).get("exec", {}).get("command", [])
+            for p in ("readinessProbe", "livenessProbe")):
+        problems.append("gRPC serves TLS but the probes do not verify it (exec jobctl --ca-file)")
+
     secret_keys = set()
     for s in of_kind("Secret"):
         secret_keys |= set(s.get("stringData", {})) | set(s.get("data", {}))
@@ -123,7 +163,7 @@ def main():
             problems.append("the Secret does not hold %s" % k)
     for cm in of_kind("ConfigMap"):
         for k in cm.get("data", {}):
-            if "SECRET" in k:
+            if "SECRET" in k and not k.endswith("_FILE"):
                 problems.append("ConfigMap %s holds %s; it belongs in the Secret" % (cm["metadata"]["name"], k))
 
     # Every JOBGW_ name anywhere in the manifests is a key jobgw knows.

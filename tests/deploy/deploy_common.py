@@ -449,27 +449,56 @@ def wait_for_json_file(path, proc, timeout, what):
     raise RuntimeError("%s wrote no %s within %ss" % (what, path, timeout))
 
 
+# Keys naming files jobgw reads at startup (certificates, keys, the credentials file and the
+# callback key): deploy/ points them at mounted Secrets.
+SECRET_FILE_KEYS = ("JOBGW_TLS_CERT_FILE", "JOBGW_TLS_KEY_FILE", "JOBGW_TLS_CLIENT_CA_FILE",
+                    "JOBGW_METRICS_TLS_CERT_FILE", "JOBGW_METRICS_TLS_KEY_FILE",
+                    "JOBGW_CALLBACK_TLS_CERT_FILE", "JOBGW_CALLBACK_TLS_KEY_FILE",
+                    "JOBGW_AUTH_CREDENTIALS_FILE", "JOBGW_CALLBACK_SECRET_FILE")
+
+
+def stand_in_files(env, tmp):
+    """Replaces the shipped paths of SECRET_FILE_KEYS (which do not exist here) with real files
+    of the same kind in tmp: a self-signed certificate and key made with the openssl CLI, a
+    credentials file with no callers, and a callback key path jobgw creates itself."""
+    if not any(env.get(k) for k in SECRET_FILE_KEYS):
+        return
+    cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                    "-subj", "/CN=jobgw", "-addext", "subjectAltName=DNS:jobgw,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    credentials = os.path.join(tmp, "credentials.json")
+    with open(credentials, "w") as f:
+        f.write('{"callers": []}\n')
+    for k in SECRET_FILE_KEYS:
+        if not env.get(k):
+            continue
+        if k.endswith("_KEY_FILE"):
+            env[k] = key
+        elif k == "JOBGW_AUTH_CREDENTIALS_FILE":
+            env[k] = credentials
+        elif k == "JOBGW_CALLBACK_SECRET_FILE":
+            env[k] = os.path.join(tmp, "callback.key")
+        else:
+            env[k] = cert
+
+
 def start_and_stop_jobgw(jobgw, env_vars, what):
-    """Runs jobgw with exactly env_vars (plus loopback listen flags and a state file and credentials
-    file in a temp dir, which win over the environment: the shipped paths need not exist here)
-    until it has bound its ports, then stops it with SIGTERM. Returns a list of problems: empty when jobgw
+    """Runs jobgw with exactly env_vars (plus loopback listen flags, a state file and a
+    credentials file in a temp dir, which win over the environment, and stand-in files for the
+    Secrets: the shipped paths need not exist here) until it has bound its ports, then stops it
+    with SIGTERM. Returns a list of problems: empty when jobgw
     accepted the configuration and shut down cleanly."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBGW_")}
     env.update(env_vars)
     with tempfile.TemporaryDirectory(prefix="jobgw-deploy-") as tmp:
+        stand_in_files(env, tmp)
         ports = os.path.join(tmp, "ports.json")
         argv = [jobgw, "--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
                 "--ports_file=" + ports, "--state.path=" + os.path.join(tmp, "state.db")]
         if env_vars.get("JOBGW_CALLBACK_LISTEN"):
             argv.append("--callback.listen=127.0.0.1:0")
-        # The shipped credentials file is the operator's; a stand-in here. A configuration that
-        # names no credentials file is refused by jobgw, as it should be.
-        if env_vars.get("JOBGW_AUTH_CREDENTIALS_FILE"):
-            credentials = os.path.join(tmp, "credentials.json")
-            with open(credentials, "w", encoding="utf-8") as f:
-                json.dump({"callers": [{"name": "deploy-check", "token_sha256": "0" * 64,
-                                        "scopes": ["biz:1"], "operations": ["read"]}]}, f)
-            argv.append("--auth.credentials_file=" + credentials)
         procs = Processes()
         try:
             p = procs.start("jobgw", argv, env=env, log_dir=tmp)

@@ -51,6 +51,7 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
     std::ofstream(credentials_path()) << options.credentials_json;
     gw_args_.push_back("--auth.credentials_file=" + credentials_path());
   }
+  grpc_credentials_ = grpc::InsecureChannelCredentials();
   if (options.callback) gw_args_.push_back("--callback.listen=127.0.0.1:0");
   gw_args_.insert(gw_args_.end(), options.jobgw_args.begin(), options.jobgw_args.end());
   start_jobgw({});
@@ -78,8 +79,12 @@ void GatewayStack::start_jobgw(const std::vector<std::string>& extra) {
   if (ports.contains("callback") && ports["callback"].is_number()) {
     callback_port_ = ports["callback"].get<int>();
   }
-  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port_),
-                                 grpc::InsecureChannelCredentials());
+  use_grpc_credentials(grpc_credentials_);
+}
+
+void GatewayStack::use_grpc_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc_credentials_ = std::move(credentials);
+  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port_), grpc_credentials_);
   stub_ = v1::JobGateway::NewStub(channel_);
 }
 
@@ -153,6 +158,8 @@ void GatewayStack::clear_faults() const {
   HttpResponse r = http_delete(jobsim_port_, "/jobsim/admin/faults");
   if (r.status != 200) throw std::runtime_error("clearing faults failed: " + r.body);
 }
+
+const char* jobgw_binary() { return JOBGW_BINARY; }
 
 v1::ExecuteScriptRequest script_request(const std::string& script,
                                         const std::vector<std::int64_t>& host_ids) {

@@ -42,6 +42,9 @@ class GatewayStack {
   ~GatewayStack();
 
   v1::JobGateway::Stub& stub() { return *stub_; }
+  // stub() and channel() (also after restarts) use these credentials instead of plaintext; a TLS
+  // stack's server certificate names 127.0.0.1, the address they dial.
+  void use_grpc_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials);
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   int jobsim_port() const { return jobsim_port_; }
   int grpc_port() const { return grpc_port_; }
@@ -86,11 +89,15 @@ class GatewayStack {
   int metrics_port_ = 0;
   int callback_port_ = 0;
   std::vector<std::string> gw_args_;
+  std::shared_ptr<grpc::ChannelCredentials> grpc_credentials_;
   int jobgw_starts_ = 0;
   std::string old_logs_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::JobGateway::Stub> stub_;
 };
+
+// The jobgw binary the stack runs, for tests that start it by hand (e.g. to see it refuse).
+const char* jobgw_binary();
 
 // A bash script request for hosts 101.. in scope biz:1.
 v1::ExecuteScriptRequest script_request(const std::string& script,

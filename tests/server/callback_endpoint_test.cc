@@ -18,6 +18,7 @@
 #include "core/manual_scheduler.h"
 #include "core/metrics.h"
 #include "core/watch_hub.h"
+#include "server/callback_secret.h"
 #include "server/http_listener.h"
 
 namespace jobgw::server {
@@ -145,12 +146,17 @@ class RoutesTest : public ::testing::Test {
   }
   ~RoutesTest() override { hub_.shutdown(core::Error::internal("test over")); }
 
+  // Callbacks carry a token minted by secret_, like those JOB sends back.
   HttpListenerResponse call(const std::string& method, const std::string& path,
                             const std::string& body = "") {
+    return call_target(method, path == kCallbackPath ? secret_.mint(path) : path, body);
+  }
+  HttpListenerResponse call_target(const std::string& method, const std::string& target,
+                                   const std::string& body = "") {
     HttpListenerRequest req;
     req.method = method;
-    req.target = path;
-    req.path = path;
+    req.target = target;
+    req.path = target.substr(0, target.find('?'));
     req.body = body;
     req.remote = "127.0.0.1:1";
     return routes_(req);
@@ -164,9 +170,50 @@ class RoutesTest : public ::testing::Test {
   PendingSource source_;
   core::Metrics metrics_;
   core::WatchHub hub_;
+  CallbackSecret secret_{std::string(32, 'k')};
   HttpListener::Handler routes_ =
-      make_http_routes(RouteTargets{&hub_, &metrics_, /*serve_metrics=*/true});
+      make_http_routes(RouteTargets{&hub_, &metrics_, /*serve_metrics=*/true, &secret_});
 };
+
+TEST_F(RoutesTest, CallbacksWithoutAValidTokenAre403BeforeAnythingElse) {
+  const std::string body = R"({"job_instance_id": 42, "status": 3})";
+  CallbackSecret other(std::string(32, 'o'));
+  const std::string valid = secret_.mint(std::string(kCallbackPath));
+  std::string tampered = valid;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  const std::string targets[] = {
+      std::string(kCallbackPath),
+      std::string(kCallbackPath) + "?token=",
+      std::string(kCallbackPath) + "?token=abc.def",
+      std::string(kCallbackPath) + "?other=" + valid.substr(valid.find('=') + 1),
+      other.mint(std::string(kCallbackPath)),
+      tampered,
+  };
+  std::size_t reads_before = source_.reads();
+  for (const auto& target : targets) {
+    auto r = call_target("POST", target, body);
+    EXPECT_EQ(r.status, 403) << target;
+    EXPECT_EQ(r.body, R"({"result":false,"outcome":"refused"})");
+  }
+  // Neither the method nor the body is looked at without a token.
+  EXPECT_EQ(call_target("GET", std::string(kCallbackPath)).status, 403);
+  EXPECT_EQ(call_target("POST", std::string(kCallbackPath), "{not json").status, 403);
+  scheduler_.run_due();
+  EXPECT_EQ(source_.reads(), reads_before);
+  EXPECT_TRUE(metric_has("jobgw_callbacks_total{outcome=\"refused\"} 8\n"));
+  EXPECT_TRUE(metric_has("jobgw_callbacks_total{outcome=\"accepted\"} 0\n"));
+  EXPECT_EQ(call_target("POST", valid, body).status, 200);
+}
+
+TEST_F(RoutesTest, WithoutASecretEveryCallbackIsRefused) {
+  auto open = make_http_routes(RouteTargets{&hub_, &metrics_, true, nullptr});
+  HttpListenerRequest req;
+  req.method = "POST";
+  req.target = secret_.mint(std::string(kCallbackPath));
+  req.path = std::string(kCallbackPath);
+  req.body = R"({"job_instance_id": 42, "status": 3})";
+  EXPECT_EQ(open(req).status, 403);
+}
 
 TEST_F(RoutesTest, CallbackForWatchedJobIsAccepted) {
   auto r = call("POST", "/jobgw/v1/callback", R"({"job_instance_id": 42, "status": 3})");
@@ -405,12 +452,13 @@ TEST_F(ListenerTest, CallbackEndToEnd) {
   core::Scope scope;
   scope.id = "1";
   hub.watch(scope, 42);
-  start(make_http_routes(RouteTargets{&hub, &metrics, true}));
+  CallbackSecret secret(std::string(32, 's'));
+  start(make_http_routes(RouteTargets{&hub, &metrics, true, &secret}));
   std::string body = R"({"job_instance_id": 42, "status": 3, "step_instance_list": []})";
-  std::string out = exchange(
-      "POST /jobgw/v1/callback HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
-      "Connection: close\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body);
+  std::string out = exchange("POST " + secret.mint(std::string(kCallbackPath)) +
+                             " HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+                             "Connection: close\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos) << out;
   out = exchange("GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_NE(out.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << out;

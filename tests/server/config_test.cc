@@ -183,6 +183,49 @@ TEST(ConfigTest, CrossKeyRules) {
   EXPECT_EQ(c.callback_public_url, "http://gw.example:8443/jobgw/v1/callback");
 }
 
+TEST(ConfigTest, TlsKeysDefaultToPlaintextAndGoInPairs) {
+  GatewayConfig d = load_ok({});
+  EXPECT_TRUE(d.tls_cert_file.empty());
+  EXPECT_FALSE(d.tls_require_client_cert);
+  EXPECT_EQ(d.tls_reload_interval_s, 60u);
+  GatewayConfig c =
+      load_ok({"--tls.cert_file=/c.pem", "--tls.key_file=/k.pem", "--tls.client_ca_file=/ca.pem",
+               "--tls.require_client_cert", "--tls.reload_interval_s=5",
+               "--metrics.tls_cert_file=/m.pem", "--metrics.tls_key_file=/mk.pem"},
+              {{"JOBGW_CALLBACK_SECRET_FILE", "/cb.key"}});
+  EXPECT_EQ(c.tls_client_ca_file, "/ca.pem");
+  EXPECT_TRUE(c.tls_require_client_cert);
+  EXPECT_EQ(c.tls_reload_interval_s, 5u);
+  EXPECT_EQ(c.metrics_tls_key_file, "/mk.pem");
+  EXPECT_EQ(c.callback_secret_file, "/cb.key");
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  };
+  const Case cases[] = {
+      {{"--tls.cert_file=/c.pem"}, "tls.cert_file and tls.key_file"},
+      {{"--tls.key_file=/k.pem"}, "tls.cert_file and tls.key_file"},
+      {{"--metrics.tls_key_file=/k.pem"}, "metrics.tls_cert_file and metrics.tls_key_file"},
+      {{"--callback.tls_cert_file=/c.pem"}, "callback.tls_cert_file and callback.tls_key_file"},
+      {{"--tls.client_ca_file=/ca.pem"}, "tls.client_ca_file needs tls.cert_file"},
+      {{"--tls.cert_file=/c.pem", "--tls.key_file=/k.pem", "--tls.require_client_cert"},
+       "tls.require_client_cert needs tls.client_ca_file"},
+      {{"--callback.listen=127.0.0.1:9000", "--metrics.listen=127.0.0.1:9000",
+        "--callback.tls_cert_file=/c.pem", "--callback.tls_key_file=/k.pem"},
+       "share one address"},
+      {{"--tls.reload_interval_s=0"}, "tls.reload_interval_s"},
+  };
+  for (const Case& k : cases) {
+    std::string error = load_error(k.args);
+    EXPECT_NE(error.find(k.names), std::string::npos) << error;
+  }
+  // A shared address with the same pair on both is fine.
+  load_ok({"--callback.listen=127.0.0.1:9000", "--metrics.listen=127.0.0.1:9000",
+           "--callback.tls_cert_file=/c.pem", "--callback.tls_key_file=/k.pem",
+           "--metrics.tls_cert_file=/c.pem", "--metrics.tls_key_file=/k.pem"});
+}
+
 TEST(ConfigTest, UnknownKeysAndFlagsAreErrors) {
   std::string e = load_error({"--grpc.lisen=127.0.0.1:1"});
   EXPECT_NE(e.find("unknown flag --grpc.lisen"), std::string::npos) << e;
