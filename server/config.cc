@@ -284,268 +284,267 @@ void add_security_keys(std::vector<Key>& k) {
                          "file the audit trail (one JSON line per mutating call) is appended to "
                          "(empty or -: the main log, as event=audit lines)",
                          &C::audit_path));
-  // Transport security keys (README "### TLS").
-  void add_tls_keys(std::vector<Key> & k) {
-    using C = GatewayConfig;
-    k.push_back(string_key("tls.cert_file",
-                           "PEM certificate chain of the gRPC listener (empty: plaintext gRPC)",
-                           &C::tls_cert_file));
-    k.push_back(string_key("tls.key_file", "PEM private key of tls.cert_file", &C::tls_key_file));
-    k.push_back(string_key("tls.client_ca_file",
-                           "PEM CA bundle verifying gRPC client certificates (mTLS; empty: none)",
-                           &C::tls_client_ca_file));
-    k.push_back(bool_key("tls.require_client_cert",
-                         "refuse gRPC clients without a certificate from tls.client_ca_file",
-                         &C::tls_require_client_cert));
-    k.push_back(uint_key("tls.reload_interval_s",
-                         "how often changed certificate, key and CA files are picked up (seconds)",
-                         &C::tls_reload_interval_s, 1, 86400));
-    k.push_back(string_key("metrics.tls_cert_file", "PEM certificate chain for HTTPS on /metrics",
-                           &C::metrics_tls_cert_file));
-    k.push_back(string_key("metrics.tls_key_file", "PEM private key of metrics.tls_cert_file",
-                           &C::metrics_tls_key_file));
-    k.push_back(string_key("callback.tls_cert_file",
-                           "PEM certificate chain for HTTPS on the callback listener",
-                           &C::callback_tls_cert_file));
-    k.push_back(string_key("callback.tls_key_file", "PEM private key of callback.tls_cert_file",
-                           &C::callback_tls_key_file));
-    k.push_back(string_key("callback.secret_file",
-                           "HMAC key file for per-job callback tokens, created 0600 when absent "
-                           "(empty: state.path + \".callback-key\")",
-                           &C::callback_secret_file));
-  }
+}
 
-  const std::vector<Key>& keys() {
-    using C = GatewayConfig;
-    static const std::vector<Key> kKeys = [] {
-      std::vector<Key> k;
-      k.push_back(string_key("grpc.listen",
-                             "gRPC address HOST:PORT or [V6]:PORT; port 0 = ephemeral",
-                             &C::grpc_listen, check_listen));
-      k.push_back(uint_key("grpc.max_receive_message_bytes", "largest gRPC request accepted",
-                           &C::grpc_max_receive_message_bytes, 1024, 1024 * kMiB));
-      k.push_back(uint_key("grpc.max_send_message_bytes", "largest gRPC response sent",
-                           &C::grpc_max_send_message_bytes, 1024, 1024 * kMiB));
-      k.push_back(
-          string_key("job.base_url",
-                     "JOB (or jobsim) base URL, http:// or https://, with any path prefix (/prod)",
-                     &C::job_base_url, check_url));
-      k.push_back(string_key("job.api_mode", "apigw (credentials in a header) or esb (in the body)",
-                             &C::job_api_mode, check_api_mode));
-      k.push_back(string_key("job.app_code", "bk_app_code presented to JOB (empty: none)",
-                             &C::job_app_code));
-      k.push_back(string_key("job.app_secret", "bk_app_secret presented to JOB; never printed",
-                             &C::job_app_secret, {}, /*secret=*/true));
-      k.push_back(string_key("job.default_operator", "bk_username when a call names no operator",
-                             &C::job_default_operator, check_non_empty));
-      k.push_back(string_key("job.default_account_alias",
-                             "account on the targets when a call names none",
-                             &C::job_default_account_alias, check_non_empty));
-      k.push_back(string_key("job.ca_file", "extra PEM CA bundle trusted for https JOB URLs",
-                             &C::job_ca_file));
-      k.push_back(bool_key("job.insecure_skip_verify", "disable TLS certificate verification",
-                           &C::job_insecure_skip_verify));
-      k.push_back(ms_key("job.request_timeout_ms", "per HTTP attempt to JOB",
-                         &C::job_request_timeout, 1, kHour));
-      k.push_back(ms_key("job.connect_timeout_ms", "TCP and TLS connect to JOB",
-                         &C::job_connect_timeout, 1, kHour));
-      k.push_back(uint_key("job.max_connections", "keep-alive connections to JOB",
-                           &C::job_max_connections, 1, 4096));
-      k.push_back(uint_key("job.max_attempts", "HTTP attempts per JOB read (1 = no retry)",
-                           &C::job_max_attempts, 1, 20));
-      k.push_back(ms_key("job.call_timeout_ms", "overall deadline of one unary RPC's JOB call",
-                         &C::job_call_timeout, 1, kHour));
-      k.push_back(ms_key("watch.poll_floor_ms", "fastest poll interval (after a change)",
-                         &C::watch_poll_floor, 10, kHour));
-      k.push_back(ms_key("watch.poll_ceiling_ms", "slowest poll interval (nothing changing)",
-                         &C::watch_poll_ceiling, 10, kHour));
-      k.push_back(double_key("watch.poll_growth", "interval factor per unchanged read",
-                             &C::watch_poll_growth, 1.0, 10.0));
-      k.push_back(ms_key("watch.poll_young_ms",
-                         "jobs younger than this are read at the floor (0: off)",
-                         &C::watch_poll_young_for, 0, kHour));
-      k.push_back(double_key("watch.poll_jitter", "+- fraction applied to every poll interval",
-                             &C::watch_poll_jitter, 0.0, 0.9));
-      k.push_back(double_key("watch.reads_per_second", "global cap on JOB status reads",
-                             &C::watch_reads_per_second, 0.01, 100000));
-      k.push_back(double_key("watch.read_burst", "status reads allowed at once above the rate",
-                             &C::watch_read_burst, 1, 100000));
-      k.push_back(ms_key("watch.give_up_after_ms",
-                         "end a job's streams after no good read this long",
-                         &C::watch_give_up_after, 1000, 30 * kDay));
-      k.push_back(uint_key("watch.history_limit", "events kept per job for after_seq resumption",
-                           &C::watch_history_limit, 1, 1000000));
-      k.push_back(uint_key("watch.subscriber_queue_limit",
-                           "events queued per subscriber before collapsing into a snapshot",
-                           &C::watch_subscriber_queue_limit, 2, 1000000));
-      k.push_back(ms_key("watch.finished_retention_ms", "how long finished jobs stay readable",
-                         &C::watch_finished_retention, 0, 30 * kDay));
-      k.push_back(ms_key("watch.status_fresh_for_ms",
-                         "GetJobStatus answers from the watch cache when this fresh",
-                         &C::watch_status_fresh_for, 0, kHour));
-      k.push_back(string_key("state.path",
-                             "SQLite file remembering request_ids and unfinished jobs across "
-                             "restarts (empty: memory only)",
-                             &C::state_path));
-      k.push_back(uint_key("idempotency.window_s",
-                           "how long a request_id answers with its first job (seconds)",
-                           &C::idempotency_window_s, 1, 30 * kDay / 1000));
-      k.push_back(string_key("callback.listen",
-                             "JOB callback HTTP address HOST:PORT (empty = no callbacks)",
-                             &C::callback_listen, check_optional_listen));
-      k.push_back(string_key("callback.public_url",
-                             "callback URL given to JOB (empty: derived from callback.listen)",
-                             &C::callback_public_url, check_optional_url));
-      k.push_back(string_key("metrics.listen",
-                             "HTTP address for /metrics and /healthz (empty = off)",
-                             &C::metrics_listen, check_optional_listen));
-      k.push_back(uint_key("limits.max_script_bytes", "largest script_content accepted",
-                           &C::limits_max_script_bytes, 1, 64 * kMiB));
-      k.push_back(uint_key("limits.max_param_bytes", "largest script_param accepted",
-                           &C::limits_max_param_bytes, 1, 64 * kMiB));
-      k.push_back(uint_key("logs.page_hosts",
-                           "most hosts one GetIpLogs page asks JOB for (a page holds fewer when "
-                           "their logs reach the response size limit)",
-                           &C::logs_page_hosts, 1, 100000));
-      k.push_back(uint_key("limits.max_streams",
-                           "WatchStatus streams open at once; beyond: RESOURCE_EXHAUSTED",
-                           &C::limits_max_streams, 1, 10000000));
-      k.push_back(uint_key("limits.max_inflight_job_calls",
-                           "unary RPCs (calls to JOB) in progress at once; beyond: "
-                           "RESOURCE_EXHAUSTED",
-                           &C::limits_max_inflight_job_calls, 1, 10000000));
-      add_security_keys(k);
-      add_tls_keys(k);
-      k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
-      k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
-                         &C::shutdown_grace, 0, kHour));
-      k.push_back(string_key("log.level", "trace, debug, info, warn, error, critical or off",
-                             &C::log_level, check_log_level));
-      k.push_back(string_key("ports_file",
-                             "after binding, write {\"grpc\":P,\"metrics\":P,\"callback\":P} here",
-                             &C::ports_file));
-      return k;
-    }();
-    return kKeys;
-  }
+// Transport security keys (README "### TLS").
+void add_tls_keys(std::vector<Key>& k) {
+  using C = GatewayConfig;
+  k.push_back(string_key("tls.cert_file",
+                         "PEM certificate chain of the gRPC listener (empty: plaintext gRPC)",
+                         &C::tls_cert_file));
+  k.push_back(string_key("tls.key_file", "PEM private key of tls.cert_file", &C::tls_key_file));
+  k.push_back(string_key("tls.client_ca_file",
+                         "PEM CA bundle verifying gRPC client certificates (mTLS; empty: none)",
+                         &C::tls_client_ca_file));
+  k.push_back(bool_key("tls.require_client_cert",
+                       "refuse gRPC clients without a certificate from tls.client_ca_file",
+                       &C::tls_require_client_cert));
+  k.push_back(uint_key("tls.reload_interval_s",
+                       "how often changed certificate, key and CA files are picked up (seconds)",
+                       &C::tls_reload_interval_s, 1, 86400));
+  k.push_back(string_key("metrics.tls_cert_file", "PEM certificate chain for HTTPS on /metrics",
+                         &C::metrics_tls_cert_file));
+  k.push_back(string_key("metrics.tls_key_file", "PEM private key of metrics.tls_cert_file",
+                         &C::metrics_tls_key_file));
+  k.push_back(string_key("callback.tls_cert_file",
+                         "PEM certificate chain for HTTPS on the callback listener",
+                         &C::callback_tls_cert_file));
+  k.push_back(string_key("callback.tls_key_file", "PEM private key of callback.tls_cert_file",
+                         &C::callback_tls_key_file));
+  k.push_back(string_key("callback.secret_file",
+                         "HMAC key file for per-job callback tokens, created 0600 when absent "
+                         "(empty: state.path + \".callback-key\")",
+                         &C::callback_secret_file));
+}
 
-  const Key* find_key(const std::string& name) {
-    for (const Key& k : keys()) {
-      if (k.name == name) return &k;
+const std::vector<Key>& keys() {
+  using C = GatewayConfig;
+  static const std::vector<Key> kKeys = [] {
+    std::vector<Key> k;
+    k.push_back(string_key("grpc.listen", "gRPC address HOST:PORT or [V6]:PORT; port 0 = ephemeral",
+                           &C::grpc_listen, check_listen));
+    k.push_back(uint_key("grpc.max_receive_message_bytes", "largest gRPC request accepted",
+                         &C::grpc_max_receive_message_bytes, 1024, 1024 * kMiB));
+    k.push_back(uint_key("grpc.max_send_message_bytes", "largest gRPC response sent",
+                         &C::grpc_max_send_message_bytes, 1024, 1024 * kMiB));
+    k.push_back(
+        string_key("job.base_url",
+                   "JOB (or jobsim) base URL, http:// or https://, with any path prefix (/prod)",
+                   &C::job_base_url, check_url));
+    k.push_back(string_key("job.api_mode", "apigw (credentials in a header) or esb (in the body)",
+                           &C::job_api_mode, check_api_mode));
+    k.push_back(
+        string_key("job.app_code", "bk_app_code presented to JOB (empty: none)", &C::job_app_code));
+    k.push_back(string_key("job.app_secret", "bk_app_secret presented to JOB; never printed",
+                           &C::job_app_secret, {}, /*secret=*/true));
+    k.push_back(string_key("job.default_operator", "bk_username when a call names no operator",
+                           &C::job_default_operator, check_non_empty));
+    k.push_back(string_key("job.default_account_alias",
+                           "account on the targets when a call names none",
+                           &C::job_default_account_alias, check_non_empty));
+    k.push_back(string_key("job.ca_file", "extra PEM CA bundle trusted for https JOB URLs",
+                           &C::job_ca_file));
+    k.push_back(bool_key("job.insecure_skip_verify", "disable TLS certificate verification",
+                         &C::job_insecure_skip_verify));
+    k.push_back(ms_key("job.request_timeout_ms", "per HTTP attempt to JOB", &C::job_request_timeout,
+                       1, kHour));
+    k.push_back(ms_key("job.connect_timeout_ms", "TCP and TLS connect to JOB",
+                       &C::job_connect_timeout, 1, kHour));
+    k.push_back(uint_key("job.max_connections", "keep-alive connections to JOB",
+                         &C::job_max_connections, 1, 4096));
+    k.push_back(uint_key("job.max_attempts", "HTTP attempts per JOB read (1 = no retry)",
+                         &C::job_max_attempts, 1, 20));
+    k.push_back(ms_key("job.call_timeout_ms", "overall deadline of one unary RPC's JOB call",
+                       &C::job_call_timeout, 1, kHour));
+    k.push_back(ms_key("watch.poll_floor_ms", "fastest poll interval (after a change)",
+                       &C::watch_poll_floor, 10, kHour));
+    k.push_back(ms_key("watch.poll_ceiling_ms", "slowest poll interval (nothing changing)",
+                       &C::watch_poll_ceiling, 10, kHour));
+    k.push_back(double_key("watch.poll_growth", "interval factor per unchanged read",
+                           &C::watch_poll_growth, 1.0, 10.0));
+    k.push_back(ms_key("watch.poll_young_ms",
+                       "jobs younger than this are read at the floor (0: off)",
+                       &C::watch_poll_young_for, 0, kHour));
+    k.push_back(double_key("watch.poll_jitter", "+- fraction applied to every poll interval",
+                           &C::watch_poll_jitter, 0.0, 0.9));
+    k.push_back(double_key("watch.reads_per_second", "global cap on JOB status reads",
+                           &C::watch_reads_per_second, 0.01, 100000));
+    k.push_back(double_key("watch.read_burst", "status reads allowed at once above the rate",
+                           &C::watch_read_burst, 1, 100000));
+    k.push_back(ms_key("watch.give_up_after_ms", "end a job's streams after no good read this long",
+                       &C::watch_give_up_after, 1000, 30 * kDay));
+    k.push_back(uint_key("watch.history_limit", "events kept per job for after_seq resumption",
+                         &C::watch_history_limit, 1, 1000000));
+    k.push_back(uint_key("watch.subscriber_queue_limit",
+                         "events queued per subscriber before collapsing into a snapshot",
+                         &C::watch_subscriber_queue_limit, 2, 1000000));
+    k.push_back(ms_key("watch.finished_retention_ms", "how long finished jobs stay readable",
+                       &C::watch_finished_retention, 0, 30 * kDay));
+    k.push_back(ms_key("watch.status_fresh_for_ms",
+                       "GetJobStatus answers from the watch cache when this fresh",
+                       &C::watch_status_fresh_for, 0, kHour));
+    k.push_back(string_key("state.path",
+                           "SQLite file remembering request_ids and unfinished jobs across "
+                           "restarts (empty: memory only)",
+                           &C::state_path));
+    k.push_back(uint_key("idempotency.window_s",
+                         "how long a request_id answers with its first job (seconds)",
+                         &C::idempotency_window_s, 1, 30 * kDay / 1000));
+    k.push_back(string_key("callback.listen",
+                           "JOB callback HTTP address HOST:PORT (empty = no callbacks)",
+                           &C::callback_listen, check_optional_listen));
+    k.push_back(string_key("callback.public_url",
+                           "callback URL given to JOB (empty: derived from callback.listen)",
+                           &C::callback_public_url, check_optional_url));
+    k.push_back(string_key("metrics.listen", "HTTP address for /metrics and /healthz (empty = off)",
+                           &C::metrics_listen, check_optional_listen));
+    k.push_back(uint_key("limits.max_script_bytes", "largest script_content accepted",
+                         &C::limits_max_script_bytes, 1, 64 * kMiB));
+    k.push_back(uint_key("limits.max_param_bytes", "largest script_param accepted",
+                         &C::limits_max_param_bytes, 1, 64 * kMiB));
+    k.push_back(uint_key("logs.page_hosts",
+                         "most hosts one GetIpLogs page asks JOB for (a page holds fewer when "
+                         "their logs reach the response size limit)",
+                         &C::logs_page_hosts, 1, 100000));
+    k.push_back(uint_key("limits.max_streams",
+                         "WatchStatus streams open at once; beyond: RESOURCE_EXHAUSTED",
+                         &C::limits_max_streams, 1, 10000000));
+    k.push_back(uint_key("limits.max_inflight_job_calls",
+                         "unary RPCs (calls to JOB) in progress at once; beyond: "
+                         "RESOURCE_EXHAUSTED",
+                         &C::limits_max_inflight_job_calls, 1, 10000000));
+    add_security_keys(k);
+    add_tls_keys(k);
+    k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
+    k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
+                       &C::shutdown_grace, 0, kHour));
+    k.push_back(string_key("log.level", "trace, debug, info, warn, error, critical or off",
+                           &C::log_level, check_log_level));
+    k.push_back(string_key("ports_file",
+                           "after binding, write {\"grpc\":P,\"metrics\":P,\"callback\":P} here",
+                           &C::ports_file));
+    return k;
+  }();
+  return kKeys;
+}
+
+const Key* find_key(const std::string& name) {
+  for (const Key& k : keys()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+Error config_error(std::string message) { return Error::invalid_argument(std::move(message)); }
+
+Error bad_value(const Key& key, const std::string& source, const std::string& value,
+                const Problem& problem) {
+  return config_error("bad value for " + key.name + " from " + source + ": " +
+                      shown_value(key, value) + ": " + problem);
+}
+
+// Flattens {"grpc": {"listen": ...}} and {"grpc.listen": ...} alike into dotted keys.
+Result<void> apply_json(GatewayConfig& config, const Json& object, const std::string& prefix,
+                        const std::string& source) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    std::string name = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it->is_object()) {
+      auto nested = apply_json(config, *it, name, source);
+      if (!nested) return nested;
+      continue;
     }
-    return nullptr;
-  }
-
-  Error config_error(std::string message) { return Error::invalid_argument(std::move(message)); }
-
-  Error bad_value(const Key& key, const std::string& source, const std::string& value,
-                  const Problem& problem) {
-    return config_error("bad value for " + key.name + " from " + source + ": " +
-                        shown_value(key, value) + ": " + problem);
-  }
-
-  // Flattens {"grpc": {"listen": ...}} and {"grpc.listen": ...} alike into dotted keys.
-  Result<void> apply_json(GatewayConfig & config, const Json& object, const std::string& prefix,
-                          const std::string& source) {
-    for (auto it = object.begin(); it != object.end(); ++it) {
-      std::string name = prefix.empty() ? it.key() : prefix + "." + it.key();
-      if (it->is_object()) {
-        auto nested = apply_json(config, *it, name, source);
-        if (!nested) return nested;
-        continue;
-      }
-      const Key* key = find_key(name);
-      if (key == nullptr) return config_error("unknown key \"" + name + "\" in " + source);
-      Problem p = key->set_json(config, *it);
-      if (!p.empty()) {
-        std::string shown = key->secret ? "<secret>" : it->dump();
-        return config_error("bad value for " + name + " from " + source + ": " + shown + ": " + p);
-      }
+    const Key* key = find_key(name);
+    if (key == nullptr) return config_error("unknown key \"" + name + "\" in " + source);
+    Problem p = key->set_json(config, *it);
+    if (!p.empty()) {
+      std::string shown = key->secret ? "<secret>" : it->dump();
+      return config_error("bad value for " + name + " from " + source + ": " + shown + ": " + p);
     }
-    return {};
   }
+  return {};
+}
 
-  Result<void> apply_file(GatewayConfig & config, const std::string& path) {
-    std::string source = "config file " + path;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return config_error(source + ": cannot be read");
-    std::stringstream text;
-    text << in.rdbuf();
-    Json doc;
-    try {
-      doc = Json::parse(text.str());
-    } catch (const Json::parse_error& e) {
-      return config_error(source + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
-    }
-    if (!doc.is_object()) return config_error(source + ": expected a JSON object");
-    return apply_json(config, doc, "", source);
+Result<void> apply_file(GatewayConfig& config, const std::string& path) {
+  std::string source = "config file " + path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return config_error(source + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  Json doc;
+  try {
+    doc = Json::parse(text.str());
+  } catch (const Json::parse_error& e) {
+    return config_error(source + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
   }
+  if (!doc.is_object()) return config_error(source + ": expected a JSON object");
+  return apply_json(config, doc, "", source);
+}
 
-  struct FlagValue {
-    const Key* key;
-    std::string flag;
-    std::string value;
+struct FlagValue {
+  const Key* key;
+  std::string flag;
+  std::string value;
+};
+
+// Pairs that only work together, and the shared callback+metrics address serving one TLS setup.
+Result<void> validate_tls(const GatewayConfig& c) {
+  struct Pair {
+    const std::string& cert;
+    const std::string& key;
+    const char* cert_name;
+    const char* key_name;
   };
-
-  // Pairs that only work together, and the shared callback+metrics address serving one TLS setup.
-  Result<void> validate_tls(const GatewayConfig& c) {
-    struct Pair {
-      const std::string& cert;
-      const std::string& key;
-      const char* cert_name;
-      const char* key_name;
-    };
-    for (const Pair& p : {Pair{c.tls_cert_file, c.tls_key_file, "tls.cert_file", "tls.key_file"},
-                          Pair{c.metrics_tls_cert_file, c.metrics_tls_key_file,
-                               "metrics.tls_cert_file", "metrics.tls_key_file"},
-                          Pair{c.callback_tls_cert_file, c.callback_tls_key_file,
-                               "callback.tls_cert_file", "callback.tls_key_file"}}) {
-      if (p.cert.empty() != p.key.empty()) {
-        return config_error(std::string(p.cert_name) + " and " + p.key_name +
-                            " go together: set both or neither");
-      }
+  for (const Pair& p : {Pair{c.tls_cert_file, c.tls_key_file, "tls.cert_file", "tls.key_file"},
+                        Pair{c.metrics_tls_cert_file, c.metrics_tls_key_file,
+                             "metrics.tls_cert_file", "metrics.tls_key_file"},
+                        Pair{c.callback_tls_cert_file, c.callback_tls_key_file,
+                             "callback.tls_cert_file", "callback.tls_key_file"}}) {
+    if (p.cert.empty() != p.key.empty()) {
+      return config_error(std::string(p.cert_name) + " and " + p.key_name +
+                          " go together: set both or neither");
     }
-    if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
-      return config_error(
-          "tls.client_ca_file needs tls.cert_file and tls.key_file: client certificates are only "
-          "asked for over TLS");
-    }
-    if (c.tls_require_client_cert && c.tls_client_ca_file.empty()) {
-      return config_error("tls.require_client_cert needs tls.client_ca_file to verify them with");
-    }
-    bool shared = !c.callback_listen.empty() && c.callback_listen == c.metrics_listen;
-    if (shared && (c.metrics_tls_cert_file != c.callback_tls_cert_file ||
-                   c.metrics_tls_key_file != c.callback_tls_key_file)) {
-      return config_error(
-          "callback.listen and metrics.listen share one address, so callback.tls_* and "
-          "metrics.tls_* must name the same files");
-    }
-    return {};
   }
-
-  // Cross-key rules, checked once every layer is applied.
-  Result<void> validate(const GatewayConfig& c) {
-    if (c.watch_poll_floor > c.watch_poll_ceiling) {
-      return config_error("watch.poll_floor_ms (" + std::to_string(c.watch_poll_floor.count()) +
-                          ") exceeds watch.poll_ceiling_ms (" +
-                          std::to_string(c.watch_poll_ceiling.count()) + ")");
-    }
-    if (!c.callback_public_url.empty() && c.callback_listen.empty()) {
-      return config_error(
-          "callback.public_url is set but callback.listen is empty: nothing would receive JOB's "
-          "callbacks");
-    }
-    if (c.auth_insecure_dev && !c.auth_credentials_file.empty()) {
-      // Ambiguous: either a credentials file meant to protect a deployment would be ignored, or a
-      // dev flag left over from a test would be; neither should be guessed.
-      return config_error(
-          "auth.credentials_file and auth.insecure_dev (--insecure-dev) are both set: choose one");
-    }
-    if (c.job_app_code.empty() != c.job_app_secret.empty()) {
-      return config_error("job.app_code and job.app_secret go together: set both or neither");
-    }
-    return validate_tls(c);
+  if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+    return config_error(
+        "tls.client_ca_file needs tls.cert_file and tls.key_file: client certificates are only "
+        "asked for over TLS");
   }
+  if (c.tls_require_client_cert && c.tls_client_ca_file.empty()) {
+    return config_error("tls.require_client_cert needs tls.client_ca_file to verify them with");
+  }
+  bool shared = !c.callback_listen.empty() && c.callback_listen == c.metrics_listen;
+  if (shared && (c.metrics_tls_cert_file != c.callback_tls_cert_file ||
+                 c.metrics_tls_key_file != c.callback_tls_key_file)) {
+    return config_error(
+        "callback.listen and metrics.listen share one address, so callback.tls_* and "
+        "metrics.tls_* must name the same files");
+  }
+  return {};
+}
+
+// Cross-key rules, checked once every layer is applied.
+Result<void> validate(const GatewayConfig& c) {
+  if (c.watch_poll_floor > c.watch_poll_ceiling) {
+    return config_error("watch.poll_floor_ms (" + std::to_string(c.watch_poll_floor.count()) +
+                        ") exceeds watch.poll_ceiling_ms (" +
+                        std::to_string(c.watch_poll_ceiling.count()) + ")");
+  }
+  if (!c.callback_public_url.empty() && c.callback_listen.empty()) {
+    return config_error(
+        "callback.public_url is set but callback.listen is empty: nothing would receive JOB's "
+        "callbacks");
+  }
+  if (c.auth_insecure_dev && !c.auth_credentials_file.empty()) {
+    // Ambiguous: either a credentials file meant to protect a deployment would be ignored, or a
+    // dev flag left over from a test would be; neither should be guessed.
+    return config_error(
+        "auth.credentials_file and auth.insecure_dev (--insecure-dev) are both set: choose one");
+  }
+  if (c.job_app_code.empty() != c.job_app_secret.empty()) {
+    return config_error("job.app_code and job.app_secret go together: set both or neither");
+  }
+  return validate_tls(c);
+}
 
 }  // namespace
 

@@ -315,7 +315,9 @@ class FaultMatrixTest : public ::testing::Test {
         "RSS| %s | start %ld KiB | after warm-up pass %ld KiB | after second pass %ld KiB\n",
         name.c_str(), start, warm, after);
     ASSERT_GT(warm, 0);
-    if (kRssBoundsApply) EXPECT_LT(after - warm, kRssGrowthLimitKib);
+    if (kRssBoundsApply) {
+      EXPECT_LT(after - warm, kRssGrowthLimitKib);
+    }
   }
 
   std::unique_ptr<GatewayStack> stack_;
