@@ -312,18 +312,28 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std
 std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std::int64_t job,
                                                         std::optional<std::uint64_t> after_seq) {
   bool created = false;
-  std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created);
-  auto sub = std::make_shared<SubscriberImpl>(weak_from_this(), w, config_.subscriber_queue_limit,
-                                              observer_);
-  subscribers_++;
-  observer().on_subscribers(subscribers_.load());
-  if (w == nullptr) {
-    std::lock_guard<std::mutex> lock(table_mu_);
-    sub->push(end_item(shutdown_reason_), nullptr, 0);
-    return sub;
-  }
-  {
+  std::shared_ptr<JobWatch> w;
+  std::shared_ptr<SubscriberImpl> sub;
+  for (;;) {
+    w = find_or_create(scope, job, &created);
+    if (w == nullptr) {
+      sub = std::make_shared<SubscriberImpl>(weak_from_this(), w, config_.subscriber_queue_limit,
+                                             observer_);
+      subscribers_++;
+      observer().on_subscribers(subscribers_.load());
+      std::lock_guard<std::mutex> lock(table_mu_);
+      sub->push(end_item(shutdown_reason_), nullptr, 0);
+      return sub;
+    }
     std::lock_guard<std::mutex> lock(w->mu);
+    // The last subscriber of an unregistered job may have left (and stopped its watch) since
+    // find_or_create returned it: joining a stopped watch would leave this stream waiting for
+    // reads that never come. Look again; the stopped watch is out of the table by now.
+    if (w->stopped) continue;
+    sub = std::make_shared<SubscriberImpl>(weak_from_this(), w, config_.subscriber_queue_limit,
+                                           observer_);
+    subscribers_++;
+    observer().on_subscribers(subscribers_.load());
     // Nothing read yet: the first read sends this subscriber its SNAPSHOT.
     if (w->snapshot == nullptr) {
       w->subscribers.push_back(sub);
@@ -356,6 +366,7 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
         w->subscribers.push_back(sub);
       }
     }
+    break;
   }
   if (created) start_read(w, /*priority=*/true);
   return sub;
@@ -363,13 +374,18 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
 
 void WatchHub::Impl::watch(const Scope& scope, std::int64_t job) {
   bool created = false;
-  std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created);
-  if (w == nullptr) return;
-  {
-    std::lock_guard<std::mutex> lock(w->mu);
-    w->registered = true;
+  for (;;) {
+    std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created);
+    if (w == nullptr) return;
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      // Stopped since found (its last subscriber left): a job registered there is never read.
+      if (w->stopped) continue;
+      w->registered = true;
+    }
+    if (created) start_read(w, /*priority=*/false);
+    return;
   }
-  if (created) start_read(w, /*priority=*/false);
 }
 
 bool WatchHub::Impl::poke(std::int64_t job) {
@@ -670,8 +686,11 @@ void WatchHub::Impl::subscriber_left(const std::shared_ptr<JobWatch>& w, const S
     subs.erase(
         std::remove_if(subs.begin(), subs.end(), [sub](const auto& s) { return s.get() == sub; }),
         subs.end());
-    // Nobody listens and jobgw did not submit it: stop reading JOB for it.
+    // Nobody listens and jobgw did not submit it: stop reading JOB for it. Stopped here, under
+    // the lock that decided it, so a subscriber or registration arriving before remove() runs
+    // sees a stopped watch and looks again instead of joining one that is going away.
     idle = subs.empty() && !w->registered && !w->finished && !w->stopped;
+    if (idle) w->stopped = true;
   }
   if (counted) subscriber_ended();
   if (idle) remove(w);
