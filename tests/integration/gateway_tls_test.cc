@@ -229,5 +229,51 @@ TEST(GatewayTls, StartupFailsNamingTheKeyAndFile) {
   }
 }
 
+// mTLS as identity: with a credentials file, a verified client certificate whose name is listed
+// under certificate_names authenticates as that caller, with that caller's grants; a certificate
+// from the trusted CA with a name no entry lists is no identity at all.
+TEST(GatewayTls, ClientCertificateNamesAuthenticateAsTheirCaller) {
+  TempDir certs("jobgw-mtls-id");
+  TestCa ca(certs.path(), "main");
+  CertFiles server = ca.server_cert("server");
+  CertFiles logcheck = ca.client_cert("logcheck", "logcheck", {"logcheck.svc"});
+  CertFiles stranger = ca.client_cert("stranger", "stranger", {"stranger.svc"});
+  std::vector<std::string> args = tls_args(server);
+  args.push_back("--tls.client_ca_file=" + ca.ca_file());
+  StackOptions options = three_hosts({}, args);
+  options.credentials_json =
+      R"({"callers": [{"name": "logcheck", "scopes": ["biz:1"], "operations": ["execute", "read"],)"
+      R"( "operator": "svc-logcheck", "certificate_names": ["logcheck.svc"]}]})";
+  GatewayStack stack(options);
+  stack.use_grpc_credentials(trusting(ca, &logcheck));
+
+  // No token anywhere: the certificate alone is the identity.
+  run_script_to_finished(stack.stub(), stack);
+  EXPECT_NE(stack.audit_log().find(R"("caller":"logcheck")"), std::string::npos)
+      << stack.audit_log();
+  EXPECT_NE(stack.audit_log().find(R"("operator":"svc-logcheck")"), std::string::npos)
+      << stack.audit_log();
+
+  // Its grants hold: terminate was not granted.
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    v1::TerminateJobRequest request;
+    request.mutable_scope()->set_type("biz");
+    request.mutable_scope()->set_id("1");
+    request.set_job_instance_id(1);
+    v1::TerminateJobResponse response;
+    grpc::Status denied = stack.stub().TerminateJob(&context, request, &response);
+    EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << denied.error_message();
+    EXPECT_NE(denied.error_message().find("logcheck"), std::string::npos) << denied.error_message();
+    EXPECT_NE(denied.error_message().find("terminate"), std::string::npos)
+        << denied.error_message();
+  }
+
+  grpc::Status unknown = probe(stack.grpc_port(), trusting(ca, &stranger));
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNAUTHENTICATED) << unknown.error_message();
+  grpc::Status bare = probe(stack.grpc_port(), trusting(ca));
+  EXPECT_EQ(bare.error_code(), grpc::StatusCode::UNAUTHENTICATED) << bare.error_message();
+}
 }  // namespace
 }  // namespace jobgw::testing
