@@ -33,6 +33,9 @@ v1::JobRef submit_through_gateway(v1::JobGateway::Stub& stub,
   v1::JobRef ref;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  // A channel whose first connect attempt failed fails every call at once until its reconnect
+  // backoff ends; waiting for the connection (within the deadline) measures jobgw, not that.
+  ctx.set_wait_for_ready(true);
   grpc::Status s = stub.ExecuteScript(&ctx, submit, &ref);
   if (!s.ok()) throw std::runtime_error("ExecuteScript through jobgw failed: " + s.error_message());
   return ref;
@@ -66,6 +69,7 @@ WatchStream::WatchStream(v1::JobGateway::Stub* stub, std::int64_t job_id,
   request_.mutable_scope()->set_id("1");
   request_.set_job_instance_id(job_id);
   context_.set_deadline(deadline);
+  context_.set_wait_for_ready(true);
   stub->async()->WatchStatus(&context_, &request_, this);
   StartRead(&event_);
   StartCall();

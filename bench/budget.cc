@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <queue>
 #include <stdexcept>
@@ -147,6 +148,8 @@ nlohmann::json run_budget_gateway(const BudgetOptions& o) {
   std::vector<std::int64_t> job_ids(o.jobs, 0);
   std::atomic<int> next{0};
   std::atomic<int> submit_errors{0};
+  std::mutex first_error_mu;
+  std::string first_submit_error;
   std::vector<std::thread> submitters;
   for (int t = 0; t < std::max(1, o.submitters); ++t) {
     submitters.emplace_back([&, t] {
@@ -154,8 +157,13 @@ nlohmann::json run_budget_gateway(const BudgetOptions& o) {
         try {
           job_ids[i] =
               submit_through_gateway(*stubs[t], hosts, kScript, "budget").job_instance_id();
-        } catch (const std::exception&) {
-          ++submit_errors;
+        } catch (const std::exception& e) {
+          // The count goes in the result; the first reason to stderr, so a failed smoke run
+          // says why (one CI run saw 13 of 20 submits fail and could not tell).
+          if (submit_errors++ == 0) {
+            std::lock_guard<std::mutex> lock(first_error_mu);
+            first_submit_error = e.what();
+          }
         }
       }
     });
@@ -171,8 +179,19 @@ nlohmann::json run_budget_gateway(const BudgetOptions& o) {
   int done = 0;
   int errors = submit_errors.load();
   std::vector<double> lags;
+  if (!first_submit_error.empty()) {
+    std::fprintf(stderr, "budget jobgw: %d submits failed, first: %s\n", submit_errors.load(),
+                 first_submit_error.c_str());
+  }
+  bool stream_error_shown = false;
   for (const auto& s : streams.streams()) {
     if (!s->finished()) {
+      if (!stream_error_shown) {
+        std::fprintf(stderr, "budget jobgw: a stream ended without FINISHED: code %d %s\n",
+                     static_cast<int>(s->status().error_code()),
+                     s->status().error_message().c_str());
+        stream_error_shown = true;
+      }
       ++errors;
       continue;
     }
