@@ -1,15 +1,27 @@
 """deploy.dockerfile: every apt package the Dockerfile names exists in Debian 12, every COPY
-source exists in the repository (and is not excluded by .dockerignore), the runtime stage holds
+source exists in the repository (and is not excluded by .dockerignore), the build stage's own
+tree configures (its COPY sources laid out under its WORKDIR, its `cmake -S ... -B ...` line run
+there, without Docker) and has every `--target` its build line names, the runtime stage holds
 the packages of every library jobgw (and jobctl) load, runs as non-root with jobgw as entrypoint
 and jobctl health as HEALTHCHECK, and jobgw accepts the image's environment.
 
+With --image-build (deploy.dockerfile_build, opt-in: minutes of compiling) it runs the build
+stage's whole cmake RUN line in that tree instead, configure, build and strip, and checks that
+the binaries the runtime stage copies come out and need only the runtime stage's packages.
+
 usage: check_dockerfile.py REPO JOBGW_BINARY [JOBCTL_BINARY]
+       check_dockerfile.py --image-build REPO
 """
-import fnmatch
+import glob
+import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 import deploy_common as dc
 
@@ -18,20 +30,23 @@ BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
 
 
 def dockerfile_instructions(path):
-    out, cur = [], ""
+    """(INSTRUCTION, arguments, line number of its first line) for each instruction."""
+    out, cur, first = [], "", 0
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for lineno, line in enumerate(f, 1):
             s = line.rstrip("\n")
             if not cur and (s.strip() == "" or s.lstrip().startswith("#")):
                 continue
             if cur and s.lstrip().startswith("#"):
                 continue
+            if not cur:
+                first = lineno
             if s.endswith("\\"):
                 cur += s[:-1] + " "
                 continue
             cur += s
             word, _, rest = cur.strip().partition(" ")
-            out.append((word.upper(), rest.strip()))
+            out.append((word.upper(), rest.strip(), first))
             cur = ""
     return out
 
@@ -96,26 +111,371 @@ def depends_closure(pkgs):
     return closure
 
 
+def read_dockerignore(repo):
+    path = os.path.join(repo, ".dockerignore")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
+
+
+def _ignore_pattern(pat):
+    """A .dockerignore pattern as a regex the way Docker matches it: against the path from the
+    context root, `*` and `?` within one path component, `**` across any number of them."""
+    pat = os.path.normpath(pat).lstrip("/")
+    out, i = [], 0
+    while i < len(pat):
+        c = pat[i]
+        if pat.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pat.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and "]" in pat[i + 1:]:
+            j = pat.index("]", i + 1)
+            inner = pat[i + 1:j]
+            out.append("[" + ("^" + inner[1:] if inner.startswith("!") else inner) + "]")
+            i = j
+        elif c == "\\" and i + 1 < len(pat):
+            out.append(re.escape(pat[i + 1]))
+            i += 1
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
 def dockerignored(name, patterns):
+    """Whether Docker leaves context path `name` out: the last pattern matching it or one of
+    its parent directories decides, `!` patterns put paths back in."""
+    name = os.path.normpath(name).replace(os.sep, "/")
+    parts = name.split("/")
+    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
     ignored = False
     for pat in patterns:
         neg = pat.startswith("!")
-        p = pat[1:] if neg else pat
-        p = p.rstrip("/")
-        if fnmatch.fnmatch(name, p) or fnmatch.fnmatch(name, p.replace("**/", "")):
+        rx = _ignore_pattern(pat[1:] if neg else pat)
+        if any(rx.match(p) for p in prefixes):
             ignored = not neg
     return ignored
 
 
-def main():
-    repo, jobgw = sys.argv[1], sys.argv[2]
-    jobctl = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
-    problems = []
-    instrs = dockerfile_instructions(os.path.join(repo, "Dockerfile"))
-    env_keys = dc.jobgw_env_keys(jobgw)
+def may_hold_reincluded(dirname, patterns):
+    """Whether a `!` pattern could put back something under the ignored directory dirname."""
+    for pat in patterns:
+        if pat.startswith("!"):
+            lit = re.split(r"[*?\[]", pat[1:].lstrip("/"), 1)[0]
+            if lit == "" or lit.startswith(dirname + "/") or (dirname + "/").startswith(lit):
+                return True
+    return False
 
+
+# --- The build stage, reproduced without Docker -------------------------------------------------
+# A `docker build` runs the build stage's cmake on exactly what its COPY lines bring in: a file or
+# folder of the repository that they leave out, or a CMake option whose default needs one, breaks
+# the image and nothing else. So the check lays out the COPY sources under a temporary root the
+# way the stage does (container path /P is ROOT/P) and runs the stage's own configure line there.
+
+# The image's environment sets none of these; the developer's must not change the configure
+# (a CMAKE_GENERATOR=Ninja, say, or a CMAKE_PREFIX_PATH finding libraries Debian's image lacks).
+_HOST_ONLY_ENV = re.compile(r"^(CMAKE_.*|CC|CXX|CFLAGS|CXXFLAGS|CPPFLAGS|LDFLAGS|MAKEFLAGS|DESTDIR)$")
+# Targets every CMake Makefile build has without declaring them.
+_BUILTIN_TARGETS = {"all", "clean", "help", "install", "install/local", "install/strip", "test",
+                    "edit_cache", "rebuild_cache", "list_install_components"}
+
+
+def _in_root(root, container_path):
+    return os.path.join(root, container_path.lstrip("/"))
+
+
+def _copy_args(rest):
+    """(flags, sources, dest) of a COPY/ADD in shell or JSON form."""
+    if rest.startswith("["):
+        args = json.loads(rest)
+    else:
+        args = shlex.split(rest)
+    flags = [a for a in args if a.startswith("--")]
+    paths = [a for a in args if not a.startswith("--")]
+    return flags, paths[:-1], (paths[-1] if paths else "")
+
+
+def _copy_tree(repo, rel, dest, ignore):
+    """Copies context path rel (a file or a folder's contents) to dest as Docker does."""
+    src = os.path.join(repo, rel)
+    if os.path.isfile(src) or os.path.islink(src):
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy2(src, dest, follow_symlinks=False)
+        return
+    os.makedirs(dest, exist_ok=True)
+    for top, dirs, files in os.walk(src):
+        rtop = os.path.relpath(top, repo)
+        keep = []
+        for d in dirs:
+            rd = os.path.normpath(os.path.join(rtop, d))
+            if not dockerignored(rd, ignore) or may_hold_reincluded(rd, ignore):
+                keep.append(d)
+        dirs[:] = keep
+        for name in files:
+            rf = os.path.normpath(os.path.join(rtop, name))
+            if dockerignored(rf, ignore):
+                continue
+            out = os.path.join(dest, os.path.relpath(os.path.join(repo, rf), src))
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            shutil.copy2(os.path.join(repo, rf), out, follow_symlinks=False)
+
+
+def lay_out_stage(repo, stage, root, ignore):
+    """Applies the stage's WORKDIR and COPY/ADD lines under root. Returns (final WORKDIR,
+    stage ENV/ARG values, problems)."""
+    workdir, env, problems = "/", {}, []
+    for word, rest, line in stage["instrs"]:
+        if word == "WORKDIR":
+            workdir = os.path.normpath(os.path.join(workdir, rest.strip().strip('"')))
+            os.makedirs(_in_root(root, workdir), exist_ok=True)
+        elif word in ("ENV", "ARG"):
+            for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|\S+)", rest):
+                env[m.group(1)] = m.group(2).strip('"')
+        elif word in ("COPY", "ADD"):
+            flags, srcs, dest = _copy_args(rest)
+            if any(f.startswith("--from=") for f in flags) or any(re.match(r"^[a-z]+://", s) for s in srcs):
+                problems.append("Dockerfile:%d: %s %s: the check cannot reproduce a source from "
+                                "another stage or a URL" % (line, word, rest))
+                continue
+            target = os.path.normpath(os.path.join(workdir, dest))
+            matched = []
+            for src in srcs:
+                found = sorted(glob.glob(os.path.join(repo, src))) if re.search(r"[*?\[]", src) \
+                    else [os.path.join(repo, src)]
+                matched += [os.path.relpath(f, repo) for f in found if os.path.lexists(f)]
+            matched = [m for m in matched if not dockerignored(m, ignore)]
+            into_dir = dest.endswith("/") or dest in (".", "./") or len(matched) > 1 \
+                or os.path.isdir(_in_root(root, target))
+            for rel in matched:
+                if os.path.isdir(os.path.join(repo, rel)):
+                    _copy_tree(repo, rel, _in_root(root, target), ignore)
+                elif into_dir:
+                    _copy_tree(repo, rel, _in_root(root, os.path.join(target, os.path.basename(rel))), ignore)
+                else:
+                    _copy_tree(repo, rel, _in_root(root, target), ignore)
+    return workdir, env, problems
+
+
+def shell_commands(text):
+    """The simple commands of a RUN's shell text (split at && || ; | and &), each as argv;
+    quotes are respected, so a quoted `-DLIST=a;b` stays one word."""
+    lex = shlex.shlex(text, posix=True, punctuation_chars=True)
+    lex.whitespace_split = True
+    try:
+        words = list(lex)
+    except ValueError:
+        return []
+    commands, cur = [], []
+    for w in words:
+        if w and set(w) <= set("&|;"):
+            commands.append(cur)
+            cur = []
+        else:
+            cur.append(w)
+    return commands + [cur]
+
+
+def cmake_lines(stage):
+    """The stage's RUN holding `cmake -S X -B Y ...`: (line, RUN text, configure argv, build
+    argv or None). None when the stage has no configure line."""
+    for word, rest, line in stage["instrs"]:
+        if word != "RUN":
+            continue
+        configure = build = None
+        for argv in shell_commands(rest):
+            if not argv or os.path.basename(argv[0]) != "cmake":
+                continue
+            if "--build" in argv:
+                build = build or argv
+            elif any(a.startswith(("-S", "-B")) for a in argv[1:]):
+                configure = configure or argv
+        if configure:
+            return line, rest, configure, build
+    return None
+
+
+def _option_value(argv, opt):
+    """Value of `-S X`, `-SX`, `--build X` style options (last one wins), or None."""
+    value = None
+    for i, a in enumerate(argv):
+        if a == opt and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif opt.startswith("-") and not opt.startswith("--") and a.startswith(opt) and len(a) > len(opt):
+            value = a[len(opt):]
+    return value
+
+
+def build_targets(build_argv):
+    """The names after --target / -t in a `cmake --build` line ([] when it builds `all`)."""
+    names, taking = [], False
+    for a in build_argv[2:]:
+        if a in ("--target", "-t"):
+            taking = True
+        elif a.startswith("--target="):
+            names += a.split("=", 1)[1].split(",")
+        elif a.startswith("-"):
+            taking = False
+        elif taking:
+            names.append(a)
+    return names
+
+
+def _remap(argv, workdir, root, cdir_map):
+    """argv with its -S/-B paths (relative ones resolved against WORKDIR) moved under root."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        for opt in ("-S", "-B"):
+            if a == opt and i + 1 < len(argv):
+                p = os.path.normpath(os.path.join(workdir, argv[i + 1]))
+                cdir_map[opt] = p
+                out += [opt, _in_root(root, p)]
+                i += 2
+                break
+            if a.startswith(opt) and len(a) > 2:
+                p = os.path.normpath(os.path.join(workdir, a[2:]))
+                cdir_map[opt] = p
+                out.append(opt + _in_root(root, p))
+                i += 1
+                break
+        else:
+            out.append(a)
+            i += 1
+    return out
+
+
+def _stage_env(stage_env):
+    env = {k: v for k, v in os.environ.items() if not _HOST_ONLY_ENV.match(k)}
+    env.update(stage_env)
+    return env
+
+
+def _readable(text, root):
+    """Tool output with the temporary root taken out again (paths read as in the image)."""
+    return text.replace(root.rstrip("/") + "/", "/")
+
+
+def _codemodel(build_dir):
+    """{target name: [artifact paths relative to build_dir]} from CMake's file API reply."""
+    reply = os.path.join(build_dir, ".cmake", "api", "v1", "reply")
+    index = sorted(glob.glob(os.path.join(reply, "index-*.json")))
+    if not index:
+        return None
+    with open(index[-1], encoding="utf-8") as f:
+        objects = json.load(f).get("objects", [])
+    cm = [o for o in objects if o.get("kind") == "codemodel"]
+    if not cm:
+        return None
+    with open(os.path.join(reply, cm[0]["jsonFile"]), encoding="utf-8") as f:
+        model = json.load(f)
+    targets = {}
+    for conf in model.get("configurations", []):
+        for t in conf.get("targets", []):
+            with open(os.path.join(reply, t["jsonFile"]), encoding="utf-8") as f:
+                detail = json.load(f)
+            targets.setdefault(t["name"], [])
+            targets[t["name"]] += [os.path.normpath(a["path"]) for a in detail.get("artifacts", [])]
+    return targets
+
+
+def configure_stage(repo, stage, root, ignore, runtime_copies, problems):
+    """Lays the stage out under root and runs its configure line; checks the build line's
+    targets and that the runtime stage's COPY --from paths are their artifacts. Returns
+    (RUN line, RUN text, WORKDIR, stage env, {"-S"/"-B": container path}) for a later build, or
+    None when the stage could not be configured."""
+    found = cmake_lines(stage)
+    if not found:
+        problems.append("build stage %s has no RUN `cmake -S SRC -B BUILD ...` configure line"
+                        % stage["name"])
+        return None
+    line, run_text, configure, build = found
+    workdir, stage_env, probs = lay_out_stage(repo, stage, root, ignore)
+    problems += probs
+    cdirs = {}
+    argv = _remap(configure, workdir, root, cdirs)
+    if "-B" not in cdirs:
+        problems.append("Dockerfile:%d: the configure line names no build directory (-B)" % line)
+        return None
+    build_dir = _in_root(root, cdirs["-B"])
+    # Ask CMake's file API for the target list and artifact paths, whatever the generator.
+    query = os.path.join(build_dir, ".cmake", "api", "v1", "query")
+    os.makedirs(query, exist_ok=True)
+    open(os.path.join(query, "codemodel-v2"), "w").close()
+    cwd = _in_root(root, workdir)
+    try:
+        r = subprocess.run(argv, cwd=cwd, env=_stage_env(stage_env), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        problems.append("Dockerfile:%d: %s did not finish within 300 s" % (line, " ".join(configure)))
+        return None
+    if r.returncode != 0:
+        tail = "\n".join(r.stdout.strip().splitlines()[-15:])
+        problems.append("Dockerfile:%d: the build stage's configure fails on what its COPY lines bring "
+                        "in (exit %d): %s\n%s" % (line, r.returncode, " ".join(configure),
+                                                   _readable(tail, root)))
+        return None
+
+    targets = _codemodel(build_dir)
+    if targets is None:
+        problems.append("Dockerfile:%d: cmake wrote no file API codemodel reply" % line)
+        return None
+    wanted = []
+    if build:
+        bdir = _option_value(build, "--build")
+        if bdir and os.path.normpath(os.path.join(workdir, bdir)) != cdirs["-B"]:
+            problems.append("Dockerfile:%d: `cmake --build %s` is not the configured -B %s"
+                            % (line, bdir, cdirs["-B"]))
+        wanted = build_targets(build)
+        for t in wanted:
+            if t not in targets and t not in _BUILTIN_TARGETS:
+                problems.append("Dockerfile:%d: --target %s is no target of the configured build stage "
+                                "(it has %s)" % (line, t, " ".join(sorted(n for n in targets
+                                                                          if targets[n]))))
+    else:
+        problems.append("Dockerfile:%d: the build stage configures but never runs `cmake --build`" % line)
+    built = {os.path.join(cdirs["-B"], a) for t in (wanted or targets) for a in targets.get(t, [])}
+    for cline, src in runtime_copies:
+        if (src + "/").startswith(cdirs["-B"] + "/") and src not in built:
+            problems.append("Dockerfile:%d: the runtime stage copies %s, which is no artifact of the "
+                            "targets the build line builds (%s)" % (cline, src, " ".join(sorted(built)) or "none"))
+    return line, run_text, workdir, stage_env, cdirs
+
+
+def build_stage_fully(root, found, problems):
+    """Runs the whole RUN line (configure, build, strip) in the laid-out tree, its container
+    paths moved under root."""
+    line, run_text, workdir, stage_env, cdirs = found
+    cmd = run_text
+    for p in sorted(set(cdirs.values()) | {workdir}, key=len, reverse=True):
+        if p == "/":
+            continue
+        cmd = re.sub(r"(?<![\w./-])" + re.escape(p) + r"(?=[/\s\"']|$)",
+                     _in_root(root, p).replace("\\", "\\\\"), cmd)
+    start = time.monotonic()
+    r = subprocess.run(["sh", "-c", cmd], cwd=_in_root(root, workdir), env=_stage_env(stage_env),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    took = time.monotonic() - start
+    if r.returncode != 0:
+        tail = "\n".join(r.stdout.strip().splitlines()[-25:])
+        problems.append("Dockerfile:%d: the build stage's RUN fails (exit %d)\n%s"
+                        % (line, r.returncode, _readable(tail, root)))
+    return took
+
+
+def parse_stages(instrs, problems):
     stages, cur = [], None
-    for word, rest in instrs:
+    for word, rest, line in instrs:
         if word == "FROM":
             parts = rest.split()
             image = parts[0]
@@ -128,13 +488,100 @@ def main():
             if word != "ARG":
                 problems.append("%s before the first FROM" % word)
         else:
-            cur["instrs"].append((word, rest))
+            cur["instrs"].append((word, rest, line))
             if word == "RUN":
                 for m in re.finditer(r"apt-get\s+install\s+([^&;|]*)", rest):
                     cur["packages"] += [t for t in m.group(1).split() if not t.startswith("-")]
     if len(stages) < 2:
         problems.append("the Dockerfile must be multi-stage (build + runtime), has %d stage(s)" % len(stages))
         dc.report(problems, "")
+    return stages
+
+
+def build_stages(stages):
+    """The stages the runtime stage copies from, each with the (line, path) it copies."""
+    by_name = {s["name"]: s for s in stages}
+    by_name.update({str(i): s for i, s in enumerate(stages)})
+    copies = {}
+    for word, rest, line in stages[-1]["instrs"]:
+        if word != "COPY":
+            continue
+        flags, srcs, _ = _copy_args(rest)
+        for f in flags:
+            if f.startswith("--from=") and f[7:] in by_name:
+                copies.setdefault(by_name[f[7:]]["name"], []).extend((line, os.path.normpath(s)) for s in srcs)
+    return [(by_name[n], c) for n, c in copies.items()]
+
+
+def reproduce_build_stages(repo, stages, problems, full=False):
+    """Configures (with full: builds) every stage the runtime stage copies from in a temporary
+    tree. Returns {container path: path under the temporary root} of the runtime's copies when
+    full, and the seconds each step took."""
+    ignore = read_dockerignore(repo)
+    took, copied = {}, {}
+    root = tempfile.mkdtemp(prefix="jobgw-image-")
+    try:
+        wanted = build_stages(stages)
+        if not wanted:
+            problems.append("the runtime stage copies nothing from a build stage (COPY --from=)")
+        for stage, copies in wanted:
+            start = time.monotonic()
+            found = configure_stage(repo, stage, root, ignore, copies, problems)
+            took["configure of stage " + stage["name"]] = time.monotonic() - start
+            if not (full and found):
+                continue
+            took["build of stage " + stage["name"]] = build_stage_fully(root, found, problems)
+            for line, src in copies:
+                path = _in_root(root, src)
+                if not os.path.isfile(path):
+                    problems.append("Dockerfile:%d: the build stage made no %s" % (line, src))
+                else:
+                    kept = os.path.join(tempfile.mkdtemp(prefix="jobgw-image-bin-"), os.path.basename(src))
+                    shutil.copy2(path, kept)
+                    copied[src] = kept
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return copied, took
+
+
+def runtime_package_problems(runtime, binaries):
+    problems = []
+    runtime_closure = depends_closure(set(runtime["packages"])) | BASE_PACKAGES
+    for binary in binaries:
+        needed, probs = needed_packages(binary)
+        problems += probs
+        for p in sorted(needed - runtime_closure):
+            problems.append("%s needs package %s, which the runtime stage does not install"
+                            % (os.path.basename(binary), p))
+    return problems
+
+
+def image_build_main(repo):
+    """deploy.dockerfile_build: the build stage's whole RUN line, then ldd of what it made."""
+    problems = []
+    stages = parse_stages(dockerfile_instructions(os.path.join(repo, "Dockerfile")), problems)
+    copied, took = reproduce_build_stages(repo, stages, problems, full=True)
+    try:
+        if not problems:
+            lists_problem = ensure_package_lists()
+            problems += [lists_problem] if lists_problem else runtime_package_problems(
+                stages[-1], [copied[k] for k in sorted(copied)])
+    finally:
+        for path in copied.values():
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+    dc.report(problems, "Dockerfile build stage made %s (%s)" % (
+        " ".join(sorted(copied)), ", ".join("%s %.0f s" % kv for kv in took.items())))
+
+
+def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--image-build":
+        return image_build_main(sys.argv[2])
+    repo, jobgw = sys.argv[1], sys.argv[2]
+    jobctl = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+    problems = []
+    instrs = dockerfile_instructions(os.path.join(repo, "Dockerfile"))
+    env_keys = dc.jobgw_env_keys(jobgw)
+    stages = parse_stages(instrs, problems)
     runtime = stages[-1]
 
     lists_problem = ensure_package_lists()
@@ -151,14 +598,10 @@ def main():
         if p.endswith("-dev") or p in ("build-essential", "cmake", "protobuf-compiler"):
             problems.append("runtime stage installs build package %s" % p)
 
-    ignore = []
-    di = os.path.join(repo, ".dockerignore")
-    if os.path.exists(di):
-        with open(di, encoding="utf-8") as f:
-            ignore = [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
+    ignore = read_dockerignore(repo)
     stage_names = {s["name"] for s in stages}
     for s in stages:
-        for word, rest in s["instrs"]:
+        for word, rest, _ in s["instrs"]:
             if word not in ("COPY", "ADD"):
                 continue
             args = rest.split()
@@ -177,8 +620,11 @@ def main():
                 elif dockerignored(os.path.normpath(src), ignore):
                     problems.append("COPY source %s is excluded by .dockerignore" % src)
 
+    # Seconds: the stage's COPY sources are copied and configured, nothing is compiled.
+    _, took = reproduce_build_stages(repo, stages, problems)
+
     rinstrs = dict()
-    for word, rest in runtime["instrs"]:
+    for word, rest, _ in runtime["instrs"]:
         rinstrs.setdefault(word, []).append(rest)
     user = (rinstrs.get("USER") or ["root"])[-1].split(":")[0]
     if user in ("root", "0"):
@@ -206,18 +652,13 @@ def main():
         elif not port.isdigit() or int(port) not in exposed:
             problems.append("ENV %s=%s: port not EXPOSEd (%s)" % (key, v, sorted(exposed)))
 
-    runtime_closure = depends_closure(set(runtime["packages"])) | BASE_PACKAGES
-    for binary in [b for b in (jobgw, jobctl) if b]:
-        needed, probs = needed_packages(binary)
-        problems += probs
-        for p in sorted(needed - runtime_closure):
-            problems.append("%s needs package %s, which the runtime stage does not install"
-                            % (os.path.basename(binary), p))
+    problems += runtime_package_problems(runtime, [b for b in (jobgw, jobctl) if b])
 
     if not problems:
         problems += dc.start_and_stop_jobgw(jobgw, {k: v for k, v in env.items() if k.startswith("JOBGW_")},
                                             "Dockerfile ENV")
-    dc.report(problems, "Dockerfile: %d stages, packages %s exist in Debian 12" % (len(stages), " ".join(all_pkgs)))
+    dc.report(problems, "Dockerfile: %d stages, packages %s exist in Debian 12, %s" % (
+        len(stages), " ".join(all_pkgs), ", ".join("%s in %.1f s" % kv for kv in took.items())))
 
 
 if __name__ == "__main__":
