@@ -22,12 +22,15 @@ RUN apt-get update \
       libssl-dev libsqlite3-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# Only what jobgw and jobctl are built from (.dockerignore keeps the rest out of the context);
+# the tests and the benchmark tools are switched off because their folders are not copied.
+# deploy.dockerfile (tests/deploy/check_dockerfile.py) configures exactly this tree.
 COPY CMakeLists.txt ./
 COPY proto/ proto/
 COPY core/ core/
 COPY server/ server/
 COPY client/ client/
-RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DJOBGW_BUILD_TESTS=OFF \
+RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DJOBGW_BUILD_TESTS=OFF -DJOBGW_BUILD_BENCH=OFF \
  && cmake --build /build -j"$(nproc)" --target jobgw jobctl \
  && strip /build/server/jobgw /build/client/jobctl
 
