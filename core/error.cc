@@ -24,6 +24,10 @@ const char* to_string(ErrorKind kind) {
       return "internal";
     case ErrorKind::kConflict:
       return "conflict";
+    case ErrorKind::kFailedPrecondition:
+      return "failed_precondition";
+    case ErrorKind::kNotFound:
+      return "not_found";
   }
   return "unknown";
 }
@@ -42,6 +46,8 @@ bool is_transient(const Error& error) {
     case ErrorKind::kCancelled:
     case ErrorKind::kInternal:
     case ErrorKind::kConflict:
+    case ErrorKind::kFailedPrecondition:
+    case ErrorKind::kNotFound:
       return false;
   }
   return false;

@@ -9,15 +9,18 @@ namespace jobgw::core {
 
 // Where a failure came from; server/ maps this (plus job_code) to a gRPC status.
 enum class ErrorKind {
-  kInvalidArgument,  // rejected before JOB was asked
-  kTransport,        // connect, TLS, write or read failed (no usable HTTP answer)
-  kTimeout,          // the request's deadline passed
-  kHttp,             // JOB or its API gateway answered with a non-200 HTTP status
-  kDecode,           // the body is not JSON or not the documented shape
-  kJob,              // JOB answered result=false with a business code
-  kCancelled,        // the caller or shutdown cancelled the request
-  kInternal,         // a bug or an impossible state in jobgw itself
-  kConflict,         // the request_id was already used for a different request
+  kInvalidArgument,     // rejected before JOB was asked
+  kTransport,           // connect, TLS, write or read failed (no usable HTTP answer)
+  kTimeout,             // the request's deadline passed
+  kHttp,                // JOB or its API gateway answered with a non-200 HTTP status
+  kDecode,              // the body is not JSON or not the documented shape
+  kJob,                 // JOB answered result=false with a business code
+  kCancelled,           // the caller or shutdown cancelled the request
+  kInternal,            // a bug or an impossible state in jobgw itself
+  kConflict,            // the request_id was already used for a different request
+  kFailedPrecondition,  // JOB refused: the job's state does not allow it (terminating a finished
+                        // job)
+  kNotFound,            // the job asked about is gone (JOB now gives its id to another job)
 };
 
 const char* to_string(ErrorKind kind);

@@ -614,7 +614,16 @@ Result<IpLogs> JobCodec::decode_ip_log(int http_status, std::string_view body) {
 Result<std::int64_t> JobCodec::decode_operate(int http_status, std::string_view body) {
   JsonDocument doc;
   Result<std::string> request_id = parse_envelope(http_status, body, doc);
-  if (!request_id) return request_id.error();
+  if (!request_id) {
+    Error error = request_id.error();
+    // operate_job_instance answers "illegal parameter with reason" when the job has already
+    // finished: the request is well formed, the job's state refuses it. Callers that terminate
+    // as a job ends must be able to tell that from a malformed request.
+    if (error.kind == ErrorKind::kJob && error.job_code == kJobCodeIllegalParamReason) {
+      error.kind = ErrorKind::kFailedPrecondition;
+    }
+    return error;
+  }
   std::optional<Error> err;
   std::int64_t id = 0;
   if (std::optional<simdjson::dom::element> data = data_of(doc)) {

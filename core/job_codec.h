@@ -19,6 +19,9 @@ enum class ApiMode { kApigw, kEsb };
 
 Result<ApiMode> parse_api_mode(std::string_view text);
 
+// JOB's "illegal parameter with reason"; operate_job_instance gives it for a finished job.
+constexpr std::int64_t kJobCodeIllegalParamReason = 1241010;
+
 struct JobApiSettings {
   ApiMode mode = ApiMode::kApigw;
   std::string app_code;

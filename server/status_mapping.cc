@@ -59,7 +59,8 @@ std::string message_for(const core::Error& error) {
       return http_message(error);
     case core::ErrorKind::kDecode:
       return with_detail("JOB: JOB answered an unexpected body", error.message);
-    case core::ErrorKind::kJob: {
+    case core::ErrorKind::kJob:
+    case core::ErrorKind::kFailedPrecondition: {
       std::string text = "JOB: " + (error.message.empty() ? "request failed" : error.message);
       if (error.job_code != 0) text += " (JOB code " + std::to_string(error.job_code) + ")";
       return text;
@@ -69,6 +70,8 @@ std::string message_for(const core::Error& error) {
     case core::ErrorKind::kInternal:
       return with_detail("jobgw internal error", error.message);
     case core::ErrorKind::kConflict:
+      return error.message;
+    case core::ErrorKind::kNotFound:
       return error.message;
   }
   return error.message;
@@ -153,7 +156,10 @@ grpc::StatusCode status_code_for(const core::Error& error) {
     case core::ErrorKind::kInternal:
       return grpc::StatusCode::INTERNAL;
     case core::ErrorKind::kConflict:
+    case core::ErrorKind::kFailedPrecondition:
       return grpc::StatusCode::FAILED_PRECONDITION;
+    case core::ErrorKind::kNotFound:
+      return grpc::StatusCode::NOT_FOUND;
   }
   return grpc::StatusCode::INTERNAL;
 }

@@ -283,6 +283,22 @@ TEST(JobCodecDecode, Operate) {
       200, R"({"result":false,"code":1244015,"message":"terminating","request_id":"z"})");
   ASSERT_FALSE(already.ok());
   EXPECT_EQ(already.error().job_code, 1244015);
+  EXPECT_EQ(already.error().kind, ErrorKind::kJob);
+}
+
+TEST(JobCodecDecode, OperateOnAFinishedJobIsAFailedPrecondition) {
+  Result<std::int64_t> finished = JobCodec::decode_operate(
+      200, R"({"result":false,"code":1241010,"message":"job already finished","request_id":"q"})");
+  ASSERT_FALSE(finished.ok());
+  EXPECT_EQ(finished.error().kind, ErrorKind::kFailedPrecondition);
+  EXPECT_EQ(finished.error().job_code, 1241010);
+  EXPECT_EQ(finished.error().request_id, "q");
+  EXPECT_EQ(finished.error().message, "job already finished");
+  // The same code elsewhere stays what JOB says it is: an illegal parameter.
+  Result<JobSnapshot> status = JobCodec::decode_job_status(
+      200, R"({"result":false,"code":1241010,"message":"bad","request_id":"q"})");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind, ErrorKind::kJob);
 }
 
 TEST(JobCodecDecode, ErrorDescribeIsOneLine) {

@@ -161,7 +161,9 @@ std::vector<Cell> read_cells() {
 }
 
 // The cells of a submit or terminate: never re-sent once the request may have reached JOB.
-std::vector<Cell> write_cells() {
+// `terminate`: operate_job_instance's 1241010 means the job has finished, a state that refuses
+// the request (FAILED_PRECONDITION), not a malformed one.
+std::vector<Cell> write_cells(bool terminate = false) {
   std::vector<Cell> cells = {
       {"latency=5000#1", StatusCode::DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED (jobgw's JOB deadline)",
        1, 1},
@@ -180,7 +182,8 @@ std::vector<Cell> write_cells() {
       {"truncate#1", StatusCode::INTERNAL, "INTERNAL (body does not parse), not re-sent", 1, 1},
       {"reset#1", StatusCode::UNAVAILABLE, "UNAVAILABLE, not re-sent", 1, 1},
   };
-  for (const auto& [code, status] : job_codes()) {
+  for (auto [code, status] : job_codes()) {
+    if (terminate && code == 1241010) status = StatusCode::FAILED_PRECONDITION;
     cells.push_back({"code=" + std::to_string(code) + "#1", status, code_name(status), 1, 1,
                      "jobgw-job-code", std::to_string(code)});
   }
@@ -406,7 +409,7 @@ TEST_F(FaultMatrixTest, ReadsAreRetriedAndTerminateIsNot) {
         },
         pass);
     run_cells(
-        "TerminateJob", "operate_job_instance", write_cells(),
+        "TerminateJob", "operate_job_instance", write_cells(/*terminate=*/true),
         [&] {
           // A running job of its own per cell.
           const DirectJob running = jobsim_submit_script(*stack_, "sleep 60", {103});

@@ -145,6 +145,8 @@ TEST(StatusMapping, Kinds) {
       {core::ErrorKind::kDecode, Code::INTERNAL, "JOB: JOB answered an unexpected body"},
       {core::ErrorKind::kCancelled, Code::CANCELLED, "cancelled"},
       {core::ErrorKind::kInternal, Code::INTERNAL, "jobgw internal error"},
+      {core::ErrorKind::kFailedPrecondition, Code::FAILED_PRECONDITION, "JOB: targets: bad"},
+      {core::ErrorKind::kNotFound, Code::NOT_FOUND, "targets: bad"},
   };
   for (const auto& row : rows) {
     MappedStatus m = map_error(of_kind(row.kind, "targets: bad"));
@@ -153,6 +155,17 @@ TEST(StatusMapping, Kinds) {
     EXPECT_THAT(m.status.error_message(), HasSubstr("targets: bad"));
     EXPECT_TRUE(m.trailers.empty());
   }
+}
+
+TEST(StatusMapping, TerminatingAFinishedJobIsAFailedPreconditionWithItsJobCode) {
+  core::Error e = job_error(1241010, "job already finished");
+  e.kind = core::ErrorKind::kFailedPrecondition;
+  MappedStatus m = map_error(e);
+  EXPECT_EQ(m.status.error_code(), Code::FAILED_PRECONDITION);
+  EXPECT_EQ(m.status.error_message(), "JOB: job already finished (JOB code 1241010)");
+  EXPECT_EQ(trailers(m)[kJobCodeTrailer], "1241010");
+  // Any other API's 1241010 is still an illegal parameter.
+  EXPECT_EQ(map_error(job_error(1241010)).status.error_code(), Code::INVALID_ARGUMENT);
 }
 
 TEST(StatusMapping, ValidationMessageUnchanged) {
