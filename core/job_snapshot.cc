@@ -48,4 +48,11 @@ bool operator==(const JobSnapshot& a, const JobSnapshot& b) {
                   b.create_time_ms, b.start_time_ms, b.end_time_ms, b.total_time_ms, b.steps);
 }
 
+bool same_job_instance(const JobSnapshot& a, const JobSnapshot& b) {
+  if (a.create_time_ms > 0 && b.create_time_ms > 0 && a.create_time_ms != b.create_time_ms) {
+    return false;
+  }
+  return a.name.empty() || b.name.empty() || a.name == b.name;
+}
+
 }  // namespace jobgw::core

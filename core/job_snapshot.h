@@ -74,4 +74,9 @@ bool operator==(const StepSnapshot& a, const StepSnapshot& b);
 bool operator==(const JobSnapshot& a, const JobSnapshot& b);
 inline bool operator!=(const JobSnapshot& a, const JobSnapshot& b) { return !(a == b); }
 
+// Whether two reads of one job id describe the same job. JOB gives an id out again after it is
+// restored from a backup or replaced behind the same URL; a job's name and create time never
+// change, so a difference in either (when both reads have it) means another job.
+bool same_job_instance(const JobSnapshot& a, const JobSnapshot& b);
+
 }  // namespace jobgw::core

@@ -49,6 +49,21 @@ WatchItem event_item(WatchEvent event) {
   return item;
 }
 
+std::string describe_job(const JobSnapshot& s) {
+  return "'" + s.name + "' created at " + std::to_string(s.create_time_ms);
+}
+
+// Ends the streams of a job whose id JOB now gives to another job: the job they watched is gone.
+Error id_reused_error(std::int64_t job, const JobSnapshot& watched, const JobSnapshot& now) {
+  Error e;
+  e.kind = ErrorKind::kNotFound;
+  e.message = "job " + std::to_string(job) +
+              " is gone: JOB now reports another job under that id (" + describe_job(now) +
+              ", the watched one was " + describe_job(watched) +
+              "), as after JOB was restored or replaced; watch the id again for the new job";
+  return e;
+}
+
 }  // namespace
 
 class SubscriberImpl;
@@ -62,11 +77,16 @@ struct JobWatch {
 
   std::mutex mu;
   std::shared_ptr<const JobSnapshot> snapshot;
+  // The first read is seq_base + 1.
+  std::uint64_t seq_base = 0;
   std::uint64_t seq = 0;
   std::deque<WatchEvent> history;
   std::optional<WatchEvent> finished_event;
   std::vector<std::shared_ptr<SubscriberImpl>> subscribers;
   bool registered = false;
+  // A submit through jobgw just returned this id while the watch held an earlier read: until
+  // the next read shows whether that read was of the same job, nothing is served from it.
+  bool resubmitted = false;
   bool finished = false;
   bool stopped = false;
   bool reading = false;
@@ -99,12 +119,16 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   EndListener end_listener_;  // set before use, then only read
 
  private:
-  std::shared_ptr<JobWatch> find_or_create(const Scope& scope, std::int64_t job, bool* created);
+  std::shared_ptr<JobWatch> find_or_create(const Scope& scope, std::int64_t job, bool* created,
+                                           bool new_job_id = false);
   void start_read(const std::shared_ptr<JobWatch>& w, bool priority);
+  void read_now(const std::shared_ptr<JobWatch>& w);
   void on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result);
   void after_delivery(const std::shared_ptr<JobWatch>& w, milliseconds next_delay);
   void schedule_read(const std::shared_ptr<JobWatch>& w, milliseconds delay);
-  void remove(const std::shared_ptr<JobWatch>& w);
+  // keep_seq: the next watch of this key numbers its events above this one's (its job is gone,
+  // and an after_seq from it must never replay another job's events).
+  void remove(const std::shared_ptr<JobWatch>& w, bool keep_seq = false);
   void retain_finished(const std::shared_ptr<JobWatch>& w);
   milliseconds jittered(milliseconds base);
   bool is_young(const JobWatch& w, const JobSnapshot& latest, Clock::time_point now,
@@ -127,6 +151,8 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   std::unordered_map<Key, std::shared_ptr<JobWatch>, KeyHash> table_;
   std::list<std::weak_ptr<JobWatch>> finished_order_;
   std::size_t retained_ = 0;  // finished watches in table_
+  // The last seq of watches whose job id JOB gave to another job, until that id is watched again.
+  std::unordered_map<Key, std::uint64_t, KeyHash> seq_floors_;
   bool shut_ = false;
   Error shutdown_reason_;
 
@@ -283,25 +309,38 @@ milliseconds WatchHub::Impl::jittered(milliseconds base) {
 }
 
 std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std::int64_t job,
-                                                         bool* created) {
+                                                         bool* created, bool new_job_id) {
   Key key = key_of(scope, job);
   std::shared_ptr<JobWatch> w;
   {
     std::lock_guard<std::mutex> lock(table_mu_);
     if (shut_) return nullptr;
+    std::uint64_t seq_base = config_.seq_base;
     auto it = table_.find(key);
     if (it != table_.end()) {
-      std::lock_guard<std::mutex> wlock(it->second->mu);
-      if (!it->second->stopped) {
+      JobWatch& old = *it->second;
+      std::lock_guard<std::mutex> wlock(old.mu);
+      // JOB handed this id out for a new job just now, so a finished job kept under it is an
+      // older one (JOB restored or replaced): it makes way, seqs continuing above its own.
+      const bool older_job = new_job_id && old.finished;
+      if (!old.stopped && !older_job) {
         *created = false;
         return it->second;
       }
+      old.stopped = true;
+      if (old.finished) retained_--;
+      seq_base = std::max(seq_base, old.seq);
+    }
+    if (auto floor = seq_floors_.find(key); floor != seq_floors_.end()) {
+      seq_base = std::max(seq_base, floor->second);
+      seq_floors_.erase(floor);
     }
     w = std::make_shared<JobWatch>();
     w->key = key;
     w->scope = Scope{key.type, key.id};
     w->created = scheduler_.now();
     w->interval = config_.poll_floor;
+    w->seq_base = seq_base;
     table_[key] = w;
   }
   *created = true;
@@ -375,15 +414,23 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
 void WatchHub::Impl::watch(const Scope& scope, std::int64_t job) {
   bool created = false;
   for (;;) {
-    std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created);
+    std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, /*new_job_id=*/true);
     if (w == nullptr) return;
+    bool verify = false;
     {
       std::lock_guard<std::mutex> lock(w->mu);
       // Stopped since found (its last subscriber left): a job registered there is never read.
       if (w->stopped) continue;
       w->registered = true;
+      // Someone watched the id before the submit returned (then it is this job), or an older
+      // job held it: read now and let on_read tell which.
+      if (!created && w->snapshot != nullptr) {
+        w->resubmitted = true;
+        verify = true;
+      }
     }
     if (created) start_read(w, /*priority=*/false);
+    if (verify) read_now(w);
     return;
   }
 }
@@ -396,21 +443,23 @@ bool WatchHub::Impl::poke(std::int64_t job) {
       if (key.job == job) found.push_back(w);
     }
   }
-  for (const auto& w : found) {
-    std::shared_ptr<Timer> timer;
-    {
-      std::lock_guard<std::mutex> lock(w->mu);
-      if (w->stopped || w->finished) continue;
-      if (w->reading) {
-        w->read_again = true;
-        continue;
-      }
-      timer = std::move(w->timer);
-    }
-    if (timer) timer->cancel();
-    start_read(w, /*priority=*/true);
-  }
+  for (const auto& w : found) read_now(w);
   return !found.empty();
+}
+
+void WatchHub::Impl::read_now(const std::shared_ptr<JobWatch>& w) {
+  std::shared_ptr<Timer> timer;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->stopped || w->finished) return;
+    if (w->reading) {
+      w->read_again = true;
+      return;
+    }
+    timer = std::move(w->timer);
+  }
+  if (timer) timer->cancel();
+  start_read(w, /*priority=*/true);
 }
 
 std::optional<JobSnapshot> WatchHub::Impl::cached(const Scope& scope, std::int64_t job,
@@ -423,7 +472,7 @@ std::optional<JobSnapshot> WatchHub::Impl::cached(const Scope& scope, std::int64
     w = it->second;
   }
   std::lock_guard<std::mutex> lock(w->mu);
-  if (w->snapshot == nullptr) return std::nullopt;
+  if (w->snapshot == nullptr || w->resubmitted) return std::nullopt;
   if (w->finished) return *w->snapshot;
   if (w->last_ok_read && scheduler_.now() - *w->last_ok_read <= max_age) return *w->snapshot;
   return std::nullopt;
@@ -486,6 +535,8 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
   milliseconds next_delay{0};
   bool finished_now = false;
   int final_status = 0;
+  bool id_reused = false;
+  bool resubmitted = false;
   {
     std::lock_guard<std::mutex> lock(w->mu);
     if (w->stopped) {
@@ -494,7 +545,17 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
     }
     const auto now = scheduler_.now();
     const std::int64_t wall = scheduler_.wall_ms();
-    if (result.ok()) {
+    if (result.ok() && w->snapshot != nullptr && !same_job_instance(*w->snapshot, result.value())) {
+      // The id now names another job. Nothing from the watched one is carried over: its streams
+      // end, and a resubmitted id starts a watch of its own below.
+      id_reused = true;
+      resubmitted = w->resubmitted;
+      end.emplace(id_reused_error(w->key.job, *w->snapshot, result.value()));
+      spdlog::warn("watch_end scope={}:{} job_instance_id={} reason=job_id_reused {}", w->key.type,
+                   w->key.id, w->key.job, end->value().message);
+      w->stopped = true;
+    } else if (result.ok()) {
+      w->resubmitted = false;
       auto fresh = std::make_shared<JobSnapshot>(std::move(result.value()));
       fresh->scope = w->scope;
       if (fresh->job_instance_id == 0) fresh->job_instance_id = w->key.job;
@@ -503,7 +564,7 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
       bool changed;
       if (w->snapshot == nullptr) {
         // The first read is seq_base + 1: the state every stream's SNAPSHOT starts from.
-        w->seq = config_.seq_base + 1;
+        w->seq = w->seq_base + 1;
         WatchEvent snap;
         snap.kind = WatchEventKind::kSnapshot;
         snap.seq = w->seq;
@@ -592,9 +653,11 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
   }
   for (const auto& e : events) observer().on_event(e.kind);
   if (finished_now) observer().on_job_finished(final_status);
-  if (end && end_listener_) end_listener_(w->scope, w->key.job, *end);
-  if (end && !finished_now) remove(w);
+  // A resubmitted id's record is the new job's now: the old job's end must not forget it.
+  if (end && end_listener_ && !resubmitted) end_listener_(w->scope, w->key.job, *end);
+  if (end && !finished_now) remove(w, /*keep_seq=*/id_reused);
   if (finished_now) retain_finished(w);
+  if (resubmitted) watch(w->scope, w->key.job);
   after_delivery(w, next_delay);
 }
 
@@ -633,13 +696,15 @@ void WatchHub::Impl::schedule_read(const std::shared_ptr<JobWatch>& w, milliseco
   w->timer = std::move(timer);
 }
 
-void WatchHub::Impl::remove(const std::shared_ptr<JobWatch>& w) {
+void WatchHub::Impl::remove(const std::shared_ptr<JobWatch>& w, bool keep_seq) {
   std::shared_ptr<Timer> timer;
   bool finished;
+  std::uint64_t seq;
   {
     std::lock_guard<std::mutex> lock(w->mu);
     w->stopped = true;
     finished = w->finished;
+    seq = w->seq;
     timer = std::move(w->timer);
   }
   if (timer) timer->cancel();
@@ -649,6 +714,11 @@ void WatchHub::Impl::remove(const std::shared_ptr<JobWatch>& w) {
     if (it != table_.end() && it->second == w) {
       table_.erase(it);
       if (finished) retained_--;
+      if (keep_seq) {
+        // Ids are reused only when JOB is restored or replaced; the bound is a backstop.
+        if (seq_floors_.size() >= config_.finished_retention_max) seq_floors_.clear();
+        seq_floors_[w->key] = seq;
+      }
     }
   }
   report_tables();

@@ -101,10 +101,15 @@ class WatchHub {
            WatchObserver* observer = nullptr, std::function<double()> uniform01 = {});
   ~WatchHub();
 
-  // A stream for the job: SNAPSHOT (or the events after after_seq), changes, FINISHED, end.
+  // A stream for the job: SNAPSHOT (or the events after after_seq), changes, FINISHED, end. A
+  // read that shows another job under the id (name or create time changed) ends the stream
+  // with kNotFound: the watched job is gone.
   std::shared_ptr<Subscription> subscribe(const Scope& scope, std::int64_t job_instance_id,
                                           std::optional<std::uint64_t> after_seq = {});
-  // Starts polling a job jobgw submitted, so its status is known before anyone watches.
+  // Starts polling a job jobgw submitted, so its status is known before anyone watches. JOB
+  // just gave out this id, so a finished job the hub keeps under it is an older one (JOB was
+  // restored or replaced) and is dropped; a live watch is read at once and replaced if the
+  // read shows another job (see same_job_instance).
   void watch(const Scope& scope, std::int64_t job_instance_id);
   // A hint (JOB's callback) that the job changed: read it now. False when no watch knows it.
   bool poke(std::int64_t job_instance_id);

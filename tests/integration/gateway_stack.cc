@@ -23,15 +23,9 @@ nlohmann::json read_json_file(const std::string& path) {
 }  // namespace
 
 GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
-  std::vector<std::string> sim_args = {"--listen",    "127.0.0.1:0",
-                                       "--port-file", dir_.file("jobsim.port"),
-                                       "--hosts",     std::to_string(options.hosts),
-                                       "--data-dir",  dir_.file("sim-data"),
-                                       "--log-level", "info"};
-  sim_args.insert(sim_args.end(), options.jobsim_args.begin(), options.jobsim_args.end());
-  jobsim_ = std::make_unique<ChildProcess>(JOBSIM_BINARY, sim_args, dir_.file("jobsim.log"));
-  jobsim_port_ = wait_for_port_file(dir_.file("jobsim.port"), std::chrono::seconds(20));
-  if (jobsim_port_ == 0) throw std::runtime_error("jobsim did not start: " + jobsim_->log());
+  sim_args_ = {"--hosts", std::to_string(options.hosts), "--log-level", "info"};
+  sim_args_.insert(sim_args_.end(), options.jobsim_args.begin(), options.jobsim_args.end());
+  start_jobsim("127.0.0.1:0");
 
   gw_args_ = {
       "--grpc.listen=127.0.0.1:0",
@@ -55,6 +49,25 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
   if (options.callback) gw_args_.push_back("--callback.listen=127.0.0.1:0");
   gw_args_.insert(gw_args_.end(), options.jobgw_args.begin(), options.jobgw_args.end());
   start_jobgw({});
+}
+
+void GatewayStack::start_jobsim(const std::string& listen) {
+  const std::string run = std::to_string(++jobsim_starts_);
+  std::vector<std::string> args = {"--listen",    listen,
+                                   "--port-file", dir_.file("jobsim.port"),
+                                   "--data-dir",  dir_.file("sim-data-" + run)};
+  args.insert(args.end(), sim_args_.begin(), sim_args_.end());
+  std::remove(dir_.file("jobsim.port").c_str());
+  jobsim_ =
+      std::make_unique<ChildProcess>(JOBSIM_BINARY, args, dir_.file("jobsim." + run + ".log"));
+  jobsim_port_ = wait_for_port_file(dir_.file("jobsim.port"), std::chrono::seconds(20));
+  if (jobsim_port_ == 0) throw std::runtime_error("jobsim did not start: " + jobsim_->log());
+}
+
+void GatewayStack::restart_jobsim() {
+  jobsim_->stop();
+  old_logs_ += "--- jobsim log (run " + std::to_string(jobsim_starts_) + ") ---\n" + jobsim_->log();
+  start_jobsim("127.0.0.1:" + std::to_string(jobsim_port_));
 }
 
 void GatewayStack::start_jobgw(const std::vector<std::string>& extra) {

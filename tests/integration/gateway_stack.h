@@ -72,6 +72,11 @@ class GatewayStack {
   int stop_jobgw(int signal);
   void start_jobgw_again();
 
+  // Stops jobsim and starts a fresh one on the same port (same flags, a new data dir): its job
+  // ids start again at 10001, as a JOB restored from a backup or replaced behind one URL would
+  // hand out ids it gave before.
+  void restart_jobsim();
+
   nlohmann::json jobsim_stats() const;
   std::int64_t status_reads(std::int64_t job_instance_id) const;
   void set_faults(const std::vector<std::string>& specs) const;
@@ -80,6 +85,8 @@ class GatewayStack {
  private:
   // Starts jobgw with gw_args_ plus `extra` and waits for its ports file.
   void start_jobgw(const std::vector<std::string>& extra);
+  // Starts jobsim with sim_args_ on `listen` and waits for its port file.
+  void start_jobsim(const std::string& listen);
 
   TempDir dir_;
   std::unique_ptr<ChildProcess> jobsim_;
@@ -89,6 +96,8 @@ class GatewayStack {
   int metrics_port_ = 0;
   int callback_port_ = 0;
   std::vector<std::string> gw_args_;
+  std::vector<std::string> sim_args_;
+  int jobsim_starts_ = 0;
   std::shared_ptr<grpc::ChannelCredentials> grpc_credentials_;
   int jobgw_starts_ = 0;
   std::string old_logs_;
