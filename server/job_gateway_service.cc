@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/request_fingerprint.h"
+#include "server/ip_log_hosts.h"
 #include "server/ip_log_pages.h"
 #include "server/proto_mapping.h"
 
@@ -91,7 +92,19 @@ std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& jo
     step = &*it;
   }
   plan->step_type = step->type;
-  if (!request.host_ids.empty() || !request.hosts.empty()) return std::nullopt;
+  if (!request.host_ids.empty() || !request.hosts.empty()) {
+    NamedHosts unknown = hosts_not_in_step(request, *step);
+    if (unknown.empty()) return std::nullopt;
+    // A file step also logs its source hosts, which its status does not list: JOB's answer
+    // decides those (fetch_ip_logs).
+    if (step->type == core::kStepFile) {
+      plan->unconfirmed = std::move(unknown);
+      return std::nullopt;
+    }
+    return grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        not_hosts_message(unknown, request.step_instance_id, request.job_instance_id));
+  }
 
   // JOB ignores ip_list whenever host_id_list is present, so mixing the two would silently lose
   // the hosts named by IP: use ids only when every host has one.
@@ -718,8 +731,10 @@ grpc::ServerUnaryReactor* JobGatewayService::GetIpLogs(grpc::CallbackServerConte
   plan.page_bytes = page_bytes.value();
   // One deadline for both JOB calls: the caller waits for the pair, not for each.
   const core::Deadline deadline = deadline_for(context);
+  // Named hosts are checked against the step on the first page; a token binds the same hosts,
+  // so later pages of a named step need no status read.
   const bool named_hosts = !plan.request.host_ids.empty() || !plan.request.hosts.empty();
-  if (plan.request.step_instance_id != 0 && named_hosts) {
+  if (plan.request.step_instance_id != 0 && named_hosts && !plan.page_token.empty()) {
     fetch_ip_logs(context, reactor, info, std::move(plan), deadline, response);
     return reactor;
   }
@@ -788,9 +803,17 @@ void JobGatewayService::fetch_ip_logs(grpc::CallbackServerContext* context,
   auto shared_pager = std::make_shared<core::LogPager>(std::move(pager.value()));
   job_.batch_get_job_instance_ip_log(
       page_request,
-      [this, context, reactor, info, response, shared_pager](core::Result<core::IpLogs> result) {
+      [this, context, reactor, info, response, shared_pager, step = page_request.step_instance_id,
+       unconfirmed = std::move(plan.unconfirmed)](core::Result<core::IpLogs> result) {
         if (!result) {
           finish_error(context, reactor, info, result.error());
+          return;
+        }
+        const NamedHosts unknown = without_logs(unconfirmed, shared_pager->chunk(), *result);
+        if (!unknown.empty()) {
+          const std::string why = not_hosts_message(unknown, step, info.job_instance_id);
+          finish_status(context, reactor, info,
+                        MappedStatus{grpc::Status(grpc::StatusCode::NOT_FOUND, why), {}}, why);
           return;
         }
         core::LogPage page = shared_pager->fill(std::move(result.value()), proto_log_page_sizer());

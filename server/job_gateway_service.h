@@ -23,6 +23,7 @@
 #include "jobgw/v1/job_gateway.grpc.pb.h"
 #include "server/admission.h"
 #include "server/authorizer.h"
+#include "server/ip_log_hosts.h"
 #include "server/request_validation.h"
 #include "server/status_mapping.h"
 
@@ -72,6 +73,9 @@ struct IpLogsPlan {
   // Where this page starts (empty: the first page) and how large it may get.
   std::string page_token;
   std::size_t page_bytes = 0;
+  // Named hosts a file step's status does not list: its source hosts, or hosts foreign to it.
+  // JOB's answer tells which (a source host has its upload log).
+  NamedHosts unconfirmed;
 };
 
 // Every host of the plan's request in paging order: those by id, then those by cloud id + IP.
@@ -79,7 +83,8 @@ std::vector<core::Host> ip_logs_hosts(const core::IpLogsRequest& request);
 
 // Resolves step_instance_id 0 to the job's first step and, when the caller named no hosts, takes
 // every host of that step (by host id when every host has one, else by cloud id + IP). Fails
-// with NOT_FOUND naming the step when the job has no such step (or no steps at all).
+// with NOT_FOUND naming the step when the job has no such step (or no steps at all), and naming
+// the hosts (and their field) when the caller named hosts the step does not have.
 std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& job,
                                                      IpLogsPlan* plan);
 

@@ -949,5 +949,78 @@ TEST(CompleteIpLogs, UnknownStepOrNoSteps) {
   EXPECT_EQ(none->error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST(CompleteIpLogs, HostsTheStepDoesNotHaveAreNotFoundByName) {
+  IpLogsPlan plan;
+  plan.request.job_instance_id = 100;
+  plan.request.step_instance_id = 75;
+  plan.request.host_ids = {102, 999};
+  auto failed = complete_ip_logs_request(two_step_job(), &plan);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(failed->error_message(), "host_ids: 999 is not a host of step 75 of job 100");
+
+  IpLogsPlan two;
+  two.request.job_instance_id = 100;
+  two.request.host_ids = {998, 999};
+  core::Host by_ip;
+  by_ip.ip = "192.0.2.9";
+  two.request.hosts = {by_ip};
+  failed = complete_ip_logs_request(two_step_job(), &two);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->error_message(),
+            "host_ids: 998, 999 are not hosts of step 75 of job 100; hosts: 0:192.0.2.9 is not "
+            "a host of step 75 of job 100");
+}
+
+TEST(CompleteIpLogs, HostsAreUnknownOnlyWhenTheStepCanTell) {
+  // Step 76 has a host without an id: a named id may be that host's, so JOB is asked.
+  IpLogsPlan by_id;
+  by_id.request.job_instance_id = 100;
+  by_id.request.step_instance_id = 76;
+  by_id.request.host_ids = {999};
+  EXPECT_FALSE(complete_ip_logs_request(two_step_job(), &by_id).has_value());
+  EXPECT_TRUE(by_id.unconfirmed.empty());
+  // Every host of file step 76 has an IP, so a cloud id + IP pair it lacks is no target; it may
+  // still be a source host, which JOB's answer confirms (fetch_ip_logs).
+  IpLogsPlan by_ip;
+  by_ip.request.job_instance_id = 100;
+  by_ip.request.step_instance_id = 76;
+  core::Host known;
+  known.cloud_id = 3;
+  known.ip = "192.0.2.3";
+  core::Host other_cloud = known;
+  other_cloud.cloud_id = 0;
+  by_ip.request.hosts = {known, other_cloud};
+  EXPECT_FALSE(complete_ip_logs_request(two_step_job(), &by_ip).has_value());
+  ASSERT_EQ(by_ip.unconfirmed.hosts.size(), 1u);
+  EXPECT_EQ(by_ip.unconfirmed.hosts[0].cloud_id, 0);
+  EXPECT_TRUE(by_ip.unconfirmed.host_ids.empty());
+
+  // JOB's answer: a source host has its upload log; a host foreign to the step has nothing.
+  NamedHosts candidates;
+  candidates.host_ids = {201, 999};
+  core::Host asked_201;
+  asked_201.host_id = 201;
+  core::Host asked_999;
+  asked_999.host_id = 999;
+  core::IpLogs answer;
+  core::FileHostLog upload;
+  upload.host = asked_201;
+  answer.file_logs = {upload};
+  NamedHosts missing = without_logs(candidates, {asked_201, asked_999}, answer);
+  EXPECT_EQ(missing.host_ids, std::vector<std::int64_t>{999});
+  EXPECT_EQ(not_hosts_message(missing, 76, 100),
+            "host_ids: 999 is not a host of step 76 of job 100");
+  // Only hosts this page asked JOB for are judged by this page's answer.
+  EXPECT_TRUE(without_logs(candidates, {asked_201}, answer).empty());
+  // A step without hosts yet cannot tell.
+  core::JobSnapshot empty = two_step_job();
+  empty.steps[0].hosts.clear();
+  IpLogsPlan early;
+  early.request.job_instance_id = 100;
+  early.request.host_ids = {999};
+  EXPECT_FALSE(complete_ip_logs_request(empty, &early).has_value());
+}
+
 }  // namespace
 }  // namespace jobgw::server
