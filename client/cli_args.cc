@@ -210,6 +210,14 @@ std::map<std::string, Flag> command_flags(CliCommand* c) {
                           c->sensitive = true;
                           return std::string();
                         }};
+    f["--max-script-bytes"] = {true, [c](const std::string& v) {
+                                 std::int64_t n = 0;
+                                 if (!parse_int64(v, &n) || n < 0) {
+                                   return "bad --max-script-bytes '" + v + "' (bytes, 0: no check)";
+                                 }
+                                 c->max_script_bytes = n;
+                                 return std::string();
+                               }};
   } else if (cmd == "transfer") {
     add_job_flags(f, c);
     f["--from"] = {true, [c](const std::string& v) {
@@ -531,7 +539,9 @@ std::string usage(const std::string& command) {
         "  -c, --command TEXT   inline script\n"
         "  --lang LANG          shell (default), bat, perl, python, powershell\n"
         "  --param TEXT         script parameters\n"
-        "  --sensitive          hide the parameters in JOB's UI\n" +
+        "  --sensitive          hide the parameters in JOB's UI\n"
+        "  --max-script-bytes N refuse a larger script before sending (default 1048576,\n"
+        "                       jobgw's default limits.max_script_bytes; 0: no check)\n" +
         std::string(kTargets) + kJob;
   } else if (command == "transfer") {
     out =

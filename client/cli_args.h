@@ -13,6 +13,9 @@
 namespace jobgw::client {
 
 inline constexpr char kDefaultAddress[] = "127.0.0.1:50051";
+// jobgw's default limits.max_script_bytes: exec checks a script against it before sending, so a
+// script too large for jobgw (or for gRPC's message limit) is refused naming the flag.
+inline constexpr std::int64_t kDefaultMaxScriptBytes = 1024 * 1024;
 
 // How watch output is printed: auto = table on a terminal, plain lines otherwise.
 enum class OutputMode { kAuto, kPlain, kJson };
@@ -60,6 +63,8 @@ struct CliCommand {
   v1::ScriptLanguage language = v1::SCRIPT_LANGUAGE_SHELL;
   std::string param;
   bool sensitive = false;
+  // Largest script sent; 0: no check. The default is jobgw's default limits.max_script_bytes.
+  std::int64_t max_script_bytes = kDefaultMaxScriptBytes;
   // transfer
   std::vector<TransferSourceSpec> sources;
   std::string target_path;

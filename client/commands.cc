@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "client/channel.h"
@@ -197,6 +198,22 @@ bool read_script(const std::string& path, std::istream& in, std::string* out) {
   return true;
 }
 
+// Checked before sending: over jobgw's limit the request would only come back refused, and
+// over gRPC's message limit (4 MiB by default) without naming the field.
+std::optional<std::string> script_too_big(const CliCommand& c, std::size_t size) {
+  if (c.max_script_bytes <= 0 || size <= static_cast<std::size_t>(c.max_script_bytes)) {
+    return std::nullopt;
+  }
+  const std::string source = c.script_file.empty()  ? std::string("-c script")
+                             : c.script_file == "-" ? std::string("script from stdin")
+                                                    : "script file '" + c.script_file + "'";
+  return source + " is " + std::to_string(size) + " bytes, over --max-script-bytes (" +
+         std::to_string(c.max_script_bytes) +
+         (c.max_script_bytes == kDefaultMaxScriptBytes ? ", jobgw's default limits.max_script_bytes"
+                                                       : "") +
+         "); raise it if your jobgw's limits.max_script_bytes allows more";
+}
+
 int run_exec(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   v1::ExecuteScriptRequest req;
   *req.mutable_scope() = c.global.scope;
@@ -207,6 +224,10 @@ int run_exec(const CliCommand& c, GatewayClient& client, CommandIo& io) {
     }
   } else {
     req.set_script_content(c.script_content);
+  }
+  if (auto too_big = script_too_big(c, req.script_content().size())) {
+    io.err << "jobctl: " << *too_big << "\n";
+    return kExitUsage;
   }
   req.set_script_language(c.language);
   req.set_script_param(c.param);

@@ -543,6 +543,18 @@ Result<void> validate(const GatewayConfig& c) {
   if (c.job_app_code.empty() != c.job_app_secret.empty()) {
     return config_error("job.app_code and job.app_secret go together: set both or neither");
   }
+  // gRPC refuses a larger message before jobgw reads it, so it could not name the field: the
+  // field limits must be reached first, with room for targets and the other fields.
+  const std::size_t fields = c.limits_max_script_bytes + c.limits_max_param_bytes;
+  if (c.grpc_max_receive_message_bytes < fields + kRequestHeadroomBytes) {
+    return config_error(
+        "grpc.max_receive_message_bytes (" + std::to_string(c.grpc_max_receive_message_bytes) +
+        ") must be at least limits.max_script_bytes + limits.max_param_bytes + " +
+        std::to_string(kRequestHeadroomBytes) + " for the other fields (" +
+        std::to_string(fields + kRequestHeadroomBytes) +
+        "), so that an oversized script is refused naming script_content instead of by gRPC's "
+        "message limit");
+  }
   return validate_tls(c);
 }
 

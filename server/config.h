@@ -12,6 +12,11 @@
 
 namespace jobgw::server {
 
+// What a request may carry besides script_content and script_param (targets, file sources,
+// names): grpc.max_receive_message_bytes must exceed the two field limits by at least this, so
+// validation, not gRPC's message limit, refuses an oversized field and names it.
+constexpr std::size_t kRequestHeadroomBytes = 1024 * 1024;
+
 // Everything jobgw reads at startup. Every default runs against a local jobsim
 // (jobsim --listen 127.0.0.1:8090) with no credentials.
 struct GatewayConfig {

@@ -81,14 +81,14 @@ TEST(ConfigTest, OverloadLimitsFromEnvAndFlagsAndNeverZero) {
 }
 
 TEST(ConfigTest, FileNestedAndDottedKeys) {
-  TempFile file(R"({"grpc": {"listen": "127.0.0.1:0", "max_receive_message_bytes": 2048},
+  TempFile file(R"({"grpc": {"listen": "127.0.0.1:0", "max_receive_message_bytes": 8388608},
                     "job.base_url": "https://bkapi.example.com/api/job",
                     "job": {"api_mode": "esb", "insecure_skip_verify": true},
                     "watch": {"poll_growth": 2, "poll_jitter": 0.25},
                     "threads": 3})");
   GatewayConfig c = load_ok({"--config", file.path()});
   EXPECT_EQ(c.grpc_listen, "127.0.0.1:0");
-  EXPECT_EQ(c.grpc_max_receive_message_bytes, 2048u);
+  EXPECT_EQ(c.grpc_max_receive_message_bytes, 8388608u);
   EXPECT_EQ(c.job_base_url, "https://bkapi.example.com/api/job");
   EXPECT_EQ(c.job_api_mode, "esb");
   EXPECT_TRUE(c.job_insecure_skip_verify);
@@ -181,6 +181,22 @@ TEST(ConfigTest, CrossKeyRules) {
   GatewayConfig c = load_ok({"--callback.listen=127.0.0.1:0",
                              "--callback.public_url=http://gw.example:8443/jobgw/v1/callback"});
   EXPECT_EQ(c.callback_public_url, "http://gw.example:8443/jobgw/v1/callback");
+}
+
+TEST(ConfigTest, FieldLimitsAreReachedBeforeTheMessageLimit) {
+  // A script over its limit must reach validation (INVALID_ARGUMENT naming script_content)
+  // instead of being cut off by gRPC's message limit (RESOURCE_EXHAUSTED, no field named).
+  const std::string e = load_error({"--limits.max_script_bytes=8388608"});
+  EXPECT_NE(e.find("grpc.max_receive_message_bytes (4194304)"), std::string::npos) << e;
+  EXPECT_NE(e.find("limits.max_script_bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("9502720"), std::string::npos) << e;  // 8 MiB + 64 KiB + 1 MiB
+  EXPECT_NE(load_error({"--grpc.max_receive_message_bytes=1048576"}).find("script_content"),
+            std::string::npos);
+  GatewayConfig c =
+      load_ok({"--limits.max_script_bytes=8388608", "--grpc.max_receive_message_bytes=9502720"});
+  EXPECT_EQ(c.limits_max_script_bytes, 8388608u);
+  // The defaults leave room: 1 MiB + 64 KiB + 1 MiB <= 4 MiB.
+  load_ok({});
 }
 
 TEST(ConfigTest, TlsKeysDefaultToPlaintextAndGoInPairs) {
