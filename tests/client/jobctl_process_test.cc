@@ -121,6 +121,33 @@ TEST(JobctlCli, NoGatewayIsAnRpcError) {
   EXPECT_EQ(r.err.rfind("jobctl: Health/Check: UNAVAILABLE: ", 0), 0u) << r.err;
 }
 
+TEST(JobctlCli, OversizedScriptIsRefusedBeforeSendingNamingTheFlag) {
+  TempDir dir("jobctl-big");
+  const std::string path = dir.file("big.sh");
+  std::ofstream(path) << std::string(5 << 20, '#');
+  // Nobody listens on port 1: a refusal there proves nothing was sent.
+  auto r = jobctl({"exec", path, "--host-ids", "101"}, "127.0.0.1:1");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_TRUE(contains(r.err, "script file '" + path + "' is 5242880 bytes")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--max-script-bytes (1048576")) << r.err;
+  // An argument is at most 128 KiB (Linux MAX_ARG_STRLEN): a smaller limit shows the -c case.
+  auto inline_script = jobctl(
+      {"exec", "-c", std::string(100000, '#'), "--host-ids", "101", "--max-script-bytes", "4096"},
+      "127.0.0.1:1");
+  EXPECT_EQ(inline_script.code, 2) << inline_script.err;
+  EXPECT_TRUE(contains(inline_script.err,
+                       "-c script is 100000 bytes, over --max-script-bytes "
+                       "(4096)"))
+      << inline_script.err;
+  // 0 turns the check off: the call is made (and fails to connect).
+  auto unchecked =
+      jobctl({"--rpc-timeout", "3", "exec", path, "--host-ids", "101", "--max-script-bytes", "0"},
+             "127.0.0.1:1");
+  EXPECT_EQ(unchecked.code, 3) << unchecked.err;
+  EXPECT_TRUE(contains(unchecked.err, "UNAVAILABLE")) << unchecked.err;
+}
+
 TEST_F(JobctlProcess, Health) {
   auto r = jobctl({"health"}, addr());
   EXPECT_EQ(r.code, 0) << r.err;
@@ -222,6 +249,31 @@ TEST_F(JobctlProcess, TerminateEndsTheJob) {
   auto w = jobctl({"watch", id, "--plain"}, addr());
   EXPECT_EQ(w.code, 1) << w.out << w.err;
   EXPECT_TRUE(contains(w.out, "status=terminated")) << w.out;
+}
+
+TEST_F(JobctlProcess, LogsOfAHostTheStepDoesNotHaveIsAnErrorNamingIt) {
+  auto sub = jobctl({"exec", "-c", "echo mine", "--host-ids", "102", "--watch"}, addr());
+  ASSERT_EQ(sub.code, 0) << sub.err;
+  auto id = std::to_string(job_id_of(sub.out));
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{}, std::vector<std::string>{"--json"}}) {
+    std::vector<std::string> args = {"logs", id, "--host", "999"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = jobctl(args, addr());
+    EXPECT_EQ(r.code, 3) << r.out << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_TRUE(contains(r.err, "jobctl: GetIpLogs: NOT_FOUND: host_ids: 999 is not a host of"))
+        << r.err;
+  }
+}
+
+TEST_F(JobctlProcess, TerminateOfAFinishedJobIsAFailedPrecondition) {
+  auto sub = jobctl({"exec", "-c", "true", "--host-ids", "101", "--watch"}, addr());
+  ASSERT_EQ(sub.code, 0) << sub.err;
+  auto t = jobctl({"terminate", std::to_string(job_id_of(sub.out))}, addr());
+  EXPECT_EQ(t.code, 3) << t.out << t.err;
+  EXPECT_TRUE(contains(t.err, "jobctl: TerminateJob: FAILED_PRECONDITION: ")) << t.err;
+  EXPECT_TRUE(contains(t.err, "job_code=1241010")) << t.err;
 }
 
 }  // namespace

@@ -407,5 +407,61 @@ TEST_F(GatewayRpcTest, GetJobStatusReturnsTheSnapshot) {
   EXPECT_GT(snapshot.end_time_ms(), 0);
 }
 
+TEST_F(GatewayRpcTest, TerminatingAFinishedJobIsAFailedPrecondition) {
+  v1::JobRef ref = submit(script_request("true", {101}));
+  ASSERT_TRUE(watch_to_end(stack_->stub(), ref.job_instance_id()).status.ok());
+  grpc::ClientContext context;
+  v1::TerminateJobRequest request;
+  request.mutable_scope()->set_id("1");
+  request.set_job_instance_id(ref.job_instance_id());
+  v1::TerminateJobResponse response;
+  grpc::Status status = stack_->stub().TerminateJob(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_EQ(trailing(context, "jobgw-job-code"), "1241010");
+}
+
+TEST_F(GatewayRpcTest, LogsOfHostsTheStepDoesNotHaveAreNotFoundNamingThem) {
+  v1::JobRef ref = submit(script_request("echo here", {101, 102}));
+  ASSERT_TRUE(watch_to_end(stack_->stub(), ref.job_instance_id()).status.ok());
+  for (std::int64_t step : {ref.step_instance_id(), std::int64_t{0}}) {
+    grpc::ClientContext context;
+    v1::GetIpLogsRequest request;
+    request.mutable_scope()->set_id("1");
+    request.set_job_instance_id(ref.job_instance_id());
+    request.set_step_instance_id(step);
+    request.add_host_ids(102);
+    request.add_host_ids(999);
+    v1::GetIpLogsResponse response;
+    grpc::Status status = stack_->stub().GetIpLogs(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+    EXPECT_EQ(status.error_message(), "host_ids: 999 is not a host of step " +
+                                          std::to_string(ref.step_instance_id()) + " of job " +
+                                          std::to_string(ref.job_instance_id()));
+  }
+  // Hosts the step has still answer.
+  v1::GetIpLogsResponse ok = logs(ref.job_instance_id(), ref.step_instance_id(), {102});
+  ASSERT_EQ(ok.script_logs_size(), 1);
+  EXPECT_NE(ok.script_logs(0).content().find("here"), std::string::npos);
+}
+
+TEST_F(GatewayRpcTest, ScriptLimitIsReachedBeforeTheMessageLimit) {
+  // Over limits.max_script_bytes (1 MiB) but within gRPC's message limit (4 MiB): validation
+  // answers, naming the field.
+  v1::ExecuteScriptRequest big = script_request(std::string(3 << 20, '#'), {101});
+  grpc::ClientContext context;
+  v1::JobRef ref;
+  grpc::Status status = stack_->stub().ExecuteScript(&context, big, &ref);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("script_content"), std::string::npos)
+      << status.error_message();
+  // Over the message limit itself: gRPC refuses it before jobgw reads it (README "Errors").
+  v1::ExecuteScriptRequest huge = script_request(std::string(5 << 20, '#'), {101});
+  grpc::ClientContext huge_context;
+  status = stack_->stub().ExecuteScript(&huge_context, huge, &ref);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_NE(status.error_message().find("larger than max"), std::string::npos)
+      << status.error_message();
+}
+
 }  // namespace
 }  // namespace jobgw::testing
