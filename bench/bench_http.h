@@ -57,8 +57,8 @@ nlohmann::json jobsim_stats(int port);
 
 namespace jobgw::bench {
 
-// Request bodies and targets of the JOB calls the benchmark clients make, as JOB_API.md has them
-// (scope biz 1, hosts by id).
+// Request bodies and targets of the JOB calls the benchmark clients make, as docs/JOB_API.md has
+// them (scope biz 1, hosts by id).
 std::string script_submit_body(const std::vector<std::int64_t>& host_ids, const std::string& script,
                                const std::string& task_name);
 std::string status_target(std::int64_t job_instance_id);  // return_ip_result=true

@@ -62,7 +62,7 @@ Result<std::string> effective_operator(const Caller& caller, std::string_view re
 // SHA-256 of a token, lowercase hex: what the credentials file stores (`jobctl token hash`).
 std::string token_sha256_hex(std::string_view token);
 
-// The callers jobgw knows (the credentials file, DESIGN: tokens only as hashes).
+// The callers jobgw knows (the credentials file, README "Security": tokens only as hashes).
 class Credentials {
  public:
   // The file's JSON:

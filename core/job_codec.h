@@ -42,9 +42,9 @@ struct EncodedCall {
   std::string body;
 };
 
-// The JOB v3 JSON codec: domain <-> the request/response shapes of JOB_API.md.
+// The JOB v3 JSON codec: domain <-> the request/response shapes of docs/JOB_API.md.
 // Encoding fails only on targets JOB cannot express (IPv6 without host id, bad IPs).
-// Decoding never throws: any shape JOB_API.md does not allow is an Error naming the field.
+// Decoding never throws: any shape docs/JOB_API.md does not allow is an Error naming the field.
 class JobCodec {
  public:
   explicit JobCodec(JobApiSettings settings);

@@ -72,7 +72,7 @@ class JsonFields {
     std::string_view key;
     simdjson::dom::element value;
   };
-  // Enough for every object JOB_API.md describes; a larger one is searched in the DOM itself.
+  // Enough for every object docs/JOB_API.md describes; a larger one is searched in the DOM.
   static constexpr std::size_t kIndexedFields = 16;
 
   void index_fields();

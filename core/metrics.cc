@@ -312,7 +312,7 @@ void Metrics::on_token_wait(std::chrono::milliseconds waited) {
 }
 
 const char* Metrics::job_status_label(int job_status) {
-  // JOB_API.md's job statuses; codes JOB adds later fold into "other" until named here.
+  // docs/JOB_API.md "Statuses"; codes JOB adds later fold into "other" until named here.
   switch (job_status) {
     case 1:
       return "pending";

@@ -15,7 +15,7 @@ namespace jobgw::core {
 // Who asked, where, and under which caller-chosen id: a submit with the same key inside the
 // idempotency window is the same submit.
 struct IdempotencyKey {
-  std::string caller;      // the caller's identity ("anonymous" until jobgw authenticates)
+  std::string caller;      // the authenticated caller's name ("anonymous" in insecure-dev mode)
   std::string scope;       // "biz:1"
   std::string request_id;  // the caller's request_id
 };

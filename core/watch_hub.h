@@ -93,7 +93,7 @@ struct WatchHubStats {
   std::uint64_t read_errors = 0;
 };
 
-// One poller per (scope, job), however many subscribers (DESIGN.md, "WatchHub semantics").
+// One poller per (scope, job), however many subscribers (docs/ARCHITECTURE.md "WatchHub").
 // Thread-safe; the job table has one mutex held only for lookups, each job its own.
 class WatchHub {
  public:

@@ -6,7 +6,7 @@
 
 namespace jobsim {
 
-// JOB's own error codes (JOB_API.md), as jobsim answers them.
+// JOB's own error codes (docs/JOB_API.md "Error codes"), as jobsim answers them.
 namespace code {
 constexpr int64_t kOk = 0;
 constexpr int64_t kServiceUnavailable = 1240001;

@@ -22,7 +22,7 @@ class CallbackSender {
   CallbackSender(boost::asio::io_context& ioc, Stats& stats, CallbackOptions options)
       : ioc_(ioc), stats_(stats), options_(options) {}
 
-  // The body of JOB_API.md's callback for a finished job.
+  // The callback body (docs/JOB_API.md "Callback") for a finished job.
   static std::string body_for(const Job& job);
   void send(const std::string& url, const std::string& body, int64_t job_id);
 

@@ -10,9 +10,9 @@
 
 namespace jobsim {
 
-// The six JOB endpoints of JOB_API.md, independent of transport: parameters come in as a JSON
-// object (the POST body, or the query string with every value a string) and `data` goes out.
-// Business errors are thrown as ApiError.
+// The six JOB endpoints of docs/JOB_API.md, independent of transport: parameters come in as a
+// JSON object (the POST body, or the query string with every value a string) and `data` goes
+// out. Business errors are thrown as ApiError.
 class JobApi {
  public:
   JobApi(const Inventory& inventory, JobStore& store, Executor& executor)

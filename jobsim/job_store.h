@@ -14,7 +14,7 @@
 
 namespace jobsim {
 
-// JOB's numbers (JOB_API.md).
+// JOB's numbers (docs/JOB_API.md "Statuses").
 namespace job_status {
 constexpr int kPending = 1, kRunning = 2, kSuccess = 3, kFailed = 4, kTerminated = 8,
               kTerminating = 10;

@@ -47,9 +47,10 @@ struct Decision {
   bool ok() const { return status.ok(); }
 };
 
-// Decides every JobGateway call (issue 8 "Identity and access"): authenticate() finds the caller
-// from a bearer token or a client certificate name, authorize() checks its grants. The
-// credentials can be replaced at any time (reload) while calls are decided on other threads.
+// Decides every JobGateway call (README "Security": credentials file, tokens, grants):
+// authenticate() finds the caller from a bearer token or a client certificate name, authorize()
+// checks its grants. The credentials can be replaced at any time (reload) while calls are
+// decided on other threads.
 // Refusal messages never contain the token.
 class Authorizer {
  public:

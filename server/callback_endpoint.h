@@ -18,8 +18,8 @@ class CallbackSecret;
 
 inline constexpr std::string_view kCallbackPath = "/jobgw/v1/callback";
 
-// JOB's callback body (JOB_API.md "Callback"). Only a hint that the job may have ended: the poll
-// that follows is the truth, so statuses are kept as JOB sent them.
+// JOB's callback body (docs/JOB_API.md "Callback"). Only a hint that the job may have ended:
+// the poll that follows is the truth, so statuses are kept as JOB sent them.
 struct JobCallback {
   struct Step {
     std::int64_t step_instance_id = 0;

@@ -252,7 +252,7 @@ constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr std::uint64_t kHour = 3600 * 1000;
 constexpr std::uint64_t kDay = 24 * kHour;
 
-// Security keys (issue 8): authentication, per-caller limits, audit.
+// Security keys (README "Security"): authentication, per-caller limits, audit.
 void add_security_keys(std::vector<Key>& k) {
   using C = GatewayConfig;
   k.push_back(string_key("auth.credentials_file",

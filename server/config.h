@@ -67,7 +67,7 @@ struct GatewayConfig {
 
   std::size_t logs_page_hosts = 500;
 
-  // Security (issue 8): who may call (auth.*), per-caller limits, the audit trail.
+  // Security (README "Security"): who may call (auth.*), per-caller limits, the audit trail.
   // jobgw refuses to start unless exactly one of credentials_file and insecure_dev is set.
   std::string auth_credentials_file;
   bool auth_insecure_dev = false;

@@ -49,7 +49,7 @@ struct ServiceOptions {
   // Hosts (and topology nodes, dynamic groups) one submit may name, targets and sources together.
   std::size_t max_targets = 5000;
 
-  // Security (issue 8); each must outlive the service. The authorizer is required (the
+  // Security (README "Security"); each must outlive the service. The authorizer is required (the
   // constructor refuses null: no accidental open gateway); caller limits and audit may be null.
   const Authorizer* authorizer = nullptr;
   core::CallerLimits* caller_limits = nullptr;
@@ -88,7 +88,7 @@ std::vector<core::Host> ip_logs_hosts(const core::IpLogsRequest& request);
 std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& job,
                                                      IpLogsPlan* plan);
 
-// The JobGateway gRPC service over one JobClient and one WatchHub (DESIGN.md "server/"):
+// The JobGateway gRPC service over one JobClient and one WatchHub (docs/ARCHITECTURE.md "server/"):
 // validates, maps to JOB, maps errors back. Reactors never block: unary RPCs finish from
 // JobClient completions on the io threads; WatchStatus pulls from a hub Subscription.
 class JobGatewayService final : public v1::JobGateway::CallbackService {

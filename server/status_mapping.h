@@ -24,7 +24,7 @@ struct MappedStatus {
   std::vector<std::pair<std::string, std::string>> trailers;
 };
 
-// JOB's business codes (JOB_API.md's table); codes not in the table map to UNKNOWN.
+// JOB's business codes (docs/JOB_API.md "Error codes"); codes not in the table map to UNKNOWN.
 grpc::StatusCode status_code_for_job_code(std::int64_t job_code);
 // The code alone, by kind (and job_code / http_status).
 grpc::StatusCode status_code_for(const core::Error& error);

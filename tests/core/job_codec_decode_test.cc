@@ -5,7 +5,7 @@
 namespace jobgw::core {
 namespace {
 
-// Shaped like JOB_API.md's example, plus fields the doc does not list (must be ignored).
+// Shaped like docs/JOB_API.md's example, plus fields the doc does not list (must be ignored).
 const char* kStatusBody = R"({
   "result": true, "code": 0, "message": "success", "request_id": "d1f3aa", "permission": null,
   "future_field": {"x": 1},

@@ -93,7 +93,7 @@ def main():
                     problems.append("%s: %s has no summary annotation" % (os.path.basename(rf), name))
                 if "alert" in r and r.get("labels", {}).get("severity") not in ("critical", "warning", "info"):
                     problems.append("%s: %s has no severity label" % (os.path.basename(rf), name))
-    # The alerts the issue asks for, by what they watch.
+    # The alerts deploy/README.md promises (JOB errors and latency, token bucket, backlog).
     all_rules_text = "".join(open(rf, encoding="utf-8").read() for rf in rule_files if os.path.exists(rf))
     for topic, metric in (("JOB error ratio", "jobgw_job_calls_total"),
                           ("JOB latency", "jobgw_job_call_duration_seconds_bucket"),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns the MATRIX| rows the fault matrix test prints into the table of README.md.
+"""Turns the MATRIX| rows the fault matrix test prints into the table of docs/FAULT_MATRIX.md.
 
 ctest --test-dir build -R FaultMatrix -V | python3 tests/integration/fault_matrix_table.py
 """

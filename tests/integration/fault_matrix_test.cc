@@ -4,7 +4,7 @@
 // test runs its matrix twice: after the first (warm-up) pass and after the second, jobgw must be
 // alive, hold no stream, no admission slot and no poller, and its RSS must not have grown beyond
 // a generous margin. Every cell prints one Markdown row ("MATRIX| ..."), the table of
-// tests/integration/README.md.
+// docs/FAULT_MATRIX.md.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -61,7 +61,7 @@ const char* code_name(StatusCode code) {
   }
 }
 
-// JOB_API.md's business codes and the status each maps to, plus one code JOB might add later.
+// docs/JOB_API.md "Error codes": each business code and its status, plus one JOB might add.
 const std::vector<std::pair<std::int64_t, StatusCode>>& job_codes() {
   static const std::vector<std::pair<std::int64_t, StatusCode>> kCodes = {
       {1240001, StatusCode::UNAVAILABLE},         {1240002, StatusCode::INTERNAL},

@@ -1,6 +1,7 @@
-// Issue 8 end to end, over plain TCP with bearer metadata: real jobsim and jobgw processes with a
-// credentials file. Every test uses distinctive secrets (tokens, a sensitive script parameter,
-// JOB's app secret) and, at its end, scans every line jobgw, jobsim and the audit log wrote.
+// Security (README "Security") end to end, over plain TCP with bearer metadata: real jobsim and
+// jobgw processes with a credentials file. Every test uses distinctive secrets (tokens, a
+// sensitive script parameter, JOB's app secret) and, at its end, scans every line jobgw, jobsim
+// and the audit log wrote.
 #include <gtest/gtest.h>
 #include <signal.h>
 

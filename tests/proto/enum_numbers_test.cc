@@ -1,4 +1,4 @@
-// Enum numbers must equal JOB's codes (JOB_API.md), so statuses need no
+// Enum numbers must equal JOB's codes (docs/JOB_API.md "Statuses"), so statuses need no
 // translation and an unknown future code passes through untouched.
 
 #include <google/protobuf/descriptor.h>
@@ -55,7 +55,7 @@ TEST(EnumNumbers, JobStatusEqualsJobCodes) {
 }
 
 TEST(EnumNumbers, HostStatusHasEveryJobCode) {
-  // Every per-host code JOB_API.md lists, and nothing else.
+  // Every per-host code docs/JOB_API.md lists, and nothing else.
   const std::set<int> job_codes = {0,   1,   2,   3,   5,   7,   9,   11,  12,  13,  15,
                                    16,  17,  18,  101, 102, 103, 104, 202, 203, 301, 303,
                                    310, 311, 312, 320, 321, 329, 399, 403, 404, 500};
