@@ -5,7 +5,7 @@
 namespace jobgw::server {
 namespace {
 
-bool same_ip(const core::Host& a, const core::Host& b) {
+bool same_address(const core::Host& a, const core::Host& b) {
   return a.ip == b.ip && a.cloud_id == b.cloud_id;
 }
 
@@ -14,9 +14,9 @@ bool has_id(const std::vector<core::Host>& hosts, std::int64_t id) {
                      [id](const core::Host& h) { return h.host_id == id; });
 }
 
-bool has_ip(const std::vector<core::Host>& hosts, const core::Host& host) {
+bool has_address(const std::vector<core::Host>& hosts, const core::Host& host) {
   return std::any_of(hosts.begin(), hosts.end(),
-                     [&host](const core::Host& h) { return same_ip(h, host); });
+                     [&host](const core::Host& h) { return same_address(h, host); });
 }
 
 std::string field_message(const std::string& field, const std::vector<std::string>& names,
@@ -29,7 +29,23 @@ std::string field_message(const std::string& field, const std::vector<std::strin
 
 }  // namespace
 
-NamedHosts hosts_not_in_step(const core::IpLogsRequest& request, const core::StepSnapshot& step) {
+NamedHosts without_logs(const std::vector<core::Host>& asked, const core::IpLogs& logs) {
+  std::vector<core::Host> logged;
+  logged.reserve(logs.script_logs.size() + logs.file_logs.size());
+  for (const auto& log : logs.script_logs) logged.push_back(log.host);
+  for (const auto& log : logs.file_logs) logged.push_back(log.host);
+  NamedHosts missing;
+  for (const core::Host& host : asked) {
+    if (host.host_id > 0) {
+      if (!has_id(logged, host.host_id)) missing.host_ids.push_back(host.host_id);
+    } else if (!has_address(logged, host)) {
+      missing.hosts.push_back(host);
+    }
+  }
+  return missing;
+}
+
+NamedHosts not_in_step(const NamedHosts& hosts, const core::StepSnapshot& step) {
   NamedHosts unknown;
   if (step.hosts.empty()) return unknown;
   std::vector<core::Host> known;
@@ -39,41 +55,28 @@ NamedHosts hosts_not_in_step(const core::IpLogsRequest& request, const core::Ste
       std::all_of(known.begin(), known.end(), [](const core::Host& h) { return h.host_id > 0; });
   const bool all_ips =
       std::all_of(known.begin(), known.end(), [](const core::Host& h) { return !h.ip.empty(); });
-  for (std::int64_t id : request.host_ids) {
+  for (std::int64_t id : hosts.host_ids) {
     if (all_ids && !has_id(known, id)) unknown.host_ids.push_back(id);
   }
-  for (const core::Host& host : request.hosts) {
-    if (all_ips && !has_ip(known, host)) unknown.hosts.push_back(host);
+  for (const core::Host& host : hosts.hosts) {
+    if (all_ips && !has_address(known, host)) unknown.hosts.push_back(host);
   }
   return unknown;
-}
-
-NamedHosts without_logs(const NamedHosts& candidates, const std::vector<core::Host>& asked,
-                        const core::IpLogs& logs) {
-  std::vector<core::Host> logged;
-  for (const auto& log : logs.script_logs) logged.push_back(log.host);
-  for (const auto& log : logs.file_logs) logged.push_back(log.host);
-  NamedHosts missing;
-  for (std::int64_t id : candidates.host_ids) {
-    if (has_id(asked, id) && !has_id(logged, id)) missing.host_ids.push_back(id);
-  }
-  for (const core::Host& host : candidates.hosts) {
-    if (has_ip(asked, host) && !has_ip(logged, host)) missing.hosts.push_back(host);
-  }
-  return missing;
 }
 
 std::string not_hosts_message(const NamedHosts& unknown, std::int64_t step_instance_id,
                               std::int64_t job_instance_id) {
   std::vector<std::string> ids;
   for (std::int64_t id : unknown.host_ids) ids.push_back(std::to_string(id));
-  std::vector<std::string> ips;
-  for (const core::Host& h : unknown.hosts) ips.push_back(std::to_string(h.cloud_id) + ":" + h.ip);
+  std::vector<std::string> addresses;
+  for (const core::Host& h : unknown.hosts) {
+    addresses.push_back(std::to_string(h.cloud_id) + ":" + h.ip);
+  }
   std::string text;
   if (!ids.empty()) text = field_message("host_ids", ids, step_instance_id, job_instance_id);
-  if (!ips.empty()) {
+  if (!addresses.empty()) {
     if (!text.empty()) text += "; ";
-    text += field_message("hosts", ips, step_instance_id, job_instance_id);
+    text += field_message("hosts", addresses, step_instance_id, job_instance_id);
   }
   return text;
 }

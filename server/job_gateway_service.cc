@@ -92,19 +92,8 @@ std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& jo
     step = &*it;
   }
   plan->step_type = step->type;
-  if (!request.host_ids.empty() || !request.hosts.empty()) {
-    NamedHosts unknown = hosts_not_in_step(request, *step);
-    if (unknown.empty()) return std::nullopt;
-    // A file step also logs its source hosts, which its status does not list: JOB's answer
-    // decides those (fetch_ip_logs).
-    if (step->type == core::kStepFile) {
-      plan->unconfirmed = std::move(unknown);
-      return std::nullopt;
-    }
-    return grpc::Status(
-        grpc::StatusCode::NOT_FOUND,
-        not_hosts_message(unknown, request.step_instance_id, request.job_instance_id));
-  }
+  plan->step = *step;
+  if (!request.host_ids.empty() || !request.hosts.empty()) return std::nullopt;
 
   // JOB ignores ip_list whenever host_id_list is present, so mixing the two would silently lose
   // the hosts named by IP: use ids only when every host has one.
@@ -731,10 +720,8 @@ grpc::ServerUnaryReactor* JobGatewayService::GetIpLogs(grpc::CallbackServerConte
   plan.page_bytes = page_bytes.value();
   // One deadline for both JOB calls: the caller waits for the pair, not for each.
   const core::Deadline deadline = deadline_for(context);
-  // Named hosts are checked against the step on the first page; a token binds the same hosts,
-  // so later pages of a named step need no status read.
-  const bool named_hosts = !plan.request.host_ids.empty() || !plan.request.hosts.empty();
-  if (plan.request.step_instance_id != 0 && named_hosts && !plan.page_token.empty()) {
+  plan.named_hosts = !plan.request.host_ids.empty() || !plan.request.hosts.empty();
+  if (plan.request.step_instance_id != 0 && plan.named_hosts) {
     fetch_ip_logs(context, reactor, info, std::move(plan), deadline, response);
     return reactor;
   }
@@ -797,25 +784,26 @@ void JobGatewayService::fetch_ip_logs(grpc::CallbackServerContext* context,
     finish_ok(reactor, info);
     return;
   }
-  core::IpLogsRequest page_request = std::move(plan.request);
+  // The plan keeps scope, job, step and operator for confirm_hosts; its host lists are done.
+  core::IpLogsRequest page_request = plan.request;
   page_request.host_ids.clear();
   page_request.hosts = pager->chunk();
+  plan.request.host_ids.clear();
+  plan.request.hosts.clear();
   auto shared_pager = std::make_shared<core::LogPager>(std::move(pager.value()));
+  auto shared_plan = std::make_shared<IpLogsPlan>(std::move(plan));
   job_.batch_get_job_instance_ip_log(
       page_request,
-      [this, context, reactor, info, response, shared_pager, step = page_request.step_instance_id,
-       unconfirmed = std::move(plan.unconfirmed)](core::Result<core::IpLogs> result) {
+      [this, context, reactor, info, response, shared_pager, shared_plan,
+       deadline](core::Result<core::IpLogs> result) {
         if (!result) {
           finish_error(context, reactor, info, result.error());
           return;
         }
-        const NamedHosts unknown = without_logs(unconfirmed, shared_pager->chunk(), *result);
-        if (!unknown.empty()) {
-          const std::string why = not_hosts_message(unknown, step, info.job_instance_id);
-          finish_status(context, reactor, info,
-                        MappedStatus{grpc::Status(grpc::StatusCode::NOT_FOUND, why), {}}, why);
-          return;
-        }
+        // JOB answers nothing for a host its step does not have; a named host without a log
+        // is looked up in the step's status (usually every host has one: no status read).
+        NamedHosts missing;
+        if (shared_plan->named_hosts) missing = without_logs(shared_pager->chunk(), *result);
         core::LogPage page = shared_pager->fill(std::move(result.value()), proto_log_page_sizer());
         to_proto(page.logs, response);
         response->set_next_page_token(page.next_page_token);
@@ -823,7 +811,59 @@ void JobGatewayService::fetch_ip_logs(grpc::CallbackServerContext* context,
                       info.job_instance_id, shared_pager->offset(),
                       shared_pager->offset() + page.hosts_covered, shared_pager->total_hosts(),
                       shared_pager->chunk().size(), page.next_page_token.empty());
-        finish_ok(reactor, info);
+        if (missing.empty()) {
+          finish_ok(reactor, info);
+          return;
+        }
+        confirm_hosts(context, reactor, info, *shared_plan, std::move(missing), deadline);
+      },
+      deadline);
+}
+
+void JobGatewayService::confirm_hosts(grpc::CallbackServerContext* context,
+                                      grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
+                                      const IpLogsPlan& plan, NamedHosts missing,
+                                      core::Deadline deadline) {
+  const core::IpLogsRequest& request = plan.request;
+  auto judge = [this, context, reactor, info, missing = std::move(missing),
+                step_id = request.step_instance_id](const core::StepSnapshot* step) {
+    const NamedHosts unknown = step != nullptr ? not_in_step(missing, *step) : NamedHosts{};
+    if (unknown.empty()) {
+      finish_ok(reactor, info);
+      return;
+    }
+    const std::string why = not_hosts_message(unknown, step_id, info.job_instance_id);
+    finish_status(context, reactor, info,
+                  MappedStatus{grpc::Status(grpc::StatusCode::NOT_FOUND, why), {}}, why);
+  };
+  auto step_of = [step_id = request.step_instance_id](const core::JobSnapshot& job) {
+    auto it = std::find_if(job.steps.begin(), job.steps.end(), [&](const core::StepSnapshot& s) {
+      return s.step_instance_id == step_id;
+    });
+    return it == job.steps.end() ? nullptr : &*it;
+  };
+  if (plan.step) {
+    judge(&*plan.step);
+    return;
+  }
+  if (auto cached =
+          hub_.cached(request.scope, request.job_instance_id, options_.status_fresh_for)) {
+    judge(step_of(*cached));
+    return;
+  }
+  core::JobStatusRequest status;
+  status.scope = request.scope;
+  status.job_instance_id = request.job_instance_id;
+  status.return_ip_result = true;
+  status.operator_name = request.operator_name;
+  job_.get_job_instance_status(
+      status,
+      [this, context, reactor, info, judge, step_of](core::Result<core::JobSnapshot> result) {
+        if (!result) {
+          finish_error(context, reactor, info, result.error());
+          return;
+        }
+        judge(step_of(result.value()));
       },
       deadline);
 }

@@ -73,9 +73,10 @@ struct IpLogsPlan {
   // Where this page starts (empty: the first page) and how large it may get.
   std::string page_token;
   std::size_t page_bytes = 0;
-  // Named hosts a file step's status does not list: its source hosts, or hosts foreign to it.
-  // JOB's answer tells which (a source host has its upload log).
-  NamedHosts unconfirmed;
+  // Whether the caller named the hosts (else they are every host of the step).
+  bool named_hosts = false;
+  // The step, when a status read resolved it (else looked up only if a named host has no log).
+  std::optional<core::StepSnapshot> step;
 };
 
 // Every host of the plan's request in paging order: those by id, then those by cloud id + IP.
@@ -83,8 +84,7 @@ std::vector<core::Host> ip_logs_hosts(const core::IpLogsRequest& request);
 
 // Resolves step_instance_id 0 to the job's first step and, when the caller named no hosts, takes
 // every host of that step (by host id when every host has one, else by cloud id + IP). Fails
-// with NOT_FOUND naming the step when the job has no such step (or no steps at all), and naming
-// the hosts (and their field) when the caller named hosts the step does not have.
+// with NOT_FOUND naming the step when the job has no such step (or no steps at all).
 std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& job,
                                                      IpLogsPlan* plan);
 
@@ -182,6 +182,11 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   void fetch_ip_logs(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                      const RpcInfo& info, IpLogsPlan plan, core::Deadline deadline,
                      v1::GetIpLogsResponse* response);
+  // Finishes a page some named hosts have no log on: NOT_FOUND naming those the step does not
+  // have, else OK (the page is in the response already).
+  void confirm_hosts(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                     const RpcInfo& info, const IpLogsPlan& plan, NamedHosts missing,
+                     core::Deadline deadline);
   void plan_ip_logs(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                     const RpcInfo& info, IpLogsPlan plan, const core::JobSnapshot& job,
                     core::Deadline deadline, v1::GetIpLogsResponse* response);

@@ -661,6 +661,32 @@ TEST_F(ServiceTest, GetIpLogsWithStepAndHostsSkipsTheStatusRead) {
   EXPECT_EQ(fake_.count("get_job_instance_status"), 0);
 }
 
+TEST_F(ServiceTest, GetIpLogsOfAHostTheStepDoesNotHaveIsNotFoundAfterOneStatusRead) {
+  start();
+  // JOB answers no log for a host its step does not have.
+  set_override([](const JobCall& call) {
+    if (call.api == "get_job_instance_status") return JobReply{200, status_body(100, 2, 7)};
+    json logs = json::array();
+    for (const auto& id : json::parse(call.body).value("host_id_list", json::array())) {
+      if (id == 999) continue;
+      logs.push_back({{"bk_host_id", id}, {"ip", ""}, {"bk_cloud_id", 0}, {"log_content", "x"}});
+    }
+    return JobReply{200, ok_envelope({{"log_type", 1}, {"script_task_logs", logs}})};
+  });
+  v1::GetIpLogsRequest request;
+  *request.mutable_scope() = scope();
+  request.set_job_instance_id(100);
+  request.set_step_instance_id(75);
+  request.add_host_ids(102);
+  request.add_host_ids(999);
+  grpc::ClientContext context;
+  v1::GetIpLogsResponse response;
+  grpc::Status status = stub_->GetIpLogs(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "host_ids: 999 is not a host of step 75 of job 100");
+  EXPECT_EQ(fake_.count("get_job_instance_status"), 1);
+}
+
 TEST_F(ServiceTest, GetIpLogsPagesAskJobForTheirHostsOnly) {
   ServiceOptions options;
   options.log_page_hosts = 1;
@@ -949,77 +975,73 @@ TEST(CompleteIpLogs, UnknownStepOrNoSteps) {
   EXPECT_EQ(none->error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
-TEST(CompleteIpLogs, HostsTheStepDoesNotHaveAreNotFoundByName) {
-  IpLogsPlan plan;
-  plan.request.job_instance_id = 100;
-  plan.request.step_instance_id = 75;
-  plan.request.host_ids = {102, 999};
-  auto failed = complete_ip_logs_request(two_step_job(), &plan);
-  ASSERT_TRUE(failed.has_value());
-  EXPECT_EQ(failed->error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(failed->error_message(), "host_ids: 999 is not a host of step 75 of job 100");
+NamedHosts ids(std::vector<std::int64_t> host_ids) {
+  NamedHosts named;
+  named.host_ids = std::move(host_ids);
+  return named;
+}
 
-  IpLogsPlan two;
-  two.request.job_instance_id = 100;
-  two.request.host_ids = {998, 999};
-  core::Host by_ip;
-  by_ip.ip = "192.0.2.9";
-  two.request.hosts = {by_ip};
-  failed = complete_ip_logs_request(two_step_job(), &two);
-  ASSERT_TRUE(failed.has_value());
-  EXPECT_EQ(failed->error_message(),
+TEST(IpLogHosts, HostsTheStepDoesNotHaveAreNamedByField) {
+  const core::JobSnapshot job = two_step_job();
+  NamedHosts unknown = not_in_step(ids({102, 999}), job.steps[0]);
+  EXPECT_EQ(unknown.host_ids, std::vector<std::int64_t>{999});
+  EXPECT_EQ(not_hosts_message(unknown, 75, 100),
+            "host_ids: 999 is not a host of step 75 of job 100");
+
+  NamedHosts two = ids({998, 999});
+  core::Host by_address;
+  by_address.ip = "192.0.2.9";
+  two.hosts = {by_address};
+  // Step 75's host 102 has no IP: an address might be its, so only the ids are certain.
+  unknown = not_in_step(two, job.steps[0]);
+  EXPECT_EQ(unknown.host_ids, (std::vector<std::int64_t>{998, 999}));
+  EXPECT_TRUE(unknown.hosts.empty());
+  unknown.hosts = {by_address};
+  EXPECT_EQ(not_hosts_message(unknown, 75, 100),
             "host_ids: 998, 999 are not hosts of step 75 of job 100; hosts: 0:192.0.2.9 is not "
             "a host of step 75 of job 100");
 }
 
-TEST(CompleteIpLogs, HostsAreUnknownOnlyWhenTheStepCanTell) {
-  // Step 76 has a host without an id: a named id may be that host's, so JOB is asked.
-  IpLogsPlan by_id;
-  by_id.request.job_instance_id = 100;
-  by_id.request.step_instance_id = 76;
-  by_id.request.host_ids = {999};
-  EXPECT_FALSE(complete_ip_logs_request(two_step_job(), &by_id).has_value());
-  EXPECT_TRUE(by_id.unconfirmed.empty());
-  // Every host of file step 76 has an IP, so a cloud id + IP pair it lacks is no target; it may
-  // still be a source host, which JOB's answer confirms (fetch_ip_logs).
-  IpLogsPlan by_ip;
-  by_ip.request.job_instance_id = 100;
-  by_ip.request.step_instance_id = 76;
+TEST(IpLogHosts, UnknownOnlyWhenTheStepCanTell) {
+  const core::JobSnapshot job = two_step_job();
+  // Step 76 has a host without an id: a named id may be that host's.
+  EXPECT_TRUE(not_in_step(ids({999}), job.steps[1]).empty());
+  // Every host of step 76 has an IP: a cloud id + IP pair it lacks is unknown.
+  NamedHosts by_address;
   core::Host known;
   known.cloud_id = 3;
   known.ip = "192.0.2.3";
   core::Host other_cloud = known;
   other_cloud.cloud_id = 0;
-  by_ip.request.hosts = {known, other_cloud};
-  EXPECT_FALSE(complete_ip_logs_request(two_step_job(), &by_ip).has_value());
-  ASSERT_EQ(by_ip.unconfirmed.hosts.size(), 1u);
-  EXPECT_EQ(by_ip.unconfirmed.hosts[0].cloud_id, 0);
-  EXPECT_TRUE(by_ip.unconfirmed.host_ids.empty());
-
-  // JOB's answer: a source host has its upload log; a host foreign to the step has nothing.
-  NamedHosts candidates;
-  candidates.host_ids = {201, 999};
-  core::Host asked_201;
-  asked_201.host_id = 201;
-  core::Host asked_999;
-  asked_999.host_id = 999;
-  core::IpLogs answer;
-  core::FileHostLog upload;
-  upload.host = asked_201;
-  answer.file_logs = {upload};
-  NamedHosts missing = without_logs(candidates, {asked_201, asked_999}, answer);
-  EXPECT_EQ(missing.host_ids, std::vector<std::int64_t>{999});
-  EXPECT_EQ(not_hosts_message(missing, 76, 100),
-            "host_ids: 999 is not a host of step 76 of job 100");
-  // Only hosts this page asked JOB for are judged by this page's answer.
-  EXPECT_TRUE(without_logs(candidates, {asked_201}, answer).empty());
+  by_address.hosts = {known, other_cloud};
+  NamedHosts unknown = not_in_step(by_address, job.steps[1]);
+  ASSERT_EQ(unknown.hosts.size(), 1u);
+  EXPECT_EQ(unknown.hosts[0].cloud_id, 0);
   // A step without hosts yet cannot tell.
-  core::JobSnapshot empty = two_step_job();
-  empty.steps[0].hosts.clear();
-  IpLogsPlan early;
-  early.request.job_instance_id = 100;
-  early.request.host_ids = {999};
-  EXPECT_FALSE(complete_ip_logs_request(empty, &early).has_value());
+  core::StepSnapshot empty = job.steps[0];
+  empty.hosts.clear();
+  EXPECT_TRUE(not_in_step(ids({999}), empty).empty());
+}
+
+TEST(IpLogHosts, WithoutLogsNamesTheAskedHostsJobAnsweredNothingFor) {
+  core::Host by_id;
+  by_id.host_id = 201;
+  core::Host foreign;
+  foreign.host_id = 999;
+  core::Host by_address;
+  by_address.ip = "192.0.2.9";
+  core::IpLogs answer;
+  core::FileHostLog upload;  // a file step's source host: its upload log
+  upload.host = by_id;
+  answer.file_logs = {upload};
+  NamedHosts missing = without_logs({by_id, foreign, by_address}, answer);
+  EXPECT_EQ(missing.host_ids, std::vector<std::int64_t>{999});
+  ASSERT_EQ(missing.hosts.size(), 1u);
+  EXPECT_EQ(missing.hosts[0].ip, "192.0.2.9");
+  core::ScriptLog log;
+  log.host = by_address;
+  answer.script_logs = {log};
+  EXPECT_TRUE(without_logs({by_id, by_address}, answer).empty());
 }
 
 }  // namespace
