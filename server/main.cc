@@ -248,8 +248,8 @@ void resume_unfinished(jobgw::core::IdempotentSubmitter& submitter, jobgw::core:
   spdlog::info("event=resumed_jobs count={}", jobs.value().size());
 }
 
-// Who may call, how much, and the audit trail (issue 8). Built before anything listens, so a
-// bad credentials file or audit path stops jobgw at once, naming the entry and field.
+// Who may call, how much, and the audit trail (README "Security"). Built before anything listens,
+// so a bad credentials file or audit path stops jobgw at once, naming the entry and field.
 struct Security {
   std::unique_ptr<jobgw::server::Authorizer> authorizer;
   std::unique_ptr<jobgw::core::AuditLog> audit;
