@@ -29,6 +29,7 @@ COPY CMakeLists.txt ./
 COPY proto/ proto/
 COPY core/ core/
 COPY server/ server/
+COPY api/ api/
 COPY client/ client/
 RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DJOBGW_BUILD_TESTS=OFF -DJOBGW_BUILD_BENCH=OFF \
  && cmake --build /build -j"$(nproc)" --target jobgw jobctl \

@@ -8,10 +8,10 @@
 #include <optional>
 #include <sstream>
 
+#include "api/status_names.h"
 #include "client/channel.h"
 #include "client/gateway_client.h"
 #include "client/job_state.h"
-#include "client/status_names.h"
 #include "client/token_command.h"
 #include "client/watch_renderer.h"
 
@@ -75,7 +75,7 @@ void print_ip_logs(std::ostream& out, const v1::GetIpLogsResponse& logs) {
       } else {
         line += "upload " + e.src_path();
       }
-      line += " " + file_log_status_name(e.status());
+      line += " " + api::file_log_status_name(e.status());
       for (const auto* extra : {&e.progress(), &e.size(), &e.speed()}) {
         if (!extra->empty()) line += " " + *extra;
       }

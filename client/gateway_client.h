@@ -111,6 +111,5 @@ class GatewayClient {
 // "CODE: message [job_code=... request_id=...]" for a failed call.
 std::string describe_status(const grpc::Status& status, const std::string& job_code,
                             const std::string& job_request_id);
-const char* status_code_name(grpc::StatusCode code);
 
 }  // namespace jobgw::client

@@ -1,6 +1,6 @@
 #include "client/job_state.h"
 
-#include "client/status_names.h"
+#include "api/status_names.h"
 
 namespace jobgw::client {
 
@@ -48,7 +48,7 @@ void JobState::apply(const v1::StatusEvent& event) {
   }
   if (event.has_job()) {
     snapshot_.set_status(event.job().new_status());
-    snapshot_.set_finished(job_status_terminal(event.job().new_status()));
+    snapshot_.set_finished(api::job_status_terminal(event.job().new_status()));
   } else if (event.has_step()) {
     find_step(event.step().step_instance_id())->set_status(event.step().new_status());
   } else if (event.has_host()) {
@@ -69,7 +69,7 @@ void JobState::apply(const v1::StatusEvent& event) {
     if (change.new_status() != v1::HOST_STATUS_WAITING && result->start_time_ms() == 0) {
       result->set_start_time_ms(event.observed_at_ms());
     }
-    if (host_status_final(change.new_status()) && result->end_time_ms() == 0) {
+    if (api::host_status_final(change.new_status()) && result->end_time_ms() == 0) {
       result->set_end_time_ms(event.observed_at_ms());
     }
   }
@@ -80,8 +80,8 @@ HostCounts JobState::counts() const {
   for (const auto& step : snapshot_.steps()) {
     for (const auto& h : step.hosts()) {
       ++c.total;
-      if (host_status_final(h.status())) ++c.done;
-      ++c.by_status[host_status_name(h.status())];
+      if (api::host_status_final(h.status())) ++c.done;
+      ++c.by_status[api::host_status_name(h.status())];
     }
   }
   return c;

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "api/status_names.h"
 #include "client/gateway_client.h"
-#include "client/status_names.h"
 
 namespace jobgw::client {
 namespace {
@@ -64,7 +64,7 @@ std::vector<std::string> table_lines(const JobState& state, int max_rows, std::i
   std::vector<std::string> lines;
   std::string head = "job " + std::to_string(snap.job_instance_id());
   if (!snap.name().empty()) head += " " + snap.name();
-  head += "  status: " + job_status_name(snap.status());
+  head += "  status: " + api::job_status_name(snap.status());
   std::int64_t job_ms = snap.total_time_ms();
   if (job_ms == 0 && snap.start_time_ms() != 0 && now_ms > snap.start_time_ms()) {
     job_ms = (snap.end_time_ms() != 0 ? snap.end_time_ms() : now_ms) - snap.start_time_ms();
@@ -81,14 +81,14 @@ std::vector<std::string> table_lines(const JobState& state, int max_rows, std::i
     for (const auto& h : step.hosts()) {
       if (shown >= max_rows) {
         ++hidden.total;
-        ++hidden.by_status[host_status_name(h.status())];
+        ++hidden.by_status[api::host_status_name(h.status())];
         continue;
       }
       ++shown;
-      bool final_status = host_status_final(h.status());
+      bool final_status = api::host_status_final(h.status());
       lines.push_back(pad(h.host().host_id() ? std::to_string(h.host().host_id()) : "-", 8) +
                       pad(h.host().ip().empty() ? "-" : host_address(h.host()), 28) +
-                      pad(host_status_name(h.status()), 20) +
+                      pad(api::host_status_name(h.status()), 20) +
                       pad(final_status ? std::to_string(h.exit_code()) : "", 6) +
                       format_elapsed(host_elapsed(h, now_ms)));
     }
@@ -142,27 +142,28 @@ void WatchRenderer::plain_line(const v1::StatusEvent& event, const JobState& sta
   switch (event.kind()) {
     case v1::EVENT_KIND_SNAPSHOT:
       line += "snapshot job=" + std::to_string(snap.job_instance_id()) +
-              " status=" + job_status_name(snap.status()) + " " + done;
+              " status=" + api::job_status_name(snap.status()) + " " + done;
       break;
     case v1::EVENT_KIND_FINISHED:
       line += "finished job=" + std::to_string(snap.job_instance_id()) +
-              " status=" + job_status_name(snap.status()) + " " + done + " " + counts_text(counts);
+              " status=" + api::job_status_name(snap.status()) + " " + done + " " +
+              counts_text(counts);
       break;
     case v1::EVENT_KIND_JOB_CHANGED:
       line += "job " + std::to_string(snap.job_instance_id()) + " " +
-              job_status_name(event.job().old_status()) + " -> " +
-              job_status_name(event.job().new_status());
+              api::job_status_name(event.job().old_status()) + " -> " +
+              api::job_status_name(event.job().new_status());
       break;
     case v1::EVENT_KIND_STEP_CHANGED:
       line += "step " + std::to_string(event.step().step_instance_id()) + " " +
-              job_status_name(event.step().old_status()) + " -> " +
-              job_status_name(event.step().new_status());
+              api::job_status_name(event.step().old_status()) + " -> " +
+              api::job_status_name(event.step().new_status());
       break;
     case v1::EVENT_KIND_HOST_CHANGED: {
       const auto& h = event.host();
-      line += "host " + host_label(h.host()) + " " + host_status_name(h.old_status()) + " -> " +
-              host_status_name(h.new_status());
-      if (host_status_final(h.new_status())) line += " exit=" + std::to_string(h.exit_code());
+      line += "host " + host_label(h.host()) + " " + api::host_status_name(h.old_status()) +
+              " -> " + api::host_status_name(h.new_status());
+      if (api::host_status_final(h.new_status())) line += " exit=" + std::to_string(h.exit_code());
       if (h.error_code() != 0) line += " error=" + std::to_string(h.error_code());
       if (!h.tag().empty()) line += " tag=" + h.tag();
       line += " " + done;
@@ -197,7 +198,7 @@ void WatchRenderer::on_reconnect(const grpc::Status& status, std::chrono::millis
                                  int attempt) {
   std::string note = "reconnecting (attempt " + std::to_string(attempt) + ", in " +
                      std::to_string(delay.count()) + "ms): stream ended " +
-                     status_code_name(status.error_code()) + ": " + status.error_message();
+                     api::grpc_code_name(status.error_code()) + ": " + status.error_message();
   if (options_.mode != RenderMode::kTable) {
     err_ << "jobctl: " << note << "\n" << std::flush;
     return;

@@ -15,13 +15,6 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 using prometheus::Histogram;
 
-// Latency buckets from a fast local jobsim (milliseconds) to a slow JOB behind a gateway.
-const Histogram::BucketBoundaries& latency_buckets() {
-  static const Histogram::BucketBoundaries kBuckets{
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
-  return kBuckets;
-}
-
 // Poll intervals run from the floor (about 200 ms) to the ceiling (a few seconds) and error
 // backoff (up to 15 s by default).
 const Histogram::BucketBoundaries& interval_buckets() {
@@ -38,80 +31,6 @@ const Histogram::BucketBoundaries& wait_buckets() {
 
 constexpr std::string_view kOther = "other";
 
-// Identifiers such as RPC method or JOB API names: short, from a fixed alphabet. Anything else
-// points at a bug upstream and is folded into one series.
-std::string identifier_label(const std::string& value) {
-  if (value.empty() || value.size() > 64) return std::string(kOther);
-  for (char c : value) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (!std::isalnum(u) && c != '_' && c != '.' && c != '/') return std::string(kOther);
-  }
-  return value;
-}
-
-std::string grpc_code_label(const std::string& code) {
-  static constexpr std::array<std::string_view, 17> kCodes{"OK",
-                                                           "CANCELLED",
-                                                           "UNKNOWN",
-                                                           "INVALID_ARGUMENT",
-                                                           "DEADLINE_EXCEEDED",
-                                                           "NOT_FOUND",
-                                                           "ALREADY_EXISTS",
-                                                           "PERMISSION_DENIED",
-                                                           "RESOURCE_EXHAUSTED",
-                                                           "FAILED_PRECONDITION",
-                                                           "ABORTED",
-                                                           "OUT_OF_RANGE",
-                                                           "UNIMPLEMENTED",
-                                                           "INTERNAL",
-                                                           "UNAVAILABLE",
-                                                           "DATA_LOSS",
-                                                           "UNAUTHENTICATED"};
-  std::string upper = code;
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  for (auto known : kCodes) {
-    if (upper == known) return upper;
-  }
-  return std::string(kOther);
-}
-
-constexpr std::array<std::string_view, 6> kCallbackOutcomes{
-    "accepted", "unknown_job", "malformed", "method_not_allowed", "not_found", "refused"};
-
-std::string callback_label(const std::string& outcome) {
-  for (auto known : kCallbackOutcomes) {
-    if (outcome == known) return outcome;
-  }
-  return std::string(kOther);
-}
-
-constexpr std::array<std::string_view, 4> kIdempotentOutcomes{"submitted", "replayed", "joined",
-                                                              "conflict"};
-// The config keys of the overload limits (server/admission.h).
-constexpr std::array<std::string_view, 2> kAdmissionLimits{"limits.max_streams",
-                                                           "limits.max_inflight_job_calls"};
-
-std::string admission_label(const std::string& limit) {
-  for (auto known : kAdmissionLimits) {
-    if (limit == known) return limit;
-  }
-  return std::string(kOther);
-}
-
-constexpr std::array<std::string_view, 6> kAuthRefusals{
-    "missing_token", "bad_token", "unknown_certificate", "operation", "scope", "operator"};
-constexpr std::array<std::string_view, 2> kReloadOutcomes{"ok", "failed"};
-constexpr std::array<std::string_view, 2> kCallerLimits{"submit_rate", "streams"};
-
-template <std::size_t N>
-std::string known_label(const std::string& value, const std::array<std::string_view, N>& known) {
-  for (auto k : known) {
-    if (value == k) return value;
-  }
-  return std::string(kOther);
-}
-
 double seconds_of(std::chrono::milliseconds ms) {
   return std::chrono::duration<double>(ms).count();
 }
@@ -120,14 +39,6 @@ double seconds_of(std::chrono::milliseconds ms) {
 
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
-      rpc_requests_(BuildCounter()
-                        .Name("jobgw_rpc_requests_total")
-                        .Help("gRPC calls finished, by method and status code")
-                        .Register(*registry_)),
-      rpc_duration_(BuildHistogram()
-                        .Name("jobgw_rpc_duration_seconds")
-                        .Help("gRPC call duration from start to status, by method and code")
-                        .Register(*registry_)),
       job_calls_(BuildCounter()
                      .Name("jobgw_job_calls_total")
                      .Help("HTTP attempts to JOB, by API and outcome (HTTP status class or "
@@ -141,10 +52,6 @@ Metrics::Metrics()
                             .Name("jobgw_job_call_retries_total")
                             .Help("HTTP attempts to JOB that repeated an earlier attempt")
                             .Register(*registry_)),
-      callbacks_(BuildCounter()
-                     .Name("jobgw_callbacks_total")
-                     .Help("JOB callback requests received, by outcome")
-                     .Register(*registry_)),
       watched_jobs_(BuildGauge()
                         .Name("jobgw_watched_jobs")
                         .Help("Jobs with a live poller")
@@ -184,60 +91,23 @@ Metrics::Metrics()
                                 .Help("Subscriber queues that overflowed and collapsed into a "
                                       "snapshot")
                                 .Register(*registry_)
-                                .Add({})),
-      idempotent_submits_(BuildCounter()
-                              .Name("jobgw_idempotent_submits_total")
-                              .Help("Submits that named a request_id, by outcome")
-                              .Register(*registry_)),
-      resumed_jobs_(BuildCounter()
-                        .Name("jobgw_resumed_jobs_total")
-                        .Help("Unfinished jobs read from the state store at startup and watched "
-                              "again")
-                        .Register(*registry_)
-                        .Add({})),
-      admission_in_use_(BuildGauge()
-                            .Name("jobgw_admission_in_use")
-                            .Help("Calls holding a slot of an overload limit, by limit key")
-                            .Register(*registry_)),
-      admission_rejections_(BuildCounter()
-                                .Name("jobgw_admission_rejections_total")
-                                .Help("Calls refused with RESOURCE_EXHAUSTED at an overload "
-                                      "limit, by limit key")
-                                .Register(*registry_)),
-      auth_refusals_(BuildCounter()
-                         .Name("jobgw_auth_refusals_total")
-                         .Help("Calls refused UNAUTHENTICATED or PERMISSION_DENIED, by reason")
-                         .Register(*registry_)),
-      credentials_reloads_(BuildCounter()
-                               .Name("jobgw_credentials_reloads_total")
-                               .Help("Credentials file reloads, by outcome (a failed one keeps "
-                                     "the previous credentials)")
-                               .Register(*registry_)),
-      caller_limit_rejections_(BuildCounter()
-                                   .Name("jobgw_caller_limit_rejections_total")
-                                   .Help("Calls refused with RESOURCE_EXHAUSTED at a per-caller "
-                                         "limit, by limit")
-                                   .Register(*registry_)) {
-  // Every outcome is exported from the start at 0, so rate() and alerts see the series before
-  // the first callback arrives.
-  for (auto outcome : kCallbackOutcomes) callbacks_.Add({{"outcome", std::string(outcome)}});
-  for (auto outcome : kIdempotentOutcomes) {
-    idempotent_submits_.Add({{"outcome", std::string(outcome)}});
+                                .Add({})) {}
+
+// Identifiers such as RPC method or JOB API names: short, from a fixed alphabet. Anything else
+// points at a bug upstream and is folded into one series.
+std::string Metrics::identifier_label(const std::string& value) {
+  if (value.empty() || value.size() > 64) return std::string(kOther);
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u) && c != '_' && c != '.' && c != '/') return std::string(kOther);
   }
-  for (auto limit : kAdmissionLimits) {
-    admission_rejections_.Add({{"limit", std::string(limit)}});
-  }
-  for (auto reason : kAuthRefusals) auth_refusals_.Add({{"reason", std::string(reason)}});
-  for (auto outcome : kReloadOutcomes) {
-    credentials_reloads_.Add({{"outcome", std::string(outcome)}});
-  }
-  for (auto limit : kCallerLimits) caller_limit_rejections_.Add({{"limit", std::string(limit)}});
+  return value;
 }
 
-void Metrics::rpc_finished(const std::string& method, const std::string& code, double seconds) {
-  prometheus::Labels labels{{"method", identifier_label(method)}, {"code", grpc_code_label(code)}};
-  rpc_requests_.Add(labels).Increment();
-  rpc_duration_.Add(labels, latency_buckets()).Observe(std::max(0.0, seconds));
+const Histogram::BucketBoundaries& Metrics::latency_buckets() {
+  static const Histogram::BucketBoundaries kBuckets{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  return kBuckets;
 }
 
 std::string Metrics::job_outcome(const AttemptRecord& record) {
@@ -253,44 +123,6 @@ void Metrics::job_attempt(const AttemptRecord& record) {
   job_call_duration_.Add({{"api", api}}, latency_buckets())
       .Observe(std::chrono::duration<double>(record.duration).count());
   if (record.attempt > 1) job_call_retries_.Add({{"api", api}}).Increment();
-}
-
-void Metrics::callback(const std::string& outcome) {
-  callbacks_.Add({{"outcome", callback_label(outcome)}}).Increment();
-}
-
-void Metrics::idempotent_submit(const std::string& outcome) {
-  for (auto known : kIdempotentOutcomes) {
-    if (outcome == known) {
-      idempotent_submits_.Add({{"outcome", outcome}}).Increment();
-      return;
-    }
-  }
-  idempotent_submits_.Add({{"outcome", std::string(kOther)}}).Increment();
-}
-
-void Metrics::resumed_jobs(std::size_t count) {
-  resumed_jobs_.Increment(static_cast<double>(count));
-}
-
-void Metrics::admission_changed(const std::string& limit, int delta) {
-  admission_in_use_.Add({{"limit", admission_label(limit)}}).Increment(delta);
-}
-
-void Metrics::admission_rejected(const std::string& limit) {
-  admission_rejections_.Add({{"limit", admission_label(limit)}}).Increment();
-}
-
-void Metrics::auth_refused(const std::string& reason) {
-  auth_refusals_.Add({{"reason", known_label(reason, kAuthRefusals)}}).Increment();
-}
-
-void Metrics::credentials_reload(const std::string& outcome) {
-  credentials_reloads_.Add({{"outcome", known_label(outcome, kReloadOutcomes)}}).Increment();
-}
-
-void Metrics::caller_limit_rejected(const std::string& limit) {
-  caller_limit_rejections_.Add({{"limit", known_label(limit, kCallerLimits)}}).Increment();
 }
 
 void Metrics::on_event(WatchEventKind kind) {

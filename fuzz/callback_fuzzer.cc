@@ -11,12 +11,13 @@
 #include <memory>
 #include <string>
 
-#include "core/manual_scheduler.h"
 #include "core/metrics.h"
 #include "core/watch_hub.h"
 #include "fuzz/fuzz_check.h"
 #include "server/callback_endpoint.h"
 #include "server/callback_secret.h"
+#include "server/server_metrics.h"
+#include "tests/support/manual_scheduler.h"
 
 namespace {
 
@@ -39,8 +40,9 @@ class RunningSource : public core::StatusSource {
   }
 };
 
-core::Metrics& metrics() {
-  static core::Metrics m;
+server::ServerMetrics& metrics() {
+  static core::Metrics core_metrics;
+  static server::ServerMetrics m(core_metrics);
   return m;
 }
 
@@ -71,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // A fresh hub per input keeps every run reproducible from its input alone.
   core::ManualScheduler scheduler;
   RunningSource source;
-  core::WatchHub hub(scheduler, source, core::WatchHubConfig{}, &metrics(), [] { return 0.5; });
+  core::WatchHub hub(scheduler, source, core::WatchHubConfig{}, &metrics().core(),
+                     [] { return 0.5; });
   for (std::int64_t job : kWatchedJobs) hub.watch(core::Scope{"biz", "1"}, job);
   scheduler.run_due();
 

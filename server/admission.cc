@@ -1,10 +1,10 @@
 #include "server/admission.h"
 
-#include "core/metrics.h"
+#include "server/server_metrics.h"
 
 namespace jobgw::server {
 
-Admission::Admission(AdmissionLimits limits, core::Metrics* metrics)
+Admission::Admission(AdmissionLimits limits, ServerMetrics* metrics)
     : limits_(limits), metrics_(metrics) {
   // Both series exist from the start, so dashboards and alerts see them at 0.
   if (metrics_ != nullptr) {

@@ -4,11 +4,9 @@
 #include <cstddef>
 #include <string>
 
-namespace jobgw::core {
-class Metrics;
-}
-
 namespace jobgw::server {
+
+class ServerMetrics;
 
 // The overload limits (limits.max_streams, limits.max_inflight_job_calls). Beyond them a new
 // call is refused at once with RESOURCE_EXHAUSTED rather than queued: work already admitted keeps
@@ -29,7 +27,7 @@ class Admission {
   enum class Kind { kStream, kJobCall };
 
   // `metrics` may be null; when set it tracks the slots in use and counts every refusal.
-  explicit Admission(AdmissionLimits limits, core::Metrics* metrics = nullptr);
+  explicit Admission(AdmissionLimits limits, ServerMetrics* metrics = nullptr);
   Admission(const Admission&) = delete;
   Admission& operator=(const Admission&) = delete;
 
@@ -49,7 +47,7 @@ class Admission {
   const std::atomic<std::size_t>& counter(Kind kind) const;
 
   const AdmissionLimits limits_;
-  core::Metrics* metrics_;
+  ServerMetrics* metrics_;
   std::atomic<std::size_t> streams_{0};
   std::atomic<std::size_t> job_calls_{0};
 };

@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "core/metrics.h"
 #include "core/watch_hub.h"
 #include "server/callback_secret.h"
+#include "server/server_metrics.h"
 
 namespace jobgw::server {
 namespace {

@@ -8,11 +8,12 @@
 #include "server/http_listener.h"
 
 namespace jobgw::core {
-class Metrics;
 class WatchHub;
 }  // namespace jobgw::core
 
 namespace jobgw::server {
+
+class ServerMetrics;
 
 class CallbackSecret;
 
@@ -40,7 +41,7 @@ struct RouteTargets {
   // POST kCallbackPath -> hub->poke(job_instance_id).
   core::WatchHub* hub = nullptr;
   // GET /metrics -> metrics->serialize(). Callback outcomes are counted here as well when set.
-  core::Metrics* metrics = nullptr;
+  ServerMetrics* metrics = nullptr;
   bool serve_metrics = false;
   // Verifies the token every callback must carry (see CallbackSecret); when null, every callback
   // is refused: the route fails closed.

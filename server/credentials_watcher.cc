@@ -4,14 +4,14 @@
 #include <sys/stat.h>
 
 #include "core/credentials.h"
-#include "core/metrics.h"
 #include "server/authorizer.h"
+#include "server/server_metrics.h"
 
 namespace jobgw::server {
 
 CredentialsWatcher::CredentialsWatcher(Authorizer& authorizer, std::string path,
                                        core::Scheduler& scheduler,
-                                       std::chrono::milliseconds interval, core::Metrics* metrics)
+                                       std::chrono::milliseconds interval, ServerMetrics* metrics)
     : authorizer_(authorizer),
       path_(std::move(path)),
       scheduler_(scheduler),

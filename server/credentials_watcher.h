@@ -9,11 +9,9 @@
 #include "core/result.h"
 #include "core/scheduler.h"
 
-namespace jobgw::core {
-class Metrics;
-}
-
 namespace jobgw::server {
+
+class ServerMetrics;
 
 class Authorizer;
 
@@ -26,7 +24,7 @@ class CredentialsWatcher {
  public:
   // `metrics` may be null. The authorizer, scheduler and metrics must outlive the watcher.
   CredentialsWatcher(Authorizer& authorizer, std::string path, core::Scheduler& scheduler,
-                     std::chrono::milliseconds interval, core::Metrics* metrics);
+                     std::chrono::milliseconds interval, ServerMetrics* metrics);
   ~CredentialsWatcher();
   CredentialsWatcher(const CredentialsWatcher&) = delete;
   CredentialsWatcher& operator=(const CredentialsWatcher&) = delete;
@@ -51,7 +49,7 @@ class CredentialsWatcher {
   const std::string path_;
   core::Scheduler& scheduler_;
   const std::chrono::milliseconds interval_;
-  core::Metrics* metrics_;
+  ServerMetrics* metrics_;
   std::mutex mu_;
   Stamp seen_;  // of the file last loaded (or last failed), so one bad version logs once
   bool stopped_ = true;

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "api/status_names.h"
 #include "core/request_fingerprint.h"
 #include "server/ip_log_hosts.h"
 #include "server/ip_log_pages.h"
@@ -328,7 +329,7 @@ const Authorizer& required(const Authorizer* authorizer) {
 }  // namespace
 
 JobGatewayService::JobGatewayService(core::JobClient& job, core::WatchHub& hub,
-                                     core::Metrics* metrics, ServiceOptions options,
+                                     ServerMetrics* metrics, ServiceOptions options,
                                      core::IdempotentSubmitter* submitter)
     : job_(job),
       hub_(hub),
@@ -373,7 +374,7 @@ void JobGatewayService::record(const RpcInfo& info, grpc::StatusCode code) {
   if (info.slot) admission_.release(*info.slot);
   in_flight_--;
   if (metrics_ != nullptr) {
-    metrics_->rpc_finished(info.method, status_code_name(code), seconds_since(info.start));
+    metrics_->rpc_finished(info.method, api::grpc_code_name(code), seconds_since(info.start));
   }
 }
 
@@ -384,7 +385,7 @@ void JobGatewayService::log_failure(const RpcInfo& info, grpc::StatusCode code,
               info.method, info.caller.empty() ? "-" : info.caller, info.scope,
               info.job_instance_id,
               info.caller_request_id.empty() ? "" : " request_id=", info.caller_request_id,
-              status_code_name(code), detail);
+              api::grpc_code_name(code), detail);
 }
 
 void JobGatewayService::write_audit(const RpcInfo& info, grpc::StatusCode code,
@@ -396,7 +397,7 @@ void JobGatewayService::write_audit(const RpcInfo& info, grpc::StatusCode code,
                        .count();
   record.caller = info.caller.empty() ? Authorizer::kUnauthenticated : info.caller;
   record.job_instance_id = info.job_instance_id;
-  record.code = status_code_name(code);
+  record.code = api::grpc_code_name(code);
   // Short: the first line, at most 300 bytes; the full story is in the main log.
   constexpr std::size_t kMaxReason = 300;
   record.reason = reason.substr(0, std::min(reason.find('\n'), kMaxReason));

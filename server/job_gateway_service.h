@@ -18,13 +18,13 @@
 #include "core/job_client.h"
 #include "core/job_requests.h"
 #include "core/job_snapshot.h"
-#include "core/metrics.h"
 #include "core/watch_hub.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
 #include "server/admission.h"
 #include "server/authorizer.h"
 #include "server/ip_log_hosts.h"
 #include "server/request_validation.h"
+#include "server/server_metrics.h"
 #include "server/status_mapping.h"
 
 namespace jobgw::server {
@@ -95,7 +95,7 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
  public:
   // `metrics` may be null. `submitter` may be null: submits then go straight to JOB, with no
   // request_id deduplication and no record for restarts. All must outlive the grpc::Server.
-  JobGatewayService(core::JobClient& job, core::WatchHub& hub, core::Metrics* metrics,
+  JobGatewayService(core::JobClient& job, core::WatchHub& hub, ServerMetrics* metrics,
                     ServiceOptions options, core::IdempotentSubmitter* submitter = nullptr);
 
   grpc::ServerUnaryReactor* ExecuteScript(grpc::CallbackServerContext* context,
@@ -194,7 +194,7 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   core::JobClient& job_;
   core::WatchHub& hub_;
   mutable std::atomic<std::int64_t> in_flight_{0};
-  core::Metrics* metrics_;
+  ServerMetrics* metrics_;
   core::IdempotentSubmitter* submitter_;
   const ServiceOptions options_;
   const ValidationLimits limits_;

@@ -47,6 +47,7 @@
 #include "server/http_tls.h"
 #include "server/ip_log_pages.h"
 #include "server/job_gateway_service.h"
+#include "server/server_metrics.h"
 
 namespace {
 
@@ -237,7 +238,7 @@ std::unique_ptr<jobgw::core::SubmitStore> open_submit_store(const GatewayConfig&
 // Jobs submitted before a restart (or a crash) and not seen finished: watch them again so
 // their final status, metrics and callbacks are not lost.
 void resume_unfinished(jobgw::core::IdempotentSubmitter& submitter, jobgw::core::WatchHub& hub,
-                       jobgw::core::Metrics& metrics) {
+                       jobgw::server::ServerMetrics& metrics) {
   auto jobs = submitter.unfinished();
   if (!jobs) {
     spdlog::error("event=state_store_failed op=list_unfinished {}", jobs.error().describe());
@@ -293,7 +294,7 @@ std::optional<Security> start_security(const GatewayConfig& c) {
 // The credentials file watch (timer) and the per-caller limits (clock) use the io_context's
 // scheduler.
 void start_security_timers(Security& s, const GatewayConfig& c, jobgw::core::Scheduler& scheduler,
-                           jobgw::core::Metrics& metrics) {
+                           jobgw::server::ServerMetrics& metrics) {
   jobgw::core::CallerLimitsConfig limits;
   limits.submits_per_second = c.limits_caller_submits_per_second;
   limits.submit_burst = c.limits_caller_submit_burst;
@@ -356,7 +357,8 @@ int run(const GatewayConfig& config) {
   pthread_sigmask(SIG_BLOCK, &with_reload, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  jobgw::core::Metrics metrics;
+  jobgw::core::Metrics core_metrics;
+  jobgw::server::ServerMetrics metrics(core_metrics);
   std::optional<Security> security = start_security(config);
   if (!security) return 1;
   std::unique_ptr<jobgw::core::SubmitStore> store = open_submit_store(config);
@@ -372,7 +374,7 @@ int run(const GatewayConfig& config) {
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
 
-  auto job = jobgw::core::JobClient::create(io, job_client_config(config, metrics));
+  auto job = jobgw::core::JobClient::create(io, job_client_config(config, core_metrics));
   if (!job) {
     spdlog::critical("event=startup_failed key=job error=\"{}\"", job.error().message);
     return 2;
@@ -384,7 +386,7 @@ int run(const GatewayConfig& config) {
   // Each run's sequence numbers start 2^32 above the last run's (room for 2^32 events per job
   // and run), so an after_seq from before a restart gets a fresh SNAPSHOT, never a wrong replay.
   watch_config.seq_base = run_number.value() << 32;
-  jobgw::core::WatchHub hub(scheduler, source, watch_config, &metrics);
+  jobgw::core::WatchHub hub(scheduler, source, watch_config, &core_metrics);
   start_security_timers(*security, config, scheduler, metrics);
   const std::chrono::milliseconds window = std::chrono::seconds(config.idempotency_window_s);
   jobgw::core::IdempotentSubmitter submitter(*store, scheduler, window);

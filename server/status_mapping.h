@@ -50,7 +50,4 @@ MappedStatus map_stream_end(const core::Error& error);
 // Adds `mapped.trailers` to the RPC; call before Finish.
 void add_trailers(const MappedStatus& mapped, grpc::ServerContextBase* context);
 
-// "OK", "INVALID_ARGUMENT", ... as gRPC names the codes (for metrics and logs).
-const char* status_code_name(grpc::StatusCode code);
-
 }  // namespace jobgw::server

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "client/status_names.h"
+#include "api/status_names.h"
 
 namespace jobgw::client {
 namespace {
@@ -227,16 +227,16 @@ TEST(CommandLine, TokenHash) {
 }
 
 TEST(StatusNames, FromProtoEnumNames) {
-  EXPECT_EQ(job_status_name(3), "success");
-  EXPECT_EQ(job_status_name(2), "running");
-  EXPECT_EQ(job_status_name(12), "12");
-  EXPECT_EQ(host_status_name(9), "success");
-  EXPECT_EQ(host_status_name(104), "nonzero_exit_code");
-  EXPECT_EQ(host_status_name(310), "agent_abnormal");
-  EXPECT_EQ(host_status_name(0), "unknown_error");
-  EXPECT_EQ(host_status_name(777), "777");
-  EXPECT_TRUE(host_status_final(104));
-  EXPECT_FALSE(host_status_final(7));
+  EXPECT_EQ(api::job_status_name(3), "success");
+  EXPECT_EQ(api::job_status_name(2), "running");
+  EXPECT_EQ(api::job_status_name(12), "12");
+  EXPECT_EQ(api::host_status_name(9), "success");
+  EXPECT_EQ(api::host_status_name(104), "nonzero_exit_code");
+  EXPECT_EQ(api::host_status_name(310), "agent_abnormal");
+  EXPECT_EQ(api::host_status_name(0), "unknown_error");
+  EXPECT_EQ(api::host_status_name(777), "777");
+  EXPECT_TRUE(api::host_status_final(104));
+  EXPECT_FALSE(api::host_status_final(7));
 }
 
 }  // namespace

@@ -3,53 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace jobgw::core {
 namespace {
 
 bool contains(const std::string& text, const std::string& line) {
   return text.find(line) != std::string::npos;
-}
-
-TEST(MetricsTest, RpcFinishedCountsAndTimesByMethodAndCode) {
-  Metrics m;
-  m.rpc_finished("ExecuteScript", "OK", 0.02);
-  m.rpc_finished("ExecuteScript", "OK", 0.2);
-  m.rpc_finished("ExecuteScript", "INVALID_ARGUMENT", 0.001);
-  std::string text = m.serialize();
-  EXPECT_TRUE(contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"ExecuteScript\"} 2\n"))
-      << text;
-  EXPECT_TRUE(contains(
-      text, "jobgw_rpc_requests_total{code=\"INVALID_ARGUMENT\",method=\"ExecuteScript\"} 1\n"))
-      << text;
-  EXPECT_TRUE(
-      contains(text, "jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"ExecuteScript\"} 2\n"))
-      << text;
-  EXPECT_TRUE(
-      contains(text, "jobgw_rpc_duration_seconds_sum{code=\"OK\",method=\"ExecuteScript\"} 0.22"))
-      << text;
-  // 0.02 s falls in the 0.025 bucket, 0.2 s does not.
-  EXPECT_TRUE(contains(
-      text,
-      "jobgw_rpc_duration_seconds_bucket{code=\"OK\",method=\"ExecuteScript\",le=\"0.025\"} 1\n"))
-      << text;
-  EXPECT_TRUE(contains(text, "# TYPE jobgw_rpc_duration_seconds histogram")) << text;
-}
-
-TEST(MetricsTest, UnboundedLabelValuesFoldIntoOther) {
-  Metrics m;
-  m.rpc_finished("Execute Script; DROP", "ok", 0.1);
-  m.rpc_finished("GetJobStatus", "NOT_A_CODE", 0.1);
-  m.callback("something-new");
-  std::string text = m.serialize();
-  EXPECT_TRUE(contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"other\"} 1\n")) << text;
-  EXPECT_TRUE(
-      contains(text, "jobgw_rpc_requests_total{code=\"other\",method=\"GetJobStatus\"} 1\n"))
-      << text;
-  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"other\"} 1\n")) << text;
-  EXPECT_FALSE(contains(text, "DROP")) << text;
 }
 
 TEST(MetricsTest, JobAttemptsByStatusClassErrorKindAndRetries) {
@@ -108,20 +67,6 @@ TEST(MetricsTest, JobOutcomeLabels) {
   EXPECT_EQ(Metrics::job_outcome(none), "other");
 }
 
-TEST(MetricsTest, CallbackOutcomes) {
-  Metrics m;
-  m.callback("accepted");
-  m.callback("accepted");
-  m.callback("unknown_job");
-  m.callback("malformed");
-  m.callback("method_not_allowed");
-  std::string text = m.serialize();
-  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"accepted\"} 2\n")) << text;
-  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"unknown_job\"} 1\n")) << text;
-  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"malformed\"} 1\n")) << text;
-  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"method_not_allowed\"} 1\n")) << text;
-}
-
 TEST(MetricsTest, WatchObserverHooks) {
   Metrics m;
   WatchObserver& observer = m;  // the hub sees only the interface
@@ -170,29 +115,6 @@ TEST(MetricsTest, EveryFamilyIsExposedBeforeAnyCall) {
         "jobgw_job_reads_total{outcome=\"ok\"} 0", "jobgw_poll_interval_seconds_count 0"}) {
     EXPECT_TRUE(contains(text, name)) << name << "\n" << text;
   }
-}
-
-TEST(MetricsTest, ConcurrentUpdatesAreNotLost) {
-  Metrics m;
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 2500;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&m] {
-      for (int i = 0; i < kPerThread; ++i) {
-        m.rpc_finished("GetJobStatus", "OK", 0.001);
-        m.callback("accepted");
-        m.on_read(true);
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  std::string text = m.serialize();
-  EXPECT_TRUE(
-      contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"GetJobStatus\"} 10000\n"))
-      << text;
-  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"accepted\"} 10000\n")) << text;
-  EXPECT_TRUE(contains(text, "jobgw_job_reads_total{outcome=\"ok\"} 10000\n")) << text;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 """deploy.observability: the Grafana dashboard and the Prometheus alert rules parse and query
-only metrics (and labels) that core/metrics.cc exports; the scrape configs are well formed; with
+only metrics (and labels) that core/metrics.cc and server/server_metrics.cc export; the scrape configs are well formed; with
 promtool installed (Debian's prometheus package), `promtool check rules` and `promtool check
 config` accept them.
 
@@ -30,7 +30,8 @@ def walk_exprs(node, out):
 def main():
     repo = sys.argv[1]
     problems = []
-    metrics, labels = dc.metric_types(os.path.join(repo, "core", "metrics.cc"))
+    metrics, labels = dc.metric_types(os.path.join(repo, "core", "metrics.cc"),
+                                      os.path.join(repo, "server", "server_metrics.cc"))
 
     # Grafana.
     dashboards = sorted(glob.glob(os.path.join(repo, "deploy", "grafana", "*.json")))
@@ -120,7 +121,7 @@ def main():
         checked = "; promtool accepts the rules and prometheus.yml"
     else:
         checked = "; promtool not installed, so rules were checked structurally only"
-    dc.report(problems, "%d dashboard(s), %d alert rules, metrics all in core/metrics.cc%s"
+    dc.report(problems, "%d dashboard(s), %d alert rules, metrics all exported by jobgw%s"
               % (len(dashboards), len(alerts), checked))
 
 

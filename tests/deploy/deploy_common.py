@@ -358,15 +358,18 @@ def jobgw_env_keys(jobgw):
     return keys
 
 
-def metric_types(metrics_cc):
-    """{metric name: 'counter'|'gauge'|'histogram'} from core/metrics.cc's Build*().Name(...)."""
-    with open(metrics_cc, encoding="utf-8") as f:
-        src = f.read()
+def metric_types(*metrics_cc):
+    """{metric name: 'counter'|'gauge'|'histogram'} from the Build*().Name(...) calls of the files
+    that register jobgw's metrics (core/metrics.cc, server/server_metrics.cc)."""
+    src = ""
+    for path in metrics_cc:
+        with open(path, encoding="utf-8") as f:
+            src += f.read()
     found = {}
     for m in re.finditer(r"Build(Counter|Gauge|Histogram|Summary)\(\)\s*\.Name\(\"([a-z0-9_]+)\"\)", src):
         found[m.group(2)] = m.group(1).lower()
     if not found:
-        raise RuntimeError(metrics_cc + ": no metrics found; has the registration style changed?")
+        raise RuntimeError(", ".join(metrics_cc) + ": no metrics found; has the registration style changed?")
     labels = set(re.findall(r"\{\"([a-z_]+)\",", src))
     return found, labels
 
@@ -386,7 +389,7 @@ def promql_problems(expr, metrics, labels):
                 if name.startswith(base) and name[len(base):] in _SERIES_SUFFIXES.get(kind, ()):
                     ok = True
         if not ok:
-            problems.append("unknown metric %s (core/metrics.cc has %s)" % (name, ", ".join(sorted(metrics))))
+            problems.append("unknown metric %s (jobgw exports %s)" % (name, ", ".join(sorted(metrics))))
         if selector:
             for lm in re.finditer(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)", selector):
                 if lm.group(1) not in labels and lm.group(1) not in extra_labels:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/metrics.h"
+#include "server/server_metrics.h"
 
 namespace jobgw::server {
 namespace {
@@ -45,7 +46,8 @@ TEST(AdmissionTest, RefusalNamesTheLimitKeyAndValue) {
 }
 
 TEST(AdmissionTest, MetricsTrackSlotsInUseAndCountRefusals) {
-  core::Metrics metrics;
+  core::Metrics core_metrics;
+  ServerMetrics metrics(core_metrics);
   Admission admission(AdmissionLimits{1, 1}, &metrics);
   std::string text = metrics.serialize();
   EXPECT_NE(text.find("jobgw_admission_in_use{limit=\"limits.max_streams\"} 0"), std::string::npos)

@@ -15,11 +15,12 @@
 #include <thread>
 #include <vector>
 
-#include "core/manual_scheduler.h"
 #include "core/metrics.h"
 #include "core/watch_hub.h"
 #include "server/callback_secret.h"
 #include "server/http_listener.h"
+#include "server/server_metrics.h"
+#include "tests/support/manual_scheduler.h"
 
 namespace jobgw::server {
 namespace {
@@ -138,7 +139,7 @@ class PendingSource : public core::StatusSource {
 
 class RoutesTest : public ::testing::Test {
  protected:
-  RoutesTest() : hub_(scheduler_, source_, core::WatchHubConfig{}, &metrics_) {
+  RoutesTest() : hub_(scheduler_, source_, core::WatchHubConfig{}, &core_metrics_) {
     core::Scope scope;
     scope.id = "1";
     hub_.watch(scope, 42);
@@ -168,7 +169,8 @@ class RoutesTest : public ::testing::Test {
 
   core::ManualScheduler scheduler_;
   PendingSource source_;
-  core::Metrics metrics_;
+  core::Metrics core_metrics_;
+  ServerMetrics metrics_{core_metrics_};
   core::WatchHub hub_;
   CallbackSecret secret_{std::string(32, 'k')};
   HttpListener::Handler routes_ =
@@ -263,7 +265,8 @@ TEST_F(RoutesTest, MetricsAndHealth) {
 }
 
 TEST(RoutesWithoutTargetsTest, DisabledRoutesAre404) {
-  core::Metrics metrics;
+  core::Metrics core_metrics;
+  ServerMetrics metrics(core_metrics);
   auto callbacks_only = make_http_routes(RouteTargets{nullptr, &metrics, false});
   HttpListenerRequest req;
   req.method = "GET";
@@ -447,8 +450,9 @@ TEST(ListenerCreateTest, BadAddressIsAnError) {
 TEST_F(ListenerTest, CallbackEndToEnd) {
   core::ManualScheduler scheduler;
   PendingSource source;
-  core::Metrics metrics;
-  core::WatchHub hub(scheduler, source, core::WatchHubConfig{}, &metrics);
+  core::Metrics core_metrics;
+  ServerMetrics metrics(core_metrics);
+  core::WatchHub hub(scheduler, source, core::WatchHubConfig{}, &core_metrics);
   core::Scope scope;
   scope.id = "1";
   hub.watch(scope, 42);

@@ -4,9 +4,10 @@
 
 #include <fstream>
 
-#include "core/manual_scheduler.h"
 #include "core/metrics.h"
 #include "server/authorizer.h"
+#include "server/server_metrics.h"
+#include "tests/support/manual_scheduler.h"
 #include "tests/support/temp_dir.h"
 
 namespace jobgw::server {
@@ -46,7 +47,8 @@ class CredentialsWatcherTest : public ::testing::Test {
   jobgw::testing::TempDir dir_{"credentials-watcher"};
   const std::string path_ = dir_.file("credentials.json");
   core::ManualScheduler scheduler_;
-  core::Metrics metrics_;
+  core::Metrics core_metrics_;
+  ServerMetrics metrics_{core_metrics_};
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<CredentialsWatcher> watcher_;
 };

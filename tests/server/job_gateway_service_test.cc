@@ -27,6 +27,7 @@
 #include "core/metrics.h"
 #include "core/scheduler.h"
 #include "core/watch_hub.h"
+#include "server/server_metrics.h"
 
 namespace jobgw::server {
 namespace {
@@ -370,7 +371,8 @@ class ServiceTest : public ::testing::Test {
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::vector<std::thread> threads_;
-  core::Metrics metrics_;
+  core::Metrics core_metrics_;
+  ServerMetrics metrics_{core_metrics_};
   std::unique_ptr<core::JobClient> client_;
   std::unique_ptr<core::AsioScheduler> scheduler_;
   std::unique_ptr<core::JobClientStatusSource> source_;

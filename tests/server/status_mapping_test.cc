@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "api/status_names.h"
+
 namespace jobgw::server {
 namespace {
 
@@ -212,18 +214,18 @@ TEST(StreamEnd, JobErrorAsUnary) {
 }
 
 TEST(StatusCodeName, Names) {
-  EXPECT_STREQ(status_code_name(Code::OK), "OK");
-  EXPECT_STREQ(status_code_name(Code::INVALID_ARGUMENT), "INVALID_ARGUMENT");
-  EXPECT_STREQ(status_code_name(Code::NOT_FOUND), "NOT_FOUND");
-  EXPECT_STREQ(status_code_name(Code::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
-  EXPECT_STREQ(status_code_name(Code::UNAVAILABLE), "UNAVAILABLE");
-  EXPECT_STREQ(status_code_name(Code::DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
-  EXPECT_STREQ(status_code_name(Code::CANCELLED), "CANCELLED");
-  EXPECT_STREQ(status_code_name(Code::PERMISSION_DENIED), "PERMISSION_DENIED");
-  EXPECT_STREQ(status_code_name(Code::FAILED_PRECONDITION), "FAILED_PRECONDITION");
-  EXPECT_STREQ(status_code_name(Code::UNAUTHENTICATED), "UNAUTHENTICATED");
-  EXPECT_STREQ(status_code_name(Code::INTERNAL), "INTERNAL");
-  EXPECT_STREQ(status_code_name(Code::UNKNOWN), "UNKNOWN");
+  EXPECT_STREQ(api::grpc_code_name(Code::OK), "OK");
+  EXPECT_STREQ(api::grpc_code_name(Code::INVALID_ARGUMENT), "INVALID_ARGUMENT");
+  EXPECT_STREQ(api::grpc_code_name(Code::NOT_FOUND), "NOT_FOUND");
+  EXPECT_STREQ(api::grpc_code_name(Code::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
+  EXPECT_STREQ(api::grpc_code_name(Code::UNAVAILABLE), "UNAVAILABLE");
+  EXPECT_STREQ(api::grpc_code_name(Code::DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
+  EXPECT_STREQ(api::grpc_code_name(Code::CANCELLED), "CANCELLED");
+  EXPECT_STREQ(api::grpc_code_name(Code::PERMISSION_DENIED), "PERMISSION_DENIED");
+  EXPECT_STREQ(api::grpc_code_name(Code::FAILED_PRECONDITION), "FAILED_PRECONDITION");
+  EXPECT_STREQ(api::grpc_code_name(Code::UNAUTHENTICATED), "UNAUTHENTICATED");
+  EXPECT_STREQ(api::grpc_code_name(Code::INTERNAL), "INTERNAL");
+  EXPECT_STREQ(api::grpc_code_name(Code::UNKNOWN), "UNKNOWN");
 }
 
 }  // namespace

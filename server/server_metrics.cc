@@ -1,0 +1,154 @@
+#include "server/server_metrics.h"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "api/status_names.h"
+
+namespace jobgw::server {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+constexpr std::string_view kOther = "other";
+
+template <std::size_t N>
+std::string known_label(const std::string& value, const std::array<std::string_view, N>& known) {
+  for (auto k : known) {
+    if (value == k) return value;
+  }
+  return std::string(kOther);
+}
+
+// A status code's canonical gRPC name, in any letter case; anything else is "other".
+std::string code_label(const std::string& code) {
+  std::string upper = code;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  for (int c = grpc::StatusCode::OK; c <= grpc::StatusCode::UNAUTHENTICATED; ++c) {
+    if (upper == api::grpc_code_name(static_cast<grpc::StatusCode>(c))) return upper;
+  }
+  return std::string(kOther);
+}
+
+constexpr std::array<std::string_view, 6> kCallbackOutcomes{
+    "accepted", "unknown_job", "malformed", "method_not_allowed", "not_found", "refused"};
+constexpr std::array<std::string_view, 4> kIdempotentOutcomes{"submitted", "replayed", "joined",
+                                                              "conflict"};
+// The config keys of the overload limits (server/admission.h).
+constexpr std::array<std::string_view, 2> kAdmissionLimits{"limits.max_streams",
+                                                           "limits.max_inflight_job_calls"};
+constexpr std::array<std::string_view, 6> kAuthRefusals{
+    "missing_token", "bad_token", "unknown_certificate", "operation", "scope", "operator"};
+constexpr std::array<std::string_view, 2> kReloadOutcomes{"ok", "failed"};
+constexpr std::array<std::string_view, 2> kCallerLimits{"submit_rate", "streams"};
+
+}  // namespace
+
+ServerMetrics::ServerMetrics(core::Metrics& core)
+    : core_(core),
+      rpc_requests_(BuildCounter()
+                        .Name("jobgw_rpc_requests_total")
+                        .Help("gRPC calls finished, by method and status code")
+                        .Register(*core.registry())),
+      rpc_duration_(BuildHistogram()
+                        .Name("jobgw_rpc_duration_seconds")
+                        .Help("gRPC call duration from start to status, by method and code")
+                        .Register(*core.registry())),
+      callbacks_(BuildCounter()
+                     .Name("jobgw_callbacks_total")
+                     .Help("JOB callback requests received, by outcome")
+                     .Register(*core.registry())),
+      idempotent_submits_(BuildCounter()
+                              .Name("jobgw_idempotent_submits_total")
+                              .Help("Submits that named a request_id, by outcome")
+                              .Register(*core.registry())),
+      resumed_jobs_(BuildCounter()
+                        .Name("jobgw_resumed_jobs_total")
+                        .Help("Unfinished jobs read from the state store at startup and watched "
+                              "again")
+                        .Register(*core.registry())
+                        .Add({})),
+      admission_in_use_(BuildGauge()
+                            .Name("jobgw_admission_in_use")
+                            .Help("Calls holding a slot of an overload limit, by limit key")
+                            .Register(*core.registry())),
+      admission_rejections_(BuildCounter()
+                                .Name("jobgw_admission_rejections_total")
+                                .Help("Calls refused with RESOURCE_EXHAUSTED at an overload "
+                                      "limit, by limit key")
+                                .Register(*core.registry())),
+      auth_refusals_(BuildCounter()
+                         .Name("jobgw_auth_refusals_total")
+                         .Help("Calls refused UNAUTHENTICATED or PERMISSION_DENIED, by reason")
+                         .Register(*core.registry())),
+      credentials_reloads_(BuildCounter()
+                               .Name("jobgw_credentials_reloads_total")
+                               .Help("Credentials file reloads, by outcome (a failed one keeps "
+                                     "the previous credentials)")
+                               .Register(*core.registry())),
+      caller_limit_rejections_(BuildCounter()
+                                   .Name("jobgw_caller_limit_rejections_total")
+                                   .Help("Calls refused with RESOURCE_EXHAUSTED at a per-caller "
+                                         "limit, by limit")
+                                   .Register(*core.registry())) {
+  // Every outcome is exported from the start at 0, so rate() and alerts see the series before
+  // the first event.
+  for (auto outcome : kCallbackOutcomes) callbacks_.Add({{"outcome", std::string(outcome)}});
+  for (auto outcome : kIdempotentOutcomes) {
+    idempotent_submits_.Add({{"outcome", std::string(outcome)}});
+  }
+  for (auto limit : kAdmissionLimits) {
+    admission_rejections_.Add({{"limit", std::string(limit)}});
+  }
+  for (auto reason : kAuthRefusals) auth_refusals_.Add({{"reason", std::string(reason)}});
+  for (auto outcome : kReloadOutcomes) {
+    credentials_reloads_.Add({{"outcome", std::string(outcome)}});
+  }
+  for (auto limit : kCallerLimits) caller_limit_rejections_.Add({{"limit", std::string(limit)}});
+}
+
+void ServerMetrics::rpc_finished(const std::string& method, const std::string& code,
+                                 double seconds) {
+  prometheus::Labels labels{{"method", core::Metrics::identifier_label(method)},
+                            {"code", code_label(code)}};
+  rpc_requests_.Add(labels).Increment();
+  rpc_duration_.Add(labels, core::Metrics::latency_buckets()).Observe(std::max(0.0, seconds));
+}
+
+void ServerMetrics::callback(const std::string& outcome) {
+  callbacks_.Add({{"outcome", known_label(outcome, kCallbackOutcomes)}}).Increment();
+}
+
+void ServerMetrics::idempotent_submit(const std::string& outcome) {
+  idempotent_submits_.Add({{"outcome", known_label(outcome, kIdempotentOutcomes)}}).Increment();
+}
+
+void ServerMetrics::resumed_jobs(std::size_t count) {
+  resumed_jobs_.Increment(static_cast<double>(count));
+}
+
+void ServerMetrics::admission_changed(const std::string& limit, int delta) {
+  admission_in_use_.Add({{"limit", known_label(limit, kAdmissionLimits)}}).Increment(delta);
+}
+
+void ServerMetrics::admission_rejected(const std::string& limit) {
+  admission_rejections_.Add({{"limit", known_label(limit, kAdmissionLimits)}}).Increment();
+}
+
+void ServerMetrics::auth_refused(const std::string& reason) {
+  auth_refusals_.Add({{"reason", known_label(reason, kAuthRefusals)}}).Increment();
+}
+
+void ServerMetrics::credentials_reload(const std::string& outcome) {
+  credentials_reloads_.Add({{"outcome", known_label(outcome, kReloadOutcomes)}}).Increment();
+}
+
+void ServerMetrics::caller_limit_rejected(const std::string& limit) {
+  caller_limit_rejections_.Add({{"limit", known_label(limit, kCallerLimits)}}).Increment();
+}
+
+}  // namespace jobgw::server

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <cstddef>
+#include <string>
+
+#include "core/metrics.h"
+
+namespace jobgw::server {
+
+// The jobgw_ metric families that belong to the server: calls by RPC and status code, JOB
+// callbacks, request_id submits, resumed jobs, overload admission, authentication and per-caller
+// limits. Registered in the core Metrics' registry, so one /metrics page serves both. Label
+// values come from finite sets only; anything else is reported as "other".
+class ServerMetrics {
+ public:
+  // `core` must outlive this; its registry holds these families too.
+  explicit ServerMetrics(core::Metrics& core);
+  ServerMetrics(const ServerMetrics&) = delete;
+  ServerMetrics& operator=(const ServerMetrics&) = delete;
+
+  // One finished call: method is the RPC name, code the gRPC status name (e.g. "OK").
+  void rpc_finished(const std::string& method, const std::string& code, double seconds);
+  // One JOB callback request: accepted, unknown_job, malformed, method_not_allowed, not_found,
+  // refused (no valid per-job token).
+  void callback(const std::string& outcome);
+  // One submit that named a request_id: submitted (JOB asked), replayed (answered from the
+  // state store), joined (waited for the same submit in flight), conflict.
+  void idempotent_submit(const std::string& outcome);
+  // Unfinished jobs read from the state store at startup and watched again.
+  void resumed_jobs(std::size_t count);
+  // Overload limits, named by their config key (limits.max_streams, ...): slots taken (+1) or
+  // given back (-1; 0 only creates the series), and calls refused at the limit.
+  void admission_changed(const std::string& limit, int delta);
+  void admission_rejected(const std::string& limit);
+  // Calls refused by authentication or authorization, by reason (missing_token, bad_token,
+  // unknown_certificate, operation, scope, operator); credentials file reloads (ok, failed);
+  // calls refused at a per-caller limit (submit_rate, streams).
+  void auth_refused(const std::string& reason);
+  void credentials_reload(const std::string& outcome);
+  void caller_limit_rejected(const std::string& limit);
+
+  // The whole registry, core families included, in the Prometheus text format.
+  std::string serialize() const { return core_.serialize(); }
+  core::Metrics& core() { return core_; }
+
+ private:
+  core::Metrics& core_;
+  prometheus::Family<prometheus::Counter>& rpc_requests_;
+  prometheus::Family<prometheus::Histogram>& rpc_duration_;
+  prometheus::Family<prometheus::Counter>& callbacks_;
+  prometheus::Family<prometheus::Counter>& idempotent_submits_;
+  prometheus::Counter& resumed_jobs_;
+  prometheus::Family<prometheus::Gauge>& admission_in_use_;
+  prometheus::Family<prometheus::Counter>& admission_rejections_;
+  prometheus::Family<prometheus::Counter>& auth_refusals_;
+  prometheus::Family<prometheus::Counter>& credentials_reloads_;
+  prometheus::Family<prometheus::Counter>& caller_limit_rejections_;
+};
+
+}  // namespace jobgw::server

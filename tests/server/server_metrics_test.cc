@@ -1,0 +1,98 @@
+// The server's metric families, registered in the core registry (one /metrics page).
+#include "server/server_metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace jobgw::server {
+namespace {
+
+bool contains(const std::string& text, const std::string& line) {
+  return text.find(line) != std::string::npos;
+}
+
+TEST(ServerMetricsTest, RpcFinishedCountsAndTimesByMethodAndCode) {
+  core::Metrics core_metrics;
+  ServerMetrics m(core_metrics);
+  m.rpc_finished("ExecuteScript", "OK", 0.02);
+  m.rpc_finished("ExecuteScript", "OK", 0.2);
+  m.rpc_finished("ExecuteScript", "INVALID_ARGUMENT", 0.001);
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"ExecuteScript\"} 2\n"))
+      << text;
+  EXPECT_TRUE(contains(
+      text, "jobgw_rpc_requests_total{code=\"INVALID_ARGUMENT\",method=\"ExecuteScript\"} 1\n"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"ExecuteScript\"} 2\n"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "jobgw_rpc_duration_seconds_sum{code=\"OK\",method=\"ExecuteScript\"} 0.22"))
+      << text;
+  // 0.02 s falls in the 0.025 bucket, 0.2 s does not.
+  EXPECT_TRUE(contains(
+      text,
+      "jobgw_rpc_duration_seconds_bucket{code=\"OK\",method=\"ExecuteScript\",le=\"0.025\"} 1\n"))
+      << text;
+  EXPECT_TRUE(contains(text, "# TYPE jobgw_rpc_duration_seconds histogram")) << text;
+}
+
+TEST(ServerMetricsTest, UnboundedLabelValuesFoldIntoOther) {
+  core::Metrics core_metrics;
+  ServerMetrics m(core_metrics);
+  m.rpc_finished("Execute Script; DROP", "ok", 0.1);
+  m.rpc_finished("GetJobStatus", "NOT_A_CODE", 0.1);
+  m.callback("something-new");
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"other\"} 1\n")) << text;
+  EXPECT_TRUE(
+      contains(text, "jobgw_rpc_requests_total{code=\"other\",method=\"GetJobStatus\"} 1\n"))
+      << text;
+  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"other\"} 1\n")) << text;
+  EXPECT_FALSE(contains(text, "DROP")) << text;
+}
+
+TEST(ServerMetricsTest, CallbackOutcomes) {
+  core::Metrics core_metrics;
+  ServerMetrics m(core_metrics);
+  m.callback("accepted");
+  m.callback("accepted");
+  m.callback("unknown_job");
+  m.callback("malformed");
+  m.callback("method_not_allowed");
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"accepted\"} 2\n")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"unknown_job\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"malformed\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"method_not_allowed\"} 1\n")) << text;
+}
+
+TEST(ServerMetricsTest, ConcurrentUpdatesAreNotLost) {
+  core::Metrics core_metrics;
+  ServerMetrics m(core_metrics);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&m, &core_metrics] {
+      for (int i = 0; i < kPerThread; ++i) {
+        m.rpc_finished("GetJobStatus", "OK", 0.001);
+        m.callback("accepted");
+        core_metrics.on_read(true);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string text = m.serialize();
+  EXPECT_TRUE(
+      contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"GetJobStatus\"} 10000\n"))
+      << text;
+  EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"accepted\"} 10000\n")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_job_reads_total{outcome=\"ok\"} 10000\n")) << text;
+}
+
+}  // namespace
+}  // namespace jobgw::server
