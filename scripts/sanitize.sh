@@ -71,7 +71,7 @@ else
   cmake --build "$build_dir" -j"$jobs" --target core_tests server_tests
   export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:log_exe_name=1:log_path=$logs/report$(suppressions tsan)"
   export UBSAN_OPTIONS=$ubsan
-  tests=(-R '^(core\.|StreamEnd\.|RoutesTest\.|RoutesWithoutTargetsTest\.|ListenerTest\.|ListenerCreateTest\.)')
+  tests=(-R '^(core\.|server\.(StreamEnd|RoutesTest|RoutesWithoutTargetsTest|ListenerTest|ListenerCreateTest)\.)')
 fi
 
 status=0

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/manual_scheduler.h"
+#include "tests/support/manual_scheduler.h"
 
 namespace jobgw::core {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "core/manual_scheduler.h"
 #include "core/memory_submit_store.h"
+#include "tests/support/manual_scheduler.h"
 
 namespace jobgw::core {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/manual_scheduler.h"
+#include "tests/support/manual_scheduler.h"
 
 namespace jobgw::core {
 namespace {

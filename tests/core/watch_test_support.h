@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/manual_scheduler.h"
 #include "core/watch_hub.h"
+#include "tests/support/manual_scheduler.h"
 
 namespace jobgw::core::testing {
 

@@ -1,4 +1,4 @@
-#include "core/manual_scheduler.h"
+#include "tests/support/manual_scheduler.h"
 
 #include <atomic>
 
