@@ -9,11 +9,11 @@ namespace {
 
 constexpr std::string_view kBearer = "bearer ";
 
-grpc::Status unauthenticated(const std::string& message) {
-  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, message);
+CallStatus unauthenticated(const std::string& message) {
+  return CallStatus(StatusCode::kUnauthenticated, message);
 }
 
-Identity refused(grpc::Status status, std::string reason) {
+Identity refused(CallStatus status, std::string reason) {
   Identity id;
   id.status = std::move(status);
   id.reason = std::move(reason);
@@ -35,24 +35,6 @@ std::string_view trim(std::string_view s) {
 }
 
 }  // namespace
-
-Presented presented_by(const grpc::ServerContextBase& context) {
-  Presented p;
-  const auto& metadata = context.client_metadata();
-  auto range = metadata.equal_range("authorization");
-  for (auto it = range.first; it != range.second; ++it) {
-    p.authorization.emplace_back(it->second.data(), it->second.size());
-  }
-  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth && auth->IsPeerAuthenticated()) {
-    for (const char* property : {"x509_common_name", "x509_subject_alternative_name"}) {
-      for (const auto& value : auth->FindPropertyValues(property)) {
-        p.certificate_names.emplace_back(value.data(), value.size());
-      }
-    }
-  }
-  return p;
-}
 
 std::string Identity::name() const {
   return caller != nullptr ? caller->name : std::string(Authorizer::kUnauthenticated);
@@ -133,13 +115,13 @@ Decision Authorizer::authorize(const Identity& identity, const core::Scope& scop
   }
   const core::Caller& caller = *identity.caller;
   if (auto why = core::refusal(caller, scope, op)) {
-    d.status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, *why);
+    d.status = CallStatus(StatusCode::kPermissionDenied, *why);
     d.reason = caller.may(op) ? "scope" : "operation";
     return d;
   }
   auto job_operator = core::effective_operator(caller, requested_operator);
   if (!job_operator) {
-    d.status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, job_operator.error().message);
+    d.status = CallStatus(StatusCode::kPermissionDenied, job_operator.error().message);
     d.reason = "operator";
     return d;
   }

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,10 +9,12 @@
 #include "core/credentials.h"
 #include "core/result.h"
 #include "core/targets.h"
+#include "server/call_status.h"
 
 namespace jobgw::server {
 
-// What a call presents to prove who it is, read from gRPC (presented_by) or built by a test.
+// What a call presents to prove who it is, read by a transport adapter (server/grpc_call.h
+// presented_by) or built by a test.
 struct Presented {
   // Every `authorization` metadata value (normally one: "Bearer <token>").
   std::vector<std::string> authorization;
@@ -22,15 +22,12 @@ struct Presented {
   std::vector<std::string> certificate_names;
 };
 
-// The metadata and, on a TLS channel with a verified client certificate, the certificate's names.
-Presented presented_by(const grpc::ServerContextBase& context);
-
 // Who a call is, or why it is refused (UNAUTHENTICATED). Holds the credentials it was found in,
 // so a reload during the call never pulls the entry from under it.
 struct Identity {
   std::shared_ptr<const core::Credentials> credentials;
   const core::Caller* caller = nullptr;  // null: refused
-  grpc::Status status;                   // OK, or UNAUTHENTICATED saying why
+  CallStatus status;                     // OK, or UNAUTHENTICATED saying why
   std::string reason;                    // metric label: missing_token, bad_token, ...
 
   bool ok() const { return caller != nullptr; }
@@ -40,7 +37,7 @@ struct Identity {
 
 // Whether an authenticated caller may do one operation in one scope.
 struct Decision {
-  grpc::Status status;       // OK, or PERMISSION_DENIED naming the caller and what was refused
+  CallStatus status;         // OK, or PERMISSION_DENIED naming the caller and what was refused
   std::string reason;        // metric label: operation, scope, operator; empty when allowed
   std::string job_operator;  // the bk_username to send JOB (empty: jobgw's default)
 

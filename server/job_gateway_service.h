@@ -22,6 +22,7 @@
 #include "jobgw/v1/job_gateway.grpc.pb.h"
 #include "server/admission.h"
 #include "server/authorizer.h"
+#include "server/call.h"
 #include "server/ip_log_hosts.h"
 #include "server/request_validation.h"
 #include "server/server_metrics.h"
@@ -56,15 +57,6 @@ struct ServiceOptions {
   core::AuditLog* audit = nullptr;
 };
 
-// The steady_clock deadline for JOB calls of an RPC whose gRPC deadline is `grpc_deadline`
-// (system_clock::time_point::max() when the caller set none): the earlier of the caller's
-// deadline and now + cap. A deadline already past yields `now_steady`, so JobClient fails fast
-// with kTimeout.
-core::Deadline job_deadline(std::chrono::system_clock::time_point grpc_deadline,
-                            std::chrono::milliseconds cap,
-                            std::chrono::system_clock::time_point now_system,
-                            std::chrono::steady_clock::time_point now_steady);
-
 // What GetIpLogs asks JOB after filling in what the caller left out from the job's status.
 struct IpLogsPlan {
   core::IpLogsRequest request;
@@ -85,8 +77,7 @@ std::vector<core::Host> ip_logs_hosts(const core::IpLogsRequest& request);
 // Resolves step_instance_id 0 to the job's first step and, when the caller named no hosts, takes
 // every host of that step (by host id when every host has one, else by cloud id + IP). Fails
 // with NOT_FOUND naming the step when the job has no such step (or no steps at all).
-std::optional<grpc::Status> complete_ip_logs_request(const core::JobSnapshot& job,
-                                                     IpLogsPlan* plan);
+std::optional<CallStatus> complete_ip_logs_request(const core::JobSnapshot& job, IpLogsPlan* plan);
 
 // The JobGateway gRPC service over one JobClient and one WatchHub (docs/ARCHITECTURE.md "server/"):
 // validates, maps to JOB, maps errors back. Reactors never block: unary RPCs finish from
@@ -124,76 +115,35 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
  private:
   class WatchReactor;
 
-  // What every log line and metric of one RPC names.
-  struct RpcInfo {
-    const char* method = "";
-    std::string scope;  // "biz:1"
-    std::int64_t job_instance_id = 0;
-    std::string caller_request_id;
-    std::chrono::steady_clock::time_point start;
-    // The overload slot this RPC holds, given back when it is recorded as finished.
-    std::optional<Admission::Kind> slot;
-    // Who is calling: the credentials entry's name (the first part of every idempotency key),
-    // "anonymous" in insecure-dev mode, "unauthenticated" when refused; empty before that.
-    std::string caller;
-    // Mutating RPCs only: the audit line, filled in as the call goes and written when it ends.
-    std::optional<core::AuditRecord> audit;
-  };
-
-  RpcInfo rpc_info(const char* method, const v1::Scope& scope, std::int64_t job_instance_id,
-                   const std::string& caller_request_id = {}) const;
-  core::Deadline deadline_for(const grpc::CallbackServerContext* context) const;
-  // Takes a unary slot for the RPC, or finishes it with RESOURCE_EXHAUSTED naming the limit and
-  // returns false.
-  bool admit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-             RpcInfo* info);
-  // Record, log and finish; each exactly once per RPC.
-  void finish_ok(grpc::ServerUnaryReactor* reactor, const RpcInfo& info,
-                 const std::string& detail = {});
-  void finish_error(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                    const RpcInfo& info, const core::Error& error);
-  void finish_status(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                     const RpcInfo& info, const MappedStatus& mapped, const std::string& detail);
-  void record(const RpcInfo& info, grpc::StatusCode code);
-  void write_audit(const RpcInfo& info, grpc::StatusCode code, const std::string& reason);
-  // Authentication, then (once the request is valid) authorization of one operation in one scope
-  // and the per-caller submit rate. Each finishes the RPC (counted, logged, audited) and returns
-  // false when the call is refused.
-  bool authenticate(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                    RpcInfo* info, Identity* identity);
-  bool authorize(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                 RpcInfo* info, const Identity& identity, const core::Scope& scope,
-                 core::Operation op, const std::string& requested_operator,
-                 std::string* job_operator);
-  bool within_submit_rate(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                          const RpcInfo& info);
-  void refuse_auth(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                   const RpcInfo& info, const grpc::Status& status, const std::string& reason);
-  void log_failure(const RpcInfo& info, grpc::StatusCode code, const std::string& detail);
-
-  // Both submits: through the submitter (request_id deduplication, restart record) when there
-  // is one, then `submitted`.
-  void submit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-              const RpcInfo& info, const core::Scope& scope, const std::string& fingerprint,
-              core::IdempotentSubmitter::Send send, v1::JobRef* response);
-  void submitted(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                 const RpcInfo& info, const core::Scope& scope, core::Result<core::JobRef> result,
-                 core::SubmitSource source, v1::JobRef* response);
-  void fetch_ip_logs(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                     const RpcInfo& info, IpLogsPlan plan, core::Deadline deadline,
+  // What every call's pipeline uses (server/call.h).
+  CallServices services();
+  // ExecuteScript and TransferFile: one path from the pipeline's steps to the JobRef. `validate`
+  // makes the core request (request_id checked too); `send` hands it to JOB, exactly once.
+  template <typename Domain>
+  void submit(
+      grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor, CallSpec spec,
+      core::Operation operation, const std::string& requested_operator,
+      std::function<core::Result<Domain>()> validate,
+      std::function<void(const Domain&, core::IdempotentSubmitter::SendDone, core::Deadline)> send,
+      v1::JobRef* response);
+  void submitted(const std::shared_ptr<Call>& call, const core::Scope& scope,
+                 core::Result<core::JobRef> result, core::SubmitSource source,
+                 v1::JobRef* response);
+  // GetIpLogs (ip_logs_rpc.cc): the step and hosts from the job's status when the caller left
+  // them out, one page from JOB, and a look at the step for named hosts JOB has no log for.
+  void plan_ip_logs(const std::shared_ptr<Call>& call, IpLogsPlan plan,
+                    const core::JobSnapshot& job, core::Deadline deadline,
+                    v1::GetIpLogsResponse* response);
+  void fetch_ip_logs(const std::shared_ptr<Call>& call, IpLogsPlan plan, core::Deadline deadline,
                      v1::GetIpLogsResponse* response);
   // Finishes a page some named hosts have no log on: NOT_FOUND naming those the step does not
   // have, else OK (the page is in the response already).
-  void confirm_hosts(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                     const RpcInfo& info, const IpLogsPlan& plan, NamedHosts missing,
+  void confirm_hosts(const std::shared_ptr<Call>& call, const IpLogsPlan& plan, NamedHosts missing,
                      core::Deadline deadline);
-  void plan_ip_logs(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                    const RpcInfo& info, IpLogsPlan plan, const core::JobSnapshot& job,
-                    core::Deadline deadline, v1::GetIpLogsResponse* response);
 
   core::JobClient& job_;
   core::WatchHub& hub_;
-  mutable std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::int64_t> in_flight_{0};
   ServerMetrics* metrics_;
   core::IdempotentSubmitter* submitter_;
   const ServiceOptions options_;

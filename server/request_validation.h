@@ -29,6 +29,8 @@ struct WatchTarget {
   core::Scope scope;
   std::int64_t job_instance_id = 0;
   std::optional<std::uint64_t> after_seq;  // unset when the request said 0
+  // A stream reads as jobgw's default operator; set by authorization like every request's.
+  std::string operator_name;
 };
 
 // Each function turns a proto request into the domain request JobClient takes, or fails with an

@@ -95,12 +95,12 @@ std::vector<std::pair<std::string, std::string>> trailers_for(const core::Error&
 
 }  // namespace
 
-grpc::StatusCode status_code_for_job_code(std::int64_t job_code) {
+StatusCode status_code_for_job_code(std::int64_t job_code) {
   switch (job_code) {
     case 1240001:
-      return grpc::StatusCode::UNAVAILABLE;
+      return StatusCode::kUnavailable;
     case 1240002:
-      return grpc::StatusCode::INTERNAL;
+      return StatusCode::kInternal;
     case 1240003:
     case 1241001:
     case 1241004:
@@ -109,85 +109,82 @@ grpc::StatusCode status_code_for_job_code(std::int64_t job_code) {
     case 1241010:
     case 1241014:
     case 1244001:
-      return grpc::StatusCode::INVALID_ARGUMENT;
+      return StatusCode::kInvalidArgument;
     case 1238001:
     case 9900403:
     case 1244004:
-      return grpc::StatusCode::PERMISSION_DENIED;
+      return StatusCode::kPermissionDenied;
     // Hosts not in the business: the request is well formed, the system state (CMDB) disagrees.
     case 1244002:
-      return grpc::StatusCode::FAILED_PRECONDITION;
+      return StatusCode::kFailedPrecondition;
     case 1244003:
     case 1244006:
     case 1244007:
-      return grpc::StatusCode::NOT_FOUND;
+      return StatusCode::kNotFound;
     case 1244015:
-      return grpc::StatusCode::FAILED_PRECONDITION;
+      return StatusCode::kFailedPrecondition;
     case 1244032:
     case 1244033:
     case 1244034:
-      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+      return StatusCode::kResourceExhausted;
     default:
-      return grpc::StatusCode::UNKNOWN;
+      return StatusCode::kUnknown;
   }
 }
 
-grpc::StatusCode status_code_for(const core::Error& error) {
+StatusCode status_code_for(const core::Error& error) {
   switch (error.kind) {
     case core::ErrorKind::kInvalidArgument:
-      return grpc::StatusCode::INVALID_ARGUMENT;
+      return StatusCode::kInvalidArgument;
     case core::ErrorKind::kTransport:
-      return grpc::StatusCode::UNAVAILABLE;
+      return StatusCode::kUnavailable;
     case core::ErrorKind::kTimeout:
-      return grpc::StatusCode::DEADLINE_EXCEEDED;
+      return StatusCode::kDeadlineExceeded;
     case core::ErrorKind::kHttp: {
       const int http = error.http_status;
-      if (http == 429) return grpc::StatusCode::RESOURCE_EXHAUSTED;
-      if (http >= 500 && http <= 599) return grpc::StatusCode::UNAVAILABLE;
-      if (http == 403) return grpc::StatusCode::PERMISSION_DENIED;
-      return grpc::StatusCode::INTERNAL;
+      if (http == 429) return StatusCode::kResourceExhausted;
+      if (http >= 500 && http <= 599) return StatusCode::kUnavailable;
+      if (http == 403) return StatusCode::kPermissionDenied;
+      return StatusCode::kInternal;
     }
     case core::ErrorKind::kDecode:
-      return grpc::StatusCode::INTERNAL;
+      return StatusCode::kInternal;
     case core::ErrorKind::kJob:
       return status_code_for_job_code(error.job_code);
     case core::ErrorKind::kCancelled:
-      return grpc::StatusCode::CANCELLED;
+      return StatusCode::kCancelled;
     case core::ErrorKind::kInternal:
-      return grpc::StatusCode::INTERNAL;
+      return StatusCode::kInternal;
     case core::ErrorKind::kConflict:
     case core::ErrorKind::kFailedPrecondition:
-      return grpc::StatusCode::FAILED_PRECONDITION;
+      return StatusCode::kFailedPrecondition;
     case core::ErrorKind::kNotFound:
-      return grpc::StatusCode::NOT_FOUND;
+      return StatusCode::kNotFound;
   }
-  return grpc::StatusCode::INTERNAL;
+  return StatusCode::kInternal;
 }
 
-MappedStatus map_error(const core::Error& error) {
-  return MappedStatus{grpc::Status(status_code_for(error), message_for(error)),
-                      trailers_for(error)};
+CallStatus map_error(const core::Error& error) {
+  CallStatus status(status_code_for(error), message_for(error));
+  status.trailers = trailers_for(error);
+  return status;
 }
 
-MappedStatus map_stream_end(const core::Error& error) {
+CallStatus map_stream_end(const core::Error& error) {
   if (error.kind == core::ErrorKind::kCancelled) {
-    return MappedStatus{grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                     "jobgw is shutting down; reconnect with after_seq"),
-                        trailers_for(error)};
+    CallStatus status(StatusCode::kUnavailable, "jobgw is shutting down; reconnect with after_seq");
+    status.trailers = trailers_for(error);
+    return status;
   }
   if (error.kind == core::ErrorKind::kTimeout) {
-    return MappedStatus{
-        grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                     with_detail("jobgw gave up watching the job; reconnect with after_seq to "
-                                 "watch again",
-                                 error.message)),
-        trailers_for(error)};
+    CallStatus status(StatusCode::kDeadlineExceeded,
+                      with_detail("jobgw gave up watching the job; reconnect with after_seq to "
+                                  "watch again",
+                                  error.message));
+    status.trailers = trailers_for(error);
+    return status;
   }
   return map_error(error);
-}
-
-void add_trailers(const MappedStatus& mapped, grpc::ServerContextBase* context) {
-  for (const auto& [key, value] : mapped.trailers) context->AddTrailingMetadata(key, value);
 }
 
 }  // namespace jobgw::server

@@ -1,14 +1,9 @@
 #pragma once
 
-#include <grpcpp/server_context.h>
-#include <grpcpp/support/status.h>
-
 #include <cstdint>
-#include <string>
-#include <utility>
-#include <vector>
 
 #include "core/error.h"
+#include "server/call_status.h"
 
 namespace jobgw::server {
 
@@ -18,16 +13,10 @@ inline constexpr char kJobRequestIdTrailer[] = "jobgw-job-request-id";
 inline constexpr char kHttpStatusTrailer[] = "jobgw-http-status";
 inline constexpr char kRetryAfterTrailer[] = "jobgw-retry-after-ms";
 
-// A gRPC status plus the trailing metadata that goes with it.
-struct MappedStatus {
-  grpc::Status status;
-  std::vector<std::pair<std::string, std::string>> trailers;
-};
-
 // JOB's business codes (docs/JOB_API.md "Error codes"); codes not in the table map to UNKNOWN.
-grpc::StatusCode status_code_for_job_code(std::int64_t job_code);
+StatusCode status_code_for_job_code(std::int64_t job_code);
 // The code alone, by kind (and job_code / http_status).
-grpc::StatusCode status_code_for(const core::Error& error);
+StatusCode status_code_for(const core::Error& error);
 
 // core::Error -> status for a unary RPC (or a stream failing before its first event).
 //  - kJob: the table above; kTransport UNAVAILABLE; kTimeout DEADLINE_EXCEEDED;
@@ -40,14 +29,11 @@ grpc::StatusCode status_code_for(const core::Error& error);
 // Messages that describe JOB's answer start with "JOB: "; validation messages stay as they are.
 // Trailers: jobgw-job-code (job_code != 0), jobgw-job-request-id, jobgw-http-status,
 // jobgw-retry-after-ms (each when set).
-MappedStatus map_error(const core::Error& error);
+CallStatus map_error(const core::Error& error);
 
 // How the hub ending a WatchStatus stream with `error` reaches the caller: shutdown (kCancelled)
 // is UNAVAILABLE so clients reconnect (to another replica) with after_seq; give-up (kTimeout) is
 // DEADLINE_EXCEEDED; anything else (e.g. JOB says the job does not exist) as map_error.
-MappedStatus map_stream_end(const core::Error& error);
-
-// Adds `mapped.trailers` to the RPC; call before Finish.
-void add_trailers(const MappedStatus& mapped, grpc::ServerContextBase* context);
+CallStatus map_stream_end(const core::Error& error);
 
 }  // namespace jobgw::server

@@ -45,28 +45,28 @@ class AuthorizerTest : public ::testing::Test {
 TEST_F(AuthorizerTest, MissingTokenIsUnauthenticatedAndSaysHowToSendOne) {
   Identity id = authorizer_.authenticate(Presented{});
   EXPECT_FALSE(id.ok());
-  EXPECT_EQ(id.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_NE(id.status.error_message().find("authorization: Bearer"), std::string::npos);
+  EXPECT_EQ(id.status.code, StatusCode::kUnauthenticated);
+  EXPECT_NE(id.status.message.find("authorization: Bearer"), std::string::npos);
   EXPECT_EQ(id.reason, "missing_token");
   EXPECT_EQ(id.name(), "unauthenticated");
 }
 
 TEST_F(AuthorizerTest, UnknownTokenIsUnauthenticatedWithoutEchoingIt) {
   Identity id = authorizer_.authenticate(token("tok-guessed-XYZ"));
-  EXPECT_EQ(id.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(id.status.error_message(), "unknown token");
+  EXPECT_EQ(id.status.code, StatusCode::kUnauthenticated);
+  EXPECT_EQ(id.status.message, "unknown token");
   EXPECT_EQ(id.reason, "bad_token");
 }
 
 TEST_F(AuthorizerTest, NonBearerOrRepeatedAuthorizationIsRefusedWithoutEcho) {
   Identity basic = authorizer_.authenticate(Presented{{"Basic tok-dashboard"}, {}});
-  EXPECT_EQ(basic.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(basic.status.error_message().find("tok-dashboard"), std::string::npos);
+  EXPECT_EQ(basic.status.code, StatusCode::kUnauthenticated);
+  EXPECT_EQ(basic.status.message.find("tok-dashboard"), std::string::npos);
   Identity twice =
       authorizer_.authenticate(Presented{{"Bearer tok-dashboard", "Bearer tok-deployer"}, {}});
-  EXPECT_EQ(twice.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(twice.status.code, StatusCode::kUnauthenticated);
   Identity empty = authorizer_.authenticate(Presented{{"Bearer "}, {}});
-  EXPECT_EQ(empty.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(empty.status.code, StatusCode::kUnauthenticated);
 }
 
 TEST_F(AuthorizerTest, BearerSchemeIsCaseInsensitive) {
@@ -77,21 +77,21 @@ TEST_F(AuthorizerTest, BearerSchemeIsCaseInsensitive) {
 
 TEST_F(AuthorizerTest, GrantedOperationInExactScopeRunsAsTheCallersOperator) {
   Decision d = decide(token("tok-dashboard"), biz("1"), Operation::kRead);
-  ASSERT_TRUE(d.ok()) << d.status.error_message();
+  ASSERT_TRUE(d.ok()) << d.status.message;
   EXPECT_EQ(d.job_operator, "svc-dash");
 }
 
 TEST_F(AuthorizerTest, OperationNotGrantedNamesCallerAndOperation) {
   Decision d = decide(token("tok-dashboard"), biz("1"), Operation::kExecute);
-  EXPECT_EQ(d.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(d.status.error_message(), "caller dashboard may not execute");
+  EXPECT_EQ(d.status.code, StatusCode::kPermissionDenied);
+  EXPECT_EQ(d.status.message, "caller dashboard may not execute");
   EXPECT_EQ(d.reason, "operation");
 }
 
 TEST_F(AuthorizerTest, OtherScopeNamesCallerAndScope) {
   Decision d = decide(token("tok-dashboard"), biz("2"), Operation::kRead);
-  EXPECT_EQ(d.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(d.status.error_message(), "caller dashboard has no grant for scope biz:2");
+  EXPECT_EQ(d.status.code, StatusCode::kPermissionDenied);
+  EXPECT_EQ(d.status.message, "caller dashboard has no grant for scope biz:2");
   EXPECT_EQ(d.reason, "scope");
 }
 
@@ -101,7 +101,7 @@ TEST_F(AuthorizerTest, WildcardScopeCoversEveryIdOfItsTypeOnly) {
       decide(token("tok-deployer"), core::Scope{"biz_set", "7"}, Operation::kTerminate).ok());
   Decision other_set =
       decide(token("tok-deployer"), core::Scope{"biz_set", "8"}, Operation::kTerminate);
-  EXPECT_EQ(other_set.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(other_set.status.code, StatusCode::kPermissionDenied);
   EXPECT_EQ(other_set.reason, "scope");
 }
 
@@ -111,8 +111,8 @@ TEST_F(AuthorizerTest, OperatorOverrideOnlyWhenTheEntryAllowsIt) {
   EXPECT_EQ(allowed.job_operator, "alice");
 
   Decision refused = decide(token("tok-dashboard"), biz("1"), Operation::kRead, "alice");
-  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(refused.status.error_message(), "caller dashboard may not run as operator alice");
+  EXPECT_EQ(refused.status.code, StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.status.message, "caller dashboard may not run as operator alice");
   EXPECT_EQ(refused.reason, "operator");
 
   // Naming one's own operator is no override.
@@ -125,14 +125,14 @@ TEST_F(AuthorizerTest, CertificateNamesMapToTheirCaller) {
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(id.name(), "deployer");
   Decision d = decide(certificate({"certonly.example"}), biz("3"), Operation::kRead);
-  EXPECT_TRUE(d.ok()) << d.status.error_message();
+  EXPECT_TRUE(d.ok()) << d.status.message;
   EXPECT_EQ(d.job_operator, "");  // no operator in the entry: jobgw's default
 }
 
 TEST_F(AuthorizerTest, UnknownCertificateIsUnauthenticatedNamingIt) {
   Identity id = authorizer_.authenticate(certificate({"stranger.example"}));
-  EXPECT_EQ(id.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_NE(id.status.error_message().find("stranger.example"), std::string::npos);
+  EXPECT_EQ(id.status.code, StatusCode::kUnauthenticated);
+  EXPECT_NE(id.status.message.find("stranger.example"), std::string::npos);
   EXPECT_EQ(id.reason, "unknown_certificate");
 }
 

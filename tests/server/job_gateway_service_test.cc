@@ -968,13 +968,13 @@ TEST(CompleteIpLogs, UnknownStepOrNoSteps) {
   plan.request.step_instance_id = 5;
   auto failed = complete_ip_logs_request(two_step_job(), &plan);
   ASSERT_TRUE(failed.has_value());
-  EXPECT_EQ(failed->error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(failed->error_message(), StartsWith("step_instance_id: step 5"));
+  EXPECT_EQ(failed->code, StatusCode::kNotFound);
+  EXPECT_THAT(failed->message, StartsWith("step_instance_id: step 5"));
   IpLogsPlan first;
   first.request.job_instance_id = 100;
   auto none = complete_ip_logs_request(core::JobSnapshot{}, &first);
   ASSERT_TRUE(none.has_value());
-  EXPECT_EQ(none->error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(none->code, StatusCode::kNotFound);
 }
 
 NamedHosts ids(std::vector<std::int64_t> host_ids) {
