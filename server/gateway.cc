@@ -1,0 +1,472 @@
+#include "server/gateway.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/credentials.h"
+#include "core/memory_submit_store.h"
+#include "core/sqlite_submit_store.h"
+#include "server/callback_endpoint.h"
+#include "server/grpc_tls.h"
+#include "server/http_tls.h"
+#include "server/ip_log_pages.h"
+
+namespace jobgw::server {
+namespace {
+
+constexpr const char* kServiceName = "jobgw.v1.JobGateway";
+
+StartupError failed(std::string key, std::string message, int exit_code = 1) {
+  return StartupError{std::move(key), std::move(message), exit_code};
+}
+
+// The host part of a URL for a bound address: IPv6 literals need brackets.
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+std::string address_of(const HttpListener* listener) {
+  if (listener == nullptr) return "off";
+  return url_host(listener->host()) + ":" + std::to_string(listener->port());
+}
+
+// Written to a temporary file and renamed, so a test polling for it never reads half of it.
+bool write_ports_file(const std::string& path, int grpc_port, const HttpListener* metrics,
+                      const HttpListener* callback) {
+  nlohmann::json ports;
+  ports["grpc"] = grpc_port;
+  ports["metrics"] = metrics ? nlohmann::json(metrics->port()) : nlohmann::json(nullptr);
+  ports["callback"] = callback ? nlohmann::json(callback->port()) : nlohmann::json(nullptr);
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << ports.dump() << "\n";
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+  return !ec;
+}
+
+core::JobClientConfig job_client_config(const GatewayConfig& c, core::Metrics& m) {
+  core::JobClientConfig jc;
+  // load_config already validated the mode.
+  auto mode = core::parse_api_mode(c.job_api_mode);
+  jc.api.mode = mode ? mode.value() : core::ApiMode::kApigw;
+  jc.api.app_code = c.job_app_code;
+  jc.api.app_secret = c.job_app_secret;
+  jc.api.default_operator = c.job_default_operator;
+  jc.api.default_account_alias = c.job_default_account_alias;
+  jc.http.base_url = c.job_base_url;
+  jc.http.max_connections = c.job_max_connections;
+  jc.http.connect_timeout = c.job_connect_timeout;
+  jc.http.request_timeout = c.job_request_timeout;
+  jc.http.max_attempts = c.job_max_attempts;
+  jc.http.ca_file = c.job_ca_file;
+  jc.http.insecure_skip_verify = c.job_insecure_skip_verify;
+  jc.http.on_attempt = [&m](const core::AttemptRecord& r) { m.job_attempt(r); };
+  return jc;
+}
+
+core::WatchHubConfig hub_config(const GatewayConfig& c) {
+  core::WatchHubConfig h;
+  h.poll_floor = c.watch_poll_floor;
+  h.poll_ceiling = c.watch_poll_ceiling;
+  h.poll_growth = c.watch_poll_growth;
+  h.poll_young_for = c.watch_poll_young_for;
+  h.poll_jitter = c.watch_poll_jitter;
+  h.reads_per_second = c.watch_reads_per_second;
+  h.read_burst = c.watch_read_burst;
+  h.give_up_after = c.watch_give_up_after;
+  h.history_limit = c.watch_history_limit;
+  h.subscriber_queue_limit = c.watch_subscriber_queue_limit;
+  h.finished_retention = c.watch_finished_retention;
+  return h;
+}
+
+// A listener's HTTPS pair, when configured: "metrics" or "callback" names the keys.
+struct HttpTlsKeys {
+  const char* prefix;
+  const std::string& cert_file;
+  const std::string& key_file;
+};
+
+core::Result<std::unique_ptr<HttpListener>> listen_http(boost::asio::io_context& io,
+                                                        const std::string& key,
+                                                        const std::string& spec,
+                                                        RouteTargets routes, const HttpTlsKeys& tls,
+                                                        std::string* failed_key) {
+  *failed_key = key;
+  auto address = parse_listen_address(spec);
+  if (!address) return address.error();
+  HttpListenerOptions options;
+  if (!tls.cert_file.empty()) {
+    TlsFiles files;
+    files.cert_file = tls.cert_file;
+    files.key_file = tls.key_file;
+    files.cert_key = std::string(tls.prefix) + ".tls_cert_file";
+    files.key_key = std::string(tls.prefix) + ".tls_key_file";
+    auto context = HttpTlsContext::load(files);
+    if (!context) {
+      *failed_key = files.cert_key;
+      return context.error();
+    }
+    options.tls = std::move(context.value());
+  }
+  return HttpListener::create(io, address.value().host, address.value().port,
+                              make_http_routes(routes), options);
+}
+
+// off, tls, or mtls (client certificates verified; "mtls_required" when they must be sent).
+const char* grpc_tls_mode(const GatewayConfig& c) {
+  if (c.tls_cert_file.empty()) return "off";
+  if (c.tls_client_ca_file.empty()) return "tls";
+  return c.tls_require_client_cert ? "mtls_required" : "mtls";
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" ||
+         host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+Gateway::Gateway(GatewayConfig config) : config_(std::move(config)) {}
+
+Gateway::~Gateway() { stop(std::chrono::milliseconds(0)); }
+
+std::optional<StartupError> Gateway::start() {
+  started_ = true;
+  std::optional<StartupError> error = start_security();
+  if (!error) error = open_state();
+  if (!error) error = start_core();
+  if (!error) error = start_http();
+  if (!error) error = start_grpc();
+  if (!error && !config_.ports_file.empty() &&
+      !write_ports_file(config_.ports_file, grpc_port_, metrics_listener(),
+                        callback_listener_.get())) {
+    error = failed("ports_file", "cannot write " + config_.ports_file);
+  }
+  if (error) {
+    spdlog::critical("event=startup_failed key={} error=\"{}\"", error->key, error->message);
+    stop(std::chrono::milliseconds(0));
+    return error;
+  }
+  log_started();
+  return std::nullopt;
+}
+
+// Who may call and the audit trail (README "Security"), before anything listens, so a bad
+// credentials file or audit path stops jobgw at once, naming the entry and field.
+std::optional<StartupError> Gateway::start_security() {
+  if (std::string problem = missing_auth_problem(config_); !problem.empty()) {
+    return failed("auth.credentials_file", problem);
+  }
+  if (config_.auth_insecure_dev) {
+    authorizer_ = Authorizer::insecure_dev();
+    spdlog::warn(
+        "event=insecure_dev detail=\"INSECURE DEV MODE: every call is allowed without a token, as "
+        "caller anonymous; never run this way where anyone else can reach {}\"",
+        config_.grpc_listen);
+  } else {
+    auto credentials = core::Credentials::load(config_.auth_credentials_file);
+    if (!credentials) return failed("auth.credentials_file", credentials.error().message);
+    spdlog::info("event=credentials_loaded path={} callers={}", config_.auth_credentials_file,
+                 credentials.value().callers().size());
+    authorizer_ = std::make_unique<Authorizer>(std::move(credentials.value()));
+  }
+  auto audit = core::AuditLog::open(config_.audit_path);
+  if (!audit) return failed("audit.path", audit.error().message);
+  audit_ = std::move(audit.value());
+  spdlog::info("event=audit_log where={}", audit_->where());
+  return std::nullopt;
+}
+
+// The SQLite file at state.path, or memory only when it is empty; an unusable file stops jobgw,
+// since running on would silently break request_id deduplication.
+std::optional<StartupError> Gateway::open_state() {
+  if (config_.state_path.empty()) {
+    spdlog::warn(
+        "event=state_in_memory detail=\"state.path is empty: request_ids and unfinished jobs "
+        "are forgotten on restart\"");
+    store_ = std::make_unique<core::MemorySubmitStore>();
+  } else {
+    auto opened = core::SqliteSubmitStore::open(config_.state_path);
+    if (!opened) return failed("state.path", opened.error().message);
+    store_ = std::move(opened.value());
+  }
+  auto run_number = store_->start_run();
+  if (!run_number) return failed("state.path", run_number.error().message);
+  run_number_ = run_number.value();
+  spdlog::info("event=state_opened path={} run={}",
+               config_.state_path.empty() ? "<memory>" : config_.state_path, run_number_);
+  return std::nullopt;
+}
+
+// The JOB client, the hub and the submitter on the io threads; jobs submitted before a restart
+// (or a crash) and not seen finished are watched again, so their final status, metrics and
+// callbacks are not lost.
+std::optional<StartupError> Gateway::start_core() {
+  work_.emplace(boost::asio::make_work_guard(io_));
+  auto job = core::JobClient::create(io_, job_client_config(config_, core_metrics_));
+  if (!job) return failed("job", job.error().message, 2);
+  job_ = std::move(job.value());
+  scheduler_ = std::make_unique<core::AsioScheduler>(io_);
+  source_ = std::make_unique<core::JobClientStatusSource>(*job_);
+  core::WatchHubConfig watch_config = hub_config(config_);
+  // Each run's sequence numbers start 2^32 above the last run's (room for 2^32 events per job
+  // and run), so an after_seq from before a restart gets a fresh SNAPSHOT, never a wrong replay.
+  watch_config.seq_base = run_number_ << 32;
+  hub_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, watch_config, &core_metrics_);
+
+  core::CallerLimitsConfig limits;
+  limits.submits_per_second = config_.limits_caller_submits_per_second;
+  limits.submit_burst = config_.limits_caller_submit_burst;
+  limits.max_streams = config_.limits_caller_max_streams;
+  caller_limits_ = std::make_unique<core::CallerLimits>(*scheduler_, limits);
+  if (!authorizer_->insecure()) {
+    watcher_ =
+        std::make_unique<CredentialsWatcher>(*authorizer_, config_.auth_credentials_file,
+                                             *scheduler_, config_.auth_reload_interval, &metrics_);
+    watcher_->start();
+  }
+
+  const std::chrono::milliseconds window = std::chrono::seconds(config_.idempotency_window_s);
+  submitter_ = std::make_unique<core::IdempotentSubmitter>(*store_, *scheduler_, window);
+  hub_->set_end_listener([submitter = submitter_.get()](const core::Scope& scope,
+                                                        std::int64_t job_instance_id,
+                                                        const std::optional<core::Error>& error) {
+    submitter->watch_ended(scope, job_instance_id, error);
+  });
+
+  unsigned thread_count = config_.threads;
+  if (thread_count == 0) thread_count = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < thread_count; ++i) {
+    threads_.emplace_back([this] {
+      for (;;) {
+        try {
+          io_.run();
+          return;
+        } catch (const std::exception& e) {
+          // Handlers must not throw; if one does, log it and keep the thread serving.
+          spdlog::error("event=io_handler_exception error=\"{}\"", e.what());
+        }
+      }
+    });
+  }
+
+  // Expire first, so a job recorded longer ago than the window is not watched again.
+  submitter_->start_expiry(std::min<std::chrono::milliseconds>(window, std::chrono::hours(1)));
+  auto jobs = submitter_->unfinished();
+  if (!jobs) {
+    spdlog::error("event=state_store_failed op=list_unfinished {}", jobs.error().describe());
+  } else {
+    for (const auto& job : jobs.value()) hub_->watch(job.scope, job.job_instance_id);
+    metrics_.resumed_jobs(jobs.value().size());
+    spdlog::info("event=resumed_jobs count={}", jobs.value().size());
+  }
+  return std::nullopt;
+}
+
+// JOB's callbacks and /metrics (one listener when both name the same address).
+std::optional<StartupError> Gateway::start_http() {
+  if (!config_.callback_listen.empty()) {
+    // The key of the per-job callback tokens: callback.secret_file, else next to state.path,
+    // else (state in memory only) a key for this run alone.
+    std::string path = config_.callback_secret_file;
+    if (path.empty() && !config_.state_path.empty()) path = config_.state_path + ".callback-key";
+    if (path.empty()) {
+      spdlog::warn(
+          "event=callback_secret_in_memory detail=\"callbacks of jobs submitted before a "
+          "restart will be refused; set callback.secret_file or state.path\"");
+      callback_secret_ = std::make_unique<CallbackSecret>(CallbackSecret::ephemeral());
+    } else {
+      auto secret = CallbackSecret::load_or_create(path);
+      if (!secret) return failed("callback.secret_file", secret.error().message);
+      callback_secret_ = std::make_unique<CallbackSecret>(std::move(secret.value()));
+    }
+  }
+  const bool shared_listener =
+      !config_.callback_listen.empty() && config_.callback_listen == config_.metrics_listen;
+  std::string key;
+  if (!config_.callback_listen.empty()) {
+    auto listener = listen_http(
+        io_, "callback.listen", config_.callback_listen,
+        {hub_.get(), &metrics_, /*serve_metrics=*/shared_listener, callback_secret_.get()},
+        {"callback", config_.callback_tls_cert_file, config_.callback_tls_key_file}, &key);
+    if (!listener) return failed(key, listener.error().message);
+    callback_listener_ = std::move(listener.value());
+  }
+  if (!config_.metrics_listen.empty() && !shared_listener) {
+    auto listener =
+        listen_http(io_, "metrics.listen", config_.metrics_listen, {nullptr, &metrics_, true},
+                    {"metrics", config_.metrics_tls_cert_file, config_.metrics_tls_key_file}, &key);
+    if (!listener) return failed(key, listener.error().message);
+    metrics_listener_ = std::move(listener.value());
+  }
+  callback_url_ = config_.callback_public_url;
+  if (callback_url_.empty() && callback_listener_) {
+    const char* scheme = config_.callback_tls_cert_file.empty() ? "http://" : "https://";
+    callback_url_ = scheme + address_of(callback_listener_.get()) + std::string(kCallbackPath);
+    if (callback_listener_->host() == "0.0.0.0" || callback_listener_->host() == "::") {
+      spdlog::warn("event=callback_url_unroutable url={} hint=\"set callback.public_url\"",
+                   callback_url_);
+    }
+  }
+  return std::nullopt;
+}
+
+ServiceOptions Gateway::service_options() const {
+  ServiceOptions options;
+  options.max_script_bytes = config_.limits_max_script_bytes;
+  options.max_param_bytes = config_.limits_max_param_bytes;
+  options.callback_url = callback_url_;
+  if (!callback_url_.empty() && callback_secret_) {
+    // Each submit's URL carries its own token; logs only ever show callback_url without it.
+    options.callback_url_for_submit = [secret = callback_secret_.get(), url = callback_url_] {
+      return secret->mint(url);
+    };
+  }
+  options.job_call_timeout = config_.job_call_timeout;
+  options.status_fresh_for = config_.watch_status_fresh_for;
+  options.admission.max_streams = config_.limits_max_streams;
+  options.admission.max_inflight_job_calls = config_.limits_max_inflight_job_calls;
+  options.log_page_hosts = config_.logs_page_hosts;
+  options.log_page_max_bytes = log_page_limit(config_.grpc_max_send_message_bytes);
+  options.max_targets = config_.limits_max_targets;
+  options.authorizer = authorizer_.get();
+  options.caller_limits = caller_limits_.get();
+  options.audit = audit_.get();
+  return options;
+}
+
+// The gRPC listener, TLS when tls.cert_file is set; unusable TLS files stop jobgw, since
+// starting in plaintext instead would silently expose every token.
+std::optional<StartupError> Gateway::start_grpc() {
+  service_ = std::make_unique<JobGatewayService>(*job_, *hub_, &metrics_, service_options(),
+                                                 submitter_.get());
+  GrpcTlsOptions tls;
+  tls.cert_file = config_.tls_cert_file;
+  tls.key_file = config_.tls_key_file;
+  tls.client_ca_file = config_.tls_client_ca_file;
+  tls.require_client_cert = config_.tls_require_client_cert;
+  tls.reload_interval_s = static_cast<unsigned>(config_.tls_reload_interval_s);
+  auto credentials = grpc_server_credentials(tls);
+  if (!credentials) return failed("tls", credentials.error().message);
+  std::string host = config_.grpc_listen.substr(0, config_.grpc_listen.rfind(':'));
+  if (config_.tls_cert_file.empty() && !is_loopback(host)) {
+    spdlog::warn(
+        "event=grpc_plaintext address={} detail=\"gRPC listens beyond loopback without TLS: "
+        "tokens and scripts cross the network in clear; set tls.cert_file and tls.key_file\"",
+        config_.grpc_listen);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.grpc_listen, credentials.value(), &grpc_port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.grpc_max_receive_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config_.grpc_max_send_message_bytes));
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || grpc_port_ == 0) {
+    return failed("grpc.listen", "cannot listen on " + config_.grpc_listen);
+  }
+  if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(true);
+    health->SetServingStatus(kServiceName, true);
+  }
+  return std::nullopt;
+}
+
+const HttpListener* Gateway::metrics_listener() const {
+  const bool shared =
+      !config_.callback_listen.empty() && config_.callback_listen == config_.metrics_listen;
+  return shared ? callback_listener_.get() : metrics_listener_.get();
+}
+
+int Gateway::metrics_port() const {
+  const HttpListener* listener = metrics_listener();
+  return listener != nullptr ? listener->port() : 0;
+}
+
+int Gateway::callback_port() const { return callback_listener_ ? callback_listener_->port() : 0; }
+
+void Gateway::log_started() const {
+  std::string grpc_host = config_.grpc_listen.substr(0, config_.grpc_listen.rfind(':'));
+  spdlog::info(
+      "event=started grpc={}:{} grpc_tls={} metrics={} callback={} callback_url={} "
+      "job_base_url={} api_mode={} app_code={} app_secret={} threads={}",
+      grpc_host, grpc_port_, grpc_tls_mode(config_), address_of(metrics_listener()),
+      address_of(callback_listener_.get()),
+      callback_url_.empty() ? "none" : CallbackSecret::without_query(callback_url_),
+      config_.job_base_url, config_.job_api_mode,
+      config_.job_app_code.empty() ? "none" : config_.job_app_code,
+      config_.job_app_secret.empty() ? "<unset>" : "<set>", threads_.size());
+  spdlog::debug("event=config {}", config_.summary());
+}
+
+void Gateway::reload_credentials() {
+  if (watcher_) {
+    // Success and failure are logged (and counted) by the watcher.
+    (void)watcher_->reload("sighup");
+  } else {
+    spdlog::info("event=sighup_ignored detail=\"insecure dev mode has no credentials to reload\"");
+  }
+}
+
+void Gateway::stop(std::chrono::milliseconds grace) {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  if (server_) {
+    if (auto* health = server_->GetHealthCheckService()) {
+      health->SetServingStatus(false);
+      health->SetServingStatus(kServiceName, false);
+    }
+  }
+  // Streams first: they end UNAVAILABLE and clients reconnect (with after_seq) elsewhere, instead
+  // of holding Shutdown for the whole grace period.
+  if (hub_) {
+    core::Error reason;
+    reason.kind = core::ErrorKind::kCancelled;
+    reason.message = "jobgw is shutting down";
+    hub_->shutdown(reason);
+  }
+  if (server_) {
+    // Unary RPCs in flight get the grace period to finish. gRPC 1.51's Shutdown(deadline) waits
+    // out its whole deadline while any client keeps an idle connection open, so jobgw waits for
+    // its own in-flight count instead and then shuts down at once, cancelling whatever is left.
+    auto margin = std::min<std::chrono::milliseconds>(std::chrono::seconds(2), grace / 4);
+    auto drain_until = std::chrono::steady_clock::now() + (grace - margin);
+    while (service_->in_flight() > 0 && std::chrono::steady_clock::now() < drain_until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    spdlog::info("event=drained in_flight={}", service_->in_flight());
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+    spdlog::debug("event=grpc_stopped");
+  }
+  stop_threads();
+  server_.reset();
+}
+
+void Gateway::stop_threads() {
+  // Its timer lives on the io_context: cancel it while the context still exists.
+  if (watcher_) watcher_->stop();
+  if (callback_listener_) callback_listener_->stop();
+  if (metrics_listener_) metrics_listener_->stop();
+  if (job_) job_->shutdown();
+  work_.reset();
+  io_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace jobgw::server

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/audit_log.h"
+#include "core/caller_limits.h"
+#include "core/idempotent_submitter.h"
+#include "core/job_client.h"
+#include "core/job_client_status_source.h"
+#include "core/metrics.h"
+#include "core/scheduler.h"
+#include "core/submit_store.h"
+#include "core/watch_hub.h"
+#include "server/authorizer.h"
+#include "server/callback_secret.h"
+#include "server/config.h"
+#include "server/credentials_watcher.h"
+#include "server/http_listener.h"
+#include "server/job_gateway_service.h"
+#include "server/server_metrics.h"
+
+namespace jobgw::server {
+
+// Why a gateway did not start: the configuration key at fault and what went wrong. jobgw exits
+// with `exit_code` (1; 2 when JOB's client cannot be built from the job.* keys).
+struct StartupError {
+  std::string key;
+  std::string message;
+  int exit_code = 1;
+};
+
+// One jobgw: builds every component in dependency order (metrics, security, state store, io
+// threads, JOB client, hub, submitter, HTTP listeners, service, gRPC server) and tears them down
+// in reverse. main() only parses flags, sets up logging and waits for signals; tests run a whole
+// gateway in their own process.
+class Gateway {
+ public:
+  explicit Gateway(GatewayConfig config);
+  // Stops what is still running, at once.
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Builds and starts everything, then writes ports_file when set. On failure whatever was built
+  // is torn down, and the error names the key. Once per Gateway.
+  std::optional<StartupError> start();
+  // Reloads the credentials file (SIGHUP); nothing to reload in insecure dev mode.
+  void reload_credentials();
+  // Health NOT_SERVING, streams end UNAVAILABLE (clients reconnect with after_seq), unary calls
+  // in flight get `grace` to finish, then everything stops. Idempotent.
+  void stop(std::chrono::milliseconds grace);
+
+  // The bound ports (0: that listener is off or not started).
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const;
+  int callback_port() const;
+  // The URL JOB's callbacks are sent to, without a job's token; empty when callbacks are off.
+  const std::string& callback_url() const { return callback_url_; }
+
+ private:
+  std::optional<StartupError> start_security();
+  std::optional<StartupError> open_state();
+  std::optional<StartupError> start_core();
+  std::optional<StartupError> start_http();
+  std::optional<StartupError> start_grpc();
+  ServiceOptions service_options() const;
+  const HttpListener* metrics_listener() const;
+  void log_started() const;
+  // Stops the timers, listeners, JOB client and io threads; what stop() and a failed start() do
+  // after the gRPC server is down.
+  void stop_threads();
+
+  const GatewayConfig config_;
+  core::Metrics core_metrics_;
+  ServerMetrics metrics_{core_metrics_};
+  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<core::AuditLog> audit_;
+  std::unique_ptr<core::SubmitStore> store_;
+  std::uint64_t run_number_ = 0;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::unique_ptr<core::JobClient> job_;
+  std::unique_ptr<core::AsioScheduler> scheduler_;
+  std::unique_ptr<core::JobClientStatusSource> source_;
+  std::unique_ptr<core::WatchHub> hub_;
+  std::unique_ptr<core::CallerLimits> caller_limits_;
+  std::unique_ptr<CredentialsWatcher> watcher_;  // with a credentials file only
+  std::unique_ptr<core::IdempotentSubmitter> submitter_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<CallbackSecret> callback_secret_;
+  std::unique_ptr<HttpListener> callback_listener_;
+  std::unique_ptr<HttpListener> metrics_listener_;
+  std::string callback_url_;
+  std::unique_ptr<JobGatewayService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int grpc_port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace jobgw::server
