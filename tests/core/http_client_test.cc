@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "tests/core/fake_http_server.h"
+#include "tests/support/fake_http_server.h"
 #include "tests/support/wait.h"
 
 namespace jobgw::core {

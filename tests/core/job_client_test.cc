@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/core/fake_http_server.h"
+#include "tests/support/fake_http_server.h"
 
 namespace jobgw::core {
 namespace {

@@ -75,31 +75,6 @@ std::string jobgw_metrics(const GatewayStack& stack) {
   return http_get(stack.metrics_port(), "/metrics").body;
 }
 
-std::optional<double> metric_sample(const std::string& metrics_text, const std::string& series) {
-  std::istringstream in(metrics_text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ') {
-      return std::stod(line.substr(series.size() + 1));
-    }
-  }
-  return std::nullopt;
-}
-
-double metric_sum(const std::string& metrics_text, const std::string& name) {
-  std::istringstream in(metrics_text);
-  std::string line;
-  double sum = 0;
-  while (std::getline(in, line)) {
-    if (line.size() <= name.size() || line.compare(0, name.size(), name) != 0) continue;
-    const char next = line[name.size()];
-    if (next != ' ' && next != '{') continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
-
 StreamWatcher::StreamWatcher(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
                              std::chrono::seconds timeout, const std::string& token) {
   context_.set_deadline(std::chrono::system_clock::now() + timeout);

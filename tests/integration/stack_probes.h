@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/integration/gateway_stack.h"
+#include "tests/integration/metrics_text.h"
 
 // What the robustness suites (fault matrix, outage, slow consumer, overload) read from a running
 // stack besides gRPC: jobsim's API and counters directly, jobgw's /metrics, and jobgw's RSS.
@@ -31,12 +32,8 @@ bool jobsim_terminate(const GatewayStack& stack, std::int64_t job_instance_id);
 // How many requests reached jobsim's endpoint `api` (faulted ones included).
 std::int64_t jobsim_requests(const GatewayStack& stack, const std::string& api);
 
-// jobgw's /metrics text, and one sample from it: `series` is the name with its labels exactly as
-// exported (e.g. jobgw_admission_in_use{limit="limits.max_streams"}); nullopt when absent.
+// jobgw's /metrics text (read it with tests/integration/metrics_text.h).
 std::string jobgw_metrics(const GatewayStack& stack);
-std::optional<double> metric_sample(const std::string& metrics_text, const std::string& series);
-// The sum of every sample of a metric name, whatever its labels (0 when absent).
-double metric_sum(const std::string& metrics_text, const std::string& name);
 
 // One WatchStatus stream (scope biz:1) read on its own thread until it ends; the destructor
 // cancels it if still open. A non-empty `token` is sent as "authorization: Bearer <token>".

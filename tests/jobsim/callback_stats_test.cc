@@ -2,33 +2,35 @@
 #include <thread>
 
 #include "tests/jobsim/jobsim_fixture.h"
-#include "tests/support/test_http_server.h"
+#include "tests/support/fake_http_server.h"
 #include "tests/support/wait.h"
 
 namespace jobsim_test {
 namespace {
 
 using namespace std::chrono_literals;
-using jobgw::testing::TestHttpServer;
+using jobgw::testing::FakeHttpServer;
+using jobgw::testing::FakeResponse;
+using jobgw::testing::RecordedRequest;
 
 TEST(JobsimCallbackTest, DeliveredAndRetriedOnNon200) {
-  TestHttpServer receiver([](const TestHttpServer::Request&, size_t index) {
-    TestHttpServer::Reply reply;
-    if (index < 2) reply.status = 500;  // the first two attempts fail
-    return reply;
+  int received = 0;  // the handler runs on the server's one thread
+  FakeHttpServer receiver([&received](const RecordedRequest&) {
+    // The first two attempts fail.
+    return FakeResponse::with_status(received++ < 2 ? 500 : 200, "ok");
   });
   Jobsim sim({"--hosts", "3", "--callback-retry-ms", "100"});
   json data = sim.run_script("echo hi", {101, 102},
-                             {{"callback_url", receiver.url("/jobgw/callback?x=1")}});
+                             {{"callback_url", receiver.base_url() + "/jobgw/callback?x=1"}});
   int64_t job = data["job_instance_id"];
-  ASSERT_TRUE(jobgw::testing::wait_until([&] { return receiver.request_count() >= 3; }, 10s));
+  ASSERT_TRUE(jobgw::testing::wait_until([&] { return receiver.requests_received() >= 3; }, 10s));
   std::this_thread::sleep_for(500ms);
   auto reqs = receiver.requests();
   ASSERT_EQ(reqs.size(), 3u);  // 500, 500, 200: no more after the success
   for (auto& r : reqs) {
     EXPECT_EQ(r.method, "POST");
     EXPECT_EQ(r.target, "/jobgw/callback?x=1");
-    EXPECT_EQ(r.headers["content-type"], "application/json");
+    EXPECT_EQ(r.header("content-type").value_or(""), "application/json");
     json body = json::parse(r.body);
     EXPECT_EQ(body["job_instance_id"], job);
     EXPECT_EQ(body["status"], 3);
@@ -44,14 +46,13 @@ TEST(JobsimCallbackTest, DeliveredAndRetriedOnNon200) {
 }
 
 TEST(JobsimCallbackTest, GivesUpAfterTheRetries) {
-  TestHttpServer receiver([](const TestHttpServer::Request&, size_t) {
-    return TestHttpServer::Reply{503, "down", "text/plain"};
-  });
+  FakeHttpServer receiver(
+      [](const RecordedRequest&) { return FakeResponse::with_status(503, "down"); });
   Jobsim sim({"--hosts", "2", "--callback-retries", "2", "--callback-retry-ms", "50"});
-  json data = sim.run_script("exit 1", {101}, {{"callback_url", receiver.url("/cb")}});
-  ASSERT_TRUE(jobgw::testing::wait_until([&] { return receiver.request_count() >= 3; }, 10s));
+  json data = sim.run_script("exit 1", {101}, {{"callback_url", receiver.base_url() + "/cb"}});
+  ASSERT_TRUE(jobgw::testing::wait_until([&] { return receiver.requests_received() >= 3; }, 10s));
   std::this_thread::sleep_for(600ms);
-  EXPECT_EQ(receiver.request_count(), 3u);  // first attempt + 2 retries
+  EXPECT_EQ(receiver.requests_received(), 3u);  // first attempt + 2 retries
   json body = json::parse(receiver.requests()[0].body);
   EXPECT_EQ(body["status"], 4);
   json stats = json::parse(sim.raw_get("/jobsim/stats").body);

@@ -8,8 +8,6 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -28,6 +26,7 @@
 #include "core/scheduler.h"
 #include "core/watch_hub.h"
 #include "server/server_metrics.h"
+#include "tests/support/fake_http_server.h"
 
 namespace jobgw::server {
 namespace {
@@ -36,13 +35,10 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 // ---------------------------------------------------------------------------------------------
-// A fake JOB: blocking HTTP/1.1 on 127.0.0.1, one thread per connection, keep-alive.
+// A fake JOB: the suite's scriptable HTTP server, answering by JOB API name.
 // ---------------------------------------------------------------------------------------------
 
 struct JobCall {
@@ -54,52 +50,46 @@ struct JobCall {
 struct JobReply {
   int status = 200;
   std::string body;
+  // Answer this much later (other connections are served meanwhile).
+  std::chrono::milliseconds delay{0};
 };
+
+JobCall job_call(const jobgw::testing::RecordedRequest& request) {
+  JobCall call;
+  call.target = request.target;
+  call.body = request.body;
+  const std::string marker = "/api/v3/";
+  auto at = call.target.find(marker);
+  if (at != std::string::npos) {
+    auto rest = call.target.substr(at + marker.size());
+    call.api = rest.substr(0, rest.find_first_of("/?"));
+  }
+  return call;
+}
 
 class FakeJob {
  public:
   using Handler = std::function<JobReply(const JobCall&)>;
 
-  explicit FakeJob(Handler handler) : handler_(std::move(handler)), acceptor_(io_) {
-    tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    accept_thread_ = std::thread([this] { accept_loop(); });
-  }
+  explicit FakeJob(Handler handler)
+      : server_([handler = std::move(handler)](const jobgw::testing::RecordedRequest& request) {
+          JobReply reply = handler(job_call(request));
+          jobgw::testing::FakeResponse response =
+              jobgw::testing::FakeResponse::json(std::move(reply.body), reply.status);
+          response.delay = reply.delay;
+          return response;
+        }) {}
 
-  ~FakeJob() {
-    stopping_ = true;
-    {
-      // Wake the blocking accept with a connection of our own.
-      asio::io_context wake_io;
-      tcp::socket wake(wake_io);
-      boost::system::error_code ec;
-      wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
-    }
-    accept_thread_.join();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& socket : sockets_) {
-        boost::system::error_code ec;
-        socket->shutdown(tcp::socket::shutdown_both, ec);
-      }
-    }
-    for (auto& t : connection_threads_) t.join();
-  }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return server_.base_url(); }
 
   std::vector<JobCall> calls() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return calls_;
+    std::vector<JobCall> out;
+    for (const auto& request : server_.requests()) out.push_back(job_call(request));
+    return out;
   }
   int count(const std::string& api) const {
-    std::lock_guard<std::mutex> lock(mu_);
     int n = 0;
-    for (const auto& c : calls_) n += c.api == api ? 1 : 0;
+    for (const auto& c : calls()) n += c.api == api ? 1 : 0;
     return n;
   }
   std::vector<JobCall> calls_of(const std::string& api) const {
@@ -111,60 +101,7 @@ class FakeJob {
   }
 
  private:
-  void accept_loop() {
-    while (!stopping_) {
-      auto socket = std::make_shared<tcp::socket>(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(*socket, ec);
-      if (ec || stopping_) return;
-      std::lock_guard<std::mutex> lock(mu_);
-      sockets_.push_back(socket);
-      connection_threads_.emplace_back([this, socket] { serve(socket); });
-    }
-  }
-
-  void serve(std::shared_ptr<tcp::socket> socket) {
-    beast::flat_buffer buffer;
-    while (true) {
-      http::request<http::string_body> request;
-      boost::system::error_code ec;
-      http::read(*socket, buffer, request, ec);
-      if (ec) return;
-      JobCall call;
-      call.target = std::string(request.target());
-      call.body = request.body();
-      const std::string marker = "/api/v3/";
-      auto at = call.target.find(marker);
-      if (at != std::string::npos) {
-        auto rest = call.target.substr(at + marker.size());
-        call.api = rest.substr(0, rest.find_first_of("/?"));
-      }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        calls_.push_back(call);
-      }
-      JobReply reply = handler_(call);
-      http::response<http::string_body> response(static_cast<http::status>(reply.status),
-                                                 request.version());
-      response.set(http::field::content_type, "application/json");
-      response.keep_alive(request.keep_alive());
-      response.body() = reply.body;
-      response.prepare_payload();
-      http::write(*socket, response, ec);
-      if (ec || !request.keep_alive()) return;
-    }
-  }
-
-  Handler handler_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread accept_thread_;
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<tcp::socket>> sockets_;
-  std::vector<std::thread> connection_threads_;
-  std::vector<JobCall> calls_;
+  jobgw::testing::FakeHttpServer server_;
 };
 
 std::string ok_envelope(const json& data) {
@@ -566,10 +503,7 @@ TEST_F(ServiceTest, JobCallTimeoutCapsTheCall) {
   ServiceOptions options;
   options.job_call_timeout = 200ms;
   start(options);
-  set_override([](const JobCall& call) {
-    std::this_thread::sleep_for(1500ms);
-    return JobReply{200, status_body(100, 2, 7)};
-  });
+  set_override([](const JobCall& call) { return JobReply{200, status_body(100, 2, 7), 1500ms}; });
   v1::GetJobStatusRequest request;
   *request.mutable_scope() = scope();
   request.set_job_instance_id(100);

@@ -1,4 +1,4 @@
-#include "tests/core/fake_http_server.h"
+#include "tests/support/fake_http_server.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
