@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <mutex>
-#include <queue>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -14,6 +12,7 @@
 #include "bench_grpc.h"
 #include "bench_http.h"
 #include "bench_stats.h"
+#include "pollers.h"
 
 namespace jobgw::bench {
 
@@ -74,65 +73,38 @@ nlohmann::json run_budget_baseline(const BudgetOptions& o) {
   const auto give_up = start + std::chrono::seconds(o.timeout_s);
   // Each caller submits its own job, reads its status right away and then every interval; the
   // workers stand in for the independent services, each on its own connection.
-  struct Caller {
-    std::int64_t job_id = 0;
-    bool done = false;
-  };
-  std::vector<Caller> callers(o.jobs);
-  using Due = std::pair<Clock::time_point, int>;
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> due;
-  for (int i = 0; i < o.jobs; ++i) due.emplace(start, i);
-  std::mutex mu;
-  std::condition_variable cv;
+  std::vector<std::int64_t> job_ids(o.jobs, 0);
+  std::mutex mu;  // guards the results below
   int done = 0;
   int errors = 0;
   std::vector<double> lags;
-  auto worker = [&] {
-    HttpConn conn(o.jobsim_port);
-    std::unique_lock<std::mutex> lock(mu);
-    while (done + errors < o.jobs && Clock::now() < give_up) {
-      if (due.empty()) {
-        cv.wait_until(lock, give_up);
-        continue;
-      }
-      Due next = due.top();
-      if (next.first > Clock::now()) {
-        cv.wait_until(lock, std::min(next.first, give_up));
-        continue;
-      }
-      due.pop();
-      const int i = next.second;
-      std::int64_t job_id = callers[i].job_id;
-      lock.unlock();
-      std::string why;
-      if (job_id == 0) {
-        nlohmann::json ref = job_data(conn.post(job_path("fast_execute_script"),
-                                                script_submit_body(hosts, kScript, "budget")),
-                                      &why);
-        job_id = ref.is_object() ? ref["job_instance_id"].get<std::int64_t>() : -1;
-      }
-      nlohmann::json data;
-      if (job_id > 0) data = job_data(conn.get(status_target(job_id)), &why);
-      const std::int64_t noticed = unix_ms();
-      lock.lock();
-      callers[i].job_id = job_id;
-      if (!data.is_object()) {
-        ++errors;
-        cv.notify_all();
-      } else if (data.value("finished", false)) {
+  // A caller is polled by one worker at a time, so its own entry needs no lock.
+  run_pollers(
+      o.jobsim_port, o.jobs, o.workers, std::chrono::milliseconds(o.interval_ms), start, give_up,
+      [&](HttpConn& conn, int i) {
+        std::int64_t job_id = job_ids[i];
+        std::string why;
+        if (job_id == 0) {
+          nlohmann::json ref = job_data(conn.post(job_path("fast_execute_script"),
+                                                  script_submit_body(hosts, kScript, "budget")),
+                                        &why);
+          job_id = ref.is_object() ? ref["job_instance_id"].get<std::int64_t>() : -1;
+          job_ids[i] = job_id;
+        }
+        nlohmann::json data;
+        if (job_id > 0) data = job_data(conn.get(status_target(job_id)), &why);
+        const std::int64_t noticed = unix_ms();
+        std::lock_guard<std::mutex> lock(mu);
+        if (!data.is_object()) {
+          ++errors;
+          return true;
+        }
+        if (!data.value("finished", false)) return false;
         lags.push_back(
             static_cast<double>(noticed - data["job_instance"].value("end_time", std::int64_t{0})));
         ++done;
-        cv.notify_all();
-      } else {
-        due.emplace(Clock::now() + std::chrono::milliseconds(o.interval_ms), i);
-        cv.notify_one();
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int i = 0; i < std::max(1, std::min(o.workers, o.jobs)); ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+        return true;
+      });
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   const std::int64_t last_s = unix_ms() / 1000;
   return result("baseline", o, first_s, last_s, jobsim_stats(o.jobsim_port), std::move(lags), done,

@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
-#include <queue>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -16,6 +14,7 @@
 #include "bench_http.h"
 #include "bench_stats.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
+#include "pollers.h"
 
 namespace jobgw::bench {
 
@@ -70,62 +69,35 @@ nlohmann::json run_fanin_baseline(const FaninOptions& o) {
   const auto start = Clock::now();
   const auto give_up = start + std::chrono::seconds(o.timeout_s);
 
-  // Each caller is an entry in a schedule of due times; the workers stand in for the K
-  // independent services, each read on its own connection.
-  using Due = std::pair<Clock::time_point, int>;
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> due;
-  for (int i = 0; i < o.k; ++i) due.emplace(start, i);
-  std::mutex mu;
-  std::condition_variable cv;
+  std::mutex mu;  // guards the results below
   int done = 0;
   int errors = 0;
   std::int64_t end_time_ms = 0;
   std::int64_t job_ms = 0;
   std::vector<double> lags;
-
-  auto worker = [&] {
-    HttpConn conn(o.jobsim_port);
-    std::unique_lock<std::mutex> lock(mu);
-    while (done < o.k && Clock::now() < give_up) {
-      if (due.empty()) {
-        cv.wait_until(lock, give_up);
-        continue;
-      }
-      Due next = due.top();
-      if (next.first > Clock::now()) {
-        cv.wait_until(lock, std::min(next.first, give_up));
-        continue;
-      }
-      due.pop();
-      lock.unlock();
-      std::string why;
-      nlohmann::json data = job_data(conn.get(status_target(job_id)), &why);
-      bool finished = data.is_object() && data.value("finished", false);
-      std::int64_t noticed = unix_ms();
-      bool logs_ok = true;
-      if (finished) {
-        logs_ok = job_data(conn.post(job_path("batch_get_job_instance_ip_log"),
-                                     log_body(job_id, step_id, hosts)))
-                      .is_object();
-      }
-      lock.lock();
-      if (!data.is_object() || !logs_ok) ++errors;
-      if (finished) {
-        const auto& job = data["job_instance"];
-        end_time_ms = job.value("end_time", std::int64_t{0});
-        job_ms = job.value("total_time", std::int64_t{0});
-        lags.push_back(static_cast<double>(noticed - end_time_ms));
-        ++done;
-        cv.notify_all();
-      } else {
-        due.emplace(Clock::now() + std::chrono::milliseconds(o.interval_ms), next.second);
-        cv.notify_one();
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int i = 0; i < std::max(1, std::min(o.workers, o.k)); ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+  run_pollers(o.jobsim_port, o.k, o.workers, std::chrono::milliseconds(o.interval_ms), start,
+              give_up, [&](HttpConn& conn, int) {
+                std::string why;
+                nlohmann::json data = job_data(conn.get(status_target(job_id)), &why);
+                bool finished = data.is_object() && data.value("finished", false);
+                std::int64_t noticed = unix_ms();
+                bool logs_ok = true;
+                if (finished) {
+                  logs_ok = job_data(conn.post(job_path("batch_get_job_instance_ip_log"),
+                                               log_body(job_id, step_id, hosts)))
+                                .is_object();
+                }
+                std::lock_guard<std::mutex> lock(mu);
+                if (!data.is_object() || !logs_ok) ++errors;
+                if (finished) {
+                  const auto& job = data["job_instance"];
+                  end_time_ms = job.value("end_time", std::int64_t{0});
+                  job_ms = job.value("total_time", std::int64_t{0});
+                  lags.push_back(static_cast<double>(noticed - end_time_ms));
+                  ++done;
+                }
+                return finished;
+              });
   double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   nlohmann::json after = jobsim_stats(o.jobsim_port);
   return summary("baseline", o, job_id, before, after, job_ms, std::move(lags), done, errors,
