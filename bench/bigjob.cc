@@ -8,7 +8,7 @@
 #include "bench_grpc.h"
 #include "bench_http.h"
 #include "bench_stats.h"
-#include "core/job_codec.h"
+#include "core/job/job_codec.h"
 
 namespace jobgw::bench {
 

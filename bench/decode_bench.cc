@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/job_codec.h"
+#include "core/job/job_codec.h"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "core/metrics.h"
-#include "core/watch_hub.h"
+#include "core/metrics/metrics.h"
+#include "core/watch/watch_hub.h"
 #include "fuzz/fuzz_check.h"
 #include "server/callback_endpoint.h"
 #include "server/callback_secret.h"

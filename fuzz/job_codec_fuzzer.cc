@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/job_codec.h"
+#include "core/job/job_codec.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

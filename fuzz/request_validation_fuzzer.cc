@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "core/job_codec.h"
+#include "core/job/job_codec.h"
 #include "fuzz/fuzz_check.h"
 #include "jobgw/v1/job_gateway.pb.h"
 #include "server/proto_mapping.h"

@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/credentials.h"
-#include "core/result.h"
-#include "core/targets.h"
+#include "core/base/result.h"
+#include "core/base/targets.h"
+#include "core/security/credentials.h"
 #include "server/call_status.h"
 
 namespace jobgw::server {

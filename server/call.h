@@ -10,10 +10,10 @@
 #include <string>
 #include <utility>
 
-#include "core/audit_log.h"
-#include "core/caller_limits.h"
-#include "core/job_client.h"
-#include "core/result.h"
+#include "core/base/result.h"
+#include "core/job/job_client.h"
+#include "core/security/audit_log.h"
+#include "core/security/caller_limits.h"
 #include "server/admission.h"
 #include "server/authorizer.h"
 #include "server/call_status.h"

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "core/watch_hub.h"
+#include "core/watch/watch_hub.h"
 #include "server/callback_secret.h"
 #include "server/server_metrics.h"
 

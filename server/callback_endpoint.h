@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/result.h"
+#include "core/base/result.h"
 #include "server/http_listener.h"
 
 namespace jobgw::core {

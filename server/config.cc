@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/http_url.h"
-#include "core/job_codec.h"
+#include "core/http/http_url.h"
+#include "core/job/job_codec.h"
 
 extern char** environ;
 

@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include "core/credentials.h"
+#include "core/security/credentials.h"
 #include "server/authorizer.h"
 #include "server/server_metrics.h"
 

@@ -6,8 +6,8 @@
 #include <mutex>
 #include <string>
 
-#include "core/result.h"
-#include "core/scheduler.h"
+#include "core/base/result.h"
+#include "core/base/scheduler.h"
 
 namespace jobgw::server {
 

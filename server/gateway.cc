@@ -10,9 +10,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/credentials.h"
-#include "core/memory_submit_store.h"
-#include "core/sqlite_submit_store.h"
+#include "core/security/credentials.h"
+#include "core/submit/memory_submit_store.h"
+#include "core/submit/sqlite_submit_store.h"
 #include "server/callback_endpoint.h"
 #include "server/grpc_tls.h"
 #include "server/http_tls.h"

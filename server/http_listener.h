@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/result.h"
+#include "core/base/result.h"
 
 namespace boost::asio {
 class io_context;

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <string>
 
-#include "core/result.h"
+#include "core/base/result.h"
 #include "server/tls_files.h"
 
 namespace boost::asio::ssl {

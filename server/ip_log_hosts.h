@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "core/ip_logs.h"
-#include "core/job_snapshot.h"
-#include "core/targets.h"
+#include "core/base/targets.h"
+#include "core/job/ip_logs.h"
+#include "core/job/job_snapshot.h"
 
 namespace jobgw::server {
 

@@ -2,8 +2,8 @@
 
 #include <cstddef>
 
-#include "core/log_pages.h"
-#include "core/result.h"
+#include "core/base/result.h"
+#include "core/job/log_pages.h"
 #include "jobgw/v1/job_gateway.pb.h"
 
 namespace jobgw::server {

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "core/request_fingerprint.h"
+#include "core/submit/request_fingerprint.h"
 #include "server/grpc_call.h"
 #include "server/proto_mapping.h"
 #include "server/service_calls.h"

@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "core/audit_log.h"
-#include "core/caller_limits.h"
-#include "core/credentials.h"
-#include "core/idempotent_submitter.h"
-#include "core/job_client.h"
-#include "core/job_requests.h"
-#include "core/job_snapshot.h"
-#include "core/watch_hub.h"
+#include "core/job/job_client.h"
+#include "core/job/job_requests.h"
+#include "core/job/job_snapshot.h"
+#include "core/security/audit_log.h"
+#include "core/security/caller_limits.h"
+#include "core/security/credentials.h"
+#include "core/submit/idempotent_submitter.h"
+#include "core/watch/watch_hub.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
 #include "server/admission.h"
 #include "server/authorizer.h"

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "core/ip_logs.h"
-#include "core/job_requests.h"
-#include "core/job_snapshot.h"
-#include "core/targets.h"
-#include "core/watch_event.h"
+#include "core/base/targets.h"
+#include "core/job/ip_logs.h"
+#include "core/job/job_requests.h"
+#include "core/job/job_snapshot.h"
+#include "core/watch/watch_event.h"
 #include "jobgw/v1/job_gateway.pb.h"
 
 namespace jobgw::server {

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 
-#include "core/job_requests.h"
-#include "core/result.h"
-#include "core/targets.h"
+#include "core/base/result.h"
+#include "core/base/targets.h"
+#include "core/job/job_requests.h"
 #include "jobgw/v1/job_gateway.pb.h"
 
 namespace jobgw::server {

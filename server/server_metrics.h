@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <string>
 
-#include "core/metrics.h"
+#include "core/metrics/metrics.h"
 
 namespace jobgw::server {
 

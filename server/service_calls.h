@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/audit_log.h"
+#include "core/security/audit_log.h"
 #include "jobgw/v1/job_gateway.pb.h"
 #include "server/call.h"
 

@@ -11,7 +11,7 @@
 #include "client/commands.h"
 #include "client/gateway_client.h"
 #include "client/token_command.h"
-#include "core/credentials.h"
+#include "core/security/credentials.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
 
 namespace jobgw::client {

@@ -3,7 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 
-#include "core/scheduler.h"
+#include "core/base/scheduler.h"
 
 namespace jobgw::core {
 namespace {

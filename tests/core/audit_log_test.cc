@@ -1,4 +1,4 @@
-#include "core/audit_log.h"
+#include "core/security/audit_log.h"
 
 #include <gtest/gtest.h>
 

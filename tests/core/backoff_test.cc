@@ -1,4 +1,4 @@
-#include "core/backoff.h"
+#include "core/base/backoff.h"
 
 #include <gtest/gtest.h>
 

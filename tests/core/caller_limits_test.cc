@@ -1,4 +1,4 @@
-#include "core/caller_limits.h"
+#include "core/security/caller_limits.h"
 
 #include <gtest/gtest.h>
 

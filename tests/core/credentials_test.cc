@@ -1,4 +1,4 @@
-#include "core/credentials.h"
+#include "core/security/credentials.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/http_client.h"
+#include "core/http/http_client.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/http_url.h"
+#include "core/http/http_url.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "core/idempotent_submitter.h"
+#include "core/submit/idempotent_submitter.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "core/memory_submit_store.h"
+#include "core/submit/memory_submit_store.h"
 #include "tests/support/manual_scheduler.h"
 
 namespace jobgw::core {

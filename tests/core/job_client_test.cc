@@ -1,4 +1,4 @@
-#include "core/job_client.h"
+#include "core/job/job_client.h"
 
 #include <gtest/gtest.h>
 

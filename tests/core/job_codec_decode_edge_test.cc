@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/job_codec.h"
+#include "core/job/job_codec.h"
 
 namespace jobgw::core {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "core/job_codec.h"
+#include "core/job/job_codec.h"
 
 namespace jobgw::core {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/job_codec.h"
+#include "core/job/job_codec.h"
 
 namespace jobgw::core {
 namespace {

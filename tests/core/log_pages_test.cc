@@ -1,4 +1,4 @@
-#include "core/log_pages.h"
+#include "core/job/log_pages.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/request_fingerprint.h"
+#include "core/submit/request_fingerprint.h"
 
 #include <gtest/gtest.h>
 

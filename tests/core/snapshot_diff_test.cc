@@ -1,4 +1,4 @@
-#include "core/snapshot_diff.h"
+#include "core/watch/snapshot_diff.h"
 
 #include <gtest/gtest.h>
 

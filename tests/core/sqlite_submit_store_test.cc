@@ -1,4 +1,4 @@
-#include "core/sqlite_submit_store.h"
+#include "core/submit/sqlite_submit_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

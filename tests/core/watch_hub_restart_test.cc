@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "core/watch_hub.h"
+#include "core/watch/watch_hub.h"
 #include "tests/core/watch_test_support.h"
 
 namespace jobgw::core {

@@ -3,7 +3,7 @@
 // the new one.
 #include <gtest/gtest.h>
 
-#include "core/watch_hub.h"
+#include "core/watch/watch_hub.h"
 #include "tests/core/watch_test_support.h"
 
 namespace jobgw::core {

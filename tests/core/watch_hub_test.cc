@@ -1,4 +1,4 @@
-#include "core/watch_hub.h"
+#include "core/watch/watch_hub.h"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/watch_hub.h"
+#include "core/watch/watch_hub.h"
 #include "tests/support/manual_scheduler.h"
 
 namespace jobgw::core::testing {

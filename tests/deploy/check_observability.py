@@ -1,5 +1,5 @@
 """deploy.observability: the Grafana dashboard and the Prometheus alert rules parse and query
-only metrics (and labels) that core/metrics.cc and server/server_metrics.cc export; the scrape configs are well formed; with
+only metrics (and labels) that core/metrics/metrics.cc and server/server_metrics.cc export; the scrape configs are well formed; with
 promtool installed (Debian's prometheus package), `promtool check rules` and `promtool check
 config` accept them.
 
@@ -30,7 +30,7 @@ def walk_exprs(node, out):
 def main():
     repo = sys.argv[1]
     problems = []
-    metrics, labels = dc.metric_types(os.path.join(repo, "core", "metrics.cc"),
+    metrics, labels = dc.metric_types(os.path.join(repo, "core", "metrics", "metrics.cc"),
                                       os.path.join(repo, "server", "server_metrics.cc"))
 
     # Grafana.

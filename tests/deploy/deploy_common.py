@@ -360,7 +360,7 @@ def jobgw_env_keys(jobgw):
 
 def metric_types(*metrics_cc):
     """{metric name: 'counter'|'gauge'|'histogram'} from the Build*().Name(...) calls of the files
-    that register jobgw's metrics (core/metrics.cc, server/server_metrics.cc)."""
+    that register jobgw's metrics (core/metrics/metrics.cc, server/server_metrics.cc)."""
     src = ""
     for path in metrics_cc:
         with open(path, encoding="utf-8") as f:

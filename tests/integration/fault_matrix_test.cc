@@ -1,6 +1,6 @@
 // The JOB fault matrix: every RPC that reaches JOB, against every jobsim fault kind, with the gRPC
 // outcome each cell must give written down below (from README "Errors", server/status_mapping.h
-// and core/http_client.h's retry rules), checked against real jobsim and jobgw processes. Each
+// and core/http/http_client.h's retry rules), checked against real jobsim and jobgw processes. Each
 // test runs its matrix twice: after the first (warm-up) pass and after the second, jobgw must be
 // alive, hold no stream, no admission slot and no poller, and its RSS must not have grown beyond
 // a generous margin. Every cell prints one Markdown row ("MATRIX| ..."), the table of

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/credentials.h"
+#include "core/security/credentials.h"
 #include "grpc_probes.grpc.pb.h"
 #include "grpc_reflection_probe.grpc.pb.h"
 #include "tests/integration/gateway_stack.h"

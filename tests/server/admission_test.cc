@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/metrics.h"
+#include "core/metrics/metrics.h"
 #include "server/server_metrics.h"
 
 namespace jobgw::server {

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/metrics.h"
-#include "core/watch_hub.h"
+#include "core/metrics/metrics.h"
+#include "core/watch/watch_hub.h"
 #include "server/callback_secret.h"
 #include "server/http_listener.h"
 #include "server/server_metrics.h"

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "core/metrics.h"
+#include "core/metrics/metrics.h"
 #include "server/authorizer.h"
 #include "server/server_metrics.h"
 #include "tests/support/manual_scheduler.h"

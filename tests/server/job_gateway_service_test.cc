@@ -21,10 +21,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/job_client_status_source.h"
-#include "core/metrics.h"
-#include "core/scheduler.h"
-#include "core/watch_hub.h"
+#include "core/base/scheduler.h"
+#include "core/metrics/metrics.h"
+#include "core/watch/job_client_status_source.h"
+#include "core/watch/watch_hub.h"
 #include "server/server_metrics.h"
 #include "tests/support/fake_http_server.h"
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <mutex>
 
-#include "core/scheduler.h"
+#include "core/base/scheduler.h"
 
 namespace jobgw::core {
 

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "core/base/scheduler.h"
+
+namespace jobgw::core {
+
+// A global cap on JOB calls per second shared by every poller. Waiters are served in order
+// (priority ones first), so no job starves while the budget is spent.
+class TokenBucket : public std::enable_shared_from_this<TokenBucket> {
+ public:
+  // rate <= 0 means unlimited.
+  static std::shared_ptr<TokenBucket> create(Scheduler& scheduler, double rate, double burst);
+
+  // Runs fn once a token is available: inline when one is available now, later otherwise.
+  void acquire(std::function<void()> fn, bool priority = false);
+  std::size_t waiting() const;
+
+ private:
+  TokenBucket(Scheduler& scheduler, double rate, double burst);
+  void refill_locked();
+  void arm_locked();
+  void drain();
+
+  Scheduler& scheduler_;
+  const double rate_;
+  const double burst_;
+  mutable std::mutex mu_;
+  double tokens_;
+  Scheduler::Clock::time_point last_;
+  std::deque<std::function<void()>> queue_;
+  bool armed_ = false;
+};
+
+}  // namespace jobgw::core

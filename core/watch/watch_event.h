@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "core/base/error.h"
+#include "core/job/job_snapshot.h"
+
+namespace jobgw::core {
+
+enum class WatchEventKind {
+  kSnapshot = 1,
+  kJobChanged = 2,
+  kStepChanged = 3,
+  kHostChanged = 4,
+  kFinished = 5
+};
+
+const char* to_string(WatchEventKind kind);
+
+// One item of a job's watch stream. Every change has a per-job sequence number; a SNAPSHOT
+// carries the seq of the last change it includes.
+struct WatchEvent {
+  std::uint64_t seq = 0;
+  WatchEventKind kind = WatchEventKind::kSnapshot;
+  // When jobgw saw the change (Unix ms).
+  std::int64_t observed_at_ms = 0;
+  // Full state: set on SNAPSHOT and FINISHED, null on change events.
+  std::shared_ptr<const JobSnapshot> snapshot;
+  // On the first event of a stream opened with after_seq: true when the events after after_seq
+  // are replayed from history, false when history no longer had them (a fresh SNAPSHOT).
+  bool resumed = false;
+  // JOB_CHANGED: job status; STEP_CHANGED / HOST_CHANGED: that step's or host's status.
+  int old_status = 0;
+  int new_status = 0;
+  // STEP_CHANGED and HOST_CHANGED.
+  std::int64_t step_instance_id = 0;
+  // HOST_CHANGED: the host's new result (status, exit code, tag, times).
+  HostResult host;
+};
+
+// What a subscriber pulls: an event, or the end of its stream. End with no error means the
+// stream completed normally (after FINISHED).
+struct WatchItem {
+  std::optional<WatchEvent> event;
+  std::optional<Error> error;
+  bool is_end() const { return !event.has_value(); }
+};
+
+}  // namespace jobgw::core

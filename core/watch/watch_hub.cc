@@ -1,0 +1,870 @@
+#include "core/watch/watch_hub.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <list>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "core/watch/snapshot_diff.h"
+#include "core/watch/token_bucket.h"
+
+namespace jobgw::core {
+namespace {
+
+using Clock = Scheduler::Clock;
+using std::chrono::milliseconds;
+
+struct Key {
+  std::string type;
+  std::string id;
+  std::int64_t job = 0;
+  bool operator==(const Key& o) const { return job == o.job && id == o.id && type == o.type; }
+};
+
+struct KeyHash {
+  std::size_t operator()(const Key& k) const {
+    return std::hash<std::int64_t>()(k.job) ^ (std::hash<std::string>()(k.id) << 1) ^
+           (std::hash<std::string>()(k.type) << 2);
+  }
+};
+
+Key key_of(const Scope& scope, std::int64_t job) {
+  return Key{scope.type.empty() ? "biz" : scope.type, scope.id, job};
+}
+
+WatchItem end_item(std::optional<Error> error) {
+  WatchItem item;
+  item.error = std::move(error);
+  return item;
+}
+
+WatchItem event_item(WatchEvent event) {
+  WatchItem item;
+  item.event = std::move(event);
+  return item;
+}
+
+std::string describe_job(const JobSnapshot& s) {
+  return "'" + s.name + "' created at " + std::to_string(s.create_time_ms);
+}
+
+// Ends the streams of a job whose id JOB now gives to another job: the job they watched is gone.
+Error id_reused_error(std::int64_t job, const JobSnapshot& watched, const JobSnapshot& now) {
+  Error e;
+  e.kind = ErrorKind::kNotFound;
+  e.message = "job " + std::to_string(job) +
+              " is gone: JOB now reports another job under that id (" + describe_job(now) +
+              ", the watched one was " + describe_job(watched) +
+              "), as after JOB was restored or replaced; watch the id again for the new job";
+  return e;
+}
+
+}  // namespace
+
+class SubscriberImpl;
+
+// The state of one watched job. `mu` guards everything but `deliver_mu`, which keeps the
+// deliveries of successive reads in order without holding `mu` while subscribers run.
+struct JobWatch {
+  Key key;
+  Scope scope;
+  Clock::time_point created;
+
+  std::mutex mu;
+  std::shared_ptr<const JobSnapshot> snapshot;
+  // The first read is seq_base + 1.
+  std::uint64_t seq_base = 0;
+  std::uint64_t seq = 0;
+  std::deque<WatchEvent> history;
+  std::optional<WatchEvent> finished_event;
+  std::vector<std::shared_ptr<SubscriberImpl>> subscribers;
+  bool registered = false;
+  // A submit through jobgw just returned this id while the watch held an earlier read: until
+  // the next read shows whether that read was of the same job, nothing is served from it.
+  bool resubmitted = false;
+  bool finished = false;
+  bool stopped = false;
+  bool reading = false;
+  bool read_again = false;
+  std::optional<Clock::time_point> last_ok_read;
+  milliseconds interval{0};
+  int consecutive_errors = 0;
+  std::shared_ptr<Timer> timer;
+
+  std::mutex deliver_mu;
+};
+
+class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
+ public:
+  Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig config, WatchObserver* observer,
+       std::function<double()> uniform01);
+
+  std::shared_ptr<Subscription> subscribe(const Scope& scope, std::int64_t job,
+                                          std::optional<std::uint64_t> after_seq);
+  void watch(const Scope& scope, std::int64_t job);
+  bool poke(std::int64_t job);
+  std::optional<JobSnapshot> cached(const Scope& scope, std::int64_t job, milliseconds max_age);
+  void shutdown(Error reason);
+  WatchHubStats stats() const;
+
+  void subscriber_left(const std::shared_ptr<JobWatch>& watch, const SubscriberImpl* sub,
+                       bool counted);
+  void subscriber_ended();
+
+  EndListener end_listener_;  // set before use, then only read
+
+ private:
+  std::shared_ptr<JobWatch> find_or_create(const Scope& scope, std::int64_t job, bool* created,
+                                           bool new_job_id = false);
+  void start_read(const std::shared_ptr<JobWatch>& w, bool priority);
+  void read_now(const std::shared_ptr<JobWatch>& w);
+  void on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result);
+  void after_delivery(const std::shared_ptr<JobWatch>& w, milliseconds next_delay);
+  void schedule_read(const std::shared_ptr<JobWatch>& w, milliseconds delay);
+  // keep_seq: the next watch of this key numbers its events above this one's (its job is gone,
+  // and an after_seq from it must never replay another job's events).
+  void remove(const std::shared_ptr<JobWatch>& w, bool keep_seq = false);
+  void retain_finished(const std::shared_ptr<JobWatch>& w);
+  milliseconds jittered(milliseconds base);
+  bool is_young(const JobWatch& w, const JobSnapshot& latest, Clock::time_point now,
+                std::int64_t wall_ms) const;
+  double random01();
+  void report_tables();
+
+  WatchObserver& observer() { return *observer_; }
+
+  Scheduler& scheduler_;
+  StatusSource& source_;
+  const WatchHubConfig config_;
+  WatchObserver default_observer_;
+  WatchObserver* observer_;
+  std::function<double()> uniform01_;
+  Backoff backoff_;
+  std::shared_ptr<TokenBucket> bucket_;
+
+  mutable std::mutex table_mu_;
+  std::unordered_map<Key, std::shared_ptr<JobWatch>, KeyHash> table_;
+  std::list<std::weak_ptr<JobWatch>> finished_order_;
+  std::size_t retained_ = 0;  // finished watches in table_
+  // The last seq of watches whose job id JOB gave to another job, until that id is watched again.
+  std::unordered_map<Key, std::uint64_t, KeyHash> seq_floors_;
+  bool shut_ = false;
+  Error shutdown_reason_;
+
+  std::mutex random_mu_;
+  std::mt19937_64 rng_{std::random_device{}()};
+
+  std::atomic<std::size_t> subscribers_{0};
+  std::atomic<std::uint64_t> reads_{0};
+  std::atomic<std::uint64_t> read_errors_{0};
+};
+
+// A subscriber's bounded queue. Events wait here until the consumer pulls them, so a slow
+// consumer costs its own queue and nothing else.
+class SubscriberImpl : public Subscription {
+ public:
+  SubscriberImpl(std::weak_ptr<WatchHub::Impl> hub, std::weak_ptr<JobWatch> watch,
+                 std::size_t limit, WatchObserver* observer)
+      : hub_(std::move(hub)), watch_(std::move(watch)), limit_(limit), observer_(observer) {}
+
+  void set_resumed(bool resumed) { resumed_ = resumed; }
+
+  void next(std::function<void(WatchItem)> ready) override {
+    WatchItem item;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cancelled_ || end_delivered_) return;
+      if (queue_.empty()) {
+        waiting_ = std::move(ready);
+        return;
+      }
+      item = std::move(queue_.front());
+      queue_.pop_front();
+      if (item.is_end()) end_delivered_ = true;
+    }
+    if (item.is_end()) note_end();
+    ready(std::move(item));
+  }
+
+  void cancel() override {
+    bool counted;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cancelled_) return;
+      cancelled_ = true;
+      counted = !end_delivered_;
+      queue_.clear();
+      waiting_ = nullptr;
+    }
+    auto hub = hub_.lock();
+    auto watch = watch_.lock();
+    if (hub && watch) {
+      hub->subscriber_left(watch, this, counted);
+    } else if (hub && counted) {
+      hub->subscriber_ended();
+    }
+  }
+
+  // `latest` and `latest_seq` describe the job's state after `item`, for collapsing.
+  void push(WatchItem item, const std::shared_ptr<const JobSnapshot>& latest,
+            std::uint64_t latest_seq) {
+    std::function<void(WatchItem)> ready;
+    bool overflowed = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cancelled_ || end_queued_) return;
+      if (item.event) item.event->resumed = resumed_;
+      if (item.is_end()) end_queued_ = true;
+      if (waiting_ && queue_.empty()) {
+        ready = std::move(waiting_);
+        waiting_ = nullptr;
+        if (item.is_end()) end_delivered_ = true;
+      } else {
+        queue_.push_back(std::move(item));
+        if (queue_.size() > limit_) {
+          collapse_locked(latest, latest_seq);
+          overflowed = true;
+        }
+      }
+    }
+    if (overflowed && observer_ != nullptr) observer_->on_subscriber_overflow();
+    if (ready) {
+      bool end = item.is_end();
+      if (end) note_end();
+      ready(std::move(item));
+    }
+  }
+
+ private:
+  // Intermediate events become one SNAPSHOT of the latest state; FINISHED and the end stay.
+  void collapse_locked(const std::shared_ptr<const JobSnapshot>& latest, std::uint64_t seq) {
+    std::optional<WatchItem> finished;
+    std::optional<WatchItem> end;
+    for (auto& it : queue_) {
+      if (it.is_end()) {
+        end = std::move(it);
+      } else if (it.event->kind == WatchEventKind::kFinished) {
+        finished = std::move(it);
+      }
+    }
+    queue_.clear();
+    WatchEvent snap;
+    snap.kind = WatchEventKind::kSnapshot;
+    snap.resumed = resumed_;
+    if (finished) {
+      snap.seq = finished->event->seq - 1;
+      snap.snapshot = finished->event->snapshot;
+      snap.observed_at_ms = finished->event->observed_at_ms;
+    } else {
+      snap.seq = seq;
+      snap.snapshot = latest;
+    }
+    queue_.push_back(event_item(std::move(snap)));
+    if (finished) queue_.push_back(std::move(*finished));
+    if (end) queue_.push_back(std::move(*end));
+  }
+
+  void note_end() {
+    if (auto hub = hub_.lock()) hub->subscriber_ended();
+  }
+
+  std::weak_ptr<WatchHub::Impl> hub_;
+  std::weak_ptr<JobWatch> watch_;
+  const std::size_t limit_;
+  WatchObserver* observer_;
+  bool resumed_ = false;
+
+  std::mutex mu_;
+  std::deque<WatchItem> queue_;
+  std::function<void(WatchItem)> waiting_;
+  bool cancelled_ = false;
+  bool end_queued_ = false;
+  bool end_delivered_ = false;
+};
+
+WatchHub::Impl::Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig config,
+                     WatchObserver* observer, std::function<double()> uniform01)
+    : scheduler_(scheduler),
+      source_(source),
+      config_(std::move(config)),
+      observer_(observer != nullptr ? observer : &default_observer_),
+      uniform01_(std::move(uniform01)),
+      backoff_(config_.error_backoff, [this] { return random01(); }),
+      bucket_(TokenBucket::create(scheduler, config_.reads_per_second, config_.read_burst)) {}
+
+double WatchHub::Impl::random01() {
+  if (uniform01_) return uniform01_();
+  std::lock_guard<std::mutex> lock(random_mu_);
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
+milliseconds WatchHub::Impl::jittered(milliseconds base) {
+  double factor = 1.0 + config_.poll_jitter * (2.0 * random01() - 1.0);
+  return milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * factor));
+}
+
+std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std::int64_t job,
+                                                         bool* created, bool new_job_id) {
+  Key key = key_of(scope, job);
+  std::shared_ptr<JobWatch> w;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    if (shut_) return nullptr;
+    std::uint64_t seq_base = config_.seq_base;
+    auto it = table_.find(key);
+    if (it != table_.end()) {
+      JobWatch& old = *it->second;
+      std::lock_guard<std::mutex> wlock(old.mu);
+      // JOB handed this id out for a new job just now, so a finished job kept under it is an
+      // older one (JOB restored or replaced): it makes way, seqs continuing above its own.
+      const bool older_job = new_job_id && old.finished;
+      if (!old.stopped && !older_job) {
+        *created = false;
+        return it->second;
+      }
+      old.stopped = true;
+      if (old.finished) retained_--;
+      seq_base = std::max(seq_base, old.seq);
+    }
+    if (auto floor = seq_floors_.find(key); floor != seq_floors_.end()) {
+      seq_base = std::max(seq_base, floor->second);
+      seq_floors_.erase(floor);
+    }
+    w = std::make_shared<JobWatch>();
+    w->key = key;
+    w->scope = Scope{key.type, key.id};
+    w->created = scheduler_.now();
+    w->interval = config_.poll_floor;
+    w->seq_base = seq_base;
+    table_[key] = w;
+  }
+  *created = true;
+  report_tables();
+  return w;
+}
+
+std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std::int64_t job,
+                                                        std::optional<std::uint64_t> after_seq) {
+  bool created = false;
+  std::shared_ptr<JobWatch> w;
+  std::shared_ptr<SubscriberImpl> sub;
+  for (;;) {
+    w = find_or_create(scope, job, &created);
+    if (w == nullptr) {
+      sub = std::make_shared<SubscriberImpl>(weak_from_this(), w, config_.subscriber_queue_limit,
+                                             observer_);
+      subscribers_++;
+      observer().on_subscribers(subscribers_.load());
+      std::lock_guard<std::mutex> lock(table_mu_);
+      sub->push(end_item(shutdown_reason_), nullptr, 0);
+      return sub;
+    }
+    std::lock_guard<std::mutex> lock(w->mu);
+    // The last subscriber of an unregistered job may have left (and stopped its watch) since
+    // find_or_create returned it: joining a stopped watch would leave this stream waiting for
+    // reads that never come. Look again; the stopped watch is out of the table by now.
+    if (w->stopped) continue;
+    sub = std::make_shared<SubscriberImpl>(weak_from_this(), w, config_.subscriber_queue_limit,
+                                           observer_);
+    subscribers_++;
+    observer().on_subscribers(subscribers_.load());
+    // Nothing read yet: the first read sends this subscriber its SNAPSHOT.
+    if (w->snapshot == nullptr) {
+      w->subscribers.push_back(sub);
+    } else {
+      std::vector<WatchEvent> initial;
+      const bool can_replay = after_seq && *after_seq > 0 && *after_seq <= w->seq &&
+                              (*after_seq == w->seq ||
+                               (!w->history.empty() && w->history.front().seq <= *after_seq + 1));
+      if (can_replay) {
+        sub->set_resumed(true);
+        for (const auto& e : w->history) {
+          if (e.seq > *after_seq) initial.push_back(e);
+        }
+      } else {
+        WatchEvent snap;
+        snap.kind = WatchEventKind::kSnapshot;
+        snap.seq = w->finished ? w->finished_event->seq - 1 : w->seq;
+        snap.snapshot = w->snapshot;
+        snap.observed_at_ms = scheduler_.wall_ms();
+        initial.push_back(std::move(snap));
+      }
+      // FINISHED ends every stream, even one whose after_seq already covered it.
+      if (w->finished && (initial.empty() || initial.back().kind != WatchEventKind::kFinished)) {
+        initial.push_back(*w->finished_event);
+      }
+      for (auto& e : initial) sub->push(event_item(std::move(e)), w->snapshot, w->seq);
+      if (w->finished) {
+        sub->push(end_item(std::nullopt), w->snapshot, w->seq);
+      } else {
+        w->subscribers.push_back(sub);
+      }
+    }
+    break;
+  }
+  if (created) start_read(w, /*priority=*/true);
+  return sub;
+}
+
+void WatchHub::Impl::watch(const Scope& scope, std::int64_t job) {
+  bool created = false;
+  for (;;) {
+    std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, /*new_job_id=*/true);
+    if (w == nullptr) return;
+    bool verify = false;
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      // Stopped since found (its last subscriber left): a job registered there is never read.
+      if (w->stopped) continue;
+      w->registered = true;
+      // Someone watched the id before the submit returned (then it is this job), or an older
+      // job held it: read now and let on_read tell which.
+      if (!created && w->snapshot != nullptr) {
+        w->resubmitted = true;
+        verify = true;
+      }
+    }
+    if (created) start_read(w, /*priority=*/false);
+    if (verify) read_now(w);
+    return;
+  }
+}
+
+bool WatchHub::Impl::poke(std::int64_t job) {
+  std::vector<std::shared_ptr<JobWatch>> found;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    for (const auto& [key, w] : table_) {
+      if (key.job == job) found.push_back(w);
+    }
+  }
+  for (const auto& w : found) read_now(w);
+  return !found.empty();
+}
+
+void WatchHub::Impl::read_now(const std::shared_ptr<JobWatch>& w) {
+  std::shared_ptr<Timer> timer;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->stopped || w->finished) return;
+    if (w->reading) {
+      w->read_again = true;
+      return;
+    }
+    timer = std::move(w->timer);
+  }
+  if (timer) timer->cancel();
+  start_read(w, /*priority=*/true);
+}
+
+std::optional<JobSnapshot> WatchHub::Impl::cached(const Scope& scope, std::int64_t job,
+                                                  milliseconds max_age) {
+  std::shared_ptr<JobWatch> w;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    auto it = table_.find(key_of(scope, job));
+    if (it == table_.end()) return std::nullopt;
+    w = it->second;
+  }
+  std::lock_guard<std::mutex> lock(w->mu);
+  if (w->snapshot == nullptr || w->resubmitted) return std::nullopt;
+  if (w->finished) return *w->snapshot;
+  if (w->last_ok_read && scheduler_.now() - *w->last_ok_read <= max_age) return *w->snapshot;
+  return std::nullopt;
+}
+
+void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, bool priority) {
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->stopped || w->finished) return;
+    if (w->reading) {
+      w->read_again = true;
+      return;
+    }
+    w->reading = true;
+  }
+  std::weak_ptr<Impl> weak = weak_from_this();
+  auto asked = scheduler_.now();
+  bucket_->acquire(
+      [weak, w, asked] {
+        auto self = weak.lock();
+        if (!self) return;
+        self->observer().on_token_wait(
+            std::chrono::duration_cast<milliseconds>(self->scheduler_.now() - asked));
+        {
+          std::lock_guard<std::mutex> lock(w->mu);
+          if (w->stopped) {
+            w->reading = false;
+            return;
+          }
+        }
+        self->source_.read_status(w->scope, w->key.job, [weak, w](Result<JobSnapshot> result) {
+          if (auto hub = weak.lock()) hub->on_read(w, std::move(result));
+        });
+      },
+      priority);
+}
+
+bool WatchHub::Impl::is_young(const JobWatch& w, const JobSnapshot& latest, Clock::time_point now,
+                              std::int64_t wall_ms) const {
+  if (config_.poll_young_for.count() <= 0) return false;
+  // JOB's own start time counts when it has one: a job jobgw only learns of late (a WatchStatus
+  // for a job submitted elsewhere) is as old as JOB says, not as old as its watch.
+  const std::int64_t born_ms =
+      latest.start_time_ms > 0 ? latest.start_time_ms : latest.create_time_ms;
+  const milliseconds age = born_ms > 0 ? milliseconds(wall_ms - born_ms)
+                                       : std::chrono::duration_cast<milliseconds>(now - w.created);
+  return age < config_.poll_young_for;
+}
+
+void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result) {
+  reads_++;
+  observer().on_read(result.ok());
+  if (!result.ok()) read_errors_++;
+
+  std::vector<WatchEvent> events;
+  std::vector<std::shared_ptr<SubscriberImpl>> targets;
+  std::optional<std::optional<Error>> end;  // set: end the streams (inner: with this error)
+  std::shared_ptr<const JobSnapshot> latest;
+  std::uint64_t latest_seq = 0;
+  milliseconds next_delay{0};
+  bool finished_now = false;
+  int final_status = 0;
+  bool id_reused = false;
+  bool resubmitted = false;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->stopped) {
+      w->reading = false;
+      return;
+    }
+    const auto now = scheduler_.now();
+    const std::int64_t wall = scheduler_.wall_ms();
+    if (result.ok() && w->snapshot != nullptr && !same_job_instance(*w->snapshot, result.value())) {
+      // The id now names another job. Nothing from the watched one is carried over: its streams
+      // end, and a resubmitted id starts a watch of its own below.
+      id_reused = true;
+      resubmitted = w->resubmitted;
+      end.emplace(id_reused_error(w->key.job, *w->snapshot, result.value()));
+      spdlog::warn("watch_end scope={}:{} job_instance_id={} reason=job_id_reused {}", w->key.type,
+                   w->key.id, w->key.job, end->value().message);
+      w->stopped = true;
+    } else if (result.ok()) {
+      w->resubmitted = false;
+      auto fresh = std::make_shared<JobSnapshot>(std::move(result.value()));
+      fresh->scope = w->scope;
+      if (fresh->job_instance_id == 0) fresh->job_instance_id = w->key.job;
+      w->last_ok_read = now;
+      w->consecutive_errors = 0;
+      bool changed;
+      if (w->snapshot == nullptr) {
+        // The first read is seq_base + 1: the state every stream's SNAPSHOT starts from.
+        w->seq = w->seq_base + 1;
+        WatchEvent snap;
+        snap.kind = WatchEventKind::kSnapshot;
+        snap.seq = w->seq;
+        snap.snapshot = fresh;
+        snap.observed_at_ms = wall;
+        events.push_back(std::move(snap));
+        changed = true;
+      } else {
+        std::vector<WatchEvent> changes = diff_snapshots(*w->snapshot, *fresh);
+        changed = !changes.empty();
+        for (auto& e : changes) {
+          e.seq = ++w->seq;
+          e.observed_at_ms = wall;
+          w->history.push_back(e);
+          events.push_back(std::move(e));
+        }
+      }
+      w->snapshot = fresh;
+      if (fresh->finished) {
+        WatchEvent fin;
+        fin.kind = WatchEventKind::kFinished;
+        fin.seq = ++w->seq;
+        fin.snapshot = fresh;
+        fin.observed_at_ms = wall;
+        w->history.push_back(fin);
+        w->finished_event = fin;
+        events.push_back(std::move(fin));
+        w->finished = true;
+        finished_now = true;
+        final_status = fresh->status;
+        end.emplace(std::nullopt);
+      }
+      while (w->history.size() > config_.history_limit) w->history.pop_front();
+      const bool young = is_young(*w, *fresh, now, wall);
+      w->interval =
+          changed || young
+              ? config_.poll_floor
+              : std::min(config_.poll_ceiling,
+                         milliseconds(static_cast<std::int64_t>(
+                             static_cast<double>(w->interval.count()) * config_.poll_growth)));
+      next_delay = jittered(w->interval);
+    } else {
+      const Error& error = result.error();
+      const auto since = now - (w->last_ok_read ? *w->last_ok_read : w->created);
+      if (!is_transient(error)) {
+        spdlog::warn("watch_end scope={}:{} job_instance_id={} reason=job_error {}", w->key.type,
+                     w->key.id, w->key.job, error.describe());
+        end.emplace(error);
+        w->stopped = true;
+      } else if (since >= config_.give_up_after) {
+        Error give_up;
+        give_up.kind = ErrorKind::kTimeout;
+        give_up.message =
+            "gave up on job " + std::to_string(w->key.job) + " after " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(since).count()) +
+            " s without a successful status read; last error: " + error.message;
+        give_up.job_code = error.job_code;
+        give_up.request_id = error.request_id;
+        spdlog::warn("watch_end scope={}:{} job_instance_id={} reason=give_up {}", w->key.type,
+                     w->key.id, w->key.job, error.describe());
+        end.emplace(std::move(give_up));
+        w->stopped = true;
+      } else {
+        w->consecutive_errors++;
+        next_delay = backoff_.delay(w->consecutive_errors);
+        spdlog::info(
+            "watch_read_failed scope={}:{} job_instance_id={} attempt={} retry_in_ms={} {}",
+            w->key.type, w->key.id, w->key.job, w->consecutive_errors, next_delay.count(),
+            error.describe());
+      }
+    }
+    targets = w->subscribers;
+    if (end) w->subscribers.clear();
+    latest = w->snapshot;
+    latest_seq = w->seq;
+  }
+
+  {
+    std::lock_guard<std::mutex> order(w->deliver_mu);
+    for (const auto& sub : targets) {
+      // Only the first read yields a SNAPSHOT here, and only subscribers that came before it
+      // are in `targets` then; later ones got their own SNAPSHOT in subscribe().
+      for (const auto& e : events) sub->push(event_item(e), latest, latest_seq);
+      if (end) sub->push(end_item(*end), latest, latest_seq);
+    }
+  }
+  for (const auto& e : events) observer().on_event(e.kind);
+  if (finished_now) observer().on_job_finished(final_status);
+  // A resubmitted id's record is the new job's now: the old job's end must not forget it.
+  if (end && end_listener_ && !resubmitted) end_listener_(w->scope, w->key.job, *end);
+  if (end && !finished_now) remove(w, /*keep_seq=*/id_reused);
+  if (finished_now) retain_finished(w);
+  if (resubmitted) watch(w->scope, w->key.job);
+  after_delivery(w, next_delay);
+}
+
+void WatchHub::Impl::after_delivery(const std::shared_ptr<JobWatch>& w, milliseconds next_delay) {
+  bool again = false;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->reading = false;
+    if (w->stopped || w->finished) return;
+    if (w->read_again) {
+      w->read_again = false;
+      again = true;
+    }
+  }
+  if (again) {
+    start_read(w, /*priority=*/true);
+    return;
+  }
+  observer().on_poll(next_delay);
+  schedule_read(w, next_delay);
+}
+
+void WatchHub::Impl::schedule_read(const std::shared_ptr<JobWatch>& w, milliseconds delay) {
+  std::weak_ptr<Impl> weak = weak_from_this();
+  std::weak_ptr<JobWatch> weak_watch = w;
+  auto timer = scheduler_.after(delay, [weak, weak_watch] {
+    auto self = weak.lock();
+    auto watch = weak_watch.lock();
+    if (self && watch) self->start_read(watch, /*priority=*/false);
+  });
+  std::lock_guard<std::mutex> lock(w->mu);
+  if (w->stopped) {
+    timer->cancel();
+    return;
+  }
+  w->timer = std::move(timer);
+}
+
+void WatchHub::Impl::remove(const std::shared_ptr<JobWatch>& w, bool keep_seq) {
+  std::shared_ptr<Timer> timer;
+  bool finished;
+  std::uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->stopped = true;
+    finished = w->finished;
+    seq = w->seq;
+    timer = std::move(w->timer);
+  }
+  if (timer) timer->cancel();
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    auto it = table_.find(w->key);
+    if (it != table_.end() && it->second == w) {
+      table_.erase(it);
+      if (finished) retained_--;
+      if (keep_seq) {
+        // Ids are reused only when JOB is restored or replaced; the bound is a backstop.
+        if (seq_floors_.size() >= config_.finished_retention_max) seq_floors_.clear();
+        seq_floors_[w->key] = seq;
+      }
+    }
+  }
+  report_tables();
+}
+
+// Finished jobs stay readable for late subscribers and GetJobStatus, bounded in time and count.
+void WatchHub::Impl::retain_finished(const std::shared_ptr<JobWatch>& w) {
+  std::vector<std::shared_ptr<JobWatch>> evicted;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    retained_++;
+    finished_order_.push_back(w);
+    while (finished_order_.size() > config_.finished_retention_max) {
+      if (auto old = finished_order_.front().lock()) evicted.push_back(std::move(old));
+      finished_order_.pop_front();
+    }
+  }
+  for (const auto& old : evicted) remove(old);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  std::weak_ptr<JobWatch> weak_watch = w;
+  scheduler_.after(config_.finished_retention, [weak, weak_watch] {
+    auto self = weak.lock();
+    auto watch = weak_watch.lock();
+    if (self && watch) self->remove(watch);
+  });
+  report_tables();
+}
+
+void WatchHub::Impl::subscriber_left(const std::shared_ptr<JobWatch>& w, const SubscriberImpl* sub,
+                                     bool counted) {
+  bool idle = false;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    auto& subs = w->subscribers;
+    subs.erase(
+        std::remove_if(subs.begin(), subs.end(), [sub](const auto& s) { return s.get() == sub; }),
+        subs.end());
+    // Nobody listens and jobgw did not submit it: stop reading JOB for it. Stopped here, under
+    // the lock that decided it, so a subscriber or registration arriving before remove() runs
+    // sees a stopped watch and looks again instead of joining one that is going away.
+    idle = subs.empty() && !w->registered && !w->finished && !w->stopped;
+    if (idle) w->stopped = true;
+  }
+  if (counted) subscriber_ended();
+  if (idle) remove(w);
+}
+
+void WatchHub::Impl::subscriber_ended() {
+  subscribers_--;
+  observer().on_subscribers(subscribers_.load());
+}
+
+void WatchHub::Impl::shutdown(Error reason) {
+  std::vector<std::shared_ptr<JobWatch>> all;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    if (shut_) return;
+    shut_ = true;
+    shutdown_reason_ = reason;
+    for (auto& [key, w] : table_) all.push_back(w);
+    table_.clear();
+    finished_order_.clear();
+    retained_ = 0;
+  }
+  for (const auto& w : all) {
+    std::vector<std::shared_ptr<SubscriberImpl>> subs;
+    std::shared_ptr<Timer> timer;
+    std::shared_ptr<const JobSnapshot> latest;
+    std::uint64_t seq;
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      w->stopped = true;
+      subs.swap(w->subscribers);
+      timer = std::move(w->timer);
+      latest = w->snapshot;
+      seq = w->seq;
+    }
+    if (timer) timer->cancel();
+    std::lock_guard<std::mutex> order(w->deliver_mu);
+    for (const auto& sub : subs) sub->push(end_item(reason), latest, seq);
+  }
+  report_tables();
+}
+
+WatchHubStats WatchHub::Impl::stats() const {
+  WatchHubStats s;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    for (const auto& [key, w] : table_) {
+      std::lock_guard<std::mutex> wlock(w->mu);
+      if (w->finished) {
+        s.retained_jobs++;
+      } else {
+        s.watched_jobs++;
+      }
+    }
+  }
+  s.subscribers = subscribers_.load();
+  s.reads = reads_.load();
+  s.read_errors = read_errors_.load();
+  return s;
+}
+
+void WatchHub::Impl::report_tables() {
+  std::size_t watched;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    watched = table_.size() - retained_;
+  }
+  observer().on_watched_jobs(watched);
+}
+
+WatchHub::WatchHub(Scheduler& scheduler, StatusSource& source, WatchHubConfig config,
+                   WatchObserver* observer, std::function<double()> uniform01)
+    : impl_(std::make_shared<Impl>(scheduler, source, std::move(config), observer,
+                                   std::move(uniform01))) {}
+
+WatchHub::~WatchHub() {
+  Error reason;
+  reason.kind = ErrorKind::kCancelled;
+  reason.message = "jobgw is shutting down";
+  impl_->shutdown(std::move(reason));
+}
+
+std::shared_ptr<Subscription> WatchHub::subscribe(const Scope& scope, std::int64_t job_instance_id,
+                                                  std::optional<std::uint64_t> after_seq) {
+  return impl_->subscribe(scope, job_instance_id, after_seq);
+}
+
+void WatchHub::watch(const Scope& scope, std::int64_t job_instance_id) {
+  impl_->watch(scope, job_instance_id);
+}
+
+bool WatchHub::poke(std::int64_t job_instance_id) { return impl_->poke(job_instance_id); }
+
+std::optional<JobSnapshot> WatchHub::cached(const Scope& scope, std::int64_t job_instance_id,
+                                            std::chrono::milliseconds max_age) const {
+  return impl_->cached(scope, job_instance_id, max_age);
+}
+
+void WatchHub::shutdown(Error reason) { impl_->shutdown(std::move(reason)); }
+
+void WatchHub::set_end_listener(EndListener listener) {
+  impl_->end_listener_ = std::move(listener);
+}
+
+WatchHubStats WatchHub::stats() const { return impl_->stats(); }
+
+}  // namespace jobgw::core

@@ -1,0 +1,137 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "core/base/backoff.h"
+#include "core/base/result.h"
+#include "core/base/scheduler.h"
+#include "core/job/job_snapshot.h"
+#include "core/watch/watch_event.h"
+
+namespace jobgw::core {
+
+struct WatchHubConfig {
+  // Adaptive poll interval: starts at the floor, grows by `growth` per unchanged read up to the
+  // ceiling, snaps back to the floor on any change.
+  std::chrono::milliseconds poll_floor{200};
+  std::chrono::milliseconds poll_ceiling{5000};
+  double poll_growth = 1.5;
+  // A job younger than this (by JOB's start_time, else since jobgw first saw it) is read at the
+  // floor whether or not it changes: short jobs are the common case and their callers wait on
+  // them, so their start, host changes and end are noticed within a floor. 0 turns it off.
+  std::chrono::milliseconds poll_young_for{5000};
+  // +-fraction applied to every interval so jobs submitted together do not poll in lockstep.
+  double poll_jitter = 0.1;
+  // Failed reads back off exponentially; they never end a stream by themselves.
+  BackoffPolicy error_backoff{std::chrono::milliseconds(500), std::chrono::milliseconds(15000), 2.0,
+                              0.2};
+  // No successful read for this long ends the job's streams with kTimeout.
+  std::chrono::milliseconds give_up_after{std::chrono::minutes(10)};
+  // Global cap on JOB status reads, shared by all pollers. Any wall-clock second sees at most
+  // rate + burst reads, so a burst of 5 % of the rate keeps every second within 5 % of JOB's
+  // budget.
+  double reads_per_second = 50;
+  double read_burst = 2.5;
+  // Events kept per job for after_seq resumption.
+  std::size_t history_limit = 1024;
+  // Events queued per subscriber before intermediate ones collapse into one SNAPSHOT.
+  std::size_t subscriber_queue_limit = 256;
+  // How long a finished job stays in the hub for late subscribers and GetJobStatus.
+  std::chrono::milliseconds finished_retention{std::chrono::minutes(5)};
+  std::size_t finished_retention_max = 10000;
+  // Added to every job's sequence numbers. A restarted jobgw starts above every seq the last
+  // run gave out, so an after_seq from before the restart can never be mistaken for one of
+  // this run's: it gets a fresh SNAPSHOT.
+  std::uint64_t seq_base = 0;
+};
+
+// Reads a job's status; the production one is JobClient's get_job_instance_status.
+class StatusSource {
+ public:
+  virtual ~StatusSource() = default;
+  virtual void read_status(const Scope& scope, std::int64_t job_instance_id,
+                           std::function<void(Result<JobSnapshot>)> done) = 0;
+};
+
+// Metrics hooks; the default does nothing. Called without hub locks held.
+class WatchObserver {
+ public:
+  virtual ~WatchObserver() = default;
+  virtual void on_event(WatchEventKind kind) {}
+  virtual void on_watched_jobs(std::size_t count) {}
+  virtual void on_subscribers(std::size_t count) {}
+  virtual void on_poll(std::chrono::milliseconds next_interval) {}
+  virtual void on_read(bool ok) {}
+  virtual void on_token_wait(std::chrono::milliseconds waited) {}
+  virtual void on_job_finished(int job_status) {}
+  virtual void on_subscriber_overflow() {}
+};
+
+// One subscriber's stream. Pull-based so a slow consumer never blocks the poller: events queue
+// (bounded) until the consumer asks for the next one.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  // Asks for the next item; `ready` runs exactly once: inline when an item is already queued,
+  // otherwise later on a hub thread. One request at a time. After an end item no more requests.
+  virtual void next(std::function<void(WatchItem)> ready) = 0;
+  // Frees the subscriber's queue now. A pending `ready` is dropped without being called, though
+  // one already running on another thread may still finish.
+  virtual void cancel() = 0;
+};
+
+struct WatchHubStats {
+  std::size_t watched_jobs = 0;   // jobs with a live poller
+  std::size_t retained_jobs = 0;  // finished jobs kept for late readers
+  std::size_t subscribers = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t read_errors = 0;
+};
+
+// One poller per (scope, job), however many subscribers (docs/ARCHITECTURE.md "WatchHub").
+// Thread-safe; the job table has one mutex held only for lookups, each job its own.
+class WatchHub {
+ public:
+  WatchHub(Scheduler& scheduler, StatusSource& source, WatchHubConfig config,
+           WatchObserver* observer = nullptr, std::function<double()> uniform01 = {});
+  ~WatchHub();
+
+  // A stream for the job: SNAPSHOT (or the events after after_seq), changes, FINISHED, end. A
+  // read that shows another job under the id (name or create time changed) ends the stream
+  // with kNotFound: the watched job is gone.
+  std::shared_ptr<Subscription> subscribe(const Scope& scope, std::int64_t job_instance_id,
+                                          std::optional<std::uint64_t> after_seq = {});
+  // Starts polling a job jobgw submitted, so its status is known before anyone watches. JOB
+  // just gave out this id, so a finished job the hub keeps under it is an older one (JOB was
+  // restored or replaced) and is dropped; a live watch is read at once and replaced if the
+  // read shows another job (see same_job_instance).
+  void watch(const Scope& scope, std::int64_t job_instance_id);
+  // A hint (JOB's callback) that the job changed: read it now. False when no watch knows it.
+  bool poke(std::int64_t job_instance_id);
+  // The latest snapshot when read no longer than max_age ago (or the job finished).
+  std::optional<JobSnapshot> cached(const Scope& scope, std::int64_t job_instance_id,
+                                    std::chrono::milliseconds max_age) const;
+  // Ends every stream with `reason` and stops all polling. Idempotent.
+  void shutdown(Error reason);
+
+  // Told once per watch that ends by itself (not by shutdown): error empty when the job
+  // finished, else why the hub stopped reading it. Runs without hub locks held, on the thread
+  // that read the status. Set before the first subscribe or watch.
+  using EndListener = std::function<void(const Scope& scope, std::int64_t job_instance_id,
+                                         const std::optional<Error>& error)>;
+  void set_end_listener(EndListener listener);
+
+  WatchHubStats stats() const;
+
+  class Impl;  // opaque; public only so the hub's subscriber type can name it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace jobgw::core
