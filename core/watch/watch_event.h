@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "core/base/error.h"
 #include "core/job/job_snapshot.h"
@@ -46,6 +47,17 @@ struct WatchItem {
   std::optional<WatchEvent> event;
   std::optional<Error> error;
   bool is_end() const { return !event.has_value(); }
+
+  static WatchItem of(WatchEvent event) {
+    WatchItem item;
+    item.event = std::move(event);
+    return item;
+  }
+  static WatchItem end(std::optional<Error> error) {
+    WatchItem item;
+    item.error = std::move(error);
+    return item;
+  }
 };
 
 }  // namespace jobgw::core

@@ -10,44 +10,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/watch/job_watch.h"
+#include "core/watch/poll_policy.h"
 #include "core/watch/snapshot_diff.h"
+#include "core/watch/subscriber_queue.h"
 #include "core/watch/token_bucket.h"
 
 namespace jobgw::core {
 namespace {
 
-using Clock = Scheduler::Clock;
 using std::chrono::milliseconds;
-
-struct Key {
-  std::string type;
-  std::string id;
-  std::int64_t job = 0;
-  bool operator==(const Key& o) const { return job == o.job && id == o.id && type == o.type; }
-};
-
-struct KeyHash {
-  std::size_t operator()(const Key& k) const {
-    return std::hash<std::int64_t>()(k.job) ^ (std::hash<std::string>()(k.id) << 1) ^
-           (std::hash<std::string>()(k.type) << 2);
-  }
-};
-
-Key key_of(const Scope& scope, std::int64_t job) {
-  return Key{scope.type.empty() ? "biz" : scope.type, scope.id, job};
-}
-
-WatchItem end_item(std::optional<Error> error) {
-  WatchItem item;
-  item.error = std::move(error);
-  return item;
-}
-
-WatchItem event_item(WatchEvent event) {
-  WatchItem item;
-  item.event = std::move(event);
-  return item;
-}
 
 std::string describe_job(const JobSnapshot& s) {
   return "'" + s.name + "' created at " + std::to_string(s.create_time_ms);
@@ -66,39 +38,6 @@ Error id_reused_error(std::int64_t job, const JobSnapshot& watched, const JobSna
 
 }  // namespace
 
-class SubscriberImpl;
-
-// The state of one watched job. `mu` guards everything but `deliver_mu`, which keeps the
-// deliveries of successive reads in order without holding `mu` while subscribers run.
-struct JobWatch {
-  Key key;
-  Scope scope;
-  Clock::time_point created;
-
-  std::mutex mu;
-  std::shared_ptr<const JobSnapshot> snapshot;
-  // The first read is seq_base + 1.
-  std::uint64_t seq_base = 0;
-  std::uint64_t seq = 0;
-  std::deque<WatchEvent> history;
-  std::optional<WatchEvent> finished_event;
-  std::vector<std::shared_ptr<SubscriberImpl>> subscribers;
-  bool registered = false;
-  // A submit through jobgw just returned this id while the watch held an earlier read: until
-  // the next read shows whether that read was of the same job, nothing is served from it.
-  bool resubmitted = false;
-  bool finished = false;
-  bool stopped = false;
-  bool reading = false;
-  bool read_again = false;
-  std::optional<Clock::time_point> last_ok_read;
-  milliseconds interval{0};
-  int consecutive_errors = 0;
-  std::shared_ptr<Timer> timer;
-
-  std::mutex deliver_mu;
-};
-
 class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
  public:
   Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig config, WatchObserver* observer,
@@ -112,7 +51,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void shutdown(Error reason);
   WatchHubStats stats() const;
 
-  void subscriber_left(const std::shared_ptr<JobWatch>& watch, const SubscriberImpl* sub,
+  void subscriber_left(const std::shared_ptr<JobWatch>& watch, const SubscriberQueue* sub,
                        bool counted);
   void subscriber_ended();
 
@@ -130,9 +69,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   // and an after_seq from it must never replay another job's events).
   void remove(const std::shared_ptr<JobWatch>& w, bool keep_seq = false);
   void retain_finished(const std::shared_ptr<JobWatch>& w);
-  milliseconds jittered(milliseconds base);
-  bool is_young(const JobWatch& w, const JobSnapshot& latest, Clock::time_point now,
-                std::int64_t wall_ms) const;
+  std::shared_ptr<SubscriberQueue> new_subscriber(const std::shared_ptr<JobWatch>& w);
   double random01();
   void report_tables();
 
@@ -145,6 +82,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   WatchObserver* observer_;
   std::function<double()> uniform01_;
   Backoff backoff_;
+  PollPolicy poll_;
   std::shared_ptr<TokenBucket> bucket_;
 
   mutable std::mutex table_mu_;
@@ -164,129 +102,6 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   std::atomic<std::uint64_t> read_errors_{0};
 };
 
-// A subscriber's bounded queue. Events wait here until the consumer pulls them, so a slow
-// consumer costs its own queue and nothing else.
-class SubscriberImpl : public Subscription {
- public:
-  SubscriberImpl(std::weak_ptr<WatchHub::Impl> hub, std::weak_ptr<JobWatch> watch,
-                 std::size_t limit, WatchObserver* observer)
-      : hub_(std::move(hub)), watch_(std::move(watch)), limit_(limit), observer_(observer) {}
-
-  void set_resumed(bool resumed) { resumed_ = resumed; }
-
-  void next(std::function<void(WatchItem)> ready) override {
-    WatchItem item;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (cancelled_ || end_delivered_) return;
-      if (queue_.empty()) {
-        waiting_ = std::move(ready);
-        return;
-      }
-      item = std::move(queue_.front());
-      queue_.pop_front();
-      if (item.is_end()) end_delivered_ = true;
-    }
-    if (item.is_end()) note_end();
-    ready(std::move(item));
-  }
-
-  void cancel() override {
-    bool counted;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (cancelled_) return;
-      cancelled_ = true;
-      counted = !end_delivered_;
-      queue_.clear();
-      waiting_ = nullptr;
-    }
-    auto hub = hub_.lock();
-    auto watch = watch_.lock();
-    if (hub && watch) {
-      hub->subscriber_left(watch, this, counted);
-    } else if (hub && counted) {
-      hub->subscriber_ended();
-    }
-  }
-
-  // `latest` and `latest_seq` describe the job's state after `item`, for collapsing.
-  void push(WatchItem item, const std::shared_ptr<const JobSnapshot>& latest,
-            std::uint64_t latest_seq) {
-    std::function<void(WatchItem)> ready;
-    bool overflowed = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (cancelled_ || end_queued_) return;
-      if (item.event) item.event->resumed = resumed_;
-      if (item.is_end()) end_queued_ = true;
-      if (waiting_ && queue_.empty()) {
-        ready = std::move(waiting_);
-        waiting_ = nullptr;
-        if (item.is_end()) end_delivered_ = true;
-      } else {
-        queue_.push_back(std::move(item));
-        if (queue_.size() > limit_) {
-          collapse_locked(latest, latest_seq);
-          overflowed = true;
-        }
-      }
-    }
-    if (overflowed && observer_ != nullptr) observer_->on_subscriber_overflow();
-    if (ready) {
-      bool end = item.is_end();
-      if (end) note_end();
-      ready(std::move(item));
-    }
-  }
-
- private:
-  // Intermediate events become one SNAPSHOT of the latest state; FINISHED and the end stay.
-  void collapse_locked(const std::shared_ptr<const JobSnapshot>& latest, std::uint64_t seq) {
-    std::optional<WatchItem> finished;
-    std::optional<WatchItem> end;
-    for (auto& it : queue_) {
-      if (it.is_end()) {
-        end = std::move(it);
-      } else if (it.event->kind == WatchEventKind::kFinished) {
-        finished = std::move(it);
-      }
-    }
-    queue_.clear();
-    WatchEvent snap;
-    snap.kind = WatchEventKind::kSnapshot;
-    snap.resumed = resumed_;
-    if (finished) {
-      snap.seq = finished->event->seq - 1;
-      snap.snapshot = finished->event->snapshot;
-      snap.observed_at_ms = finished->event->observed_at_ms;
-    } else {
-      snap.seq = seq;
-      snap.snapshot = latest;
-    }
-    queue_.push_back(event_item(std::move(snap)));
-    if (finished) queue_.push_back(std::move(*finished));
-    if (end) queue_.push_back(std::move(*end));
-  }
-
-  void note_end() {
-    if (auto hub = hub_.lock()) hub->subscriber_ended();
-  }
-
-  std::weak_ptr<WatchHub::Impl> hub_;
-  std::weak_ptr<JobWatch> watch_;
-  const std::size_t limit_;
-  WatchObserver* observer_;
-  bool resumed_ = false;
-
-  std::mutex mu_;
-  std::deque<WatchItem> queue_;
-  std::function<void(WatchItem)> waiting_;
-  bool cancelled_ = false;
-  bool end_queued_ = false;
-  bool end_delivered_ = false;
-};
-
 WatchHub::Impl::Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig config,
                      WatchObserver* observer, std::function<double()> uniform01)
     : scheduler_(scheduler),
@@ -295,6 +110,7 @@ WatchHub::Impl::Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig 
       observer_(observer != nullptr ? observer : &default_observer_),
       uniform01_(std::move(uniform01)),
       backoff_(config_.error_backoff, [this] { return random01(); }),
+      poll_(config_, [this] { return random01(); }),
       bucket_(TokenBucket::create(scheduler, config_.reads_per_second, config_.read_burst)) {}
 
 double WatchHub::Impl::random01() {
@@ -303,9 +119,24 @@ double WatchHub::Impl::random01() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
-milliseconds WatchHub::Impl::jittered(milliseconds base) {
-  double factor = 1.0 + config_.poll_jitter * (2.0 * random01() - 1.0);
-  return milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * factor));
+std::shared_ptr<SubscriberQueue> WatchHub::Impl::new_subscriber(
+    const std::shared_ptr<JobWatch>& w) {
+  std::weak_ptr<Impl> hub = weak_from_this();
+  std::weak_ptr<JobWatch> watch = w;
+  return std::make_shared<SubscriberQueue>(
+      config_.subscriber_queue_limit, observer_,
+      [hub, watch](const SubscriberQueue* sub, bool counted) {
+        auto self = hub.lock();
+        auto job = watch.lock();
+        if (self && job) {
+          self->subscriber_left(job, sub, counted);
+        } else if (self && counted) {
+          self->subscriber_ended();
+        }
+      },
+      [hub] {
+        if (auto self = hub.lock()) self->subscriber_ended();
+      });
 }
 
 std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std::int64_t job,
@@ -339,7 +170,7 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std
     w->key = key;
     w->scope = Scope{key.type, key.id};
     w->created = scheduler_.now();
-    w->interval = config_.poll_floor;
+    w->interval = poll_.floor();
     w->seq_base = seq_base;
     table_[key] = w;
   }
@@ -352,16 +183,15 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
                                                         std::optional<std::uint64_t> after_seq) {
   bool created = false;
   std::shared_ptr<JobWatch> w;
-  std::shared_ptr<SubscriberImpl> sub;
+  std::shared_ptr<SubscriberQueue> sub;
   for (;;) {
     w = find_or_create(scope, job, &created);
     if (w == nullptr) {
-      sub = std::make_shared<SubscriberImpl>(weak_from_this(), w, config_.subscriber_queue_limit,
-                                             observer_);
+      sub = new_subscriber(w);
       subscribers_++;
       observer().on_subscribers(subscribers_.load());
       std::lock_guard<std::mutex> lock(table_mu_);
-      sub->push(end_item(shutdown_reason_), nullptr, 0);
+      sub->push(WatchItem::end(shutdown_reason_), nullptr, 0);
       return sub;
     }
     std::lock_guard<std::mutex> lock(w->mu);
@@ -369,8 +199,7 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
     // find_or_create returned it: joining a stopped watch would leave this stream waiting for
     // reads that never come. Look again; the stopped watch is out of the table by now.
     if (w->stopped) continue;
-    sub = std::make_shared<SubscriberImpl>(weak_from_this(), w, config_.subscriber_queue_limit,
-                                           observer_);
+    sub = new_subscriber(w);
     subscribers_++;
     observer().on_subscribers(subscribers_.load());
     // Nothing read yet: the first read sends this subscriber its SNAPSHOT.
@@ -398,9 +227,9 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
       if (w->finished && (initial.empty() || initial.back().kind != WatchEventKind::kFinished)) {
         initial.push_back(*w->finished_event);
       }
-      for (auto& e : initial) sub->push(event_item(std::move(e)), w->snapshot, w->seq);
+      for (auto& e : initial) sub->push(WatchItem::of(std::move(e)), w->snapshot, w->seq);
       if (w->finished) {
-        sub->push(end_item(std::nullopt), w->snapshot, w->seq);
+        sub->push(WatchItem::end(std::nullopt), w->snapshot, w->seq);
       } else {
         w->subscribers.push_back(sub);
       }
@@ -510,25 +339,13 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, bool priorit
       priority);
 }
 
-bool WatchHub::Impl::is_young(const JobWatch& w, const JobSnapshot& latest, Clock::time_point now,
-                              std::int64_t wall_ms) const {
-  if (config_.poll_young_for.count() <= 0) return false;
-  // JOB's own start time counts when it has one: a job jobgw only learns of late (a WatchStatus
-  // for a job submitted elsewhere) is as old as JOB says, not as old as its watch.
-  const std::int64_t born_ms =
-      latest.start_time_ms > 0 ? latest.start_time_ms : latest.create_time_ms;
-  const milliseconds age = born_ms > 0 ? milliseconds(wall_ms - born_ms)
-                                       : std::chrono::duration_cast<milliseconds>(now - w.created);
-  return age < config_.poll_young_for;
-}
-
 void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result) {
   reads_++;
   observer().on_read(result.ok());
   if (!result.ok()) read_errors_++;
 
   std::vector<WatchEvent> events;
-  std::vector<std::shared_ptr<SubscriberImpl>> targets;
+  std::vector<std::shared_ptr<SubscriberQueue>> targets;
   std::optional<std::optional<Error>> end;  // set: end the streams (inner: with this error)
   std::shared_ptr<const JobSnapshot> latest;
   std::uint64_t latest_seq = 0;
@@ -598,14 +415,9 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
         end.emplace(std::nullopt);
       }
       while (w->history.size() > config_.history_limit) w->history.pop_front();
-      const bool young = is_young(*w, *fresh, now, wall);
       w->interval =
-          changed || young
-              ? config_.poll_floor
-              : std::min(config_.poll_ceiling,
-                         milliseconds(static_cast<std::int64_t>(
-                             static_cast<double>(w->interval.count()) * config_.poll_growth)));
-      next_delay = jittered(w->interval);
+          poll_.next_interval(w->interval, changed, poll_.is_young(w->created, *fresh, now, wall));
+      next_delay = poll_.jittered(w->interval);
     } else {
       const Error& error = result.error();
       const auto since = now - (w->last_ok_read ? *w->last_ok_read : w->created);
@@ -647,8 +459,8 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
     for (const auto& sub : targets) {
       // Only the first read yields a SNAPSHOT here, and only subscribers that came before it
       // are in `targets` then; later ones got their own SNAPSHOT in subscribe().
-      for (const auto& e : events) sub->push(event_item(e), latest, latest_seq);
-      if (end) sub->push(end_item(*end), latest, latest_seq);
+      for (const auto& e : events) sub->push(WatchItem::of(e), latest, latest_seq);
+      if (end) sub->push(WatchItem::end(*end), latest, latest_seq);
     }
   }
   for (const auto& e : events) observer().on_event(e.kind);
@@ -747,7 +559,7 @@ void WatchHub::Impl::retain_finished(const std::shared_ptr<JobWatch>& w) {
   report_tables();
 }
 
-void WatchHub::Impl::subscriber_left(const std::shared_ptr<JobWatch>& w, const SubscriberImpl* sub,
+void WatchHub::Impl::subscriber_left(const std::shared_ptr<JobWatch>& w, const SubscriberQueue* sub,
                                      bool counted) {
   bool idle = false;
   {
@@ -784,7 +596,7 @@ void WatchHub::Impl::shutdown(Error reason) {
     retained_ = 0;
   }
   for (const auto& w : all) {
-    std::vector<std::shared_ptr<SubscriberImpl>> subs;
+    std::vector<std::shared_ptr<SubscriberQueue>> subs;
     std::shared_ptr<Timer> timer;
     std::shared_ptr<const JobSnapshot> latest;
     std::uint64_t seq;
@@ -798,7 +610,7 @@ void WatchHub::Impl::shutdown(Error reason) {
     }
     if (timer) timer->cancel();
     std::lock_guard<std::mutex> order(w->deliver_mu);
-    for (const auto& sub : subs) sub->push(end_item(reason), latest, seq);
+    for (const auto& sub : subs) sub->push(WatchItem::end(reason), latest, seq);
   }
   report_tables();
 }

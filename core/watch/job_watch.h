@@ -1,0 +1,73 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/scheduler.h"
+#include "core/base/targets.h"
+#include "core/job/job_snapshot.h"
+#include "core/watch/subscriber_queue.h"
+#include "core/watch/watch_event.h"
+
+// The hub's record of one watched job, and the key it is filed under (watch_hub.cc).
+namespace jobgw::core {
+
+using Clock = Scheduler::Clock;
+
+struct Key {
+  std::string type;
+  std::string id;
+  std::int64_t job = 0;
+  bool operator==(const Key& o) const { return job == o.job && id == o.id && type == o.type; }
+};
+
+struct KeyHash {
+  std::size_t operator()(const Key& k) const {
+    return std::hash<std::int64_t>()(k.job) ^ (std::hash<std::string>()(k.id) << 1) ^
+           (std::hash<std::string>()(k.type) << 2);
+  }
+};
+
+inline Key key_of(const Scope& scope, std::int64_t job) {
+  return Key{scope.type.empty() ? "biz" : scope.type, scope.id, job};
+}
+
+// The state of one watched job. `mu` guards everything but `deliver_mu`, which keeps the
+// deliveries of successive reads in order without holding `mu` while subscribers run.
+struct JobWatch {
+  Key key;
+  Scope scope;
+  Clock::time_point created;
+
+  std::mutex mu;
+  std::shared_ptr<const JobSnapshot> snapshot;
+  // The first read is seq_base + 1.
+  std::uint64_t seq_base = 0;
+  std::uint64_t seq = 0;
+  std::deque<WatchEvent> history;
+  std::optional<WatchEvent> finished_event;
+  std::vector<std::shared_ptr<SubscriberQueue>> subscribers;
+  bool registered = false;
+  // A submit through jobgw just returned this id while the watch held an earlier read: until
+  // the next read shows whether that read was of the same job, nothing is served from it.
+  bool resubmitted = false;
+  bool finished = false;
+  bool stopped = false;
+  bool reading = false;
+  bool read_again = false;
+  std::optional<Clock::time_point> last_ok_read;
+  std::chrono::milliseconds interval{0};
+  int consecutive_errors = 0;
+  std::shared_ptr<Timer> timer;
+
+  std::mutex deliver_mu;
+};
+
+}  // namespace jobgw::core
