@@ -4,29 +4,6 @@
 
 namespace jobgw::core {
 
-namespace job_status {
-bool is_terminal(int status) {
-  switch (status) {
-    case 3:
-    case 4:
-    case 5:
-    case 6:
-    case 8:
-    case 9:
-    case 11:
-    case 13:
-    case 14:
-      return true;
-    default:
-      return false;
-  }
-}
-}  // namespace job_status
-
-namespace host_status {
-bool is_final(int status) { return status != kWaiting && status != kRunning; }
-}  // namespace host_status
-
 bool operator==(const HostResult& a, const HostResult& b) {
   return std::tie(a.host, a.status, a.tag, a.exit_code, a.error_code, a.start_time_ms,
                   a.end_time_ms, a.total_time_ms) == std::tie(b.host, b.status, b.tag, b.exit_code,

@@ -8,7 +8,8 @@
 
 namespace jobgw::core {
 
-// Statuses stay JOB's raw integers so a code JOB adds later passes through untouched.
+// Statuses stay JOB's raw integers so a code JOB adds later passes through untouched. Which
+// statuses end a job is JOB's `finished` flag here; clients use api/status_names.h.
 namespace job_status {
 constexpr int kPending = 1;
 constexpr int kRunning = 2;
@@ -16,7 +17,6 @@ constexpr int kSuccess = 3;
 constexpr int kFailed = 4;
 constexpr int kTerminated = 8;
 constexpr int kTerminating = 10;
-bool is_terminal(int status);
 }  // namespace job_status
 
 namespace host_status {
@@ -24,8 +24,6 @@ constexpr int kWaiting = 5;
 constexpr int kRunning = 7;
 constexpr int kSuccess = 9;
 constexpr int kAgentAbnormal = 310;
-// Waiting and running are the only non-final host states.
-bool is_final(int status);
 }  // namespace host_status
 
 // One host's result within one step.
