@@ -9,6 +9,12 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "core/job/job_client.h"
+#include "core/security/caller_limits.h"
+#include "core/watch/watch_hub.h"
+#include "server/admission.h"
+#include "server/job_gateway_service.h"
+#include "server/request_validation.h"
 
 namespace jobgw::server {
 
@@ -18,7 +24,9 @@ namespace jobgw::server {
 constexpr std::size_t kRequestHeadroomBytes = 1024 * 1024;
 
 // Everything jobgw reads at startup. Every default runs against a local jobsim
-// (jobsim --listen 127.0.0.1:8090) with no credentials.
+// (jobsim --listen 127.0.0.1:8090) with no credentials. A component's default comes from that
+// component's own config struct (WatchHubConfig, HttpClientConfig, ServiceOptions, ...), its one
+// home; only what no component owns (listen addresses, files) is set here.
 struct GatewayConfig {
   std::string grpc_listen = "127.0.0.1:50051";
   std::size_t grpc_max_receive_message_bytes = 4 * 1024 * 1024;
@@ -29,28 +37,28 @@ struct GatewayConfig {
   std::string job_api_mode = "apigw";
   std::string job_app_code;
   std::string job_app_secret;  // never logged or printed
-  std::string job_default_operator = "admin";
-  std::string job_default_account_alias = "root";
+  std::string job_default_operator = core::JobApiSettings{}.default_operator;
+  std::string job_default_account_alias = core::JobApiSettings{}.default_account_alias;
   std::string job_ca_file;
   bool job_insecure_skip_verify = false;
-  std::chrono::milliseconds job_request_timeout{10000};
-  std::chrono::milliseconds job_connect_timeout{3000};
-  std::size_t job_max_connections = 16;
-  int job_max_attempts = 4;
-  std::chrono::milliseconds job_call_timeout{15000};
+  std::chrono::milliseconds job_request_timeout = core::HttpClientConfig{}.request_timeout;
+  std::chrono::milliseconds job_connect_timeout = core::HttpClientConfig{}.connect_timeout;
+  std::size_t job_max_connections = core::HttpClientConfig{}.max_connections;
+  int job_max_attempts = core::HttpClientConfig{}.max_attempts;
+  std::chrono::milliseconds job_call_timeout = ServiceOptions{}.job_call_timeout;
 
-  std::chrono::milliseconds watch_poll_floor{200};
-  std::chrono::milliseconds watch_poll_ceiling{5000};
-  double watch_poll_growth = 1.5;
-  std::chrono::milliseconds watch_poll_young_for{5000};
-  double watch_poll_jitter = 0.1;
-  double watch_reads_per_second = 50;
-  double watch_read_burst = 2.5;  // 5 % of the rate: any second stays within 5 % of the budget
-  std::chrono::milliseconds watch_give_up_after{600000};
-  std::size_t watch_history_limit = 1024;
-  std::size_t watch_subscriber_queue_limit = 256;
-  std::chrono::milliseconds watch_finished_retention{300000};
-  std::chrono::milliseconds watch_status_fresh_for{1000};
+  std::chrono::milliseconds watch_poll_floor = core::WatchHubConfig{}.poll_floor;
+  std::chrono::milliseconds watch_poll_ceiling = core::WatchHubConfig{}.poll_ceiling;
+  double watch_poll_growth = core::WatchHubConfig{}.poll_growth;
+  std::chrono::milliseconds watch_poll_young_for = core::WatchHubConfig{}.poll_young_for;
+  double watch_poll_jitter = core::WatchHubConfig{}.poll_jitter;
+  double watch_reads_per_second = core::WatchHubConfig{}.reads_per_second;
+  double watch_read_burst = core::WatchHubConfig{}.read_burst;
+  std::chrono::milliseconds watch_give_up_after = core::WatchHubConfig{}.give_up_after;
+  std::size_t watch_history_limit = core::WatchHubConfig{}.history_limit;
+  std::size_t watch_subscriber_queue_limit = core::WatchHubConfig{}.subscriber_queue_limit;
+  std::chrono::milliseconds watch_finished_retention = core::WatchHubConfig{}.finished_retention;
+  std::chrono::milliseconds watch_status_fresh_for = ServiceOptions{}.status_fresh_for;
 
   // Idempotency keys and unfinished jobs; empty keeps them in memory only (lost on restart).
   std::string state_path = "jobgw-state.db";
@@ -60,22 +68,22 @@ struct GatewayConfig {
   std::string callback_public_url;
   std::string metrics_listen = "127.0.0.1:9464";
 
-  std::size_t limits_max_script_bytes = 1024 * 1024;
-  std::size_t limits_max_param_bytes = 64 * 1024;
-  std::size_t limits_max_streams = 10000;
-  std::size_t limits_max_inflight_job_calls = 1000;
+  std::size_t limits_max_script_bytes = ValidationLimits{}.max_script_bytes;
+  std::size_t limits_max_param_bytes = ValidationLimits{}.max_param_bytes;
+  std::size_t limits_max_streams = AdmissionLimits{}.max_streams;
+  std::size_t limits_max_inflight_job_calls = AdmissionLimits{}.max_inflight_job_calls;
 
-  std::size_t logs_page_hosts = 500;
+  std::size_t logs_page_hosts = ServiceOptions{}.log_page_hosts;
 
   // Security (README "Security"): who may call (auth.*), per-caller limits, the audit trail.
   // jobgw refuses to start unless exactly one of credentials_file and insecure_dev is set.
   std::string auth_credentials_file;
   bool auth_insecure_dev = false;
   std::chrono::milliseconds auth_reload_interval{2000};
-  double limits_caller_submits_per_second = 10;
-  double limits_caller_submit_burst = 0;  // 0: the same as the rate
-  std::size_t limits_caller_max_streams = 1000;
-  std::size_t limits_max_targets = 5000;
+  double limits_caller_submits_per_second = core::CallerLimitsConfig{}.submits_per_second;
+  double limits_caller_submit_burst = core::CallerLimitsConfig{}.submit_burst;  // 0: the rate
+  std::size_t limits_caller_max_streams = core::CallerLimitsConfig{}.max_streams;
+  std::size_t limits_max_targets = ValidationLimits{}.max_targets;
   std::string audit_path;  // empty or "-": the main log, as event=audit lines
   // Transport security (README "### TLS"). gRPC: a certificate and key turn TLS on; a client CA
   // adds client-certificate verification (mTLS), required only with tls_require_client_cert.
