@@ -58,8 +58,40 @@ std::string json_type(const Json& j) { return j.type_name(); }
 
 using StringCheck = std::function<Problem(const std::string&)>;
 
-Key string_key(std::string name, std::string help, std::string GatewayConfig::*field,
-               StringCheck check = {}, bool secret = false) {
+using TextSetter = std::function<Problem(GatewayConfig&, const std::string&)>;
+
+// A JSON value for a key whose text form is a string.
+std::function<Problem(GatewayConfig&, const Json&)> json_string(TextSetter set_text) {
+  return [set_text](GatewayConfig& c, const Json& j) -> Problem {
+    if (!j.is_string()) return "expected a string, got " + json_type(j);
+    return set_text(c, j.get<std::string>());
+  };
+}
+
+// job.api_mode is kept as core::ApiMode and written and shown by its name.
+Key api_mode_key(std::string name, std::string help) {
+  Key k;
+  k.name = std::move(name);
+  k.help = std::move(help);
+  k.set_text = [](GatewayConfig& c, const std::string& v) -> Problem {
+    auto mode = core::parse_api_mode(v);
+    if (!mode) return "expected apigw or esb";
+    c.job.api.mode = mode.value();
+    return {};
+  };
+  k.set_json = json_string(k.set_text);
+  k.show = [](const GatewayConfig& c) { return std::string(core::api_mode_name(c.job.api.mode)); };
+  return k;
+}
+
+// A key's place in GatewayConfig: FIELD(watch.poll_floor) gives a generic lambda returning that
+// member of a (const or mutable) GatewayConfig, so keys point into nested component structs.
+#define FIELD(path) \
+  [](auto& c) -> auto& { return c.path; }
+
+template <typename Field>
+Key string_key(std::string name, std::string help, Field field, StringCheck check = {},
+               bool secret = false) {
   Key k;
   k.name = std::move(name);
   k.help = std::move(help);
@@ -69,17 +101,13 @@ Key string_key(std::string name, std::string help, std::string GatewayConfig::*f
       Problem p = check(v);
       if (!p.empty()) return p;
     }
-    c.*field = v;
+    field(c) = v;
     return {};
   };
-  auto set_text = k.set_text;
-  k.set_json = [set_text](GatewayConfig& c, const Json& j) -> Problem {
-    if (!j.is_string()) return "expected a string, got " + json_type(j);
-    return set_text(c, j.get<std::string>());
-  };
+  k.set_json = json_string(k.set_text);
   k.show = [field, secret](const GatewayConfig& c) {
-    if (secret) return std::string((c.*field).empty() ? "<unset>" : "<set>");
-    return c.*field;
+    if (secret) return std::string(field(c).empty() ? "<unset>" : "<set>");
+    return std::string(field(c));
   };
   return k;
 }
@@ -112,7 +140,7 @@ Problem json_uint(const Json& j, std::uint64_t min, std::uint64_t max, std::uint
 }
 
 // Integer keys of any unsigned-compatible field type, or milliseconds.
-template <typename Field, typename Store, typename Load>
+template <typename Store, typename Load>
 Key uint_key_impl(std::string name, std::string help, std::uint64_t min, std::uint64_t max,
                   Store store, Load load) {
   Key k;
@@ -134,23 +162,24 @@ Key uint_key_impl(std::string name, std::string help, std::uint64_t min, std::ui
   return k;
 }
 
-template <typename T>
-Key uint_key(std::string name, std::string help, T GatewayConfig::*field, std::uint64_t min,
+template <typename Field>
+Key uint_key(std::string name, std::string help, Field field, std::uint64_t min,
              std::uint64_t max) {
-  return uint_key_impl<T>(
+  using T = std::remove_reference_t<decltype(field(std::declval<GatewayConfig&>()))>;
+  return uint_key_impl(
       std::move(name), std::move(help), min, max,
-      [field](GatewayConfig& c, std::uint64_t n) { c.*field = static_cast<T>(n); },
-      [field](const GatewayConfig& c) { return static_cast<std::uint64_t>(c.*field); });
+      [field](GatewayConfig& c, std::uint64_t n) { field(c) = static_cast<T>(n); },
+      [field](const GatewayConfig& c) { return static_cast<std::uint64_t>(field(c)); });
 }
 
-Key ms_key(std::string name, std::string help, std::chrono::milliseconds GatewayConfig::*field,
-           std::uint64_t min, std::uint64_t max) {
-  return uint_key_impl<std::chrono::milliseconds>(
+template <typename Field>
+Key ms_key(std::string name, std::string help, Field field, std::uint64_t min, std::uint64_t max) {
+  return uint_key_impl(
       std::move(name), std::move(help), min, max,
       [field](GatewayConfig& c, std::uint64_t n) {
-        c.*field = std::chrono::milliseconds(static_cast<std::int64_t>(n));
+        field(c) = std::chrono::milliseconds(static_cast<std::int64_t>(n));
       },
-      [field](const GatewayConfig& c) { return static_cast<std::uint64_t>((c.*field).count()); });
+      [field](const GatewayConfig& c) { return static_cast<std::uint64_t>(field(c).count()); });
 }
 
 std::string format_double(double v) {
@@ -159,15 +188,15 @@ std::string format_double(double v) {
   return out.str();
 }
 
-Key double_key(std::string name, std::string help, double GatewayConfig::*field, double min,
-               double max) {
+template <typename Field>
+Key double_key(std::string name, std::string help, Field field, double min, double max) {
   Key k;
   k.name = std::move(name);
   k.help = std::move(help);
   auto range = "out of range [" + format_double(min) + ", " + format_double(max) + "]";
   auto store = [field, min, max, range](GatewayConfig& c, double v) -> Problem {
     if (!std::isfinite(v) || v < min || v > max) return range;
-    c.*field = v;
+    field(c) = v;
     return {};
   };
   k.set_text = [store](GatewayConfig& c, const std::string& v) -> Problem {
@@ -183,7 +212,7 @@ Key double_key(std::string name, std::string help, double GatewayConfig::*field,
     if (!j.is_number()) return "expected a number, got " + json_type(j);
     return store(c, j.get<double>());
   };
-  k.show = [field](const GatewayConfig& c) { return format_double(c.*field); };
+  k.show = [field](const GatewayConfig& c) { return format_double(field(c)); };
   return k;
 }
 
@@ -195,7 +224,8 @@ std::optional<bool> parse_bool(std::string text) {
   return std::nullopt;
 }
 
-Key bool_key(std::string name, std::string help, bool GatewayConfig::*field) {
+template <typename Field>
+Key bool_key(std::string name, std::string help, Field field) {
   Key k;
   k.name = std::move(name);
   k.help = std::move(help);
@@ -203,15 +233,15 @@ Key bool_key(std::string name, std::string help, bool GatewayConfig::*field) {
   k.set_text = [field](GatewayConfig& c, const std::string& v) -> Problem {
     auto b = parse_bool(v);
     if (!b) return "expected true or false";
-    c.*field = *b;
+    field(c) = *b;
     return {};
   };
   k.set_json = [field](GatewayConfig& c, const Json& j) -> Problem {
     if (!j.is_boolean()) return "expected true or false, got " + json_type(j);
-    c.*field = j.get<bool>();
+    field(c) = j.get<bool>();
     return {};
   };
-  k.show = [field](const GatewayConfig& c) { return std::string(c.*field ? "true" : "false"); };
+  k.show = [field](const GatewayConfig& c) { return std::string(field(c) ? "true" : "false"); };
   return k;
 }
 
@@ -231,11 +261,6 @@ Problem check_url(const std::string& v) {
 
 Problem check_optional_url(const std::string& v) { return v.empty() ? Problem{} : check_url(v); }
 
-Problem check_api_mode(const std::string& v) {
-  auto parsed = core::parse_api_mode(v);
-  return parsed ? Problem{} : "expected apigw or esb";
-}
-
 Problem check_non_empty(const std::string& v) {
   return v.empty() ? Problem("must not be empty") : Problem{};
 }
@@ -254,179 +279,179 @@ constexpr std::uint64_t kDay = 24 * kHour;
 
 // Security keys (README "Security"): authentication, per-caller limits, audit.
 void add_security_keys(std::vector<Key>& k) {
-  using C = GatewayConfig;
   k.push_back(string_key("auth.credentials_file",
                          "JSON file of callers, token hashes and grants (a mounted Kubernetes "
                          "Secret works); reloaded on SIGHUP and on change",
-                         &C::auth_credentials_file));
+                         FIELD(auth.credentials_file)));
   k.push_back(bool_key("auth.insecure_dev",
                        "allow every call unauthenticated, as caller \"anonymous\" (local "
                        "development only; also --insecure-dev)",
-                       &C::auth_insecure_dev));
+                       FIELD(auth.insecure_dev)));
   k.push_back(ms_key("auth.reload_interval_ms",
                      "how often the credentials file is checked for changes (0: only SIGHUP)",
-                     &C::auth_reload_interval, 0, kHour));
+                     FIELD(auth.reload_interval), 0, kHour));
   k.push_back(double_key("limits.caller_submits_per_second",
                          "submits per second per caller; beyond: RESOURCE_EXHAUSTED with a retry "
                          "hint (0: no limit)",
-                         &C::limits_caller_submits_per_second, 0, 1000000));
+                         FIELD(caller_limits.submits_per_second), 0, 1000000));
   k.push_back(double_key("limits.caller_submit_burst",
                          "submits one caller may make at once above the rate (0: = the rate)",
-                         &C::limits_caller_submit_burst, 0, 1000000));
+                         FIELD(caller_limits.submit_burst), 0, 1000000));
   k.push_back(uint_key("limits.caller_max_streams",
                        "WatchStatus streams one caller may hold open (0: no limit)",
-                       &C::limits_caller_max_streams, 0, 10000000));
+                       FIELD(caller_limits.max_streams), 0, 10000000));
   k.push_back(uint_key("limits.max_targets",
                        "hosts, topology nodes and dynamic groups one submit may name (targets "
                        "and file sources together)",
-                       &C::limits_max_targets, 1, 10000000));
+                       FIELD(service.validation.max_targets), 1, 10000000));
   k.push_back(string_key("audit.path",
                          "file the audit trail (one JSON line per mutating call) is appended to "
                          "(empty or -: the main log, as event=audit lines)",
-                         &C::audit_path));
+                         FIELD(auth.audit_path)));
 }
 
 // Transport security keys (README "### TLS").
 void add_tls_keys(std::vector<Key>& k) {
-  using C = GatewayConfig;
   k.push_back(string_key("tls.cert_file",
                          "PEM certificate chain of the gRPC listener (empty: plaintext gRPC)",
-                         &C::tls_cert_file));
-  k.push_back(string_key("tls.key_file", "PEM private key of tls.cert_file", &C::tls_key_file));
+                         FIELD(grpc.tls.cert_file)));
+  k.push_back(
+      string_key("tls.key_file", "PEM private key of tls.cert_file", FIELD(grpc.tls.key_file)));
   k.push_back(string_key("tls.client_ca_file",
                          "PEM CA bundle verifying gRPC client certificates (mTLS; empty: none)",
-                         &C::tls_client_ca_file));
+                         FIELD(grpc.tls.client_ca_file)));
   k.push_back(bool_key("tls.require_client_cert",
                        "refuse gRPC clients without a certificate from tls.client_ca_file",
-                       &C::tls_require_client_cert));
+                       FIELD(grpc.tls.require_client_cert)));
   k.push_back(uint_key("tls.reload_interval_s",
                        "how often changed certificate, key and CA files are picked up (seconds)",
-                       &C::tls_reload_interval_s, 1, 86400));
+                       FIELD(grpc.tls.reload_interval_s), 1, 86400));
   k.push_back(string_key("metrics.tls_cert_file", "PEM certificate chain for HTTPS on /metrics",
-                         &C::metrics_tls_cert_file));
+                         FIELD(metrics.tls_cert_file)));
   k.push_back(string_key("metrics.tls_key_file", "PEM private key of metrics.tls_cert_file",
-                         &C::metrics_tls_key_file));
+                         FIELD(metrics.tls_key_file)));
   k.push_back(string_key("callback.tls_cert_file",
                          "PEM certificate chain for HTTPS on the callback listener",
-                         &C::callback_tls_cert_file));
+                         FIELD(callback.http.tls_cert_file)));
   k.push_back(string_key("callback.tls_key_file", "PEM private key of callback.tls_cert_file",
-                         &C::callback_tls_key_file));
+                         FIELD(callback.http.tls_key_file)));
   k.push_back(string_key("callback.secret_file",
                          "HMAC key file for per-job callback tokens, created 0600 when absent "
                          "(empty: state.path + \".callback-key\")",
-                         &C::callback_secret_file));
+                         FIELD(callback.secret_file)));
 }
 
 const std::vector<Key>& keys() {
-  using C = GatewayConfig;
   static const std::vector<Key> kKeys = [] {
     std::vector<Key> k;
     k.push_back(string_key("grpc.listen", "gRPC address HOST:PORT or [V6]:PORT; port 0 = ephemeral",
-                           &C::grpc_listen, check_listen));
+                           FIELD(grpc.listen), check_listen));
     k.push_back(uint_key("grpc.max_receive_message_bytes", "largest gRPC request accepted",
-                         &C::grpc_max_receive_message_bytes, 1024, 1024 * kMiB));
+                         FIELD(grpc.max_receive_message_bytes), 1024, 1024 * kMiB));
     k.push_back(uint_key("grpc.max_send_message_bytes", "largest gRPC response sent",
-                         &C::grpc_max_send_message_bytes, 1024, 1024 * kMiB));
+                         FIELD(grpc.max_send_message_bytes), 1024, 1024 * kMiB));
     k.push_back(
         string_key("job.base_url",
                    "JOB (or jobsim) base URL, http:// or https://, with any path prefix (/prod)",
-                   &C::job_base_url, check_url));
-    k.push_back(string_key("job.api_mode", "apigw (credentials in a header) or esb (in the body)",
-                           &C::job_api_mode, check_api_mode));
+                   FIELD(job.http.base_url), check_url));
     k.push_back(
-        string_key("job.app_code", "bk_app_code presented to JOB (empty: none)", &C::job_app_code));
+        api_mode_key("job.api_mode", "apigw (credentials in a header) or esb (in the body)"));
+    k.push_back(string_key("job.app_code", "bk_app_code presented to JOB (empty: none)",
+                           FIELD(job.api.app_code)));
     k.push_back(string_key("job.app_secret", "bk_app_secret presented to JOB; never printed",
-                           &C::job_app_secret, {}, /*secret=*/true));
+                           FIELD(job.api.app_secret), {}, /*secret=*/true));
     k.push_back(string_key("job.default_operator", "bk_username when a call names no operator",
-                           &C::job_default_operator, check_non_empty));
+                           FIELD(job.api.default_operator), check_non_empty));
     k.push_back(string_key("job.default_account_alias",
                            "account on the targets when a call names none",
-                           &C::job_default_account_alias, check_non_empty));
+                           FIELD(job.api.default_account_alias), check_non_empty));
     k.push_back(string_key("job.ca_file", "extra PEM CA bundle trusted for https JOB URLs",
-                           &C::job_ca_file));
+                           FIELD(job.http.ca_file)));
     k.push_back(bool_key("job.insecure_skip_verify", "disable TLS certificate verification",
-                         &C::job_insecure_skip_verify));
-    k.push_back(ms_key("job.request_timeout_ms", "per HTTP attempt to JOB", &C::job_request_timeout,
-                       1, kHour));
+                         FIELD(job.http.insecure_skip_verify)));
+    k.push_back(ms_key("job.request_timeout_ms", "per HTTP attempt to JOB",
+                       FIELD(job.http.request_timeout), 1, kHour));
     k.push_back(ms_key("job.connect_timeout_ms", "TCP and TLS connect to JOB",
-                       &C::job_connect_timeout, 1, kHour));
+                       FIELD(job.http.connect_timeout), 1, kHour));
     k.push_back(uint_key("job.max_connections", "keep-alive connections to JOB",
-                         &C::job_max_connections, 1, 4096));
+                         FIELD(job.http.max_connections), 1, 4096));
     k.push_back(uint_key("job.max_attempts", "HTTP attempts per JOB read (1 = no retry)",
-                         &C::job_max_attempts, 1, 20));
+                         FIELD(job.http.max_attempts), 1, 20));
     k.push_back(ms_key("job.call_timeout_ms", "overall deadline of one unary RPC's JOB call",
-                       &C::job_call_timeout, 1, kHour));
+                       FIELD(service.job_call_timeout), 1, kHour));
     k.push_back(ms_key("watch.poll_floor_ms", "fastest poll interval (after a change)",
-                       &C::watch_poll_floor, 10, kHour));
+                       FIELD(watch.poll_floor), 10, kHour));
     k.push_back(ms_key("watch.poll_ceiling_ms", "slowest poll interval (nothing changing)",
-                       &C::watch_poll_ceiling, 10, kHour));
+                       FIELD(watch.poll_ceiling), 10, kHour));
     k.push_back(double_key("watch.poll_growth", "interval factor per unchanged read",
-                           &C::watch_poll_growth, 1.0, 10.0));
+                           FIELD(watch.poll_growth), 1.0, 10.0));
     k.push_back(ms_key("watch.poll_young_ms",
                        "jobs younger than this are read at the floor (0: off)",
-                       &C::watch_poll_young_for, 0, kHour));
+                       FIELD(watch.poll_young_for), 0, kHour));
     k.push_back(double_key("watch.poll_jitter", "+- fraction applied to every poll interval",
-                           &C::watch_poll_jitter, 0.0, 0.9));
+                           FIELD(watch.poll_jitter), 0.0, 0.9));
     k.push_back(double_key("watch.reads_per_second", "global cap on JOB status reads",
-                           &C::watch_reads_per_second, 0.01, 100000));
+                           FIELD(watch.reads_per_second), 0.01, 100000));
     k.push_back(double_key("watch.read_burst", "status reads allowed at once above the rate",
-                           &C::watch_read_burst, 1, 100000));
+                           FIELD(watch.read_burst), 1, 100000));
     k.push_back(ms_key("watch.give_up_after_ms", "end a job's streams after no good read this long",
-                       &C::watch_give_up_after, 1000, 30 * kDay));
+                       FIELD(watch.give_up_after), 1000, 30 * kDay));
     k.push_back(uint_key("watch.history_limit", "events kept per job for after_seq resumption",
-                         &C::watch_history_limit, 1, 1000000));
+                         FIELD(watch.history_limit), 1, 1000000));
     k.push_back(uint_key("watch.subscriber_queue_limit",
                          "events queued per subscriber before collapsing into a snapshot",
-                         &C::watch_subscriber_queue_limit, 2, 1000000));
+                         FIELD(watch.subscriber_queue_limit), 2, 1000000));
     k.push_back(ms_key("watch.finished_retention_ms", "how long finished jobs stay readable",
-                       &C::watch_finished_retention, 0, 30 * kDay));
+                       FIELD(watch.finished_retention), 0, 30 * kDay));
     k.push_back(ms_key("watch.status_fresh_for_ms",
                        "GetJobStatus answers from the watch cache when this fresh",
-                       &C::watch_status_fresh_for, 0, kHour));
+                       FIELD(service.status_fresh_for), 0, kHour));
     k.push_back(string_key("state.path",
                            "SQLite file remembering request_ids and unfinished jobs across "
                            "restarts (empty: memory only)",
-                           &C::state_path));
+                           FIELD(state.path)));
     k.push_back(uint_key("idempotency.window_s",
                          "how long a request_id answers with its first job (seconds)",
-                         &C::idempotency_window_s, 1, 30 * kDay / 1000));
+                         FIELD(state.idempotency_window_s), 1, 30 * kDay / 1000));
     k.push_back(string_key("callback.listen",
                            "JOB callback HTTP address HOST:PORT (empty = no callbacks)",
-                           &C::callback_listen, check_optional_listen));
+                           FIELD(callback.http.listen), check_optional_listen));
     k.push_back(string_key("callback.public_url",
                            "callback URL given to JOB (empty: derived from callback.listen)",
-                           &C::callback_public_url, check_optional_url));
+                           FIELD(callback.public_url), check_optional_url));
     k.push_back(string_key("metrics.listen", "HTTP address for /metrics and /healthz (empty = off)",
-                           &C::metrics_listen, check_optional_listen));
+                           FIELD(metrics.listen), check_optional_listen));
     k.push_back(uint_key("limits.max_script_bytes", "largest script_content accepted",
-                         &C::limits_max_script_bytes, 1, 64 * kMiB));
+                         FIELD(service.validation.max_script_bytes), 1, 64 * kMiB));
     k.push_back(uint_key("limits.max_param_bytes", "largest script_param accepted",
-                         &C::limits_max_param_bytes, 1, 64 * kMiB));
+                         FIELD(service.validation.max_param_bytes), 1, 64 * kMiB));
     k.push_back(uint_key("logs.page_hosts",
                          "most hosts one GetIpLogs page asks JOB for (a page holds fewer when "
                          "their logs reach the response size limit)",
-                         &C::logs_page_hosts, 1, 100000));
+                         FIELD(service.log_page_hosts), 1, 100000));
     k.push_back(uint_key("limits.max_streams",
                          "WatchStatus streams open at once; beyond: RESOURCE_EXHAUSTED",
-                         &C::limits_max_streams, 1, 10000000));
+                         FIELD(service.admission.max_streams), 1, 10000000));
     k.push_back(uint_key("limits.max_inflight_job_calls",
                          "unary RPCs (calls to JOB) in progress at once; beyond: "
                          "RESOURCE_EXHAUSTED",
-                         &C::limits_max_inflight_job_calls, 1, 10000000));
+                         FIELD(service.admission.max_inflight_job_calls), 1, 10000000));
     add_security_keys(k);
     add_tls_keys(k);
-    k.push_back(uint_key("threads", "io threads (0 = number of cores)", &C::threads, 0, 1024));
+    k.push_back(uint_key("threads", "io threads (0 = number of cores)", FIELD(threads), 0, 1024));
     k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
-                       &C::shutdown_grace, 0, kHour));
+                       FIELD(shutdown_grace), 0, kHour));
     k.push_back(string_key("log.level", "trace, debug, info, warn, error, critical or off",
-                           &C::log_level, check_log_level));
+                           FIELD(log_level), check_log_level));
     k.push_back(string_key("ports_file",
                            "after binding, write {\"grpc\":P,\"metrics\":P,\"callback\":P} here",
-                           &C::ports_file));
+                           FIELD(ports_file)));
     return k;
   }();
   return kKeys;
 }
+
+#undef FIELD
 
 const Key* find_key(const std::string& name) {
   for (const Key& k : keys()) {
@@ -494,27 +519,28 @@ Result<void> validate_tls(const GatewayConfig& c) {
     const char* cert_name;
     const char* key_name;
   };
-  for (const Pair& p : {Pair{c.tls_cert_file, c.tls_key_file, "tls.cert_file", "tls.key_file"},
-                        Pair{c.metrics_tls_cert_file, c.metrics_tls_key_file,
-                             "metrics.tls_cert_file", "metrics.tls_key_file"},
-                        Pair{c.callback_tls_cert_file, c.callback_tls_key_file,
-                             "callback.tls_cert_file", "callback.tls_key_file"}}) {
+  for (const Pair& p :
+       {Pair{c.grpc.tls.cert_file, c.grpc.tls.key_file, "tls.cert_file", "tls.key_file"},
+        Pair{c.metrics.tls_cert_file, c.metrics.tls_key_file, "metrics.tls_cert_file",
+             "metrics.tls_key_file"},
+        Pair{c.callback.http.tls_cert_file, c.callback.http.tls_key_file, "callback.tls_cert_file",
+             "callback.tls_key_file"}}) {
     if (p.cert.empty() != p.key.empty()) {
       return config_error(std::string(p.cert_name) + " and " + p.key_name +
                           " go together: set both or neither");
     }
   }
-  if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+  if (!c.grpc.tls.client_ca_file.empty() && c.grpc.tls.cert_file.empty()) {
     return config_error(
         "tls.client_ca_file needs tls.cert_file and tls.key_file: client certificates are only "
         "asked for over TLS");
   }
-  if (c.tls_require_client_cert && c.tls_client_ca_file.empty()) {
+  if (c.grpc.tls.require_client_cert && c.grpc.tls.client_ca_file.empty()) {
     return config_error("tls.require_client_cert needs tls.client_ca_file to verify them with");
   }
-  bool shared = !c.callback_listen.empty() && c.callback_listen == c.metrics_listen;
-  if (shared && (c.metrics_tls_cert_file != c.callback_tls_cert_file ||
-                 c.metrics_tls_key_file != c.callback_tls_key_file)) {
+  bool shared = !c.callback.http.listen.empty() && c.callback.http.listen == c.metrics.listen;
+  if (shared && (c.metrics.tls_cert_file != c.callback.http.tls_cert_file ||
+                 c.metrics.tls_key_file != c.callback.http.tls_key_file)) {
     return config_error(
         "callback.listen and metrics.listen share one address, so callback.tls_* and "
         "metrics.tls_* must name the same files");
@@ -524,31 +550,32 @@ Result<void> validate_tls(const GatewayConfig& c) {
 
 // Cross-key rules, checked once every layer is applied.
 Result<void> validate(const GatewayConfig& c) {
-  if (c.watch_poll_floor > c.watch_poll_ceiling) {
-    return config_error("watch.poll_floor_ms (" + std::to_string(c.watch_poll_floor.count()) +
+  if (c.watch.poll_floor > c.watch.poll_ceiling) {
+    return config_error("watch.poll_floor_ms (" + std::to_string(c.watch.poll_floor.count()) +
                         ") exceeds watch.poll_ceiling_ms (" +
-                        std::to_string(c.watch_poll_ceiling.count()) + ")");
+                        std::to_string(c.watch.poll_ceiling.count()) + ")");
   }
-  if (!c.callback_public_url.empty() && c.callback_listen.empty()) {
+  if (!c.callback.public_url.empty() && c.callback.http.listen.empty()) {
     return config_error(
         "callback.public_url is set but callback.listen is empty: nothing would receive JOB's "
         "callbacks");
   }
-  if (c.auth_insecure_dev && !c.auth_credentials_file.empty()) {
+  if (c.auth.insecure_dev && !c.auth.credentials_file.empty()) {
     // Ambiguous: either a credentials file meant to protect a deployment would be ignored, or a
     // dev flag left over from a test would be; neither should be guessed.
     return config_error(
         "auth.credentials_file and auth.insecure_dev (--insecure-dev) are both set: choose one");
   }
-  if (c.job_app_code.empty() != c.job_app_secret.empty()) {
+  if (c.job.api.app_code.empty() != c.job.api.app_secret.empty()) {
     return config_error("job.app_code and job.app_secret go together: set both or neither");
   }
   // gRPC refuses a larger message before jobgw reads it, so it could not name the field: the
   // field limits must be reached first, with room for targets and the other fields.
-  const std::size_t fields = c.limits_max_script_bytes + c.limits_max_param_bytes;
-  if (c.grpc_max_receive_message_bytes < fields + kRequestHeadroomBytes) {
+  const std::size_t fields =
+      c.service.validation.max_script_bytes + c.service.validation.max_param_bytes;
+  if (c.grpc.max_receive_message_bytes < fields + kRequestHeadroomBytes) {
     return config_error(
-        "grpc.max_receive_message_bytes (" + std::to_string(c.grpc_max_receive_message_bytes) +
+        "grpc.max_receive_message_bytes (" + std::to_string(c.grpc.max_receive_message_bytes) +
         ") must be at least limits.max_script_bytes + limits.max_param_bytes + " +
         std::to_string(kRequestHeadroomBytes) + " for the other fields (" +
         std::to_string(fields + kRequestHeadroomBytes) +
@@ -706,7 +733,7 @@ std::string config_help() {
 }
 
 std::string missing_auth_problem(const GatewayConfig& config) {
-  if (!config.auth_credentials_file.empty() || config.auth_insecure_dev) return {};
+  if (!config.auth.credentials_file.empty() || config.auth.insecure_dev) return {};
   return "no way to authenticate callers: set auth.credentials_file (--auth.credentials_file=FILE "
          "or JOBGW_AUTH_CREDENTIALS_FILE; see README \"Security\") or, for local development "
          "only, --insecure-dev";

@@ -13,6 +13,7 @@
 #include "core/security/caller_limits.h"
 #include "core/watch/watch_hub.h"
 #include "server/admission.h"
+#include "server/grpc_tls.h"
 #include "server/job_gateway_service.h"
 #include "server/request_validation.h"
 
@@ -23,83 +24,72 @@ namespace jobgw::server {
 // validation, not gRPC's message limit, refuses an oversized field and names it.
 constexpr std::size_t kRequestHeadroomBytes = 1024 * 1024;
 
-// Everything jobgw reads at startup. Every default runs against a local jobsim
-// (jobsim --listen 127.0.0.1:8090) with no credentials. A component's default comes from that
-// component's own config struct (WatchHubConfig, HttpClientConfig, ServiceOptions, ...), its one
-// home; only what no component owns (listen addresses, files) is set here.
-struct GatewayConfig {
-  std::string grpc_listen = "127.0.0.1:50051";
-  std::size_t grpc_max_receive_message_bytes = 4 * 1024 * 1024;
+// The gRPC listener (keys grpc.* and, for its TLS, tls.*).
+struct GrpcListenerConfig {
+  std::string listen = "127.0.0.1:50051";
+  std::size_t max_receive_message_bytes = 4 * 1024 * 1024;
   // gRPC clients refuse messages over 4 MiB unless told otherwise; paged GetIpLogs stays within.
-  std::size_t grpc_max_send_message_bytes = 4 * 1024 * 1024;
+  std::size_t max_send_message_bytes = 4 * 1024 * 1024;
+  // A certificate and key turn TLS on; a client CA adds client-certificate verification (mTLS),
+  // required only with require_client_cert.
+  GrpcTlsOptions tls;
+};
 
-  std::string job_base_url = "http://127.0.0.1:8090";
-  std::string job_api_mode = "apigw";
-  std::string job_app_code;
-  std::string job_app_secret;  // never logged or printed
-  std::string job_default_operator = core::JobApiSettings{}.default_operator;
-  std::string job_default_account_alias = core::JobApiSettings{}.default_account_alias;
-  std::string job_ca_file;
-  bool job_insecure_skip_verify = false;
-  std::chrono::milliseconds job_request_timeout = core::HttpClientConfig{}.request_timeout;
-  std::chrono::milliseconds job_connect_timeout = core::HttpClientConfig{}.connect_timeout;
-  std::size_t job_max_connections = core::HttpClientConfig{}.max_connections;
-  int job_max_attempts = core::HttpClientConfig{}.max_attempts;
-  std::chrono::milliseconds job_call_timeout = ServiceOptions{}.job_call_timeout;
-
-  std::chrono::milliseconds watch_poll_floor = core::WatchHubConfig{}.poll_floor;
-  std::chrono::milliseconds watch_poll_ceiling = core::WatchHubConfig{}.poll_ceiling;
-  double watch_poll_growth = core::WatchHubConfig{}.poll_growth;
-  std::chrono::milliseconds watch_poll_young_for = core::WatchHubConfig{}.poll_young_for;
-  double watch_poll_jitter = core::WatchHubConfig{}.poll_jitter;
-  double watch_reads_per_second = core::WatchHubConfig{}.reads_per_second;
-  double watch_read_burst = core::WatchHubConfig{}.read_burst;
-  std::chrono::milliseconds watch_give_up_after = core::WatchHubConfig{}.give_up_after;
-  std::size_t watch_history_limit = core::WatchHubConfig{}.history_limit;
-  std::size_t watch_subscriber_queue_limit = core::WatchHubConfig{}.subscriber_queue_limit;
-  std::chrono::milliseconds watch_finished_retention = core::WatchHubConfig{}.finished_retention;
-  std::chrono::milliseconds watch_status_fresh_for = ServiceOptions{}.status_fresh_for;
-
-  // Idempotency keys and unfinished jobs; empty keeps them in memory only (lost on restart).
-  std::string state_path = "jobgw-state.db";
-  std::uint64_t idempotency_window_s = 86400;
-
-  std::string callback_listen;
-  std::string callback_public_url;
-  std::string metrics_listen = "127.0.0.1:9464";
-
-  std::size_t limits_max_script_bytes = ValidationLimits{}.max_script_bytes;
-  std::size_t limits_max_param_bytes = ValidationLimits{}.max_param_bytes;
-  std::size_t limits_max_streams = AdmissionLimits{}.max_streams;
-  std::size_t limits_max_inflight_job_calls = AdmissionLimits{}.max_inflight_job_calls;
-
-  std::size_t logs_page_hosts = ServiceOptions{}.log_page_hosts;
-
-  // Security (README "Security"): who may call (auth.*), per-caller limits, the audit trail.
-  // jobgw refuses to start unless exactly one of credentials_file and insecure_dev is set.
-  std::string auth_credentials_file;
-  bool auth_insecure_dev = false;
-  std::chrono::milliseconds auth_reload_interval{2000};
-  double limits_caller_submits_per_second = core::CallerLimitsConfig{}.submits_per_second;
-  double limits_caller_submit_burst = core::CallerLimitsConfig{}.submit_burst;  // 0: the rate
-  std::size_t limits_caller_max_streams = core::CallerLimitsConfig{}.max_streams;
-  std::size_t limits_max_targets = ValidationLimits{}.max_targets;
-  std::string audit_path;  // empty or "-": the main log, as event=audit lines
-  // Transport security (README "### TLS"). gRPC: a certificate and key turn TLS on; a client CA
-  // adds client-certificate verification (mTLS), required only with tls_require_client_cert.
+// An HTTP listener: empty listen is off; a certificate and key turn on HTTPS.
+struct HttpListenerConfig {
+  std::string listen;
   std::string tls_cert_file;
   std::string tls_key_file;
-  std::string tls_client_ca_file;
-  bool tls_require_client_cert = false;
-  std::uint64_t tls_reload_interval_s = 60;
-  // HTTPS for the metrics and callback listeners; a shared address needs the same pair.
-  std::string metrics_tls_cert_file;
-  std::string metrics_tls_key_file;
-  std::string callback_tls_cert_file;
-  std::string callback_tls_key_file;
+};
+
+// JOB's end-of-job callbacks (keys callback.*).
+struct CallbackConfig {
+  HttpListenerConfig http;
+  // The URL given to JOB; empty: derived from the bound listener.
+  std::string public_url;
   // HMAC key of the per-job callback tokens; empty: state.path + ".callback-key" (or a key in
   // memory only when state.path is empty too).
-  std::string callback_secret_file;
+  std::string secret_file;
+};
+
+// Idempotency keys and unfinished jobs (keys state.*, idempotency.*).
+struct StateConfig {
+  // Empty keeps them in memory only (lost on restart).
+  std::string path = "jobgw-state.db";
+  std::uint64_t idempotency_window_s = 86400;
+};
+
+// Who may call (README "Security"): jobgw refuses to start unless exactly one of
+// credentials_file and insecure_dev is set.
+struct AuthConfig {
+  std::string credentials_file;
+  bool insecure_dev = false;
+  std::chrono::milliseconds reload_interval{2000};
+  std::string audit_path;  // empty or "-": the main log, as event=audit lines
+};
+
+// JOB as jobgw reaches it by default: a local jobsim (jobsim --listen 127.0.0.1:8090).
+inline core::JobClientConfig local_jobsim_client() {
+  core::JobClientConfig config;
+  config.http.base_url = "http://127.0.0.1:8090";
+  return config;
+}
+
+// Everything jobgw reads at startup, one member per component; each member's type is the single
+// home of that component's defaults, and the key table (config.cc) points into these members.
+// Every default runs against a local jobsim with no credentials.
+struct GatewayConfig {
+  GrpcListenerConfig grpc;
+  core::JobClientConfig job = local_jobsim_client();
+  core::WatchHubConfig watch;
+  // limits.*, logs.page_hosts, job.call_timeout_ms and watch.status_fresh_for_ms; the Gateway
+  // fills in what is built at startup (callback URL, authorizer, caller limits, audit, page size).
+  ServiceOptions service;
+  core::CallerLimitsConfig caller_limits;
+  StateConfig state;
+  CallbackConfig callback;
+  HttpListenerConfig metrics{"127.0.0.1:9464", {}, {}};
+  AuthConfig auth;
 
   unsigned threads = 0;
   std::chrono::milliseconds shutdown_grace{10000};

@@ -56,42 +56,6 @@ bool write_ports_file(const std::string& path, int grpc_port, const HttpListener
   return !ec;
 }
 
-core::JobClientConfig job_client_config(const GatewayConfig& c, core::Metrics& m) {
-  core::JobClientConfig jc;
-  // load_config already validated the mode.
-  auto mode = core::parse_api_mode(c.job_api_mode);
-  jc.api.mode = mode ? mode.value() : core::ApiMode::kApigw;
-  jc.api.app_code = c.job_app_code;
-  jc.api.app_secret = c.job_app_secret;
-  jc.api.default_operator = c.job_default_operator;
-  jc.api.default_account_alias = c.job_default_account_alias;
-  jc.http.base_url = c.job_base_url;
-  jc.http.max_connections = c.job_max_connections;
-  jc.http.connect_timeout = c.job_connect_timeout;
-  jc.http.request_timeout = c.job_request_timeout;
-  jc.http.max_attempts = c.job_max_attempts;
-  jc.http.ca_file = c.job_ca_file;
-  jc.http.insecure_skip_verify = c.job_insecure_skip_verify;
-  jc.http.on_attempt = [&m](const core::AttemptRecord& r) { m.job_attempt(r); };
-  return jc;
-}
-
-core::WatchHubConfig hub_config(const GatewayConfig& c) {
-  core::WatchHubConfig h;
-  h.poll_floor = c.watch_poll_floor;
-  h.poll_ceiling = c.watch_poll_ceiling;
-  h.poll_growth = c.watch_poll_growth;
-  h.poll_young_for = c.watch_poll_young_for;
-  h.poll_jitter = c.watch_poll_jitter;
-  h.reads_per_second = c.watch_reads_per_second;
-  h.read_burst = c.watch_read_burst;
-  h.give_up_after = c.watch_give_up_after;
-  h.history_limit = c.watch_history_limit;
-  h.subscriber_queue_limit = c.watch_subscriber_queue_limit;
-  h.finished_retention = c.watch_finished_retention;
-  return h;
-}
-
 // A listener's HTTPS pair, when configured: "metrics" or "callback" names the keys.
 struct HttpTlsKeys {
   const char* prefix;
@@ -127,9 +91,9 @@ core::Result<std::unique_ptr<HttpListener>> listen_http(boost::asio::io_context&
 
 // off, tls, or mtls (client certificates verified; "mtls_required" when they must be sent).
 const char* grpc_tls_mode(const GatewayConfig& c) {
-  if (c.tls_cert_file.empty()) return "off";
-  if (c.tls_client_ca_file.empty()) return "tls";
-  return c.tls_require_client_cert ? "mtls_required" : "mtls";
+  if (c.grpc.tls.cert_file.empty()) return "off";
+  if (c.grpc.tls.client_ca_file.empty()) return "tls";
+  return c.grpc.tls.require_client_cert ? "mtls_required" : "mtls";
 }
 
 bool is_loopback(const std::string& host) {
@@ -170,20 +134,20 @@ std::optional<StartupError> Gateway::start_security() {
   if (std::string problem = missing_auth_problem(config_); !problem.empty()) {
     return failed("auth.credentials_file", problem);
   }
-  if (config_.auth_insecure_dev) {
+  if (config_.auth.insecure_dev) {
     authorizer_ = Authorizer::insecure_dev();
     spdlog::warn(
         "event=insecure_dev detail=\"INSECURE DEV MODE: every call is allowed without a token, as "
         "caller anonymous; never run this way where anyone else can reach {}\"",
-        config_.grpc_listen);
+        config_.grpc.listen);
   } else {
-    auto credentials = core::Credentials::load(config_.auth_credentials_file);
+    auto credentials = core::Credentials::load(config_.auth.credentials_file);
     if (!credentials) return failed("auth.credentials_file", credentials.error().message);
-    spdlog::info("event=credentials_loaded path={} callers={}", config_.auth_credentials_file,
+    spdlog::info("event=credentials_loaded path={} callers={}", config_.auth.credentials_file,
                  credentials.value().callers().size());
     authorizer_ = std::make_unique<Authorizer>(std::move(credentials.value()));
   }
-  auto audit = core::AuditLog::open(config_.audit_path);
+  auto audit = core::AuditLog::open(config_.auth.audit_path);
   if (!audit) return failed("audit.path", audit.error().message);
   audit_ = std::move(audit.value());
   spdlog::info("event=audit_log where={}", audit_->where());
@@ -193,13 +157,13 @@ std::optional<StartupError> Gateway::start_security() {
 // The SQLite file at state.path, or memory only when it is empty; an unusable file stops jobgw,
 // since running on would silently break request_id deduplication.
 std::optional<StartupError> Gateway::open_state() {
-  if (config_.state_path.empty()) {
+  if (config_.state.path.empty()) {
     spdlog::warn(
         "event=state_in_memory detail=\"state.path is empty: request_ids and unfinished jobs "
         "are forgotten on restart\"");
     store_ = std::make_unique<core::MemorySubmitStore>();
   } else {
-    auto opened = core::SqliteSubmitStore::open(config_.state_path);
+    auto opened = core::SqliteSubmitStore::open(config_.state.path);
     if (!opened) return failed("state.path", opened.error().message);
     store_ = std::move(opened.value());
   }
@@ -207,7 +171,7 @@ std::optional<StartupError> Gateway::open_state() {
   if (!run_number) return failed("state.path", run_number.error().message);
   run_number_ = run_number.value();
   spdlog::info("event=state_opened path={} run={}",
-               config_.state_path.empty() ? "<memory>" : config_.state_path, run_number_);
+               config_.state.path.empty() ? "<memory>" : config_.state.path, run_number_);
   return std::nullopt;
 }
 
@@ -216,30 +180,30 @@ std::optional<StartupError> Gateway::open_state() {
 // callbacks are not lost.
 std::optional<StartupError> Gateway::start_core() {
   work_.emplace(boost::asio::make_work_guard(io_));
-  auto job = core::JobClient::create(io_, job_client_config(config_, core_metrics_));
+  core::JobClientConfig job_config = config_.job;
+  job_config.http.on_attempt = [this](const core::AttemptRecord& r) {
+    core_metrics_.job_attempt(r);
+  };
+  auto job = core::JobClient::create(io_, std::move(job_config));
   if (!job) return failed("job", job.error().message, 2);
   job_ = std::move(job.value());
   scheduler_ = std::make_unique<core::AsioScheduler>(io_);
   source_ = std::make_unique<core::JobClientStatusSource>(*job_);
-  core::WatchHubConfig watch_config = hub_config(config_);
+  core::WatchHubConfig watch_config = config_.watch;
   // Each run's sequence numbers start 2^32 above the last run's (room for 2^32 events per job
   // and run), so an after_seq from before a restart gets a fresh SNAPSHOT, never a wrong replay.
   watch_config.seq_base = run_number_ << 32;
   hub_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, watch_config, &core_metrics_);
 
-  core::CallerLimitsConfig limits;
-  limits.submits_per_second = config_.limits_caller_submits_per_second;
-  limits.submit_burst = config_.limits_caller_submit_burst;
-  limits.max_streams = config_.limits_caller_max_streams;
-  caller_limits_ = std::make_unique<core::CallerLimits>(*scheduler_, limits);
+  caller_limits_ = std::make_unique<core::CallerLimits>(*scheduler_, config_.caller_limits);
   if (!authorizer_->insecure()) {
     watcher_ =
-        std::make_unique<CredentialsWatcher>(*authorizer_, config_.auth_credentials_file,
-                                             *scheduler_, config_.auth_reload_interval, &metrics_);
+        std::make_unique<CredentialsWatcher>(*authorizer_, config_.auth.credentials_file,
+                                             *scheduler_, config_.auth.reload_interval, &metrics_);
     watcher_->start();
   }
 
-  const std::chrono::milliseconds window = std::chrono::seconds(config_.idempotency_window_s);
+  const std::chrono::milliseconds window = std::chrono::seconds(config_.state.idempotency_window_s);
   submitter_ = std::make_unique<core::IdempotentSubmitter>(*store_, *scheduler_, window);
   hub_->set_end_listener([submitter = submitter_.get()](const core::Scope& scope,
                                                         std::int64_t job_instance_id,
@@ -278,11 +242,11 @@ std::optional<StartupError> Gateway::start_core() {
 
 // JOB's callbacks and /metrics (one listener when both name the same address).
 std::optional<StartupError> Gateway::start_http() {
-  if (!config_.callback_listen.empty()) {
+  if (!config_.callback.http.listen.empty()) {
     // The key of the per-job callback tokens: callback.secret_file, else next to state.path,
     // else (state in memory only) a key for this run alone.
-    std::string path = config_.callback_secret_file;
-    if (path.empty() && !config_.state_path.empty()) path = config_.state_path + ".callback-key";
+    std::string path = config_.callback.secret_file;
+    if (path.empty() && !config_.state.path.empty()) path = config_.state.path + ".callback-key";
     if (path.empty()) {
       spdlog::warn(
           "event=callback_secret_in_memory detail=\"callbacks of jobs submitted before a "
@@ -294,27 +258,28 @@ std::optional<StartupError> Gateway::start_http() {
       callback_secret_ = std::make_unique<CallbackSecret>(std::move(secret.value()));
     }
   }
-  const bool shared_listener =
-      !config_.callback_listen.empty() && config_.callback_listen == config_.metrics_listen;
+  const bool shared_listener = !config_.callback.http.listen.empty() &&
+                               config_.callback.http.listen == config_.metrics.listen;
   std::string key;
-  if (!config_.callback_listen.empty()) {
+  if (!config_.callback.http.listen.empty()) {
     auto listener = listen_http(
-        io_, "callback.listen", config_.callback_listen,
+        io_, "callback.listen", config_.callback.http.listen,
         {hub_.get(), &metrics_, /*serve_metrics=*/shared_listener, callback_secret_.get()},
-        {"callback", config_.callback_tls_cert_file, config_.callback_tls_key_file}, &key);
+        {"callback", config_.callback.http.tls_cert_file, config_.callback.http.tls_key_file},
+        &key);
     if (!listener) return failed(key, listener.error().message);
     callback_listener_ = std::move(listener.value());
   }
-  if (!config_.metrics_listen.empty() && !shared_listener) {
+  if (!config_.metrics.listen.empty() && !shared_listener) {
     auto listener =
-        listen_http(io_, "metrics.listen", config_.metrics_listen, {nullptr, &metrics_, true},
-                    {"metrics", config_.metrics_tls_cert_file, config_.metrics_tls_key_file}, &key);
+        listen_http(io_, "metrics.listen", config_.metrics.listen, {nullptr, &metrics_, true},
+                    {"metrics", config_.metrics.tls_cert_file, config_.metrics.tls_key_file}, &key);
     if (!listener) return failed(key, listener.error().message);
     metrics_listener_ = std::move(listener.value());
   }
-  callback_url_ = config_.callback_public_url;
+  callback_url_ = config_.callback.public_url;
   if (callback_url_.empty() && callback_listener_) {
-    const char* scheme = config_.callback_tls_cert_file.empty() ? "http://" : "https://";
+    const char* scheme = config_.callback.http.tls_cert_file.empty() ? "http://" : "https://";
     callback_url_ = scheme + address_of(callback_listener_.get()) + std::string(kCallbackPath);
     if (callback_listener_->host() == "0.0.0.0" || callback_listener_->host() == "::") {
       spdlog::warn("event=callback_url_unroutable url={} hint=\"set callback.public_url\"",
@@ -325,9 +290,7 @@ std::optional<StartupError> Gateway::start_http() {
 }
 
 ServiceOptions Gateway::service_options() const {
-  ServiceOptions options;
-  options.max_script_bytes = config_.limits_max_script_bytes;
-  options.max_param_bytes = config_.limits_max_param_bytes;
+  ServiceOptions options = config_.service;
   options.callback_url = callback_url_;
   if (!callback_url_.empty() && callback_secret_) {
     // Each submit's URL carries its own token; logs only ever show callback_url without it.
@@ -335,13 +298,7 @@ ServiceOptions Gateway::service_options() const {
       return secret->mint(url);
     };
   }
-  options.job_call_timeout = config_.job_call_timeout;
-  options.status_fresh_for = config_.watch_status_fresh_for;
-  options.admission.max_streams = config_.limits_max_streams;
-  options.admission.max_inflight_job_calls = config_.limits_max_inflight_job_calls;
-  options.log_page_hosts = config_.logs_page_hosts;
-  options.log_page_max_bytes = log_page_limit(config_.grpc_max_send_message_bytes);
-  options.max_targets = config_.limits_max_targets;
+  options.log_page_max_bytes = log_page_limit(config_.grpc.max_send_message_bytes);
   options.authorizer = authorizer_.get();
   options.caller_limits = caller_limits_.get();
   options.audit = audit_.get();
@@ -353,31 +310,25 @@ ServiceOptions Gateway::service_options() const {
 std::optional<StartupError> Gateway::start_grpc() {
   service_ = std::make_unique<JobGatewayService>(*job_, *hub_, &metrics_, service_options(),
                                                  submitter_.get());
-  GrpcTlsOptions tls;
-  tls.cert_file = config_.tls_cert_file;
-  tls.key_file = config_.tls_key_file;
-  tls.client_ca_file = config_.tls_client_ca_file;
-  tls.require_client_cert = config_.tls_require_client_cert;
-  tls.reload_interval_s = static_cast<unsigned>(config_.tls_reload_interval_s);
-  auto credentials = grpc_server_credentials(tls);
+  auto credentials = grpc_server_credentials(config_.grpc.tls);
   if (!credentials) return failed("tls", credentials.error().message);
-  std::string host = config_.grpc_listen.substr(0, config_.grpc_listen.rfind(':'));
-  if (config_.tls_cert_file.empty() && !is_loopback(host)) {
+  std::string host = config_.grpc.listen.substr(0, config_.grpc.listen.rfind(':'));
+  if (config_.grpc.tls.cert_file.empty() && !is_loopback(host)) {
     spdlog::warn(
         "event=grpc_plaintext address={} detail=\"gRPC listens beyond loopback without TLS: "
         "tokens and scripts cross the network in clear; set tls.cert_file and tls.key_file\"",
-        config_.grpc_listen);
+        config_.grpc.listen);
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config_.grpc_listen, credentials.value(), &grpc_port_);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.grpc_max_receive_message_bytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(config_.grpc_max_send_message_bytes));
+  builder.AddListeningPort(config_.grpc.listen, credentials.value(), &grpc_port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.grpc.max_receive_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config_.grpc.max_send_message_bytes));
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || grpc_port_ == 0) {
-    return failed("grpc.listen", "cannot listen on " + config_.grpc_listen);
+    return failed("grpc.listen", "cannot listen on " + config_.grpc.listen);
   }
   if (auto* health = server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
@@ -387,8 +338,8 @@ std::optional<StartupError> Gateway::start_grpc() {
 }
 
 const HttpListener* Gateway::metrics_listener() const {
-  const bool shared =
-      !config_.callback_listen.empty() && config_.callback_listen == config_.metrics_listen;
+  const bool shared = !config_.callback.http.listen.empty() &&
+                      config_.callback.http.listen == config_.metrics.listen;
   return shared ? callback_listener_.get() : metrics_listener_.get();
 }
 
@@ -400,16 +351,16 @@ int Gateway::metrics_port() const {
 int Gateway::callback_port() const { return callback_listener_ ? callback_listener_->port() : 0; }
 
 void Gateway::log_started() const {
-  std::string grpc_host = config_.grpc_listen.substr(0, config_.grpc_listen.rfind(':'));
+  std::string grpc_host = config_.grpc.listen.substr(0, config_.grpc.listen.rfind(':'));
   spdlog::info(
       "event=started grpc={}:{} grpc_tls={} metrics={} callback={} callback_url={} "
       "job_base_url={} api_mode={} app_code={} app_secret={} threads={}",
       grpc_host, grpc_port_, grpc_tls_mode(config_), address_of(metrics_listener()),
       address_of(callback_listener_.get()),
       callback_url_.empty() ? "none" : CallbackSecret::without_query(callback_url_),
-      config_.job_base_url, config_.job_api_mode,
-      config_.job_app_code.empty() ? "none" : config_.job_app_code,
-      config_.job_app_secret.empty() ? "<unset>" : "<set>", threads_.size());
+      config_.job.http.base_url, core::api_mode_name(config_.job.api.mode),
+      config_.job.api.app_code.empty() ? "none" : config_.job.api.app_code,
+      config_.job.api.app_secret.empty() ? "<unset>" : "<set>", threads_.size());
   spdlog::debug("event=config {}", config_.summary());
 }
 

@@ -55,7 +55,7 @@ JobGatewayService::JobGatewayService(core::JobClient& job, core::WatchHub& hub,
       metrics_(metrics),
       submitter_(submitter),
       options_(std::move(options)),
-      limits_{options_.max_script_bytes, options_.max_param_bytes, options_.max_targets},
+      limits_{options_.validation},
       admission_(options_.admission, metrics),
       authorizer_(required(options_.authorizer)) {}
 

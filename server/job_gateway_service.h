@@ -30,10 +30,9 @@
 
 namespace jobgw::server {
 
-// The service's own defaults live here; size limits are ValidationLimits'.
 struct ServiceOptions {
-  std::size_t max_script_bytes = ValidationLimits{}.max_script_bytes;
-  std::size_t max_param_bytes = ValidationLimits{}.max_param_bytes;
+  // What a submit may carry (limits.max_script_bytes, max_param_bytes, max_targets).
+  ValidationLimits validation;
   // Attached to submits when non-empty, so JOB's end-of-job callback pokes the hub.
   std::string callback_url;
   // When set, makes each submit's callback URL instead (callback_url plus a per-job token).
@@ -48,8 +47,6 @@ struct ServiceOptions {
   std::size_t log_page_max_bytes = 4 * 1024 * 1024;
   // Overload limits: beyond them new calls get RESOURCE_EXHAUSTED at once.
   AdmissionLimits admission;
-  // Hosts (and topology nodes, dynamic groups) one submit may name, targets and sources together.
-  std::size_t max_targets = ValidationLimits{}.max_targets;
 
   // Security (README "Security"); each must outlive the service. The authorizer is required (the
   // constructor refuses null: no accidental open gateway); caller limits and audit may be null.

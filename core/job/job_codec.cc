@@ -342,6 +342,8 @@ Result<ApiMode> parse_api_mode(std::string_view text) {
   return Error::invalid_argument("api_mode: '" + std::string(text) + "' is not one of apigw, esb");
 }
 
+std::string_view api_mode_name(ApiMode mode) { return mode == ApiMode::kEsb ? "esb" : "apigw"; }
+
 JobCodec::JobCodec(JobApiSettings settings) : settings_(std::move(settings)) {}
 
 std::string JobCodec::path(const char* name) const {

@@ -18,6 +18,7 @@ namespace jobgw::core {
 enum class ApiMode { kApigw, kEsb };
 
 Result<ApiMode> parse_api_mode(std::string_view text);
+std::string_view api_mode_name(ApiMode mode);
 
 // JOB's "illegal parameter with reason"; operate_job_instance gives it for a finished job.
 constexpr std::int64_t kJobCodeIllegalParamReason = 1241010;

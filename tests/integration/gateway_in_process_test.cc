@@ -33,12 +33,12 @@ class GatewayInProcess : public ::testing::Test {
 
   GatewayConfig config() const {
     GatewayConfig c;
-    c.grpc_listen = "127.0.0.1:0";
-    c.metrics_listen = "127.0.0.1:0";
-    c.job_base_url = "http://127.0.0.1:" + std::to_string(jobsim_port_);
-    c.state_path = dir_.file("state.db");
-    c.audit_path = dir_.file("audit.log");
-    c.auth_insecure_dev = true;
+    c.grpc.listen = "127.0.0.1:0";
+    c.metrics.listen = "127.0.0.1:0";
+    c.job.http.base_url = "http://127.0.0.1:" + std::to_string(jobsim_port_);
+    c.state.path = dir_.file("state.db");
+    c.auth.audit_path = dir_.file("audit.log");
+    c.auth.insecure_dev = true;
     c.threads = 2;
     return c;
   }
@@ -92,7 +92,7 @@ TEST_F(GatewayInProcess, StartsServesAndStops) {
 
 TEST_F(GatewayInProcess, AFailedStartNamesItsKeyAndLeavesNothingRunning) {
   GatewayConfig no_auth = config();
-  no_auth.auth_insecure_dev = false;
+  no_auth.auth.insecure_dev = false;
   Gateway without_credentials(no_auth);
   auto error = without_credentials.start();
   ASSERT_TRUE(error.has_value());
@@ -100,7 +100,7 @@ TEST_F(GatewayInProcess, AFailedStartNamesItsKeyAndLeavesNothingRunning) {
   EXPECT_EQ(error->exit_code, 1);
 
   GatewayConfig bad_state = config();
-  bad_state.state_path = dir_.file("no-such-dir/state.db");
+  bad_state.state.path = dir_.file("no-such-dir/state.db");
   Gateway without_state(bad_state);
   error = without_state.start();
   ASSERT_TRUE(error.has_value());
@@ -108,7 +108,7 @@ TEST_F(GatewayInProcess, AFailedStartNamesItsKeyAndLeavesNothingRunning) {
 
   // Past the io threads and the hub: they are stopped again, and the port is free.
   GatewayConfig bad_metrics = config();
-  bad_metrics.metrics_listen = "127.0.0.1:99999";
+  bad_metrics.metrics.listen = "127.0.0.1:99999";
   Gateway without_metrics(bad_metrics);
   error = without_metrics.start();
   ASSERT_TRUE(error.has_value());

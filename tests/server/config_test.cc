@@ -44,24 +44,24 @@ std::string load_error(const std::vector<std::string>& args, const Environment& 
 
 TEST(ConfigTest, DefaultsRunAgainstLocalJobsim) {
   GatewayConfig c = load_ok({});
-  EXPECT_EQ(c.grpc_listen, "127.0.0.1:50051");
-  EXPECT_EQ(c.grpc_max_receive_message_bytes, 4u * 1024 * 1024);
-  EXPECT_EQ(c.grpc_max_send_message_bytes, 4u * 1024 * 1024);
-  EXPECT_EQ(c.job_base_url, "http://127.0.0.1:8090");
-  EXPECT_EQ(c.job_api_mode, "apigw");
-  EXPECT_EQ(c.job_default_operator, "admin");
-  EXPECT_EQ(c.job_default_account_alias, "root");
-  EXPECT_TRUE(c.job_app_secret.empty());
-  EXPECT_FALSE(c.job_insecure_skip_verify);
-  EXPECT_EQ(c.job_call_timeout.count(), 15000);
-  EXPECT_EQ(c.watch_poll_floor.count(), 200);
-  EXPECT_EQ(c.watch_poll_ceiling.count(), 5000);
-  EXPECT_EQ(c.callback_listen, "");
-  EXPECT_EQ(c.metrics_listen, "127.0.0.1:9464");
-  EXPECT_EQ(c.limits_max_script_bytes, 1024u * 1024);
-  EXPECT_EQ(c.limits_max_param_bytes, 64u * 1024);
-  EXPECT_EQ(c.limits_max_streams, 10000u);
-  EXPECT_EQ(c.limits_max_inflight_job_calls, 1000u);
+  EXPECT_EQ(c.grpc.listen, "127.0.0.1:50051");
+  EXPECT_EQ(c.grpc.max_receive_message_bytes, 4u * 1024 * 1024);
+  EXPECT_EQ(c.grpc.max_send_message_bytes, 4u * 1024 * 1024);
+  EXPECT_EQ(c.job.http.base_url, "http://127.0.0.1:8090");
+  EXPECT_EQ(c.job.api.mode, core::ApiMode::kApigw);
+  EXPECT_EQ(c.job.api.default_operator, "admin");
+  EXPECT_EQ(c.job.api.default_account_alias, "root");
+  EXPECT_TRUE(c.job.api.app_secret.empty());
+  EXPECT_FALSE(c.job.http.insecure_skip_verify);
+  EXPECT_EQ(c.service.job_call_timeout.count(), 15000);
+  EXPECT_EQ(c.watch.poll_floor.count(), 200);
+  EXPECT_EQ(c.watch.poll_ceiling.count(), 5000);
+  EXPECT_EQ(c.callback.http.listen, "");
+  EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
+  EXPECT_EQ(c.service.validation.max_script_bytes, 1024u * 1024);
+  EXPECT_EQ(c.service.validation.max_param_bytes, 64u * 1024);
+  EXPECT_EQ(c.service.admission.max_streams, 10000u);
+  EXPECT_EQ(c.service.admission.max_inflight_job_calls, 1000u);
   EXPECT_EQ(c.threads, 0u);
   EXPECT_EQ(c.shutdown_grace.count(), 10000);
   EXPECT_EQ(c.log_level, "info");
@@ -71,8 +71,8 @@ TEST(ConfigTest, DefaultsRunAgainstLocalJobsim) {
 TEST(ConfigTest, OverloadLimitsFromEnvAndFlagsAndNeverZero) {
   GatewayConfig c =
       load_ok({"--limits.max_streams=3"}, {{"JOBGW_LIMITS_MAX_INFLIGHT_JOB_CALLS", "7"}});
-  EXPECT_EQ(c.limits_max_streams, 3u);
-  EXPECT_EQ(c.limits_max_inflight_job_calls, 7u);
+  EXPECT_EQ(c.service.admission.max_streams, 3u);
+  EXPECT_EQ(c.service.admission.max_inflight_job_calls, 7u);
   std::string e = load_error({"--limits.max_inflight_job_calls=0"});
   EXPECT_NE(e.find("limits.max_inflight_job_calls"), std::string::npos) << e;
   EXPECT_NE(e.find("out of range"), std::string::npos) << e;
@@ -87,13 +87,13 @@ TEST(ConfigTest, FileNestedAndDottedKeys) {
                     "watch": {"poll_growth": 2, "poll_jitter": 0.25},
                     "threads": 3})");
   GatewayConfig c = load_ok({"--config", file.path()});
-  EXPECT_EQ(c.grpc_listen, "127.0.0.1:0");
-  EXPECT_EQ(c.grpc_max_receive_message_bytes, 8388608u);
-  EXPECT_EQ(c.job_base_url, "https://bkapi.example.com/api/job");
-  EXPECT_EQ(c.job_api_mode, "esb");
-  EXPECT_TRUE(c.job_insecure_skip_verify);
-  EXPECT_DOUBLE_EQ(c.watch_poll_growth, 2.0);
-  EXPECT_DOUBLE_EQ(c.watch_poll_jitter, 0.25);
+  EXPECT_EQ(c.grpc.listen, "127.0.0.1:0");
+  EXPECT_EQ(c.grpc.max_receive_message_bytes, 8388608u);
+  EXPECT_EQ(c.job.http.base_url, "https://bkapi.example.com/api/job");
+  EXPECT_EQ(c.job.api.mode, core::ApiMode::kEsb);
+  EXPECT_TRUE(c.job.http.insecure_skip_verify);
+  EXPECT_DOUBLE_EQ(c.watch.poll_growth, 2.0);
+  EXPECT_DOUBLE_EQ(c.watch.poll_jitter, 0.25);
   EXPECT_EQ(c.threads, 3u);
 }
 
@@ -108,21 +108,21 @@ TEST(ConfigTest, PrecedenceFileThenEnvThenFlags) {
                     "default_operator": "from_file"}})");
   Environment env{{"JOBGW_JOB_BASE_URL", "http://env:2"}, {"JOBGW_JOB_MAX_ATTEMPTS", "3"}};
   GatewayConfig c = load_ok({"--config=" + file.path(), "--job.base_url=http://flag:3"}, env);
-  EXPECT_EQ(c.job_base_url, "http://flag:3");      // flag beats env and file
-  EXPECT_EQ(c.job_max_attempts, 3);                // env beats file
-  EXPECT_EQ(c.job_default_operator, "from_file");  // file beats default
+  EXPECT_EQ(c.job.http.base_url, "http://flag:3");     // flag beats env and file
+  EXPECT_EQ(c.job.http.max_attempts, 3);               // env beats file
+  EXPECT_EQ(c.job.api.default_operator, "from_file");  // file beats default
 }
 
 TEST(ConfigTest, FlagsInBothForms) {
   GatewayConfig c = load_ok({"--grpc.listen", "[::1]:0", "--watch.poll_floor_ms=50",
                              "--job.insecure_skip_verify", "--threads", "2"});
-  EXPECT_EQ(c.grpc_listen, "[::1]:0");
-  EXPECT_EQ(c.watch_poll_floor.count(), 50);
-  EXPECT_TRUE(c.job_insecure_skip_verify);
+  EXPECT_EQ(c.grpc.listen, "[::1]:0");
+  EXPECT_EQ(c.watch.poll_floor.count(), 50);
+  EXPECT_TRUE(c.job.http.insecure_skip_verify);
   EXPECT_EQ(c.threads, 2u);
 
   GatewayConfig off = load_ok({"--job.insecure_skip_verify", "false", "--log.level", "warn"});
-  EXPECT_FALSE(off.job_insecure_skip_verify);
+  EXPECT_FALSE(off.job.http.insecure_skip_verify);
   EXPECT_EQ(off.log_level, "warn");
 }
 
@@ -133,8 +133,8 @@ TEST(ConfigTest, LaterFlagWins) {
 
 TEST(ConfigTest, EmptyListenTurnsListenersOff) {
   GatewayConfig c = load_ok({"--metrics.listen="}, {{"JOBGW_CALLBACK_LISTEN", "127.0.0.1:0"}});
-  EXPECT_EQ(c.metrics_listen, "");
-  EXPECT_EQ(c.callback_listen, "127.0.0.1:0");
+  EXPECT_EQ(c.metrics.listen, "");
+  EXPECT_EQ(c.callback.http.listen, "127.0.0.1:0");
 }
 
 TEST(ConfigTest, BadValuesNameKeyAndSource) {
@@ -180,7 +180,7 @@ TEST(ConfigTest, CrossKeyRules) {
   EXPECT_NE(load_error({"--job.app_code=bk_log"}).find("job.app_secret"), std::string::npos);
   GatewayConfig c = load_ok({"--callback.listen=127.0.0.1:0",
                              "--callback.public_url=http://gw.example:8443/jobgw/v1/callback"});
-  EXPECT_EQ(c.callback_public_url, "http://gw.example:8443/jobgw/v1/callback");
+  EXPECT_EQ(c.callback.public_url, "http://gw.example:8443/jobgw/v1/callback");
 }
 
 TEST(ConfigTest, FieldLimitsAreReachedBeforeTheMessageLimit) {
@@ -194,26 +194,26 @@ TEST(ConfigTest, FieldLimitsAreReachedBeforeTheMessageLimit) {
             std::string::npos);
   GatewayConfig c =
       load_ok({"--limits.max_script_bytes=8388608", "--grpc.max_receive_message_bytes=9502720"});
-  EXPECT_EQ(c.limits_max_script_bytes, 8388608u);
+  EXPECT_EQ(c.service.validation.max_script_bytes, 8388608u);
   // The defaults leave room: 1 MiB + 64 KiB + 1 MiB <= 4 MiB.
   load_ok({});
 }
 
 TEST(ConfigTest, TlsKeysDefaultToPlaintextAndGoInPairs) {
   GatewayConfig d = load_ok({});
-  EXPECT_TRUE(d.tls_cert_file.empty());
-  EXPECT_FALSE(d.tls_require_client_cert);
-  EXPECT_EQ(d.tls_reload_interval_s, 60u);
+  EXPECT_TRUE(d.grpc.tls.cert_file.empty());
+  EXPECT_FALSE(d.grpc.tls.require_client_cert);
+  EXPECT_EQ(d.grpc.tls.reload_interval_s, 60u);
   GatewayConfig c =
       load_ok({"--tls.cert_file=/c.pem", "--tls.key_file=/k.pem", "--tls.client_ca_file=/ca.pem",
                "--tls.require_client_cert", "--tls.reload_interval_s=5",
                "--metrics.tls_cert_file=/m.pem", "--metrics.tls_key_file=/mk.pem"},
               {{"JOBGW_CALLBACK_SECRET_FILE", "/cb.key"}});
-  EXPECT_EQ(c.tls_client_ca_file, "/ca.pem");
-  EXPECT_TRUE(c.tls_require_client_cert);
-  EXPECT_EQ(c.tls_reload_interval_s, 5u);
-  EXPECT_EQ(c.metrics_tls_key_file, "/mk.pem");
-  EXPECT_EQ(c.callback_secret_file, "/cb.key");
+  EXPECT_EQ(c.grpc.tls.client_ca_file, "/ca.pem");
+  EXPECT_TRUE(c.grpc.tls.require_client_cert);
+  EXPECT_EQ(c.grpc.tls.reload_interval_s, 5u);
+  EXPECT_EQ(c.metrics.tls_key_file, "/mk.pem");
+  EXPECT_EQ(c.callback.secret_file, "/cb.key");
 
   struct Case {
     std::vector<std::string> args;
@@ -276,7 +276,7 @@ TEST(ConfigTest, UnknownEnvironmentVariablesWarnOnly) {
 TEST(ConfigTest, SecretIsNeverShown) {
   const std::string secret = "s3cr3t-value";
   GatewayConfig c = load_ok({"--job.app_code=bk_log"}, {{"JOBGW_JOB_APP_SECRET", secret}});
-  EXPECT_EQ(c.job_app_secret, secret);
+  EXPECT_EQ(c.job.api.app_secret, secret);
   std::string summary = c.summary();
   EXPECT_EQ(summary.find(secret), std::string::npos) << summary;
   EXPECT_NE(summary.find("job.app_secret=<set>"), std::string::npos) << summary;
@@ -338,21 +338,21 @@ namespace {
 
 TEST(SecurityConfig, DefaultsNameNoWayToAuthenticateSoStartupRefuses) {
   GatewayConfig c = load_ok({});
-  EXPECT_TRUE(c.auth_credentials_file.empty());
-  EXPECT_FALSE(c.auth_insecure_dev);
-  EXPECT_EQ(c.auth_reload_interval, std::chrono::milliseconds(2000));
-  EXPECT_EQ(c.limits_caller_submits_per_second, 10);
-  EXPECT_EQ(c.limits_caller_max_streams, 1000u);
-  EXPECT_EQ(c.limits_max_targets, 5000u);
+  EXPECT_TRUE(c.auth.credentials_file.empty());
+  EXPECT_FALSE(c.auth.insecure_dev);
+  EXPECT_EQ(c.auth.reload_interval, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.caller_limits.submits_per_second, 10);
+  EXPECT_EQ(c.caller_limits.max_streams, 1000u);
+  EXPECT_EQ(c.service.validation.max_targets, 5000u);
   const std::string problem = missing_auth_problem(c);
   EXPECT_NE(problem.find("auth.credentials_file"), std::string::npos) << problem;
   EXPECT_NE(problem.find("--insecure-dev"), std::string::npos) << problem;
 }
 
 TEST(SecurityConfig, InsecureDevFlagIsAnAliasOfTheKey) {
-  EXPECT_TRUE(load_ok({"--insecure-dev"}).auth_insecure_dev);
-  EXPECT_FALSE(load_ok({"--insecure-dev=false"}).auth_insecure_dev);
-  EXPECT_TRUE(load_ok({}, {{"JOBGW_AUTH_INSECURE_DEV", "true"}}).auth_insecure_dev);
+  EXPECT_TRUE(load_ok({"--insecure-dev"}).auth.insecure_dev);
+  EXPECT_FALSE(load_ok({"--insecure-dev=false"}).auth.insecure_dev);
+  EXPECT_TRUE(load_ok({}, {{"JOBGW_AUTH_INSECURE_DEV", "true"}}).auth.insecure_dev);
   EXPECT_TRUE(missing_auth_problem(load_ok({"--insecure-dev"})).empty());
 }
 
@@ -360,10 +360,10 @@ TEST(SecurityConfig, CredentialsFileFromEnvOrFlag) {
   GatewayConfig c = load_ok(
       {"--limits.caller_submits_per_second=2.5", "--limits.caller_max_streams=0", "--audit.path=-"},
       {{"JOBGW_AUTH_CREDENTIALS_FILE", "/etc/jobgw/credentials.json"}});
-  EXPECT_EQ(c.auth_credentials_file, "/etc/jobgw/credentials.json");
-  EXPECT_EQ(c.limits_caller_submits_per_second, 2.5);
-  EXPECT_EQ(c.limits_caller_max_streams, 0u);
-  EXPECT_EQ(c.audit_path, "-");
+  EXPECT_EQ(c.auth.credentials_file, "/etc/jobgw/credentials.json");
+  EXPECT_EQ(c.caller_limits.submits_per_second, 2.5);
+  EXPECT_EQ(c.caller_limits.max_streams, 0u);
+  EXPECT_EQ(c.auth.audit_path, "-");
   EXPECT_TRUE(missing_auth_problem(c).empty());
 }
 

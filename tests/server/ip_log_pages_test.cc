@@ -15,10 +15,10 @@ namespace {
 TEST(IpLogPagesTest, PageHostsConfigKey) {
   auto defaults = load_config({}, {});
   ASSERT_TRUE(defaults.ok());
-  EXPECT_EQ(defaults->config.logs_page_hosts, 500u);
+  EXPECT_EQ(defaults->config.service.log_page_hosts, 500u);
   auto set = load_config({"--logs.page_hosts=20"}, {{"JOBGW_LOGS_PAGE_HOSTS", "30"}});
   ASSERT_TRUE(set.ok());
-  EXPECT_EQ(set->config.logs_page_hosts, 20u);
+  EXPECT_EQ(set->config.service.log_page_hosts, 20u);
   auto zero = load_config({"--logs.page_hosts=0"}, {});
   ASSERT_FALSE(zero.ok());
   EXPECT_NE(zero.error().message.find("logs.page_hosts"), std::string::npos);

@@ -377,7 +377,7 @@ TEST_F(ServiceTest, InvalidSubmitNeverReachesJob) {
 
 TEST_F(ServiceTest, ScriptSizeLimitComesFromOptions) {
   ServiceOptions options;
-  options.max_script_bytes = 4;
+  options.validation.max_script_bytes = 4;
   start(options);
   grpc::ClientContext context;
   v1::JobRef ref;

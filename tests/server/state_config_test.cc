@@ -14,21 +14,21 @@ GatewayConfig load_ok(const std::vector<std::string>& args, const Environment& e
 
 TEST(StateConfig, DefaultsKeepStateNextToTheProcessForADay) {
   GatewayConfig c = load_ok({});
-  EXPECT_EQ(c.state_path, "jobgw-state.db");
-  EXPECT_EQ(c.idempotency_window_s, 86400u);
+  EXPECT_EQ(c.state.path, "jobgw-state.db");
+  EXPECT_EQ(c.state.idempotency_window_s, 86400u);
 }
 
 TEST(StateConfig, EnvironmentAndFlagsSetThemFlagsWin) {
   GatewayConfig c = load_ok({}, {{"JOBGW_STATE_PATH", "/var/lib/jobgw/state.db"},
                                  {"JOBGW_IDEMPOTENCY_WINDOW_S", "3600"}});
-  EXPECT_EQ(c.state_path, "/var/lib/jobgw/state.db");
-  EXPECT_EQ(c.idempotency_window_s, 3600u);
+  EXPECT_EQ(c.state.path, "/var/lib/jobgw/state.db");
+  EXPECT_EQ(c.state.idempotency_window_s, 3600u);
   c = load_ok({"--state.path=/tmp/x.db", "--idempotency.window_s", "60"},
               {{"JOBGW_STATE_PATH", "/var/lib/jobgw/state.db"}});
-  EXPECT_EQ(c.state_path, "/tmp/x.db");
-  EXPECT_EQ(c.idempotency_window_s, 60u);
+  EXPECT_EQ(c.state.path, "/tmp/x.db");
+  EXPECT_EQ(c.state.idempotency_window_s, 60u);
   // Empty: memory only.
-  EXPECT_EQ(load_ok({"--state.path="}).state_path, "");
+  EXPECT_EQ(load_ok({"--state.path="}).state.path, "");
 }
 
 TEST(StateConfig, AWindowOutOfRangeIsRefusedNamingTheKey) {
