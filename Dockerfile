@@ -19,7 +19,7 @@ RUN apt-get update \
       protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev \
       libboost-dev libboost-system-dev \
       nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev prometheus-cpp-dev \
-      libssl-dev libsqlite3-dev ca-certificates \
+      libssl-dev libsqlite3-dev libhiredis-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what jobgw and jobctl are built from (.dockerignore keeps the rest out of the context);
@@ -42,7 +42,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 \
-      libsimdjson14 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libssl3 libsqlite3-0 ca-certificates \
+      libsimdjson14 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libssl3 libsqlite3-0 libhiredis0.14 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 jobgw \
  && useradd --system --uid 10001 --gid jobgw --no-create-home --home-dir /nonexistent \

@@ -6,6 +6,8 @@ set -euo pipefail
 # Build: compiler, CMake and the libraries CMake finds. Tests: GoogleTest; python3 and perl run
 # scripts on jobsim's hosts and the deploy checks; ca-certificates lets jobgw verify a real JOB.
 # openssl (the CLI): tests/deploy makes stand-in certificates for the Secrets deploy/ mounts.
+# hiredis: its RESP reader and formatter for the replicas' shared state; redis-server (started by
+# the tests and `demo.sh --replicas`, never as a system service) and redis-cli for the tests.
 # (The real-Prometheus test installs Debian's prometheus package itself.) Sanitizer and fuzz
 # builds (scripts/sanitize.sh, scripts/fuzz.sh): clang, its ASan/UBSan/TSan and libFuzzer
 # runtimes (libclang-rt-14-dev), llvm-symbolizer (llvm) for readable reports.
@@ -14,9 +16,9 @@ packages=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   libboost-dev libboost-system-dev
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
-  libssl-dev libsqlite3-dev ca-certificates
+  libssl-dev libsqlite3-dev ca-certificates libhiredis-dev
   libgtest-dev libgmock-dev
-  python3 perl bash openssl
+  python3 perl bash openssl redis-server redis-tools
   clang libclang-rt-14-dev llvm
 )
 

@@ -27,8 +27,9 @@ Error conflict(const IdempotencyKey& key, const std::string& what) {
 
 class IdempotentSubmitter::Impl : public std::enable_shared_from_this<IdempotentSubmitter::Impl> {
  public:
-  Impl(SubmitStore& store, Scheduler& scheduler, std::chrono::milliseconds window)
-      : store_(store), scheduler_(scheduler), window_(window) {}
+  Impl(SubmitStore& store, Scheduler& scheduler, std::chrono::milliseconds window,
+       SharedSubmitKeys* shared)
+      : store_(store), scheduler_(scheduler), window_(window), shared_(shared) {}
 
   void submit(const Scope& scope, const std::optional<IdempotencyKey>& key,
               const std::string& fingerprint, Send send, Done done);
@@ -45,11 +46,19 @@ class IdempotentSubmitter::Impl : public std::enable_shared_from_this<Idempotent
     std::vector<Done> waiters;
   };
 
+  void send_to_job(const Scope& scope, const std::optional<IdempotencyKey>& key,
+                   const std::string& fingerprint, const Send& send, Done done);
+  void claimed(const Scope& scope, const IdempotencyKey& key, const std::string& fingerprint,
+               const Send& send, Done done, Result<SharedSubmitKeys::Claim> claim);
   void sent(const Scope& scope, const std::optional<IdempotencyKey>& key,
             const std::string& fingerprint, Result<JobRef> result, const Done& done);
+  // Answers the first submit of a key with `first` and the ones that joined it as kJoined.
+  void finish(const std::optional<IdempotencyKey>& key, const Result<JobRef>& result,
+              SubmitSource first, const Done& done);
 
   Scheduler& scheduler_;
   const std::chrono::milliseconds window_;
+  SharedSubmitKeys* const shared_;
   std::mutex mu_;
   std::map<KeyTuple, InFlight> in_flight_;
   std::shared_ptr<Timer> expiry_timer_;
@@ -95,10 +104,50 @@ void IdempotentSubmitter::Impl::submit(const Scope& scope, const std::optional<I
     }
     in_flight_.emplace(key_tuple(*key), InFlight{fingerprint, {}});
   }
+  if (key && shared_ != nullptr) {
+    auto self = shared_from_this();
+    shared_->claim(*key, fingerprint,
+                   [self, scope, key = *key, fingerprint, send = std::move(send),
+                    done = std::move(done)](Result<SharedSubmitKeys::Claim> claim) mutable {
+                     self->claimed(scope, key, fingerprint, send, std::move(done),
+                                   std::move(claim));
+                   });
+    return;
+  }
+  send_to_job(scope, key, fingerprint, send, std::move(done));
+}
+
+void IdempotentSubmitter::Impl::send_to_job(const Scope& scope,
+                                            const std::optional<IdempotencyKey>& key,
+                                            const std::string& fingerprint, const Send& send,
+                                            Done done) {
   auto self = shared_from_this();
   send([self, scope, key, fingerprint, done = std::move(done)](Result<JobRef> result) {
     self->sent(scope, key, fingerprint, std::move(result), done);
   });
+}
+
+void IdempotentSubmitter::Impl::claimed(const Scope& scope, const IdempotencyKey& key,
+                                        const std::string& fingerprint, const Send& send, Done done,
+                                        Result<SharedSubmitKeys::Claim> claim) {
+  if (!claim) {
+    spdlog::warn("event=shared_key_unavailable request_id={} {}", key.request_id,
+                 claim.error().describe());
+    return finish(key, claim.error(), SubmitSource::kJob, done);
+  }
+  if (claim->kind == SharedSubmitKeys::Claim::Kind::kClaimed) {
+    return send_to_job(scope, key, fingerprint, send, std::move(done));
+  }
+  if (claim->kind == SharedSubmitKeys::Claim::Kind::kInFlight) {
+    return finish(key, conflict(key, "that request is still in flight"), SubmitSource::kJob, done);
+  }
+  const RememberedSubmit& earlier = claim->remembered;
+  if (earlier.fingerprint != fingerprint) {
+    return finish(key,
+                  conflict(key, "job_instance_id " + std::to_string(earlier.ref.job_instance_id)),
+                  SubmitSource::kJob, done);
+  }
+  finish(key, earlier.ref, SubmitSource::kRemembered, done);
 }
 
 void IdempotentSubmitter::Impl::sent(const Scope& scope, const std::optional<IdempotencyKey>& key,
@@ -118,6 +167,13 @@ void IdempotentSubmitter::Impl::sent(const Scope& scope, const std::optional<Ide
           record.ref.job_instance_id, key ? key->request_id : "", stored.error().describe());
     }
   }
+  if (key && shared_ != nullptr) shared_->settle(*key, fingerprint, result);
+  finish(key, result, SubmitSource::kJob, done);
+}
+
+void IdempotentSubmitter::Impl::finish(const std::optional<IdempotencyKey>& key,
+                                       const Result<JobRef>& result, SubmitSource first,
+                                       const Done& done) {
   std::vector<Done> waiters;
   if (key) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -127,7 +183,7 @@ void IdempotentSubmitter::Impl::sent(const Scope& scope, const std::optional<Ide
       in_flight_.erase(it);
     }
   }
-  done(result, SubmitSource::kJob);
+  done(result, first);
   for (const Done& waiter : waiters) waiter(result, SubmitSource::kJoined);
 }
 
@@ -174,8 +230,8 @@ void IdempotentSubmitter::Impl::stop() {
 }
 
 IdempotentSubmitter::IdempotentSubmitter(SubmitStore& store, Scheduler& scheduler,
-                                         std::chrono::milliseconds window)
-    : impl_(std::make_shared<Impl>(store, scheduler, window)) {}
+                                         std::chrono::milliseconds window, SharedSubmitKeys* shared)
+    : impl_(std::make_shared<Impl>(store, scheduler, window, shared)) {}
 
 IdempotentSubmitter::~IdempotentSubmitter() { impl_->stop(); }
 

@@ -11,6 +11,7 @@
 #include "core/base/result.h"
 #include "core/base/scheduler.h"
 #include "core/job/job_requests.h"
+#include "core/submit/shared_submit_keys.h"
 #include "core/submit/submit_store.h"
 
 namespace jobgw::core {
@@ -36,6 +37,10 @@ enum class SubmitSource {
 // may have created the job without jobgw learning its id; a retry may then run it twice, as
 // it would without jobgw. The same holds for a submit in flight when jobgw is killed.
 //
+// With `shared` keys (replicas on Redis) a key is also claimed there before JOB is asked, so the
+// same request_id sent to any replicas reaches JOB once; Redis that cannot be asked fails a keyed
+// submit (kTransport, named) while submits without a key go on.
+//
 // A store that cannot be read fails the submit (kInternal) rather than risk a double run; a
 // store that cannot be written after JOB accepted the job still answers the JobRef (the job
 // exists; failing would invite the retry that runs it twice) and logs the loss.
@@ -49,8 +54,10 @@ class IdempotentSubmitter {
   using Send = std::function<void(SendDone)>;
   using Done = std::function<void(Result<JobRef>, SubmitSource)>;
 
-  // `store` must outlive the submitter and every submit in flight; `scheduler` gives the time.
-  IdempotentSubmitter(SubmitStore& store, Scheduler& scheduler, std::chrono::milliseconds window);
+  // `store` (and `shared`, when set) must outlive the submitter and every submit in flight;
+  // `scheduler` gives the time.
+  IdempotentSubmitter(SubmitStore& store, Scheduler& scheduler, std::chrono::milliseconds window,
+                      SharedSubmitKeys* shared = nullptr);
   ~IdempotentSubmitter();
   IdempotentSubmitter(const IdempotentSubmitter&) = delete;
   IdempotentSubmitter& operator=(const IdempotentSubmitter&) = delete;
