@@ -16,6 +16,7 @@
 
 #include "core/http/http_url.h"
 #include "core/job/job_codec.h"
+#include "core/redis/redis_url.h"
 
 extern char** environ;
 
@@ -82,6 +83,42 @@ Key api_mode_key(std::string name, std::string help) {
   k.set_json = json_string(k.set_text);
   k.show = [](const GatewayConfig& c) { return std::string(core::api_mode_name(c.job.api.mode)); };
   return k;
+}
+
+// state.redis_url: checked as a Redis URL and shown with its password masked.
+Key redis_url_key() {
+  Key k;
+  k.name = "state.redis_url";
+  // Errors never quote the value: it may hold the password.
+  k.secret = true;
+  k.help =
+      "redis://[user:password@]host:port/db or rediss:// (TLS): replicas share request_ids, "
+      "jobs and watches there (empty: this replica alone)";
+  k.set_text = [](GatewayConfig& c, const std::string& v) -> Problem {
+    if (!v.empty()) {
+      auto parsed = core::parse_redis_url(v);
+      if (!parsed) return parsed.error().message;
+    }
+    c.state.redis_url = v;
+    return {};
+  };
+  k.set_json = json_string(k.set_text);
+  k.show = [](const GatewayConfig& c) -> std::string {
+    if (c.state.redis_url.empty()) return "";
+    auto parsed = core::parse_redis_url(c.state.redis_url);
+    return parsed ? parsed->redacted() : std::string("<invalid>");
+  };
+  return k;
+}
+
+Problem check_key_prefix(const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  for (char c : v) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '{' || c == '}') {
+      return "must not contain spaces or braces";
+    }
+  }
+  return {};
 }
 
 // A key's place in GatewayConfig: FIELD(watch.poll_floor) gives a generic lambda returning that
@@ -410,6 +447,19 @@ const std::vector<Key>& keys() {
                            "SQLite file remembering request_ids and unfinished jobs across "
                            "restarts (empty: memory only)",
                            FIELD(state.path)));
+    k.push_back(redis_url_key());
+    k.push_back(string_key("state.redis_password_file",
+                           "file holding the Redis password (wins over one in state.redis_url)",
+                           FIELD(state.redis_password_file)));
+    k.push_back(string_key("state.redis_ca_file",
+                           "extra PEM CA bundle trusted for rediss:// (the system store is too)",
+                           FIELD(state.redis_ca_file)));
+    k.push_back(string_key("state.redis_key_prefix",
+                           "prefix of every Redis key this gateway writes (one per gateway)",
+                           FIELD(state.redis_key_prefix), check_key_prefix));
+    k.push_back(string_key("state.replica_id",
+                           "this replica's name in Redis (empty: host name and process id)",
+                           FIELD(state.replica_id)));
     k.push_back(uint_key("idempotency.window_s",
                          "how long a request_id answers with its first job (seconds)",
                          FIELD(state.idempotency_window_s), 1, 30 * kDay / 1000));

@@ -54,9 +54,20 @@ struct CallbackConfig {
 
 // Idempotency keys and unfinished jobs (keys state.*, idempotency.*).
 struct StateConfig {
-  // Empty keeps them in memory only (lost on restart).
+  // Empty keeps them in memory only (lost on restart). With redis_url each replica still keeps
+  // its own file: what it held comes back into Redis after Redis lost its data.
   std::string path = "jobgw-state.db";
   std::uint64_t idempotency_window_s = 86400;
+  // Replicas that act as one gateway share state here (README "Replicas"); empty: one replica.
+  std::string redis_url;
+  // The password, from a file (a mounted Secret) rather than the URL; wins over the URL's.
+  std::string redis_password_file;
+  // Extra PEM CA bundle for rediss:// (the system trust store is always used).
+  std::string redis_ca_file;
+  // Every key this gateway writes starts with it, so several gateways can share one Redis.
+  std::string redis_key_prefix = "jobgw";
+  // This replica's name in Redis (claims, leases); empty: host name and process id.
+  std::string replica_id;
 };
 
 // Who may call (README "Security"): jobgw refuses to start unless exactly one of

@@ -96,6 +96,18 @@ const char* grpc_tls_mode(const GatewayConfig& c) {
   return c.grpc.tls.require_client_cert ? "mtls_required" : "mtls";
 }
 
+// A password mounted as a file (a Kubernetes Secret): its first line, without the line end.
+core::Result<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return core::Error::invalid_argument("cannot read " + path);
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return core::Error::invalid_argument(path + " is empty");
+  return line;
+}
+
 bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" ||
          host.rfind("127.", 0) == 0;
@@ -203,8 +215,10 @@ std::optional<StartupError> Gateway::start_core() {
     watcher_->start();
   }
 
+  if (auto error = start_replication()) return error;
   const std::chrono::milliseconds window = std::chrono::seconds(config_.state.idempotency_window_s);
-  submitter_ = std::make_unique<core::IdempotentSubmitter>(*store_, *scheduler_, window);
+  submitter_ =
+      std::make_unique<core::IdempotentSubmitter>(*store_, *scheduler_, window, shared_keys_.get());
   hub_->set_end_listener([submitter = submitter_.get()](const core::Scope& scope,
                                                         std::int64_t job_instance_id,
                                                         const std::optional<core::Error>& error) {
@@ -408,12 +422,50 @@ void Gateway::stop(std::chrono::milliseconds grace) {
   server_.reset();
 }
 
+std::optional<StartupError> Gateway::start_replication() {
+  replica_id_ = config_.state.replica_id;
+  if (replica_id_.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "jobgw");
+    replica_id_ = std::string(host) + "-" + std::to_string(::getpid());
+  }
+  if (config_.state.redis_url.empty()) return std::nullopt;
+  core::RedisClientConfig redis;
+  // load_config checked the URL.
+  redis.endpoint = core::parse_redis_url(config_.state.redis_url).value();
+  if (!config_.state.redis_password_file.empty()) {
+    auto password = read_secret_file(config_.state.redis_password_file);
+    if (!password) return failed("state.redis_password_file", password.error().message);
+    redis.endpoint.password = password.value();
+  }
+  redis.ca_file = config_.state.redis_ca_file;
+  redis.client_name = "jobgw:" + replica_id_;
+  redis.on_state = [this](bool up, const std::string&) { metrics_.redis_up(up); };
+  metrics_.redis_up(false);
+  auto client = core::RedisClient::create(io_, std::move(redis));
+  if (!client) return failed("state.redis_ca_file", client.error().message);
+  redis_ = std::move(client.value());
+
+  core::RedisSubmitKeysConfig keys;
+  keys.prefix = config_.state.redis_key_prefix;
+  keys.replica_id = replica_id_;
+  keys.window = std::chrono::seconds(config_.state.idempotency_window_s);
+  // Long enough for a submit to get JOB's answer (two calls at most, each within the call
+  // timeout), short enough that a replica killed mid-submit blocks its request_id briefly.
+  keys.claim_ttl = 2 * config_.service.job_call_timeout + std::chrono::seconds(5);
+  shared_keys_ = std::make_unique<core::RedisSubmitKeys>(*redis_, *scheduler_, keys);
+  spdlog::info("event=replication redis=\"{}\" prefix={} replica={}", redis_->endpoint().redacted(),
+               config_.state.redis_key_prefix, replica_id_);
+  return std::nullopt;
+}
+
 void Gateway::stop_threads() {
   // Its timer lives on the io_context: cancel it while the context still exists.
   if (watcher_) watcher_->stop();
   if (callback_listener_) callback_listener_->stop();
   if (metrics_listener_) metrics_listener_->stop();
   if (job_) job_->shutdown();
+  if (redis_) redis_->shutdown();
   work_.reset();
   io_.stop();
   for (auto& t : threads_) t.join();

@@ -14,6 +14,8 @@
 #include "core/base/scheduler.h"
 #include "core/job/job_client.h"
 #include "core/metrics/metrics.h"
+#include "core/redis/redis_client.h"
+#include "core/replica/redis_submit_keys.h"
 #include "core/security/audit_log.h"
 #include "core/security/caller_limits.h"
 #include "core/submit/idempotent_submitter.h"
@@ -70,6 +72,8 @@ class Gateway {
   std::optional<StartupError> start_security();
   std::optional<StartupError> open_state();
   std::optional<StartupError> start_core();
+  // With state.redis_url: the Redis connection and what replicas share on it.
+  std::optional<StartupError> start_replication();
   std::optional<StartupError> start_http();
   std::optional<StartupError> start_grpc();
   ServiceOptions service_options() const;
@@ -94,6 +98,9 @@ class Gateway {
   std::unique_ptr<core::WatchHub> hub_;
   std::unique_ptr<core::CallerLimits> caller_limits_;
   std::unique_ptr<CredentialsWatcher> watcher_;  // with a credentials file only
+  std::string replica_id_;
+  std::unique_ptr<core::RedisClient> redis_;  // with state.redis_url only
+  std::unique_ptr<core::RedisSubmitKeys> shared_keys_;
   std::unique_ptr<core::IdempotentSubmitter> submitter_;
   std::vector<std::thread> threads_;
   std::unique_ptr<CallbackSecret> callback_secret_;

@@ -94,7 +94,12 @@ ServerMetrics::ServerMetrics(core::Metrics& core)
                                    .Name("jobgw_caller_limit_rejections_total")
                                    .Help("Calls refused with RESOURCE_EXHAUSTED at a per-caller "
                                          "limit, by limit")
-                                   .Register(*core.registry())) {
+                                   .Register(*core.registry())),
+      redis_up_(BuildGauge()
+                    .Name("jobgw_redis_up")
+                    .Help("1 while the Redis that replicas share state on answers, else 0 "
+                          "(exported only with state.redis_url)")
+                    .Register(*core.registry())) {
   // Every outcome is exported from the start at 0, so rate() and alerts see the series before
   // the first event.
   for (auto outcome : kCallbackOutcomes) callbacks_.Add({{"outcome", std::string(outcome)}});
@@ -150,5 +155,7 @@ void ServerMetrics::credentials_reload(const std::string& outcome) {
 void ServerMetrics::caller_limit_rejected(const std::string& limit) {
   caller_limit_rejections_.Add({{"limit", known_label(limit, kCallerLimits)}}).Increment();
 }
+
+void ServerMetrics::redis_up(bool up) { redis_up_.Add({}).Set(up ? 1 : 0); }
 
 }  // namespace jobgw::server

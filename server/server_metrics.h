@@ -44,6 +44,10 @@ class ServerMetrics {
   void credentials_reload(const std::string& outcome);
   void caller_limit_rejected(const std::string& limit);
 
+  // Whether the Redis replicas share state on is reachable (1) or not (0); only with
+  // state.redis_url.
+  void redis_up(bool up);
+
   // The whole registry, core families included, in the Prometheus text format.
   std::string serialize() const { return core_.serialize(); }
   core::Metrics& core() { return core_; }
@@ -60,6 +64,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& auth_refusals_;
   prometheus::Family<prometheus::Counter>& credentials_reloads_;
   prometheus::Family<prometheus::Counter>& caller_limit_rejections_;
+  prometheus::Family<prometheus::Gauge>& redis_up_;
 };
 
 }  // namespace jobgw::server

@@ -133,7 +133,12 @@ class RedisSubmitKeys::Impl : public std::enable_shared_from_this<RedisSubmitKey
                 Scheduler::Clock::time_point deadline, const std::string& rkey,
                 const std::string& value, std::function<void(Result<Claim>)> done,
                 Result<RedisReply> reply) {
-    if (!reply) return done(unavailable(key, reply.error()));
+    if (!reply) {
+      // The claim may still reach Redis (a paused Redis runs it when it wakes up); nobody would
+      // settle it, and every retry would wait out claim_ttl. Take it back once Redis answers.
+      release_until(rkey, value, scheduler_.now() + config_.claim_ttl);
+      return done(unavailable(key, reply.error()));
+    }
     if (reply->is_nil()) {
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -184,6 +189,20 @@ class RedisSubmitKeys::Impl : public std::enable_shared_from_this<RedisSubmitKey
                          done(e);
                        }
                      });
+  }
+
+  // Deletes the key while it holds `value`, retrying while Redis cannot be asked.
+  void release_until(const std::string& rkey, const std::string& value,
+                     Scheduler::Clock::time_point deadline) {
+    std::weak_ptr<Impl> weak = weak_from_this();
+    redis_.command(
+        {"EVAL", kRelease, "1", rkey, value}, [weak, rkey, value, deadline](Result<RedisReply> r) {
+          auto self = weak.lock();
+          if (r || !self || self->scheduler_.now() >= deadline) return;
+          self->scheduler_.after(self->config_.release_retry, [weak, rkey, value, deadline] {
+            if (auto again = weak.lock()) again->release_until(rkey, value, deadline);
+          });
+        });
   }
 
   RedisClient& redis_;

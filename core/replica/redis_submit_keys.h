@@ -22,6 +22,8 @@ struct RedisSubmitKeysConfig {
   std::chrono::milliseconds claim_ttl{std::chrono::seconds(30)};
   // How often a duplicate looks again while another replica's submit is in flight.
   std::chrono::milliseconds wait_step{std::chrono::milliseconds(50)};
+  // How often a claim whose SET got no answer is taken back while Redis cannot be asked.
+  std::chrono::milliseconds release_retry{std::chrono::milliseconds(250)};
 };
 
 // SharedSubmitKeys on Redis: one string per key, `PREFIX:idem:SHA256(caller, scope,

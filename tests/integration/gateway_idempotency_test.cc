@@ -12,25 +12,6 @@
 namespace jobgw::testing {
 namespace {
 
-struct Submitted {
-  grpc::Status status;
-  v1::JobRef ref;
-};
-
-Submitted execute(v1::JobGateway::Stub& stub, const v1::ExecuteScriptRequest& request) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  Submitted out;
-  out.status = stub.ExecuteScript(&context, request, &out.ref);
-  return out;
-}
-
-std::int64_t submits_reaching_job(const GatewayStack& stack, const std::string& api) {
-  nlohmann::json stats = stack.jobsim_stats();
-  if (!stats.is_object() || !stats["requests"].contains(api)) return 0;
-  return stats["requests"][api].get<std::int64_t>();
-}
-
 v1::ExecuteScriptRequest keyed(const std::string& request_id, const std::string& script) {
   v1::ExecuteScriptRequest r = script_request(script, {101, 102});
   r.set_request_id(request_id);

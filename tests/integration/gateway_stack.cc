@@ -31,8 +31,6 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
       "--grpc.listen=127.0.0.1:0",
       "--metrics.listen=127.0.0.1:0",
       "--job.base_url=http://127.0.0.1:" + std::to_string(jobsim_port_),
-      "--ports_file=" + dir_.file("jobgw.ports"),
-      "--state.path=" + state_path(),
       "--log.level=debug",
       "--audit.path=" + audit_path(),
       // The suites submit as fast as they can as one caller; the per-caller limit has tests of
@@ -47,8 +45,15 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
   }
   grpc_credentials_ = grpc::InsecureChannelCredentials();
   if (options.callback) gw_args_.push_back("--callback.listen=127.0.0.1:0");
+  if (options.redis || options.replicas > 1) {
+    redis_ = std::make_unique<RedisServer>();
+    gw_args_.push_back("--state.redis_url=" + redis_->url());
+  }
   gw_args_.insert(gw_args_.end(), options.jobgw_args.begin(), options.jobgw_args.end());
-  start_jobgw({});
+  for (int i = 0; i < std::max(1, options.replicas); ++i) {
+    nodes_.push_back(std::make_unique<JobgwNode>(*this, i));
+    nodes_.back()->start();
+  }
 }
 
 void GatewayStack::start_jobsim(const std::string& listen) {
@@ -66,24 +71,45 @@ void GatewayStack::start_jobsim(const std::string& listen) {
 
 void GatewayStack::restart_jobsim() {
   jobsim_->stop();
-  old_logs_ += "--- jobsim log (run " + std::to_string(jobsim_starts_) + ") ---\n" + jobsim_->log();
+  old_jobsim_logs_ +=
+      "--- jobsim log (run " + std::to_string(jobsim_starts_) + ") ---\n" + jobsim_->log();
   start_jobsim("127.0.0.1:" + std::to_string(jobsim_port_));
 }
 
-void GatewayStack::start_jobgw(const std::vector<std::string>& extra) {
-  std::vector<std::string> args = gw_args_;
+// The first node keeps the names a one-jobgw stack always had (jobgw.ports, jobgw-state.db).
+JobgwNode::JobgwNode(GatewayStack& stack, int index)
+    : stack_(stack), index_(index), name_(index == 0 ? "jobgw" : "jobgw-" + std::to_string(index)) {
+  credentials_ = stack_.grpc_credentials_;
+}
+
+JobgwNode::~JobgwNode() {
+  stub_.reset();
+  channel_.reset();
+  if (process_) process_->stop();
+}
+
+std::string JobgwNode::state_path() const {
+  return stack_.dir_.file(index_ == 0 ? "jobgw-state.db" : name_ + "-state.db");
+}
+
+void JobgwNode::start(const std::vector<std::string>& extra) {
+  const std::string ports_file = stack_.dir_.file(name_ + ".ports");
+  std::vector<std::string> args = stack_.gw_args_;
+  args.insert(args.begin(), {"--ports_file=" + ports_file, "--state.path=" + state_path(),
+                             "--state.replica_id=" + name_});
   args.insert(args.end(), extra.begin(), extra.end());
-  std::remove(dir_.file("jobgw.ports").c_str());
-  const std::string log = dir_.file("jobgw." + std::to_string(++jobgw_starts_) + ".log");
-  jobgw_ = std::make_unique<ChildProcess>(JOBGW_BINARY, args, log);
+  std::remove(ports_file.c_str());
+  const std::string log = stack_.dir_.file(name_ + "." + std::to_string(++starts_) + ".log");
+  process_ = std::make_unique<ChildProcess>(JOBGW_BINARY, args, log);
+  running_ = true;
   nlohmann::json ports;
   bool up = wait_until(
       [&] {
-        ports = read_json_file(dir_.file("jobgw.ports"));
+        ports = read_json_file(ports_file);
         return ports.is_object() && ports.contains("grpc");
       },
       std::chrono::seconds(20));
-  if (!up) throw std::runtime_error("jobgw did not start: " + jobgw_->log());
+  if (!up) throw std::runtime_error(name_ + " did not start: " + process_->log());
   grpc_port_ = ports["grpc"].get<int>();
   metrics_port_ = 0;
   if (ports.contains("metrics") && ports["metrics"].is_number()) {
@@ -92,34 +118,49 @@ void GatewayStack::start_jobgw(const std::vector<std::string>& extra) {
   if (ports.contains("callback") && ports["callback"].is_number()) {
     callback_port_ = ports["callback"].get<int>();
   }
-  use_grpc_credentials(grpc_credentials_);
+  use_grpc_credentials(credentials_);
 }
 
-void GatewayStack::use_grpc_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  grpc_credentials_ = std::move(credentials);
-  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port_), grpc_credentials_);
+void JobgwNode::use_grpc_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  credentials_ = std::move(credentials);
+  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port_), credentials_);
   stub_ = v1::JobGateway::NewStub(channel_);
 }
 
-int GatewayStack::stop_jobgw(int signal) {
-  jobgw_->signal_group(signal);
-  int status = jobgw_->wait_exit(std::chrono::seconds(30));
-  if (status == -1) status = jobgw_->stop();
-  old_logs_ += "--- jobgw log (run " + std::to_string(jobgw_starts_) + ") ---\n" + jobgw_->log();
+int JobgwNode::stop(int signal) {
+  process_->signal_group(signal);
+  int status = process_->wait_exit(std::chrono::seconds(30));
+  if (status == -1) status = process_->stop();
+  running_ = false;
+  old_logs_ +=
+      "--- " + name_ + " log (run " + std::to_string(starts_) + ") ---\n" + process_->log();
   stub_.reset();
   channel_.reset();
   return status;
 }
 
-void GatewayStack::start_jobgw_again() {
+void JobgwNode::start_again() {
   // Same gRPC port, so clients reconnect to the address they know; same callback port, so
   // JOB's callbacks for jobs submitted before the restart still arrive. Later flags win.
   std::vector<std::string> extra = {"--grpc.listen=127.0.0.1:" + std::to_string(grpc_port_)};
   if (callback_port_ != 0) {
     extra.push_back("--callback.listen=127.0.0.1:" + std::to_string(callback_port_));
   }
-  start_jobgw(extra);
+  start(extra);
 }
+
+std::string JobgwNode::logs() const {
+  return old_logs_ + (running_ ? "--- " + name_ + " log ---\n" + process_->log() : "");
+}
+
+void GatewayStack::use_grpc_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc_credentials_ = credentials;
+  for (auto& n : nodes_) n->use_grpc_credentials(credentials);
+}
+
+int GatewayStack::stop_jobgw(int signal) { return node(0).stop(signal); }
+
+void GatewayStack::start_jobgw_again() { node(0).start_again(); }
 
 void GatewayStack::restart_jobgw(int signal) {
   stop_jobgw(signal);
@@ -127,20 +168,17 @@ void GatewayStack::restart_jobgw(int signal) {
 }
 
 GatewayStack::~GatewayStack() {
-  stub_.reset();
-  channel_.reset();
-  if (jobgw_) jobgw_->stop();
+  nodes_.clear();
   if (jobsim_) jobsim_->stop();
 }
 
 std::string GatewayStack::logs() const {
-  return old_logs_ + "--- jobgw log ---\n" + jobgw_->log() + "\n--- jobsim log ---\n" +
-         jobsim_->log();
+  std::string out;
+  for (const auto& n : nodes_) out += n->logs() + "\n";
+  return out + old_jobsim_logs_ + "--- jobsim log ---\n" + jobsim_->log();
 }
 
-std::string GatewayStack::all_logs() const {
-  return old_logs_ + jobgw_->log() + "\n" + jobsim_->log() + "\n" + audit_log();
-}
+std::string GatewayStack::all_logs() const { return logs() + "\n" + audit_log(); }
 
 std::string GatewayStack::audit_log() const {
   std::ifstream in(audit_path());
@@ -184,6 +222,20 @@ v1::ExecuteScriptRequest script_request(const std::string& script,
   r.set_task_name("integration");
   for (auto id : host_ids) r.mutable_targets()->add_host_ids(id);
   return r;
+}
+
+Submitted execute(v1::JobGateway::Stub& stub, const v1::ExecuteScriptRequest& request) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  Submitted out;
+  out.status = stub.ExecuteScript(&context, request, &out.ref);
+  return out;
+}
+
+std::int64_t submits_reaching_job(const GatewayStack& stack, const std::string& api) {
+  nlohmann::json stats = stack.jobsim_stats();
+  if (!stats.is_object() || !stats["requests"].contains(api)) return 0;
+  return stats["requests"][api].get<std::int64_t>();
 }
 
 WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
