@@ -457,6 +457,10 @@ const std::vector<Key>& keys() {
     k.push_back(string_key("state.redis_key_prefix",
                            "prefix of every Redis key this gateway writes (one per gateway)",
                            FIELD(state.redis_key_prefix), check_key_prefix));
+    k.push_back(uint_key("state.replicas",
+                         "replicas sharing watch.reads_per_second; each uses 1/N of it while "
+                         "Redis cannot be asked",
+                         FIELD(state.replicas), 1, 1000));
     k.push_back(string_key("state.replica_id",
                            "this replica's name in Redis (empty: host name and process id)",
                            FIELD(state.replica_id)));

@@ -68,6 +68,9 @@ struct StateConfig {
   std::string redis_key_prefix = "jobgw";
   // This replica's name in Redis (claims, leases); empty: host name and process id.
   std::string replica_id;
+  // How many replicas share the read budget: each takes this share of it while Redis cannot be
+  // asked (with Redis the budget is one for the deployment).
+  std::size_t replicas = 1;
 };
 
 // Who may call (README "Security"): jobgw refuses to start unless exactly one of

@@ -205,7 +205,11 @@ std::optional<StartupError> Gateway::start_core() {
   // Each run's sequence numbers start 2^32 above the last run's (room for 2^32 events per job
   // and run), so an after_seq from before a restart gets a fresh SNAPSHOT, never a wrong replay.
   watch_config.seq_base = run_number_ << 32;
-  hub_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, watch_config, &core_metrics_);
+  if (auto error = start_replication()) return error;
+  core::WatchObserver* front_observer = &core_metrics_;
+  if (front_observer_) front_observer = front_observer_.get();
+  hub_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, watch_config, front_observer);
+  if (auto error = start_feed()) return error;
 
   caller_limits_ = std::make_unique<core::CallerLimits>(*scheduler_, config_.caller_limits);
   if (!authorizer_->insecure()) {
@@ -215,15 +219,16 @@ std::optional<StartupError> Gateway::start_core() {
     watcher_->start();
   }
 
-  if (auto error = start_replication()) return error;
   const std::chrono::milliseconds window = std::chrono::seconds(config_.state.idempotency_window_s);
   submitter_ =
       std::make_unique<core::IdempotentSubmitter>(*store_, *scheduler_, window, shared_keys_.get());
-  hub_->set_end_listener([submitter = submitter_.get()](const core::Scope& scope,
-                                                        std::int64_t job_instance_id,
-                                                        const std::optional<core::Error>& error) {
+  auto ended = [submitter = submitter_.get()](const core::Scope& scope,
+                                              std::int64_t job_instance_id,
+                                              const std::optional<core::Error>& error) {
     submitter->watch_ended(scope, job_instance_id, error);
-  });
+  };
+  hub_->set_end_listener(ended);
+  if (poller_) poller_->set_end_listener(ended);
 
   unsigned thread_count = config_.threads;
   if (thread_count == 0) thread_count = std::max(1u, std::thread::hardware_concurrency());
@@ -241,6 +246,10 @@ std::optional<StartupError> Gateway::start_core() {
     });
   }
 
+  if (feed_) {
+    feed_->start();
+    feed_started_ = true;
+  }
   // Expire first, so a job recorded longer ago than the window is not watched again.
   submitter_->start_expiry(std::min<std::chrono::milliseconds>(window, std::chrono::hours(1)));
   auto jobs = submitter_->unfinished();
@@ -404,6 +413,15 @@ void Gateway::stop(std::chrono::milliseconds grace) {
     reason.message = "jobgw is shutting down";
     hub_->shutdown(reason);
   }
+  // Leases go back now, so the other replicas adopt this one's jobs at their next scan.
+  feed_started_ = false;
+  if (feed_) feed_->stop();
+  if (poller_) {
+    core::Error reason;
+    reason.kind = core::ErrorKind::kCancelled;
+    reason.message = "jobgw is shutting down";
+    poller_->shutdown(reason);
+  }
   if (server_) {
     // Unary RPCs in flight get the grace period to finish. gRPC 1.51's Shutdown(deadline) waits
     // out its whole deadline while any client keeps an idle connection open, so jobgw waits for
@@ -440,7 +458,10 @@ std::optional<StartupError> Gateway::start_replication() {
   }
   redis.ca_file = config_.state.redis_ca_file;
   redis.client_name = "jobgw:" + replica_id_;
-  redis.on_state = [this](bool up, const std::string&) { metrics_.redis_up(up); };
+  redis.on_state = [this](bool up, const std::string&) {
+    metrics_.redis_up(up);
+    if (up) register_unfinished();
+  };
   metrics_.redis_up(false);
   auto client = core::RedisClient::create(io_, std::move(redis));
   if (!client) return failed("state.redis_ca_file", client.error().message);
@@ -454,8 +475,50 @@ std::optional<StartupError> Gateway::start_replication() {
   // timeout), short enough that a replica killed mid-submit blocks its request_id briefly.
   keys.claim_ttl = 2 * config_.service.job_call_timeout + std::chrono::seconds(5);
   shared_keys_ = std::make_unique<core::RedisSubmitKeys>(*redis_, *scheduler_, keys);
+
+  replica_metrics_ = std::make_unique<ReplicaMetrics>(core_metrics_);
+  front_observer_ = std::make_unique<HubObserver>(core_metrics_, HubObserver::Role::kFront);
+  poller_observer_ = std::make_unique<HubObserver>(core_metrics_, HubObserver::Role::kPoller);
+  core::RedisReadBudgetConfig budget;
+  budget.key = config_.state.redis_key_prefix + ":budget";
+  budget.rate = config_.watch.reads_per_second;
+  budget.burst = config_.watch.read_burst;
+  budget.fallback_replicas = config_.state.replicas;
+  budget_ = std::make_unique<core::RedisReadBudget>(*redis_, *scheduler_, budget);
+  poller_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, config_.watch,
+                                             poller_observer_.get(), nullptr, budget_.get());
   spdlog::info("event=replication redis=\"{}\" prefix={} replica={}", redis_->endpoint().redacted(),
                config_.state.redis_key_prefix, replica_id_);
+  return std::nullopt;
+}
+
+// Redis (back, or first reached): every job this replica submitted and has not seen finish goes
+// into the registry again, so a Redis that lost its data loses no unfinished job.
+void Gateway::register_unfinished() {
+  if (!feed_started_.load()) return;
+  auto jobs = submitter_->unfinished();
+  if (!jobs) return;
+  for (const auto& job : jobs.value()) feed_->submitted(job.scope, job.job_instance_id);
+  spdlog::info("event=jobs_registered count={}", jobs.value().size());
+}
+
+std::optional<StartupError> Gateway::start_feed() {
+  if (!redis_) return std::nullopt;
+  core::RedisClientConfig subscriber;
+  subscriber.endpoint = redis_->endpoint();
+  subscriber.ca_file = config_.state.redis_ca_file;
+  subscriber.client_name = "jobgw:" + replica_id_ + ":feed";
+  core::RedisWatchFeedConfig feed;
+  feed.prefix = config_.state.redis_key_prefix;
+  feed.replica_id = replica_id_;
+  feed.history_limit = config_.watch.history_limit;
+  feed.finished_retention = config_.watch.finished_retention;
+  feed.registry_window = std::chrono::seconds(config_.state.idempotency_window_s);
+  auto created = core::RedisWatchFeed::create(io_, *redis_, std::move(subscriber), *scheduler_,
+                                              *hub_, *poller_, feed, replica_metrics_.get());
+  if (!created) return failed("state.redis_ca_file", created.error().message);
+  feed_ = std::move(created.value());
+  hub_->set_feed(feed_.get());
   return std::nullopt;
 }
 

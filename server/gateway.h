@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -15,7 +16,9 @@
 #include "core/job/job_client.h"
 #include "core/metrics/metrics.h"
 #include "core/redis/redis_client.h"
+#include "core/replica/redis_read_budget.h"
 #include "core/replica/redis_submit_keys.h"
+#include "core/replica/redis_watch_feed.h"
 #include "core/security/audit_log.h"
 #include "core/security/caller_limits.h"
 #include "core/submit/idempotent_submitter.h"
@@ -28,6 +31,7 @@
 #include "server/credentials_watcher.h"
 #include "server/http_listener.h"
 #include "server/job_gateway_service.h"
+#include "server/replica_metrics.h"
 #include "server/server_metrics.h"
 
 namespace jobgw::server {
@@ -74,6 +78,9 @@ class Gateway {
   std::optional<StartupError> start_core();
   // With state.redis_url: the Redis connection and what replicas share on it.
   std::optional<StartupError> start_replication();
+  // With state.redis_url: the feed that fills the front hub from the shared logs.
+  std::optional<StartupError> start_feed();
+  void register_unfinished();
   std::optional<StartupError> start_http();
   std::optional<StartupError> start_grpc();
   ServiceOptions service_options() const;
@@ -101,6 +108,15 @@ class Gateway {
   std::string replica_id_;
   std::unique_ptr<core::RedisClient> redis_;  // with state.redis_url only
   std::unique_ptr<core::RedisSubmitKeys> shared_keys_;
+  // Replicas: the poller hub reads JOB for the jobs this replica owns, under the deployment's
+  // read budget; the feed fills hub_ (the front) from the shared logs.
+  std::unique_ptr<ReplicaMetrics> replica_metrics_;
+  std::unique_ptr<HubObserver> front_observer_;
+  std::unique_ptr<HubObserver> poller_observer_;
+  std::unique_ptr<core::RedisReadBudget> budget_;
+  std::unique_ptr<core::WatchHub> poller_;
+  std::unique_ptr<core::RedisWatchFeed> feed_;
+  std::atomic<bool> feed_started_{false};
   std::unique_ptr<core::IdempotentSubmitter> submitter_;
   std::vector<std::thread> threads_;
   std::unique_ptr<CallbackSecret> callback_secret_;

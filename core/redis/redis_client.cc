@@ -70,15 +70,24 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
     });
   }
 
-  void subscribe(std::vector<std::string> channels, bool add) {
-    net::post(strand_, [self = shared_from_this(), channels = std::move(channels), add] {
+  void subscribe(std::vector<std::string> channels, bool add, std::function<void()> subscribed) {
+    net::post(strand_, [self = shared_from_this(), channels = std::move(channels), add,
+                        subscribed = std::move(subscribed)] {
+      // During the handshake too: start_session already listed the channels it knew.
+      const bool connected = self->state_ == State::kUp || self->state_ == State::kHandshake;
       for (const std::string& c : channels) {
-        bool changed = add ? self->channels_.insert(c).second : self->channels_.erase(c) > 0;
-        // During the handshake too: start_session already listed the channels it knew.
-        if (changed && (self->state_ == State::kUp || self->state_ == State::kHandshake)) {
-          self->send_internal({add ? "SUBSCRIBE" : "UNSUBSCRIBE", c}, Step::kAck);
+        // A channel already held is subscribed again: the caller waits for its confirmation.
+        bool changed = add ? self->channels_.insert(c).second || static_cast<bool>(subscribed)
+                           : self->channels_.erase(c) > 0;
+        if (changed && connected) {
+          self->send(format_redis_command({add ? "SUBSCRIBE" : "UNSUBSCRIBE", c}), Step::kAck, {});
         }
       }
+      if (!subscribed || !connected) return;
+      // Replies come in order: once PING is answered, every SUBSCRIBE before it was too.
+      self->send(format_redis_command({"PING"}), Step::kAck, [subscribed](Result<RedisReply> r) {
+        if (r) subscribed();
+      });
     });
   }
 
@@ -351,6 +360,7 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
       case Step::kHandshake:
         return on_handshake_reply(reply);
       case Step::kAck:
+        if (p.done && !closed_) p.done(std::move(reply));
         return;
       case Step::kCaller:
         if (reply.is_error())
@@ -508,12 +518,12 @@ void RedisClient::command(std::vector<std::string> args, Callback done) {
   impl_->command(std::move(args), std::move(done));
 }
 
-void RedisClient::subscribe(std::vector<std::string> channels) {
-  impl_->subscribe(std::move(channels), true);
+void RedisClient::subscribe(std::vector<std::string> channels, std::function<void()> subscribed) {
+  impl_->subscribe(std::move(channels), true, std::move(subscribed));
 }
 
 void RedisClient::unsubscribe(std::vector<std::string> channels) {
-  impl_->subscribe(std::move(channels), false);
+  impl_->subscribe(std::move(channels), false, {});
 }
 
 bool RedisClient::up() const { return impl_->up(); }

@@ -70,7 +70,10 @@ class RedisClient {
   // unreachable now or did not answer in time (then the command may or may not have run).
   void command(std::vector<std::string> args, Callback done);
   // Subscriber connections only: the channels to receive; kept across reconnects.
-  void subscribe(std::vector<std::string> channels);
+  // `subscribed` runs (on the client's strand) once Redis confirmed the subscriptions, so
+  // whatever is published from then on arrives; when the connection is down it does not run:
+  // on_state(true) follows the resubscription instead.
+  void subscribe(std::vector<std::string> channels, std::function<void()> subscribed = {});
   void unsubscribe(std::vector<std::string> channels);
   // Whether the connection is usable now (it may fail a moment later).
   bool up() const;

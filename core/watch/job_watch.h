@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/base/scheduler.h"
@@ -66,6 +67,13 @@ struct JobWatch {
   std::chrono::milliseconds interval{0};
   int consecutive_errors = 0;
   std::shared_ptr<Timer> timer;
+
+  // Fed by a WatchFeed instead of reads. Until the feed's first state arrives, subscribers wait
+  // in `awaiting` (with their after_seq) and changes that arrive first in `early`.
+  bool fed = false;
+  bool loaded = false;
+  std::vector<std::pair<std::shared_ptr<SubscriberQueue>, std::optional<std::uint64_t>>> awaiting;
+  std::vector<WatchEvent> early;
 
   std::mutex deliver_mu;
 };

@@ -6,18 +6,19 @@
 #include <mutex>
 
 #include "core/base/scheduler.h"
+#include "core/watch/read_budget.h"
 
 namespace jobgw::core {
 
 // A global cap on JOB calls per second shared by every poller. Waiters are served in order
 // (priority ones first), so no job starves while the budget is spent.
-class TokenBucket : public std::enable_shared_from_this<TokenBucket> {
+class TokenBucket : public ReadBudget, public std::enable_shared_from_this<TokenBucket> {
  public:
   // rate <= 0 means unlimited.
   static std::shared_ptr<TokenBucket> create(Scheduler& scheduler, double rate, double burst);
 
   // Runs fn once a token is available: inline when one is available now, later otherwise.
-  void acquire(std::function<void()> fn, bool priority = false);
+  void acquire(std::function<void()> fn, bool priority = false) override;
   std::size_t waiting() const;
 
  private:

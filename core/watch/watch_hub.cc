@@ -41,7 +41,7 @@ Error id_reused_error(std::int64_t job, const JobSnapshot& watched, const JobSna
 class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
  public:
   Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig config, WatchObserver* observer,
-       std::function<double()> uniform01);
+       std::function<double()> uniform01, ReadBudget* budget);
 
   std::shared_ptr<Subscription> subscribe(const Scope& scope, std::int64_t job,
                                           std::optional<std::uint64_t> after_seq);
@@ -55,11 +55,31 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
                        bool counted);
   void subscriber_ended();
 
-  EndListener end_listener_;  // set before use, then only read
+  std::shared_ptr<Subscription> subscribe_from(const Scope& scope, std::int64_t job,
+                                               const WatchSeed& seed);
+  void feed_state(const Scope& scope, std::int64_t job, FeedState state);
+  bool feed_events(const Scope& scope, std::int64_t job, std::vector<WatchEvent> events,
+                   std::shared_ptr<const JobSnapshot> latest);
+
+  std::shared_ptr<JobWatch> find(const Scope& scope, std::int64_t job) const;
+
+  EndListener end_listener_;   // set before use, then only read
+  WatchFeed* feed_ = nullptr;  // set before use, then only read
 
  private:
   std::shared_ptr<JobWatch> find_or_create(const Scope& scope, std::int64_t job, bool* created,
-                                           bool new_job_id = false);
+                                           bool new_job_id = false,
+                                           const WatchSeed* seed = nullptr);
+  // A new subscriber's first items (SNAPSHOT or the replay after after_seq, FINISHED and the
+  // end when the job finished); it joins the watch's subscribers unless the job finished.
+  void attach_locked(JobWatch& w, const std::shared_ptr<SubscriberQueue>& sub,
+                     std::optional<std::uint64_t> after_seq);
+  // A fed watch's first state: waiting subscribers are attached.
+  void initialize_locked(JobWatch& w, std::shared_ptr<const JobSnapshot> snapshot,
+                         std::uint64_t seq, std::vector<WatchEvent> history);
+  // Ends a fed watch's streams after FINISHED or an error, outside w's lock.
+  void finish_fed(const std::shared_ptr<JobWatch>& w, const std::optional<Error>& error,
+                  bool finished);
   void start_read(const std::shared_ptr<JobWatch>& w, bool priority);
   void read_now(const std::shared_ptr<JobWatch>& w);
   void on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result);
@@ -83,7 +103,8 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   std::function<double()> uniform01_;
   Backoff backoff_;
   PollPolicy poll_;
-  std::shared_ptr<TokenBucket> bucket_;
+  std::shared_ptr<TokenBucket> own_bucket_;  // when no budget was given
+  ReadBudget* budget_;
 
   mutable std::mutex table_mu_;
   std::unordered_map<Key, std::shared_ptr<JobWatch>, KeyHash> table_;
@@ -103,7 +124,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
 };
 
 WatchHub::Impl::Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig config,
-                     WatchObserver* observer, std::function<double()> uniform01)
+                     WatchObserver* observer, std::function<double()> uniform01, ReadBudget* budget)
     : scheduler_(scheduler),
       source_(source),
       config_(std::move(config)),
@@ -111,7 +132,10 @@ WatchHub::Impl::Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig 
       uniform01_(std::move(uniform01)),
       backoff_(config_.error_backoff, [this] { return random01(); }),
       poll_(config_, [this] { return random01(); }),
-      bucket_(TokenBucket::create(scheduler, config_.reads_per_second, config_.read_burst)) {}
+      own_bucket_(budget != nullptr ? nullptr
+                                    : TokenBucket::create(scheduler, config_.reads_per_second,
+                                                          config_.read_burst)),
+      budget_(budget != nullptr ? budget : own_bucket_.get()) {}
 
 double WatchHub::Impl::random01() {
   if (uniform01_) return uniform01_();
@@ -140,7 +164,8 @@ std::shared_ptr<SubscriberQueue> WatchHub::Impl::new_subscriber(
 }
 
 std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std::int64_t job,
-                                                         bool* created, bool new_job_id) {
+                                                         bool* created, bool new_job_id,
+                                                         const WatchSeed* seed) {
   Key key = key_of(scope, job);
   std::shared_ptr<JobWatch> w;
   {
@@ -172,6 +197,13 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std
     w->created = scheduler_.now();
     w->interval = poll_.floor();
     w->seq_base = seq_base;
+    w->fed = feed_ != nullptr;
+    if (seed != nullptr && seed->snapshot != nullptr) {
+      // Reads diff against what the log already holds, so they add only what is new.
+      w->snapshot = seed->snapshot;
+      w->seq = std::max(seed->seq, seq_base);
+      w->seq_base = w->seq;
+    }
     table_[key] = w;
   }
   *created = true;
@@ -202,45 +234,77 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
     sub = new_subscriber(w);
     subscribers_++;
     observer().on_subscribers(subscribers_.load());
-    // Nothing read yet: the first read sends this subscriber its SNAPSHOT.
-    if (w->snapshot == nullptr) {
-      w->subscribers.push_back(sub);
+    if (w->snapshot != nullptr) {
+      attach_locked(*w, sub, after_seq);
+    } else if (w->fed) {
+      // The feed's state decides between a SNAPSHOT and a replay after after_seq.
+      w->awaiting.emplace_back(sub, after_seq);
     } else {
-      std::vector<WatchEvent> initial;
-      const bool can_replay = after_seq && *after_seq > 0 && *after_seq <= w->seq &&
-                              (*after_seq == w->seq ||
-                               (!w->history.empty() && w->history.front().seq <= *after_seq + 1));
-      if (can_replay) {
-        sub->set_resumed(true);
-        for (const auto& e : w->history) {
-          if (e.seq > *after_seq) initial.push_back(e);
-        }
-      } else {
-        WatchEvent snap;
-        snap.kind = WatchEventKind::kSnapshot;
-        snap.seq = w->finished ? w->finished_event->seq - 1 : w->seq;
-        snap.snapshot = w->snapshot;
-        snap.observed_at_ms = scheduler_.wall_ms();
-        initial.push_back(std::move(snap));
-      }
-      // FINISHED ends every stream, even one whose after_seq already covered it.
-      if (w->finished && (initial.empty() || initial.back().kind != WatchEventKind::kFinished)) {
-        initial.push_back(*w->finished_event);
-      }
-      for (auto& e : initial) sub->push(WatchItem::of(std::move(e)), w->snapshot, w->seq);
-      if (w->finished) {
-        sub->push(WatchItem::end(std::nullopt), w->snapshot, w->seq);
-      } else {
-        w->subscribers.push_back(sub);
-      }
+      // Nothing read yet: the first read sends this subscriber its SNAPSHOT.
+      w->subscribers.push_back(sub);
     }
     break;
   }
-  if (created) start_read(w, /*priority=*/true);
+  if (created) {
+    if (feed_ != nullptr) {
+      feed_->follow(w->scope, job);
+    } else {
+      start_read(w, /*priority=*/true);
+    }
+  }
   return sub;
 }
 
+std::shared_ptr<Subscription> WatchHub::Impl::subscribe_from(const Scope& scope, std::int64_t job,
+                                                             const WatchSeed& seed) {
+  if (seed.snapshot == nullptr) return subscribe(scope, job, std::nullopt);
+  bool created = false;
+  std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, false, &seed);
+  std::uint64_t after = seed.seq;
+  if (w != nullptr) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    after = w->seq;
+  }
+  // after_seq at the watch's own seq: nothing to replay, only what reads add from now on.
+  return subscribe(scope, job, after);
+}
+
+void WatchHub::Impl::attach_locked(JobWatch& w, const std::shared_ptr<SubscriberQueue>& sub,
+                                   std::optional<std::uint64_t> after_seq) {
+  std::vector<WatchEvent> initial;
+  const bool can_replay =
+      after_seq && *after_seq > 0 && *after_seq <= w.seq &&
+      (*after_seq == w.seq || (!w.history.empty() && w.history.front().seq <= *after_seq + 1));
+  if (can_replay) {
+    sub->set_resumed(true);
+    for (const auto& e : w.history) {
+      if (e.seq > *after_seq) initial.push_back(e);
+    }
+  } else {
+    WatchEvent snap;
+    snap.kind = WatchEventKind::kSnapshot;
+    snap.seq = w.finished ? w.finished_event->seq - 1 : w.seq;
+    snap.snapshot = w.snapshot;
+    snap.observed_at_ms = scheduler_.wall_ms();
+    initial.push_back(std::move(snap));
+  }
+  // FINISHED ends every stream, even one whose after_seq already covered it.
+  if (w.finished && (initial.empty() || initial.back().kind != WatchEventKind::kFinished)) {
+    initial.push_back(*w.finished_event);
+  }
+  for (auto& e : initial) sub->push(WatchItem::of(std::move(e)), w.snapshot, w.seq);
+  if (w.finished) {
+    sub->push(WatchItem::end(std::nullopt), w.snapshot, w.seq);
+  } else {
+    w.subscribers.push_back(sub);
+  }
+}
+
 void WatchHub::Impl::watch(const Scope& scope, std::int64_t job) {
+  if (feed_ != nullptr) {
+    feed_->submitted(scope, job);
+    return;
+  }
   bool created = false;
   for (;;) {
     std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, /*new_job_id=*/true);
@@ -265,6 +329,7 @@ void WatchHub::Impl::watch(const Scope& scope, std::int64_t job) {
 }
 
 bool WatchHub::Impl::poke(std::int64_t job) {
+  if (feed_ != nullptr) return feed_->poke(job);
   std::vector<std::shared_ptr<JobWatch>> found;
   {
     std::lock_guard<std::mutex> lock(table_mu_);
@@ -319,7 +384,7 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, bool priorit
   }
   std::weak_ptr<Impl> weak = weak_from_this();
   auto asked = scheduler_.now();
-  bucket_->acquire(
+  budget_->acquire(
       [weak, w, asked] {
         auto self = weak.lock();
         if (!self) return;
@@ -512,6 +577,7 @@ void WatchHub::Impl::remove(const std::shared_ptr<JobWatch>& w, bool keep_seq) {
   std::shared_ptr<Timer> timer;
   bool finished;
   std::uint64_t seq;
+  bool unfollow = false;
   {
     std::lock_guard<std::mutex> lock(w->mu);
     w->stopped = true;
@@ -524,6 +590,7 @@ void WatchHub::Impl::remove(const std::shared_ptr<JobWatch>& w, bool keep_seq) {
     std::lock_guard<std::mutex> lock(table_mu_);
     auto it = table_.find(w->key);
     if (it != table_.end() && it->second == w) {
+      unfollow = w->fed;
       table_.erase(it);
       if (finished) retained_--;
       if (keep_seq) {
@@ -533,6 +600,7 @@ void WatchHub::Impl::remove(const std::shared_ptr<JobWatch>& w, bool keep_seq) {
       }
     }
   }
+  if (unfollow && feed_ != nullptr) feed_->unfollow(w->scope, w->key.job);
   report_tables();
 }
 
@@ -568,10 +636,14 @@ void WatchHub::Impl::subscriber_left(const std::shared_ptr<JobWatch>& w, const S
     subs.erase(
         std::remove_if(subs.begin(), subs.end(), [sub](const auto& s) { return s.get() == sub; }),
         subs.end());
+    auto& awaiting = w->awaiting;
+    awaiting.erase(std::remove_if(awaiting.begin(), awaiting.end(),
+                                  [sub](const auto& a) { return a.first.get() == sub; }),
+                   awaiting.end());
     // Nobody listens and jobgw did not submit it: stop reading JOB for it. Stopped here, under
     // the lock that decided it, so a subscriber or registration arriving before remove() runs
     // sees a stopped watch and looks again instead of joining one that is going away.
-    idle = subs.empty() && !w->registered && !w->finished && !w->stopped;
+    idle = subs.empty() && awaiting.empty() && !w->registered && !w->finished && !w->stopped;
     if (idle) w->stopped = true;
   }
   if (counted) subscriber_ended();
@@ -604,6 +676,8 @@ void WatchHub::Impl::shutdown(Error reason) {
       std::lock_guard<std::mutex> lock(w->mu);
       w->stopped = true;
       subs.swap(w->subscribers);
+      for (auto& [sub, after] : w->awaiting) subs.push_back(sub);
+      w->awaiting.clear();
       timer = std::move(w->timer);
       latest = w->snapshot;
       seq = w->seq;
@@ -613,6 +687,173 @@ void WatchHub::Impl::shutdown(Error reason) {
     for (const auto& sub : subs) sub->push(WatchItem::end(reason), latest, seq);
   }
   report_tables();
+}
+
+std::shared_ptr<JobWatch> WatchHub::Impl::find(const Scope& scope, std::int64_t job) const {
+  std::lock_guard<std::mutex> lock(table_mu_);
+  auto it = table_.find(key_of(scope, job));
+  return it == table_.end() ? nullptr : it->second;
+}
+
+void WatchHub::Impl::initialize_locked(JobWatch& w, std::shared_ptr<const JobSnapshot> snapshot,
+                                       std::uint64_t seq, std::vector<WatchEvent> history) {
+  w.snapshot = std::move(snapshot);
+  w.seq = seq;
+  w.history.assign(std::make_move_iterator(history.begin()),
+                   std::make_move_iterator(history.end()));
+  while (w.history.size() > config_.history_limit) w.history.pop_front();
+  w.last_ok_read = scheduler_.now();
+  if (w.snapshot->finished) {
+    w.finished = true;
+    if (!w.history.empty() && w.history.back().kind == WatchEventKind::kFinished &&
+        w.history.back().seq == seq) {
+      w.finished_event = w.history.back();
+    } else {
+      WatchEvent fin;
+      fin.kind = WatchEventKind::kFinished;
+      fin.seq = seq;
+      fin.snapshot = w.snapshot;
+      fin.observed_at_ms = scheduler_.wall_ms();
+      w.finished_event = fin;
+    }
+  }
+  auto awaiting = std::move(w.awaiting);
+  w.awaiting.clear();
+  for (auto& [sub, after] : awaiting) attach_locked(w, sub, after);
+}
+
+void WatchHub::Impl::feed_state(const Scope& scope, std::int64_t job, FeedState state) {
+  std::shared_ptr<JobWatch> w = find(scope, job);
+  if (w == nullptr) return;
+  std::vector<std::shared_ptr<SubscriberQueue>> targets;
+  std::vector<WatchEvent> events;
+  std::vector<WatchEvent> early;
+  std::shared_ptr<const JobSnapshot> latest;
+  std::uint64_t latest_seq = 0;
+  bool finished_now = false;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (!w->fed || w->stopped || w->finished) return;
+    const bool first_load = !w->loaded;
+    w->loaded = true;
+    if (first_load) early.swap(w->early);
+    if (state.end) {
+      // The job's poller stopped for good: waiting and served subscribers end alike.
+      for (auto& [sub, after] : w->awaiting) targets.push_back(sub);
+      w->awaiting.clear();
+    } else if (state.snapshot != nullptr && (w->snapshot == nullptr || state.seq > w->seq)) {
+      if (w->snapshot == nullptr) {
+        initialize_locked(*w, state.snapshot, state.seq, std::move(state.history));
+      } else {
+        // A gap: these subscribers missed changes; one SNAPSHOT brings them to the log's state.
+        w->snapshot = state.snapshot;
+        w->seq = state.seq;
+        w->history.assign(state.history.begin(), state.history.end());
+        w->last_ok_read = scheduler_.now();
+        WatchEvent snap;
+        snap.kind = WatchEventKind::kSnapshot;
+        snap.seq = state.seq;
+        snap.snapshot = state.snapshot;
+        snap.observed_at_ms = scheduler_.wall_ms();
+        events.push_back(std::move(snap));
+        if (state.snapshot->finished) {
+          initialize_locked(*w, state.snapshot, state.seq, std::move(state.history));
+          events.push_back(*w->finished_event);
+        }
+      }
+      finished_now = w->finished;
+    }
+    targets.insert(targets.end(), w->subscribers.begin(), w->subscribers.end());
+    if (state.end || finished_now) w->subscribers.clear();
+    latest = w->snapshot;
+    latest_seq = w->seq;
+  }
+  {
+    std::lock_guard<std::mutex> order(w->deliver_mu);
+    for (const auto& sub : targets) {
+      for (const auto& e : events) sub->push(WatchItem::of(e), latest, latest_seq);
+      if (state.end) {
+        sub->push(WatchItem::end(*state.end), latest, latest_seq);
+      } else if (finished_now) {
+        sub->push(WatchItem::end(std::nullopt), latest, latest_seq);
+      }
+    }
+  }
+  if (state.end || finished_now) {
+    finish_fed(w, state.end, finished_now);
+    return;
+  }
+  // Changes that arrived while the state loaded continue it (older ones it already holds).
+  if (!early.empty() && !feed_events(scope, job, std::move(early), nullptr)) {
+    spdlog::debug("event=feed_gap job_instance_id={} after=load", job);
+  }
+}
+
+bool WatchHub::Impl::feed_events(const Scope& scope, std::int64_t job,
+                                 std::vector<WatchEvent> events,
+                                 std::shared_ptr<const JobSnapshot> latest) {
+  std::shared_ptr<JobWatch> w = find(scope, job);
+  if (w == nullptr) return true;
+  std::vector<std::shared_ptr<SubscriberQueue>> targets;
+  std::vector<WatchEvent> fresh;
+  bool finished_now = false;
+  std::uint64_t latest_seq = 0;
+  std::shared_ptr<const JobSnapshot> snapshot;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (!w->fed || w->stopped || w->finished) return true;
+    if (!w->loaded) {
+      for (auto& e : events) w->early.push_back(std::move(e));
+      return true;
+    }
+    for (auto& e : events) {
+      if (w->snapshot != nullptr && e.seq <= w->seq) continue;  // already held
+      if (w->snapshot == nullptr) {
+        // Nothing read before: the log starts with the poller's first SNAPSHOT.
+        if (e.kind != WatchEventKind::kSnapshot || e.snapshot == nullptr) return false;
+        initialize_locked(*w, e.snapshot, e.seq, {});
+        finished_now = w->finished;
+        continue;
+      }
+      if (e.seq != w->seq + 1) return false;
+      w->seq = e.seq;
+      if (e.snapshot != nullptr) w->snapshot = e.snapshot;
+      w->history.push_back(e);
+      if (e.kind == WatchEventKind::kFinished) {
+        w->finished = true;
+        w->finished_event = e;
+        finished_now = true;
+      }
+      fresh.push_back(std::move(e));
+    }
+    while (w->history.size() > config_.history_limit) w->history.pop_front();
+    if (latest != nullptr && !w->finished) w->snapshot = latest;
+    w->last_ok_read = scheduler_.now();
+    targets = w->subscribers;
+    if (finished_now) w->subscribers.clear();
+    snapshot = w->snapshot;
+    latest_seq = w->seq;
+  }
+  {
+    std::lock_guard<std::mutex> order(w->deliver_mu);
+    for (const auto& sub : targets) {
+      for (const auto& e : fresh) sub->push(WatchItem::of(e), snapshot, latest_seq);
+      if (finished_now) sub->push(WatchItem::end(std::nullopt), snapshot, latest_seq);
+    }
+  }
+  for (const auto& e : fresh) observer().on_event(e.kind);
+  if (finished_now) finish_fed(w, std::nullopt, true);
+  return true;
+}
+
+void WatchHub::Impl::finish_fed(const std::shared_ptr<JobWatch>& w,
+                                const std::optional<Error>& error, bool finished) {
+  if (end_listener_) end_listener_(w->scope, w->key.job, error);
+  if (finished) {
+    retain_finished(w);
+  } else {
+    remove(w);
+  }
 }
 
 WatchHubStats WatchHub::Impl::stats() const {
@@ -644,9 +885,9 @@ void WatchHub::Impl::report_tables() {
 }
 
 WatchHub::WatchHub(Scheduler& scheduler, StatusSource& source, WatchHubConfig config,
-                   WatchObserver* observer, std::function<double()> uniform01)
+                   WatchObserver* observer, std::function<double()> uniform01, ReadBudget* budget)
     : impl_(std::make_shared<Impl>(scheduler, source, std::move(config), observer,
-                                   std::move(uniform01))) {}
+                                   std::move(uniform01), budget)) {}
 
 WatchHub::~WatchHub() {
   Error reason;
@@ -672,6 +913,32 @@ std::optional<JobSnapshot> WatchHub::cached(const Scope& scope, std::int64_t job
 }
 
 void WatchHub::shutdown(Error reason) { impl_->shutdown(std::move(reason)); }
+
+void WatchHub::set_feed(WatchFeed* feed) { impl_->feed_ = feed; }
+
+void WatchHub::feed_state(const Scope& scope, std::int64_t job_instance_id, FeedState state) {
+  impl_->feed_state(scope, job_instance_id, std::move(state));
+}
+
+bool WatchHub::feed_events(const Scope& scope, std::int64_t job_instance_id,
+                           std::vector<WatchEvent> events,
+                           std::shared_ptr<const JobSnapshot> latest) {
+  return impl_->feed_events(scope, job_instance_id, std::move(events), std::move(latest));
+}
+
+std::optional<WatchSeed> WatchHub::position(const Scope& scope,
+                                            std::int64_t job_instance_id) const {
+  auto w = impl_->find(scope, job_instance_id);
+  if (w == nullptr) return std::nullopt;
+  std::lock_guard<std::mutex> lock(w->mu);
+  return WatchSeed{w->snapshot, w->seq};
+}
+
+std::shared_ptr<Subscription> WatchHub::subscribe_from(const Scope& scope,
+                                                       std::int64_t job_instance_id,
+                                                       const WatchSeed& seed) {
+  return impl_->subscribe_from(scope, job_instance_id, seed);
+}
 
 void WatchHub::set_end_listener(EndListener listener) {
   impl_->end_listener_ = std::move(listener);

@@ -11,7 +11,9 @@
 #include "core/base/result.h"
 #include "core/base/scheduler.h"
 #include "core/job/job_snapshot.h"
+#include "core/watch/read_budget.h"
 #include "core/watch/watch_event.h"
+#include "core/watch/watch_feed.h"
 
 namespace jobgw::core {
 
@@ -97,8 +99,10 @@ struct WatchHubStats {
 // Thread-safe; the job table has one mutex held only for lookups, each job its own.
 class WatchHub {
  public:
+  // `budget` null: a TokenBucket of config.reads_per_second and read_burst, this hub's own.
   WatchHub(Scheduler& scheduler, StatusSource& source, WatchHubConfig config,
-           WatchObserver* observer = nullptr, std::function<double()> uniform01 = {});
+           WatchObserver* observer = nullptr, std::function<double()> uniform01 = {},
+           ReadBudget* budget = nullptr);
   ~WatchHub();
 
   // A stream for the job: SNAPSHOT (or the events after after_seq), changes, FINISHED, end. A
@@ -118,6 +122,27 @@ class WatchHub {
                                     std::chrono::milliseconds max_age) const;
   // Ends every stream with `reason` and stops all polling. Idempotent.
   void shutdown(Error reason);
+
+  // Replicas: this hub never reads JOB; its watches are fed by `feed` (WatchFeed). Set before
+  // the first subscribe or watch; `feed` must outlive the hub's use.
+  void set_feed(WatchFeed* feed);
+  // From the feed: the job's log as loaded (first, and again after a gap in feed_events).
+  // Subscribers that waited get their SNAPSHOT or replay from it; subscribers already served
+  // get one SNAPSHOT of the newer state (they missed changes).
+  void feed_state(const Scope& scope, std::int64_t job_instance_id, FeedState state);
+  // From the feed: new events of the job's log, in seq order, and the job's state after them.
+  // False when they do not continue what the hub has (a gap): the feed reloads the state.
+  bool feed_events(const Scope& scope, std::int64_t job_instance_id, std::vector<WatchEvent> events,
+                   std::shared_ptr<const JobSnapshot> latest);
+
+  // Where the hub's watch of the job stands (its snapshot and last seq), if it has one.
+  std::optional<WatchSeed> position(const Scope& scope, std::int64_t job_instance_id) const;
+
+  // A poller for a job whose numbering continues `seed` (the shared log another replica
+  // wrote): the subscription gets the changes after seed.seq, or everything from a first
+  // SNAPSHOT when the seed has no snapshot.
+  std::shared_ptr<Subscription> subscribe_from(const Scope& scope, std::int64_t job_instance_id,
+                                               const WatchSeed& seed);
 
   // Told once per watch that ends by itself (not by shutdown): error empty when the job
   // finished, else why the hub stopped reading it. Runs without hub locks held, on the thread
