@@ -266,7 +266,10 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe_from(const Scope& scope,
     after = w->seq;
   }
   // after_seq at the watch's own seq: nothing to replay, only what reads add from now on.
-  return subscribe(scope, job, after);
+  auto sub = subscribe(scope, job, after);
+  // subscribe() found the watch made above, so the first read is started here.
+  if (created && w != nullptr) start_read(w, /*priority=*/true);
+  return sub;
 }
 
 void WatchHub::Impl::attach_locked(JobWatch& w, const std::shared_ptr<SubscriberQueue>& sub,

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdio>
 #include <future>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -60,6 +62,103 @@ TEST(ReplicaWatch, WatchersOnEveryReplicaSeeTheSameEventsFromOnePoller) {
     if (metric_sum(m, "jobgw_job_reads_total") > 0) ++readers;
   }
   EXPECT_EQ(readers, 1);
+}
+
+// The reads of one job as jobsim counted them, once its watchers all saw FINISHED.
+std::int64_t reads_watching(GatewayStack& stack, const std::string& script, int watchers) {
+  Submitted job = execute(stack.node(0).stub(), script_request(script, {101}));
+  EXPECT_TRUE(job.status.ok()) << job.status.error_message();
+  const std::int64_t id = job.ref.job_instance_id();
+  std::vector<std::future<WatchResult>> watches;
+  for (int i = 0; i < watchers; ++i) {
+    JobgwNode& node = stack.node(i % stack.replicas());
+    watches.push_back(
+        std::async(std::launch::async, [&node, id] { return watch_to_end(node.stub(), id); }));
+  }
+  std::set<std::uint64_t> finished_seqs;
+  for (auto& w : watches) {
+    WatchResult r = w.get();
+    EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+    if (!r.events.empty() && r.events.back().kind() == v1::EVENT_KIND_FINISHED) {
+      finished_seqs.insert(r.events.back().seq());
+    }
+  }
+  // Every watcher saw FINISHED, under one seq.
+  EXPECT_EQ(finished_seqs.size(), 1u);
+  return stack.status_reads(id);
+}
+
+TEST(ReplicaWatch, ThreeHundredWatchersOnThreeReplicasCostWhatOneWatcherOnOneCosts) {
+  const std::string script = "sleep 3; echo done";
+  std::int64_t one = 0;
+  {
+    GatewayStack single(three_hosts());
+    one = reads_watching(single, script, 1);
+  }
+  GatewayStack stack(replicas(3));
+  std::int64_t many = reads_watching(stack, script, 300);
+  RecordProperty("reads_one_watcher_one_replica", static_cast<int>(one));
+  RecordProperty("reads_300_watchers_3_replicas", static_cast<int>(many));
+  std::printf("status reads: 1 watcher on 1 replica %lld, 300 watchers on 3 replicas %lld\n",
+              static_cast<long long>(one), static_cast<long long>(many));
+  EXPECT_LE(static_cast<double>(many), 1.1 * static_cast<double>(one) + 1) << stack.logs();
+}
+
+TEST(ReplicaWatch, KillingTheOwnerMidJobLosesNoStreamAndNoJob) {
+  GatewayStack stack(replicas(3));
+  // Two jobs submitted through replica 0, which owns both: one watched, one watched by nobody.
+  Submitted watched = execute(stack.node(0).stub(), script_request("sleep 6; echo w", {101}));
+  Submitted unwatched = execute(stack.node(0).stub(), script_request("sleep 6; echo u", {102}));
+  ASSERT_TRUE(watched.status.ok() && unwatched.status.ok());
+  const std::int64_t id = watched.ref.job_instance_id();
+
+  // A stream on the owner: read its first events, remember the seq, then the owner dies.
+  grpc::ClientContext context;
+  v1::WatchStatusRequest request;
+  request.mutable_scope()->set_id("1");
+  request.set_job_instance_id(id);
+  auto reader = stack.node(0).stub().WatchStatus(&context, request);
+  v1::StatusEvent first;
+  ASSERT_TRUE(reader->Read(&first));
+  const std::uint64_t seen = first.seq();
+  auto survivor = std::async(std::launch::async,
+                             [&stack, id] { return watch_to_end(stack.node(1).stub(), id); });
+  std::this_thread::sleep_for(500ms);
+  stack.node(0).stop(SIGKILL);
+  reader.reset();
+
+  // The killed replica's client reconnects elsewhere with after_seq.
+  WatchResult resumed = watch_to_end(stack.node(2).stub(), id, seen);
+  ASSERT_TRUE(resumed.status.ok()) << resumed.status.error_message() << stack.logs();
+  ASSERT_FALSE(resumed.events.empty());
+  EXPECT_TRUE(resumed.events.front().resumed()) << resumed.events.front().DebugString();
+  EXPECT_EQ(resumed.events.back().kind(), v1::EVENT_KIND_FINISHED);
+  WatchResult other = survivor.get();
+  ASSERT_TRUE(other.status.ok()) << other.status.error_message();
+  EXPECT_EQ(other.events.back().kind(), v1::EVENT_KIND_FINISHED);
+  EXPECT_EQ(other.events.back().seq(), resumed.events.back().seq());
+
+  // Nobody watched the other job; a survivor adopted and polled it to its end anyway.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        double finished = 0;
+        for (int i = 1; i < 3; ++i) {
+          finished +=
+              metric_sum(scrape_metrics(stack.node(i).metrics_port()), "jobgw_jobs_finished_total");
+        }
+        return finished >= 2;
+      },
+      30s))
+      << stack.logs();
+  double adopted = 0;
+  for (int i = 1; i < 3; ++i) {
+    adopted += metric_value(scrape_metrics(stack.node(i).metrics_port()),
+                            "jobgw_replica_leases_acquired_total{kind=\"adopt\"}");
+  }
+  EXPECT_GE(adopted, 2);
+  WatchResult late = watch_to_end(stack.node(1).stub(), unwatched.ref.job_instance_id());
+  ASSERT_TRUE(late.status.ok());
+  EXPECT_EQ(late.events.back().kind(), v1::EVENT_KIND_FINISHED);
 }
 
 }  // namespace
