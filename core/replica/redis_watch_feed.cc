@@ -346,6 +346,12 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
       event->seq = seq;
       state.history.push_back(std::move(event.value()));
     }
+    // The streams here are ahead of the log: Redis lost it (restarted empty) or this replica
+    // numbered changes itself meanwhile. The log moves past them first.
+    auto at = front_.position(f.scope, f.job);
+    if (at && at->snapshot != nullptr && at->seq > state.seq) {
+      return resync(member_of(f.scope, f.job));
+    }
     // The history must run up to the state's seq to serve replays; a log cut short (Redis
     // lost it) serves SNAPSHOTs instead.
     if (!state.history.empty() && state.history.back().seq != state.seq) state.history.clear();

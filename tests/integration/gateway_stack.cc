@@ -46,7 +46,7 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
   grpc_credentials_ = grpc::InsecureChannelCredentials();
   if (options.callback) gw_args_.push_back("--callback.listen=127.0.0.1:0");
   if (options.redis || options.replicas > 1) {
-    redis_ = std::make_unique<RedisServer>();
+    redis_ = std::make_unique<RedisServer>(options.redis_options);
     gw_args_.push_back("--state.redis_url=" + redis_->url());
   }
   gw_args_.insert(gw_args_.end(), options.jobgw_args.begin(), options.jobgw_args.end());

@@ -28,6 +28,7 @@ struct StackOptions {
   int replicas = 1;
   // Start that Redis (and pass state.redis_url) even for one replica.
   bool redis = false;
+  RedisServerOptions redis_options;
 };
 
 class GatewayStack;
