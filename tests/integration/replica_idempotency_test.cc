@@ -1,6 +1,7 @@
 // Replicas on one Redis share request_ids: jobsim counts what reached JOB.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
@@ -8,6 +9,7 @@
 
 #include "tests/integration/gateway_stack.h"
 #include "tests/integration/metrics_text.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
 namespace jobgw::testing {
@@ -140,6 +142,48 @@ TEST(ReplicaIdempotency, AWrongPasswordIsLoggedNamingTheKeyButNeverThePassword) 
   EXPECT_EQ(logs.find("wrong-one"), std::string::npos);
   Submitted refused = execute(stack.stub(), keyed("rid-auth", "echo auth"));
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(ReplicaIdempotency, RedisOverTlsWithAPasswordFileCoordinates) {
+  RedisServer::Options tls;
+  tls.tls = true;
+  tls.password = "tls-secret";
+  RedisServer redis(tls);
+  TempDir dir("jobgw-redis-pw");
+  const std::string password_file = dir.file("redis-password");
+  std::ofstream(password_file) << "tls-secret\n";
+  StackOptions options =
+      three_hosts({}, {"--state.redis_url=rediss://127.0.0.1:" + std::to_string(redis.port()),
+                       "--state.redis_password_file=" + password_file,
+                       "--state.redis_ca_file=" + redis.ca_file()});
+  options.replicas = 2;
+  GatewayStack stack(options);
+  Submitted a = execute(stack.node(0).stub(), keyed("rid-tls", "echo tls"));
+  Submitted b = execute(stack.node(1).stub(), keyed("rid-tls", "echo tls"));
+  ASSERT_TRUE(a.status.ok() && b.status.ok()) << a.status.error_message() << stack.logs();
+  EXPECT_EQ(a.ref.job_instance_id(), b.ref.job_instance_id());
+  EXPECT_EQ(submits_reaching_job(stack, "fast_execute_script"), 1);
+  EXPECT_NE(stack.logs().find("redis=\"rediss://:***@127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(stack.logs().find("tls-secret"), std::string::npos);
+}
+
+TEST(ReplicaIdempotency, AnUntrustedRedisCertificateStopsCoordinationWithAClearLogLine) {
+  RedisServer::Options tls;
+  tls.tls = true;
+  RedisServer redis(tls);
+  GatewayStack stack(
+      three_hosts({}, {"--state.redis_url=rediss://127.0.0.1:" + std::to_string(redis.port())}));
+  ASSERT_TRUE(
+      wait_until([&] { return stack.logs().find("event=redis_down") != std::string::npos; }, 10s));
+  const std::string logs = stack.logs();
+  EXPECT_NE(logs.find("certificate verification"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("key=state.redis_url"), std::string::npos);
+  Submitted refused = execute(stack.stub(), keyed("rid-untrusted", "echo x"));
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  // Submits without a request_id and their streams do not need Redis.
+  Submitted plain = execute(stack.stub(), script_request("echo plain", {101}));
+  ASSERT_TRUE(plain.status.ok());
+  EXPECT_TRUE(watch_to_end(stack.stub(), plain.ref.job_instance_id()).status.ok());
 }
 
 }  // namespace
