@@ -100,9 +100,14 @@ TEST(ReplicaIdempotency, RedisDownRefusesKeyedSubmitsUnavailableAndEverythingEls
   EXPECT_EQ(submits_reaching_job(stack, "fast_execute_script"), 1);
 
   stack.redis()->restart();
-  ASSERT_TRUE(wait_until(
-      [&] { return metric_value(scrape_metrics(node.metrics_port()), "jobgw_redis_up") == 1; },
-      10s));
+  // Each replica reconnects on its own backoff; until then it refuses keyed submits.
+  for (int i = 0; i < stack.replicas(); ++i) {
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return metric_value(scrape_metrics(stack.node(i).metrics_port()), "jobgw_redis_up") == 1;
+        },
+        10s));
+  }
   Submitted back = execute(node.stub(), keyed("rid-down", "echo down"));
   EXPECT_TRUE(back.status.ok()) << back.status.error_message();
   Submitted again = execute(stack.node(0).stub(), keyed("rid-down", "echo down"));
