@@ -51,7 +51,9 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
   }
   gw_args_.insert(gw_args_.end(), options.jobgw_args.begin(), options.jobgw_args.end());
   for (int i = 0; i < std::max(1, options.replicas); ++i) {
-    nodes_.push_back(std::make_unique<JobgwNode>(*this, i));
+    std::vector<std::string> own;
+    if (static_cast<std::size_t>(i) < options.node_args.size()) own = options.node_args[i];
+    nodes_.push_back(std::make_unique<JobgwNode>(*this, i, std::move(own)));
     nodes_.back()->start();
   }
 }
@@ -77,8 +79,11 @@ void GatewayStack::restart_jobsim() {
 }
 
 // The first node keeps the names a one-jobgw stack always had (jobgw.ports, jobgw-state.db).
-JobgwNode::JobgwNode(GatewayStack& stack, int index)
-    : stack_(stack), index_(index), name_(index == 0 ? "jobgw" : "jobgw-" + std::to_string(index)) {
+JobgwNode::JobgwNode(GatewayStack& stack, int index, std::vector<std::string> own_args)
+    : stack_(stack),
+      index_(index),
+      name_(index == 0 ? "jobgw" : "jobgw-" + std::to_string(index)),
+      own_args_(std::move(own_args)) {
   credentials_ = stack_.grpc_credentials_;
 }
 
@@ -97,6 +102,7 @@ void JobgwNode::start(const std::vector<std::string>& extra) {
   std::vector<std::string> args = stack_.gw_args_;
   args.insert(args.begin(), {"--ports_file=" + ports_file, "--state.path=" + state_path(),
                              "--state.replica_id=" + name_});
+  args.insert(args.end(), own_args_.begin(), own_args_.end());
   args.insert(args.end(), extra.begin(), extra.end());
   std::remove(ports_file.c_str());
   const std::string log = stack_.dir_.file(name_ + "." + std::to_string(++starts_) + ".log");

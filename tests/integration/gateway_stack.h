@@ -29,6 +29,8 @@ struct StackOptions {
   // Start that Redis (and pass state.redis_url) even for one replica.
   bool redis = false;
   RedisServerOptions redis_options;
+  // Arguments for one node only (index = node), after the shared ones.
+  std::vector<std::vector<std::string>> node_args;
 };
 
 class GatewayStack;
@@ -36,7 +38,7 @@ class GatewayStack;
 // One jobgw process of a stack, with its own ports, state file, logs and gRPC stub.
 class JobgwNode {
  public:
-  JobgwNode(GatewayStack& stack, int index);
+  JobgwNode(GatewayStack& stack, int index, std::vector<std::string> own_args = {});
   ~JobgwNode();
 
   v1::JobGateway::Stub& stub() { return *stub_; }
@@ -65,6 +67,7 @@ class JobgwNode {
   GatewayStack& stack_;
   const int index_;
   const std::string name_;
+  const std::vector<std::string> own_args_;
   std::unique_ptr<ChildProcess> process_;
   bool running_ = false;
   int starts_ = 0;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdio>
 #include <future>
 #include <set>
@@ -11,6 +13,7 @@
 
 #include "tests/integration/gateway_stack.h"
 #include "tests/integration/metrics_text.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
 namespace jobgw::testing {
@@ -159,6 +162,42 @@ TEST(ReplicaWatch, KillingTheOwnerMidJobLosesNoStreamAndNoJob) {
   WatchResult late = watch_to_end(stack.node(1).stub(), unwatched.ref.job_instance_id());
   ASSERT_TRUE(late.status.ok());
   EXPECT_EQ(late.events.back().kind(), v1::EVENT_KIND_FINISHED);
+}
+
+int free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+TEST(ReplicaWatch, ACallbackLandingOnAnotherReplicaMakesTheOwnerReadAtOnce) {
+  TempDir dir("jobgw-cb");
+  const int port = free_port();
+  const std::string callback = "http://127.0.0.1:" + std::to_string(port) + "/jobgw/v1/callback";
+  // Slow polls, so only the callback can bring FINISHED early. Replica 0 owns the job (it
+  // submits it) and gives JOB replica 1's callback address; both share the callback key, as
+  // replicas behind one Service do.
+  StackOptions options = three_hosts(
+      {}, {"--callback.secret_file=" + dir.file("callback.key"), "--watch.poll_floor_ms=4000",
+           "--watch.poll_ceiling_ms=4000", "--watch.poll_young_ms=0"});
+  options.replicas = 2;
+  options.node_args = {{"--callback.listen=127.0.0.1:0", "--callback.public_url=" + callback},
+                       {"--callback.listen=127.0.0.1:" + std::to_string(port)}};
+  GatewayStack stack(options);
+  auto started = std::chrono::steady_clock::now();
+  Submitted job = execute(stack.node(0).stub(), script_request("sleep 1; echo cb", {101}));
+  ASSERT_TRUE(job.status.ok()) << job.status.error_message();
+  WatchResult r = watch_to_end(stack.node(0).stub(), job.ref.job_instance_id());
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.events.back().kind(), v1::EVENT_KIND_FINISHED);
+  EXPECT_EQ(metric_value(scrape_metrics(stack.node(1).metrics_port()),
+                         "jobgw_callbacks_total{outcome=\"accepted\"}"),
+            1)
+      << stack.logs();
+  // A 1 s job: FINISHED came with the callback, not with the read 4 s after the first.
+  EXPECT_LT(took, 3500ms) << stack.logs();
 }
 
 }  // namespace
