@@ -89,8 +89,8 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
   // ---- lifecycle ----
   void start() {
     subscriber_->subscribe({poke_channel()});
-    schedule(config_.renew_every, [](Impl& self) { self.renew(); });
-    schedule(config_.scan_every, [](Impl& self) { self.scan(); });
+    schedule(&Impl::renew_timer_, config_.renew_every, [](Impl& self) { self.renew(); });
+    schedule(&Impl::scan_timer_, config_.scan_every, [](Impl& self) { self.scan(); });
   }
 
   void stop() {
@@ -104,8 +104,10 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
         if (sub) sub->cancel();
       }
       local_.clear();
-      for (auto& t : timers_) t->cancel();
-      timers_.clear();
+      for (auto* timer : {&renew_timer_, &scan_timer_}) {
+        if (*timer) (*timer)->cancel();
+        timer->reset();
+      }
     }
     std::vector<std::string> args = {"EVAL", scripts::kRelease, std::to_string(owned.size())};
     for (auto& [m, o] : owned) args.push_back(key(m, "lease"));
@@ -162,8 +164,9 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
       if (!r)
         spdlog::warn("event=poke_not_shared job_instance_id={} {}", job, r.error().describe());
     });
-    // Read here too when this replica polls it, without waiting for the round trip.
-    return poller_.poke(job) || true;
+    // Read here at once when this replica polls it; the message reaches the owner otherwise.
+    poller_.poke(job);
+    return true;
   }
 
   std::size_t owned_jobs() const {
@@ -269,23 +272,22 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
     bool closed = false;  // the subscription ended (after FINISHED or an error)
   };
 
+  // Runs fn every `every` until stop(); `slot` holds the pending timer so stop() cancels it.
   template <typename Fn>
-  void schedule(milliseconds every, Fn fn) {
+  void schedule(std::shared_ptr<Timer> Impl::*slot, milliseconds every, Fn fn) {
     std::weak_ptr<Impl> weak = weak_from_this();
-    auto timer = scheduler_.after(every, [weak, every, fn] {
+    auto timer = scheduler_.after(every, [weak, slot, every, fn] {
       auto self = weak.lock();
       if (!self) return;
       fn(*self);
-      self->schedule(every, fn);
+      self->schedule(slot, every, fn);
     });
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) {
       timer->cancel();
       return;
     }
-    // Keep only the newest timers: each tick replaces its own.
-    if (timers_.size() > 8) timers_.erase(timers_.begin());
-    timers_.push_back(std::move(timer));
+    this->*slot = std::move(timer);
   }
 
   // ---- loading a followed job ----
@@ -727,7 +729,8 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
   std::map<std::string, Owned> owned_;
   // Followed jobs polled here while Redis could not be asked.
   std::map<std::string, std::shared_ptr<Subscription>> local_;
-  std::vector<std::shared_ptr<Timer>> timers_;
+  std::shared_ptr<Timer> renew_timer_;
+  std::shared_ptr<Timer> scan_timer_;
 };
 
 Result<std::unique_ptr<RedisWatchFeed>> RedisWatchFeed::create(
