@@ -90,6 +90,14 @@ inline StackOptions three_hosts(std::vector<std::string> jobsim_args = {},
   return options;
 }
 
+// `n` replicas on one Redis, with three simulated hosts.
+inline StackOptions replicas(int n, std::vector<std::string> jobsim_args = {},
+                             std::vector<std::string> jobgw_args = {}) {
+  StackOptions options = three_hosts(std::move(jobsim_args), std::move(jobgw_args));
+  options.replicas = n;
+  return options;
+}
+
 // jobsim and jobgw (or several, on a Redis) as real processes on 127.0.0.1 ephemeral ports,
 // plus gRPC stubs. The methods without a node name the first jobgw.
 class GatewayStack {

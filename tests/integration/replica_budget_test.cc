@@ -14,11 +14,9 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(ReplicaBudget, ThreeReplicasPolling300JobsKeepEverySecondWithinTheOneBudget) {
-  StackOptions options = three_hosts(
-      {"--executor", "synthetic", "--synthetic-min-ms", "2000", "--synthetic-max-ms", "5000"},
-      {"--watch.reads_per_second=50", "--watch.read_burst=2.5", "--state.replicas=3"});
-  options.replicas = 3;
-  GatewayStack stack(options);
+  GatewayStack stack(replicas(
+      3, {"--executor", "synthetic", "--synthetic-min-ms", "2000", "--synthetic-max-ms", "5000"},
+      {"--watch.reads_per_second=50", "--watch.read_burst=2.5", "--state.replicas=3"}));
   constexpr int kJobs = 300;
   for (int i = 0; i < kJobs; ++i) {
     Submitted s = execute(stack.node(i % 3).stub(), script_request("echo budget", {101}));

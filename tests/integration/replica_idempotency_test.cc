@@ -17,12 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-StackOptions replicas(int n) {
-  StackOptions options = three_hosts();
-  options.replicas = n;
-  return options;
-}
-
 v1::ExecuteScriptRequest keyed(const std::string& request_id, const std::string& script) {
   v1::ExecuteScriptRequest r = script_request(script, {101, 102});
   r.set_request_id(request_id);
@@ -157,12 +151,11 @@ TEST(ReplicaIdempotency, RedisOverTlsWithAPasswordFileCoordinates) {
   TempDir dir("jobgw-redis-pw");
   const std::string password_file = dir.file("redis-password");
   std::ofstream(password_file) << "tls-secret\n";
-  StackOptions options =
-      three_hosts({}, {"--state.redis_url=rediss://127.0.0.1:" + std::to_string(redis.port()),
-                       "--state.redis_password_file=" + password_file,
-                       "--state.redis_ca_file=" + redis.ca_file()});
-  options.replicas = 2;
-  GatewayStack stack(options);
+  GatewayStack stack(
+      replicas(2, {},
+               {"--state.redis_url=rediss://127.0.0.1:" + std::to_string(redis.port()),
+                "--state.redis_password_file=" + password_file,
+                "--state.redis_ca_file=" + redis.ca_file()}));
   Submitted a = execute(stack.node(0).stub(), keyed("rid-tls", "echo tls"));
   Submitted b = execute(stack.node(1).stub(), keyed("rid-tls", "echo tls"));
   ASSERT_TRUE(a.status.ok() && b.status.ok()) << a.status.error_message() << stack.logs();

@@ -20,8 +20,7 @@ using namespace std::chrono_literals;
 // Three replicas; each submits one watched job (watched on the two other replicas) and one
 // job nobody watches; `fault` acts on Redis a second in.
 void survives(const std::function<void(RedisServer&)>& fault, bool persistent) {
-  StackOptions options = three_hosts();
-  options.replicas = 3;
+  StackOptions options = replicas(3);
   options.redis_options.appendonly = persistent;
   GatewayStack stack(options);
   std::vector<std::int64_t> watched;

@@ -21,12 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-StackOptions replicas(int n) {
-  StackOptions options = three_hosts();
-  options.replicas = n;
-  return options;
-}
-
 std::vector<std::uint64_t> seqs(const WatchResult& r) {
   std::vector<std::uint64_t> out;
   for (const auto& e : r.events) out.push_back(e.seq());
@@ -178,10 +172,10 @@ TEST(ReplicaWatch, ACallbackLandingOnAnotherReplicaMakesTheOwnerReadAtOnce) {
   // Slow polls, so only the callback can bring FINISHED early. Replica 0 owns the job (it
   // submits it) and gives JOB replica 1's callback address; both share the callback key, as
   // replicas behind one Service do.
-  StackOptions options = three_hosts(
-      {}, {"--callback.secret_file=" + dir.file("callback.key"), "--watch.poll_floor_ms=4000",
-           "--watch.poll_ceiling_ms=4000", "--watch.poll_young_ms=0"});
-  options.replicas = 2;
+  StackOptions options =
+      replicas(2, {},
+               {"--callback.secret_file=" + dir.file("callback.key"), "--watch.poll_floor_ms=4000",
+                "--watch.poll_ceiling_ms=4000", "--watch.poll_young_ms=0"});
   options.node_args = {{"--callback.listen=127.0.0.1:0", "--callback.public_url=" + callback},
                        {"--callback.listen=127.0.0.1:" + std::to_string(port)}};
   GatewayStack stack(options);

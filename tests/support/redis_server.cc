@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "tests/support/child_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_ca.h"
 #include "tests/support/wait.h"
@@ -75,21 +76,6 @@ std::string quote(const std::string& s) {
     out += c;
   }
   return out + "\"";
-}
-
-std::string percent_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 timeval to_timeval(std::chrono::milliseconds ms) {
@@ -167,10 +153,9 @@ RedisServer::~RedisServer() { kill(); }
 std::string RedisServer::url() const {
   std::string userinfo;
   if (!options_.acl_user.empty()) {
-    userinfo =
-        percent_encode(options_.acl_user) + ":" + percent_encode(options_.acl_password) + "@";
+    userinfo = url_encode(options_.acl_user) + ":" + url_encode(options_.acl_password) + "@";
   } else if (!options_.password.empty()) {
-    userinfo = ":" + percent_encode(options_.password) + "@";
+    userinfo = ":" + url_encode(options_.password) + "@";
   }
   return std::string(options_.tls ? "rediss://" : "redis://") + userinfo +
          "127.0.0.1:" + std::to_string(port_) + "/0";
