@@ -1,7 +1,9 @@
 """deploy.observability: the Grafana dashboard and the Prometheus alert rules parse and query
-only metrics (and labels) that core/metrics/metrics.cc and server/server_metrics.cc export; the scrape configs are well formed; with
-promtool installed (Debian's prometheus package), `promtool check rules` and `promtool check
-config` accept them.
+only metrics (and labels) that core/metrics/metrics.cc, server/server_metrics.cc and
+server/replica_metrics.cc export; the dashboard shows and the rules alert on the replicated
+mode's metrics too; the dashboard's panels share the data source variable and do not overlap;
+the scrape configs are well formed; with promtool installed (Debian's prometheus package),
+`promtool check rules` and `promtool check config` accept them.
 
 usage: check_observability.py REPO
 """
@@ -13,6 +15,13 @@ import subprocess
 import sys
 
 import deploy_common as dc
+
+METRIC_SOURCES = (("core", "metrics", "metrics.cc"), ("server", "server_metrics.cc"),
+                  ("server", "replica_metrics.cc"))
+# The replicated mode's series (state.redis_url): the "Replicas" row and the jobgw.replicas rules.
+REPLICA_METRICS = ("jobgw_redis_up", "jobgw_replica_owned_jobs", "jobgw_replica_followed_jobs",
+                   "jobgw_replica_leases_acquired_total", "jobgw_replica_leases_lost_total",
+                   "jobgw_replica_fanout_lag_seconds", "jobgw_replica_appended_events_total")
 
 
 def walk_exprs(node, out):
@@ -27,11 +36,40 @@ def walk_exprs(node, out):
             walk_exprs(v, out)
 
 
+def layout_problems(name, dash):
+    """Panels query through the dashboard's data source variable and do not overlap on the 24
+    column grid (Grafana would silently push overlapping ones down)."""
+    problems = []
+    ds_vars = ["${%s}" % v["name"] for v in dash.get("templating", {}).get("list", []) if v.get("type") == "datasource"]
+    cells = {}
+    for p in dash.get("panels", []):
+        g = p.get("gridPos", {})
+        if any(not isinstance(g.get(k), int) for k in ("x", "y", "w", "h")) or g["x"] + g["w"] > 24:
+            problems.append("%s: panel %r has a bad gridPos %r" % (name, p.get("title"), g))
+            continue
+        mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        for other in sorted({cells[xy] for xy in mine if xy in cells}):
+            problems.append("%s: panels %r and %r overlap" % (name, other, p.get("title")))
+        cells.update({xy: p.get("title") for xy in mine})
+        if p.get("type") == "row":
+            continue
+        for ds in [p.get("datasource")] + [t.get("datasource") for t in p.get("targets", [])]:
+            if not isinstance(ds, dict) or ds.get("type") != "prometheus" or ds.get("uid") not in ds_vars:
+                problems.append("%s: panel %r does not query through the data source variable %s"
+                                % (name, p.get("title"), ds_vars))
+                break
+    return problems
+
+
 def main():
     repo = sys.argv[1]
     problems = []
-    metrics, labels = dc.metric_types(os.path.join(repo, "core", "metrics", "metrics.cc"),
-                                      os.path.join(repo, "server", "server_metrics.cc"))
+    metrics, labels = dc.metric_types(*(os.path.join(repo, *parts) for parts in METRIC_SOURCES))
+    for n in REPLICA_METRICS:
+        if n not in metrics:
+            problems.append("%s is registered in none of %s" % (n, ", ".join("/".join(p) for p in METRIC_SOURCES)))
+    if "kind" not in labels:
+        problems.append("no metric sets the label kind (jobgw_replica_leases_*)")
 
     # Grafana.
     dashboards = sorted(glob.glob(os.path.join(repo, "deploy", "grafana", "*.json")))
@@ -63,10 +101,12 @@ def main():
         for topic, names in (("RPC", ["jobgw_rpc_requests_total", "jobgw_rpc_duration_seconds"]),
                              ("JOB calls", ["jobgw_job_calls_total", "jobgw_job_call_duration_seconds"]),
                              ("watching", ["jobgw_watched_jobs", "jobgw_subscribers"]),
-                             ("job outcomes", ["jobgw_jobs_finished_total"])):
+                             ("job outcomes", ["jobgw_jobs_finished_total"]),
+                             ("replicas", list(REPLICA_METRICS))):
             for n in names:
                 if n in metrics and n not in used:
                     problems.append("%s: no panel shows %s (%s)" % (name, n, topic))
+        problems += layout_problems(name, dash)
 
     # Prometheus rules.
     pdir = os.path.join(repo, "deploy", "prometheus")
@@ -99,7 +139,10 @@ def main():
     for topic, metric in (("JOB error ratio", "jobgw_job_calls_total"),
                           ("JOB latency", "jobgw_job_call_duration_seconds_bucket"),
                           ("token-bucket saturation", "jobgw_token_bucket_wait_seconds"),
-                          ("watch backlog", "jobgw_watched_jobs")):
+                          ("watch backlog", "jobgw_watched_jobs"),
+                          ("Redis down", "jobgw_redis_up"),
+                          ("lease churn", "jobgw_replica_leases_lost_total"),
+                          ("cross-replica fan-out lag", "jobgw_replica_fanout_lag_seconds_bucket")):
         if metric not in all_rules_text:
             problems.append("no alert rule over %s (%s)" % (metric, topic))
     jobs = [s.get("job_name") for s in config.get("scrape_configs", [])]

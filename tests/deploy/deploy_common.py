@@ -360,7 +360,8 @@ def jobgw_env_keys(jobgw):
 
 def metric_types(*metrics_cc):
     """{metric name: 'counter'|'gauge'|'histogram'} from the Build*().Name(...) calls of the files
-    that register jobgw's metrics (core/metrics/metrics.cc, server/server_metrics.cc)."""
+    that register jobgw's metrics (core/metrics/metrics.cc, server/server_metrics.cc,
+    server/replica_metrics.cc)."""
     src = ""
     for path in metrics_cc:
         with open(path, encoding="utf-8") as f:
@@ -452,18 +453,24 @@ def wait_for_json_file(path, proc, timeout, what):
     raise RuntimeError("%s wrote no %s within %ss" % (what, path, timeout))
 
 
-# Keys naming files jobgw reads at startup (certificates, keys, the credentials file and the
-# callback key): deploy/ points them at mounted Secrets.
+# Keys naming files jobgw reads at startup (certificates, keys, the credentials file, the
+# callback key and the Redis password): deploy/ points them at mounted Secrets.
 SECRET_FILE_KEYS = ("JOBGW_TLS_CERT_FILE", "JOBGW_TLS_KEY_FILE", "JOBGW_TLS_CLIENT_CA_FILE",
                     "JOBGW_METRICS_TLS_CERT_FILE", "JOBGW_METRICS_TLS_KEY_FILE",
                     "JOBGW_CALLBACK_TLS_CERT_FILE", "JOBGW_CALLBACK_TLS_KEY_FILE",
-                    "JOBGW_AUTH_CREDENTIALS_FILE", "JOBGW_CALLBACK_SECRET_FILE")
+                    "JOBGW_AUTH_CREDENTIALS_FILE", "JOBGW_CALLBACK_SECRET_FILE",
+                    "JOBGW_STATE_REDIS_PASSWORD_FILE", "JOBGW_STATE_REDIS_CA_FILE")
+
+# What the stand-in for JOBGW_STATE_REDIS_PASSWORD_FILE holds: a test that starts a Redis for the
+# shipped environment requires this password.
+STAND_IN_REDIS_PASSWORD = "0123456789abcdef0123456789abcdef"
 
 
 def stand_in_files(env, tmp):
     """Replaces the shipped paths of SECRET_FILE_KEYS (which do not exist here) with real files
     of the same kind in tmp: a self-signed certificate and key made with the openssl CLI, a
-    credentials file with no callers, and a callback key path jobgw creates itself."""
+    credentials file with no callers, a callback key path jobgw creates itself and a Redis
+    password file holding STAND_IN_REDIS_PASSWORD."""
     if not any(env.get(k) for k in SECRET_FILE_KEYS):
         return
     cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
@@ -483,16 +490,21 @@ def stand_in_files(env, tmp):
             env[k] = credentials
         elif k == "JOBGW_CALLBACK_SECRET_FILE":
             env[k] = os.path.join(tmp, "callback.key")
+        elif k == "JOBGW_STATE_REDIS_PASSWORD_FILE":
+            env[k] = os.path.join(tmp, "redis-password")
+            with open(env[k], "w") as f:
+                f.write(STAND_IN_REDIS_PASSWORD + "\n")
         else:
             env[k] = cert
 
 
-def start_and_stop_jobgw(jobgw, env_vars, what):
+def start_and_stop_jobgw(jobgw, env_vars, what, while_up=None, after_stop=None):
     """Runs jobgw with exactly env_vars (plus loopback listen flags, a state file and a
     credentials file in a temp dir, which win over the environment, and stand-in files for the
     Secrets: the shipped paths need not exist here) until it has bound its ports, then stops it
-    with SIGTERM. Returns a list of problems: empty when jobgw
-    accepted the configuration and shut down cleanly."""
+    with SIGTERM. while_up(ports) runs in between and after_stop(log) after it; both return
+    problems of their own. Returns a list of problems: empty when jobgw accepted the
+    configuration and shut down cleanly."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBGW_")}
     env.update(env_vars)
     with tempfile.TemporaryDirectory(prefix="jobgw-deploy-") as tmp:
@@ -506,17 +518,19 @@ def start_and_stop_jobgw(jobgw, env_vars, what):
         try:
             p = procs.start("jobgw", argv, env=env, log_dir=tmp)
             try:
-                wait_for_json_file(ports, p, 15, "jobgw")
+                bound = wait_for_json_file(ports, p, 15, "jobgw")
             except RuntimeError as e:
                 p.wait(timeout=5) if p.poll() is not None else None
                 return ["%s: jobgw refused the configuration: %s\n%s" % (what, e, procs.tail(p))]
+            problems = ["%s: %s" % (what, x) for x in (while_up(bound) if while_up else [])]
             os.killpg(p.pid, signal.SIGTERM)
             try:
                 rc = p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 return ["%s: jobgw did not stop within 30 s of SIGTERM" % what]
             log = procs.tail(p, 200)
-            problems = []
+            if after_stop:
+                problems += ["%s: %s" % (what, x) for x in after_stop(log)]
             if rc != 0:
                 problems.append("%s: jobgw exited %d after SIGTERM\n%s" % (what, rc, log))
             if "ignoring unknown environment variable" in log:

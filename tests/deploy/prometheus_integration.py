@@ -4,6 +4,10 @@ deploy/prometheus/prometheus.yml and its alert rules; through Prometheus's HTTP 
 is up, jobgw_ series carry values, every alert rule loads and evaluates without error, and, when
 jobctl is built, a job run through jobgw shows up in jobgw_rpc_requests_total and
 jobgw_jobs_finished_total, and the Dockerfile's HEALTHCHECK command passes against jobgw.
+With redis-server installed, jobgw runs in replicated mode on a Redis of its own (with a
+password from a file, as deploy/kubernetes does), so the jobgw.replicas rules evaluate real
+series: jobgw_redis_up is 1, the job took a lease and appended events, and JobgwRedisDown is
+quiet.
 
 Exits 77 (CTest skip) with "SKIPPED: prometheus package unavailable: ..." only when the package
 cannot be installed. Everything listens on 127.0.0.1 and is bounded in time.
@@ -113,12 +117,29 @@ def main():
         if sim_port is None:
             raise RuntimeError("jobsim wrote no port file within 15 s\n" + procs.tail(sim))
 
+        # A Redis of its own, password required, for the replicated mode's series.
+        replicated = bool(shutil.which("redis-server"))
+        redis_args = []
+        if replicated:
+            redis_port = free_port()
+            password_file = os.path.join(tmp, "redis-password")
+            with open(password_file, "w") as f:
+                f.write(dc.STAND_IN_REDIS_PASSWORD + "\n")
+            procs.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no", "--dir", tmp,
+                                  "--requirepass", dc.STAND_IN_REDIS_PASSWORD], env=env, log_dir=tmp)
+            redis_args = ["--state.redis_url=redis://127.0.0.1:%d/0" % redis_port,
+                          "--state.redis_password_file=" + password_file,
+                          "--state.replica_id=prometheus-integration-0", "--state.replicas=1"]
+        else:
+            print("NOTE: redis-server is not installed; jobgw runs without state.redis_url")
+
         ports_file = os.path.join(tmp, "jobgw.ports")
         gw = procs.start("jobgw", [jobgw, "--grpc.listen=127.0.0.1:0", "--metrics.listen=127.0.0.1:0",
                                    "--job.base_url=http://127.0.0.1:%d" % sim_port,
                                    "--watch.poll_floor_ms=50", "--ports_file=" + ports_file,
                                    "--state.path=" + os.path.join(tmp, "jobgw-state.db"),
-                                   "--insecure-dev"],
+                                   "--insecure-dev"] + redis_args,
                          env=env, log_dir=tmp)
         ports = dc.wait_for_json_file(ports_file, gw, 15, "jobgw")
         metrics_target = "127.0.0.1:%d" % ports["metrics"]
@@ -158,6 +179,8 @@ def main():
             problems.append("unexpected targets: %s" % [t["scrapeUrl"] for t in targets])
 
         series = ["jobgw_watched_jobs", "jobgw_subscribers", "jobgw_subscriber_overflows_total"]
+        if replicated:
+            series += ["jobgw_redis_up"]
         if jobctl:
             env_ctl = dict(env, JOBGW_ADDR="127.0.0.1:%d" % ports["grpc"])
             r = subprocess.run([jobctl, "--addr", "127.0.0.1:%d" % ports["grpc"], "exec",
@@ -169,6 +192,9 @@ def main():
             series += ['jobgw_rpc_requests_total{code="OK"}', "jobgw_job_calls_total",
                        "jobgw_job_call_duration_seconds_count", 'jobgw_jobs_finished_total{status="success"}',
                        "jobgw_job_reads_total"]
+            if replicated:
+                series += ['jobgw_replica_leases_acquired_total{kind="submit"}',
+                           "jobgw_replica_appended_events_total", "jobgw_replica_fanout_lag_seconds_count"]
 
             # The image's HEALTHCHECK, run as Docker would (/bin/sh -c), against this jobgw.
             hc = healthcheck_command(repo)
@@ -206,6 +232,11 @@ def main():
         firing = [r["name"] for r in rules if r.get("state") == "firing"]
         if "JobgwDown" in firing:
             problems.append("JobgwDown fires while jobgw is up")
+        active = [r["name"] for r in rules if r.get("state") in ("pending", "firing")]
+        if replicated and "JobgwRedisDown" in active:
+            problems.append("JobgwRedisDown is pending or firing while jobgw reaches its Redis")
+        if replicated and not [r for r in rules if r["name"] == "JobgwRedisDown"]:
+            problems.append("no JobgwRedisDown rule was loaded")
     except SystemExit:
         raise
     except Exception as e:  # noqa: BLE001
