@@ -415,7 +415,7 @@ void Gateway::stop(std::chrono::milliseconds grace) {
   }
   // Leases go back now, so the other replicas adopt this one's jobs at their next scan.
   feed_started_ = false;
-  if (feed_) feed_->stop();
+  if (feed_) feed_->stop(std::chrono::seconds(1));
   if (poller_) {
     core::Error reason;
     reason.kind = core::ErrorKind::kCancelled;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -93,7 +94,7 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
     schedule(&Impl::scan_timer_, config_.scan_every, [](Impl& self) { self.scan(); });
   }
 
-  void stop() {
+  void stop(std::chrono::milliseconds wait) {
     std::map<std::string, Owned> owned;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -117,12 +118,16 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
       observer_->on_lease_lost("released");
     }
     observer_->on_owned_jobs(0);
-    if (!owned.empty()) {
-      std::size_t n = owned.size();
-      redis_.command(std::move(args), [n](Result<RedisReply> r) {
-        spdlog::info("event=leases_released count={} ok={}", n, r.ok());
-      });
-    }
+    if (owned.empty()) return;
+    auto released = std::make_shared<std::promise<void>>();
+    auto done = released->get_future();
+    std::size_t n = owned.size();
+    redis_.command(std::move(args), [n, released](Result<RedisReply> r) {
+      spdlog::info("event=leases_released count={} ok={}", n, r.ok());
+      released->set_value();
+    });
+    // A stopping replica waits briefly, so the leases are gone before its process is.
+    if (wait.count() > 0) done.wait_for(wait);
   }
 
   // ---- the front hub's feed ----
@@ -754,12 +759,12 @@ Result<std::unique_ptr<RedisWatchFeed>> RedisWatchFeed::create(
 }
 
 RedisWatchFeed::~RedisWatchFeed() {
-  impl_->stop();
+  impl_->stop(std::chrono::milliseconds(0));
   impl_->subscriber_->shutdown();
 }
 
 void RedisWatchFeed::start() { impl_->start(); }
-void RedisWatchFeed::stop() { impl_->stop(); }
+void RedisWatchFeed::stop(std::chrono::milliseconds wait) { impl_->stop(wait); }
 
 void RedisWatchFeed::follow(const Scope& scope, std::int64_t job_instance_id) {
   impl_->follow(scope, job_instance_id);

@@ -86,8 +86,9 @@ class RedisWatchFeed final : public WatchFeed {
   // Starts the lease renewals and scans for jobs to adopt.
   void start();
   // Stops them and gives back every lease, so other replicas adopt at their next scan instead
-  // of after the TTL. Idempotent.
-  void stop();
+  // of after the TTL; waits up to `wait` for Redis to confirm (never on an io thread).
+  // Idempotent.
+  void stop(std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
   void follow(const Scope& scope, std::int64_t job_instance_id) override;
   void unfollow(const Scope& scope, std::int64_t job_instance_id) override;

@@ -158,6 +158,25 @@ TEST(ReplicaWatch, KillingTheOwnerMidJobLosesNoStreamAndNoJob) {
   EXPECT_EQ(late.events.back().kind(), v1::EVENT_KIND_FINISHED);
 }
 
+TEST(ReplicaWatch, AnOwnerStoppedWithSigtermGivesItsLeasesBack) {
+  GatewayStack stack(replicas(2));
+  Submitted job = execute(stack.node(0).stub(), script_request("sleep 3; echo t", {101}));
+  ASSERT_TRUE(job.status.ok());
+  const std::int64_t id = job.ref.job_instance_id();
+  auto watcher = std::async(std::launch::async,
+                            [&stack, id] { return watch_to_end(stack.node(1).stub(), id); });
+  std::this_thread::sleep_for(500ms);
+  stack.node(0).stop(SIGTERM);
+  EXPECT_NE(stack.node(0).logs().find("event=leases_released count=1 ok=true"), std::string::npos)
+      << stack.node(0).logs();
+  WatchResult r = watcher.get();
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.events.back().kind(), v1::EVENT_KIND_FINISHED);
+  EXPECT_EQ(metric_value(scrape_metrics(stack.node(1).metrics_port()),
+                         "jobgw_replica_leases_acquired_total{kind=\"adopt\"}"),
+            1);
+}
+
 int free_port() {
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor acceptor(
