@@ -661,11 +661,12 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
     }
     std::vector<std::string> args = {"EVAL",
                                      scripts::kAppend,
-                                     "4",
+                                     "5",
                                      key(m, "lease"),
                                      key(m, "state"),
                                      key(m, "log"),
                                      registry(),
+                                     key(m, "epoch"),
                                      token,
                                      channel(m),
                                      std::to_string(config_.history_limit),

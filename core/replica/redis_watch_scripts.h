@@ -22,10 +22,15 @@ return {2, token, redis.call('HGET', KEYS[4], 'seq'), redis.call('HGET', KEYS[4]
 )lua";
 
 // Takes the leases of registered jobs nobody holds (their owner stopped renewing), and drops
-// registry entries older than the window or of jobs that ended.
+// registry entries (and their keys) older than the window, and entries of jobs that ended.
 // KEYS: registry. ARGV: prefix, replica, lease ttl ms, seq base, max adoptions, drop before (ms).
 // Returns {member, token, seq, snapshot, ...}.
 inline constexpr const char* kAdopt = R"lua(
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[6])) do
+  for _, what in ipairs({'state', 'log', 'epoch', 'lease'}) do
+    redis.call('DEL', ARGV[1] .. ':job:{' .. m .. '}:' .. what)
+  end
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[6])
 local out = {}
 local max = tonumber(ARGV[5])
@@ -56,8 +61,9 @@ return out
 // The owner's append: refused (-1) unless the lease still holds this token. Numbers the events
 // after the log's last seq, keeps the latest snapshot, publishes one message with all of them
 // and, when the job finished or its poller ended, retires it from the registry.
-// KEYS: lease, state, log, registry. ARGV: token, channel, history limit, snapshot ('' keeps the
-// stored one), finished ('1'/'0'), retention ms, member, end ('' or JSON), sent at (ms), events...
+// KEYS: lease, state, log, registry, epoch. ARGV: token, channel, history limit, snapshot (''
+// keeps the stored one), finished ('1'/'0'), retention ms, member, end ('' or JSON), sent at
+// (ms), events...
 inline constexpr const char* kAppend = R"lua(
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local cur = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
@@ -81,6 +87,7 @@ if ARGV[5] == '1' or ARGV[8] ~= '' then
   redis.call('DEL', KEYS[1])
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
+  redis.call('PEXPIRE', KEYS[5], ARGV[6])
 end
 return string.format('%d', cur)
 )lua";

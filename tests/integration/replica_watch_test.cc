@@ -59,6 +59,16 @@ TEST(ReplicaWatch, WatchersOnEveryReplicaSeeTheSameEventsFromOnePoller) {
     if (metric_sum(m, "jobgw_job_reads_total") > 0) ++readers;
   }
   EXPECT_EQ(readers, 1);
+
+  // A finished job leaves nothing in Redis for good: its keys expire with the retention, its
+  // lease is gone, and it left the registry.
+  const std::string job_keys = "jobgw:job:{biz:1:" + std::to_string(id) + "}:";
+  for (const char* what : {"state", "log", "epoch"}) {
+    const std::string ttl = stack.redis()->command({"PTTL", job_keys + what});
+    EXPECT_GT(std::stoll(ttl), 0) << what << " " << ttl;
+  }
+  EXPECT_EQ(stack.redis()->command({"EXISTS", job_keys + "lease"}), "0");
+  EXPECT_EQ(stack.redis()->command({"ZSCORE", "jobgw:jobs", "biz:1:" + std::to_string(id)}), "");
 }
 
 // The reads of one job as jobsim counted them, once its watchers all saw FINISHED.
