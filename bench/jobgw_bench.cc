@@ -16,6 +16,7 @@
 #include "budget.h"
 #include "fanin.h"
 #include "latency.h"
+#include "replicas.h"
 #include "report.h"
 #include "streams.h"
 #include "unary.h"
@@ -213,6 +214,51 @@ int cmd_bigjob(Args& args) {
   return 0;
 }
 
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::vector<int> split_ints(const std::string& list) {
+  std::vector<int> out;
+  for (const auto& item : split(list)) out.push_back(std::stoi(item));
+  return out;
+}
+
+int cmd_replicas(Args& args) {
+  ReplicasOptions o;
+  o.part = args.required("part");
+  o.jobsim_port = static_cast<int>(args.integer("jobsim-port", 0));
+  o.grpc = split(args.required("grpc"));
+  o.metrics_ports = split_ints(args.str("metrics-ports"));
+  o.jobgw_pids = split_ints(args.str("jobgw-pids"));
+  o.replica_ids = split(args.str("replica-ids"));
+  o.redis_port = static_cast<int>(args.integer("redis-port", 0));
+  o.redis_prefix = args.str("redis-prefix", o.redis_prefix);
+  o.k = static_cast<int>(args.integer("k", o.k));
+  o.hosts = static_cast<int>(args.integer("hosts", o.hosts));
+  o.jobs = static_cast<int>(args.integer("jobs", o.jobs));
+  o.jobs_per_second = args.number("jobs-per-second", o.jobs_per_second);
+  o.watchers_per_replica =
+      static_cast<int>(args.integer("watchers-per-replica", o.watchers_per_replica));
+  o.round = static_cast<int>(args.integer("round", o.round));
+  o.kill_after_ms = static_cast<int>(args.integer("kill-after-ms", o.kill_after_ms));
+  o.idle_seconds = args.number("idle-seconds", o.idle_seconds);
+  o.settle_ms = static_cast<int>(args.integer("settle-ms", o.settle_ms));
+  o.timeout_s = static_cast<int>(args.integer("timeout-s", o.timeout_s));
+  args.check_all_used();
+  if (o.jobsim_port <= 0 || o.k < 1 || o.jobs < 1 || o.jobs_per_second <= 0) {
+    throw std::runtime_error("need --jobsim-port, --k >= 1, --jobs >= 1, --jobs-per-second > 0");
+  }
+  std::cout << run_replicas(o).dump() << std::endl;
+  return 0;
+}
+
 std::vector<nlohmann::json> read_rows(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);
@@ -253,8 +299,8 @@ int cmd_check(Args& args) {
 int main(int argc, char** argv) {
   using namespace jobgw::bench;
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cerr << "usage: jobgw_bench fanin|budget|latency|unary|streams|bigjob|report|check "
-                 "[--flag value]...\n"
+    std::cerr << "usage: jobgw_bench COMMAND [--flag value]...  (fanin, budget, latency, unary,\n"
+                 "       streams, bigjob, replicas, report, check)\n"
                  "  fanin  --mode baseline|jobgw --jobsim-port P [--grpc HOST:PORT] --k K\n"
                  "         [--interval-ms MS] [--hosts N] [--workers N] [--channels N]\n"
                  "         [--settle-ms MS] [--timeout-s S]\n"
@@ -270,6 +316,13 @@ int main(int argc, char** argv) {
                  "         [--jobs N] [--channels N] [--idle-seconds S] [--idle-after-ms MS]\n"
                  "  bigjob --jobsim-port P --grpc HOST:PORT --jobgw-pid PID [--hosts N]\n"
                  "         [--settle-ms MS] [--rounds N]\n"
+                 "  replicas --part fanin|failover|redis|fanout --jobsim-port P\n"
+                 "         --grpc HOST:PORT[,HOST:PORT...] [--metrics-ports P,...]\n"
+                 "         [--redis-port P] [--redis-prefix jobgw] [--replica-ids ID,...]\n"
+                 "         [--jobgw-pids PID,...] [--k K] [--hosts N] [--jobs N]\n"
+                 "         [--jobs-per-second R] [--watchers-per-replica N] [--round I]\n"
+                 "         [--kill-after-ms MS] [--idle-seconds S] [--settle-ms MS]\n"
+                 "         (failover SIGKILLs the job's lease holder, one of --jobgw-pids)\n"
                  "  report --in RESULTS.jsonl   (Markdown tables on stdout)\n"
                  "  check  --in RESULTS.jsonl   (smoke: exit 1 when a scenario broke)\n";
     return argc < 2 ? 2 : 0;
@@ -283,6 +336,7 @@ int main(int argc, char** argv) {
     if (cmd == "budget") return cmd_budget(args);
     if (cmd == "streams") return cmd_streams(args);
     if (cmd == "bigjob") return cmd_bigjob(args);
+    if (cmd == "replicas") return cmd_replicas(args);
     if (cmd == "report") return cmd_report(args);
     if (cmd == "check") return cmd_check(args);
     std::cerr << "jobgw_bench: unknown command " << cmd << "\n";

@@ -1,8 +1,12 @@
 #include "report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
+#include <vector>
+
+#include "bench_stats.h"
 
 namespace jobgw::bench {
 
@@ -11,7 +15,10 @@ namespace {
 std::string fmt(double v, int decimals = 2) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  std::string out = buf;
+  // -0.001 printed with one decimal is "-0.0": zero.
+  if (out[0] == '-' && out.find_first_not_of("-0.") == std::string::npos) out.erase(0, 1);
+  return out;
 }
 
 // 20 → "20", 0.25 → "0.25".
@@ -264,6 +271,206 @@ void report_bigjob(const std::vector<nlohmann::json>& rows, std::ostream& out) {
   out << "\n";
 }
 
+std::vector<nlohmann::json> part(const std::vector<nlohmann::json>& rows, const char* name) {
+  std::vector<nlohmann::json> out;
+  for (const auto& r : rows) {
+    if (r.value("part", "") == name) out.push_back(r);
+  }
+  return out;
+}
+
+double num(const nlohmann::json& r, const char* key) {
+  return r.contains(key) && r[key].is_number() ? r[key].get<double>() : 0.0;
+}
+
+// "a / b / c" of a summary object's p50, p99 and max.
+std::string p50_p99_max(const nlohmann::json& p, int decimals = 1) {
+  return fmt(num(p, "p50"), decimals) + " / " + fmt(num(p, "p99"), decimals) + " / " +
+         fmt(num(p, "max"), decimals);
+}
+
+void report_replicas(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  out << "## Scenario 7: replicas\n\n"
+      << "jobgw replicas sharing one Redis (`state.redis_url`, `state.replicas=3`; Redis on "
+         "127.0.0.1, nothing saved) against one jobgw without Redis, jobsim behind both. Each part "
+         "runs on fresh processes.\n\n";
+
+  if (auto fanin = part(rows, "fanin"); !fanin.empty()) {
+    std::map<int, std::map<int, nlohmann::json>> by_k;  // K -> replicas -> row
+    for (const auto& r : fanin) by_k[r["k"].get<int>()][r["replicas"].get<int>()] = r;
+    out << "### Fan-in: one jobgw vs three replicas\n\n"
+        << "K WatchStatus streams of one job of fixed duration, submitted through the first "
+           "replica; stream i on replica i mod R. Status reads: JOB status reads of that job "
+           "(jobsim `status_reads`); by replica: each replica's `jobgw_job_reads_total` over the "
+           "run. Notice lag: job `end_time` to the stream seeing FINISHED. Target: 3 replicas ≤ "
+           "1.1 × the reads of 1 replica, at every K.\n\n"
+        << "| K | replicas | job ms | status reads | vs 1 replica | reads by replica | notice lag "
+           "p50 ms | notice lag max ms | streams done | errors | target |\n"
+        << "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n";
+    for (const auto& [k, by_r] : by_k) {
+      const double base = by_r.count(1) ? num(by_r.at(1), "status_reads") : 0.0;
+      for (const auto& [n, r] : by_r) {
+        const double reads = num(r, "status_reads");
+        std::string spread;
+        for (const auto& v : r.value("reads_by_replica", nlohmann::json::array())) {
+          spread += (spread.empty() ? "" : " / ") + fmt(v.get<double>(), 0);
+        }
+        std::string target = "—";
+        if (n > 1 && base > 0) {
+          target = std::string(reads <= 1.1 * base ? "met" : "**not met**") + " (≤ " +
+                   fmt(1.1 * base, 1) + ")";
+        }
+        out << "| " << k << " | " << n << (r.value("redis", false) ? " (Redis)" : " (no Redis)")
+            << " | " << r["job_ms"] << " | " << fmt(reads, 0) << " | "
+            << (base > 0 ? fmt(reads / base) + "×" : "—") << " | "
+            << (spread.empty() ? "—" : spread) << " | " << fmt(num(r, "notice_lag_ms_p50"), 0)
+            << " | " << fmt(num(r, "notice_lag_ms_max"), 0) << " | " << r["callers_done"] << " | "
+            << r["errors"] << " | " << target << " |\n";
+      }
+    }
+    out << "\n";
+  }
+
+  if (auto rounds = part(rows, "failover"); !rounds.empty()) {
+    out << "### Failover: the job's owner SIGKILLed\n\n"
+        << "Three replicas; a job (longer than the failover) submitted through replica (round mod "
+           "3), one stream on every replica. The owner is the lease holder "
+           "(`GET jobgw:job:{biz:1:ID}:lease` → `replica#epoch`); it is SIGKILLed a while after "
+           "the submit (spread over the 2 s renewal period). Measured from the kill: the lease "
+           "naming another replica (Redis polled every 10 ms), and the first JOB status read of "
+           "the job after it (jobsim's count for the job, polled every 10 ms; reads in the first "
+           "300 ms are the dead owner's, in flight). TTL left: the lease's `PTTL` just before the "
+           "kill. Target: kill → first read ≤ lease TTL + one scan (6 s + 1 s).\n\n"
+        << "| round | owner (killed) | adopter | kill after submit ms | lease TTL left ms | kill → "
+           "new lease ms | kill → first read ms | first read − TTL left ms | job's status reads "
+           "(before the kill) | surviving streams finished | errors |\n"
+        << "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    std::vector<double> lease, first, after_expiry;
+    int errors = 0;
+    for (const auto& r : rounds) {
+      const double f = num(r, "kill_to_first_read_ms");
+      const double ttl = num(r, "lease_ttl_left_ms");
+      if (f >= 0) first.push_back(f);
+      if (num(r, "kill_to_lease_ms") >= 0) lease.push_back(num(r, "kill_to_lease_ms"));
+      if (f >= 0) after_expiry.push_back(f - ttl);
+      errors += r.value("errors", 0);
+      auto name = [](const nlohmann::json& v) {
+        return v.is_number() && v.get<int>() >= 0 ? "jobgw-" + std::to_string(v.get<int>() + 1)
+                                                  : std::string("?");
+      };
+      out << "| " << r["round"] << " | " << name(r["owner"]) << " | " << name(r["adopter"]) << " | "
+          << r["kill_after_submit_ms"] << " | " << fmt(ttl, 0) << " | "
+          << fmt(num(r, "kill_to_lease_ms"), 0) << " | " << fmt(f, 0) << " | " << fmt(f - ttl, 0)
+          << " | " << r.value("status_reads", 0) << " (" << r.value("status_reads_before_kill", 0)
+          << ") | " << r["survivors_finished"] << " / " << r["survivor_watchers"] << " | "
+          << r["errors"] << " |\n";
+    }
+    Percentiles pl = percentiles(lease), pf = percentiles(first), pe = percentiles(after_expiry);
+    const bool met = !first.empty() && pf.max <= 7000.0 && errors == 0;
+    out << "\n| rounds | kill → new lease p50 / max ms | kill → first read p50 / max ms | first "
+           "read after the lease expired p50 / max ms | target |\n"
+        << "|---:|---:|---:|---:|---|\n"
+        << "| " << rounds.size() << " | " << fmt(pl.p50, 0) << " / " << fmt(pl.max, 0) << " | "
+        << fmt(pf.p50, 0) << " / " << fmt(pf.max, 0) << " | " << fmt(pe.p50, 0) << " / "
+        << fmt(pe.max, 0) << " | " << (met ? "met" : "**not met**")
+        << " (≤ 7000 ms: lease TTL 6 s + one 1 s scan; expected 4–7 s: the TTL left at the "
+           "kill, 4–6 s as leases are renewed every 2 s, plus up to one scan) |\n\n";
+  }
+
+  if (auto redis = part(rows, "redis"); !redis.empty()) {
+    out << "### Redis commands per job\n\n"
+        << "Short jobs through three replicas (job i submitted through replica i mod 3, its one "
+           "stream on replica ⌊i/3⌋ mod 3), at a steady rate. Redis's `INFO commandstats` before "
+           "and after (from the first submit until every stream saw FINISHED, plus a settle), "
+           "minus the idle rate measured just before over the same length of time, divided by "
+           "the jobs. Redis counts the commands a Lua script runs as well as the EVAL itself. "
+           "Redis CPU: `used_cpu_user + used_cpu_sys`, idle rate subtracted likewise. Every "
+           "replica's adopt scan (once a second) checks each registered job (`EXISTS` of its "
+           "lease) and the owner renews its lease every 2 s (`GET`, `PEXPIRE`), so with three "
+           "replicas a job costs about four calls more per second of its life: the figures are "
+           "for these short jobs.\n\n"
+        << "| jobs | hosts | status reads / job | events / job (stream) | Redis calls / job | "
+           "Redis calls / job, idle not subtracted | idle calls / s (3 replicas) | Redis CPU ms / "
+           "job | done | errors |\n"
+        << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& r : redis) {
+      out << "| " << r["jobs"] << " | " << r["hosts"] << " | "
+          << fmt(num(r, "status_reads_per_job"), 1) << " | " << fmt(num(r, "events_per_job"), 1)
+          << " | " << fmt(num(r, "calls_per_job"), 1) << " | "
+          << fmt(num(r, "calls_per_job_raw"), 1) << " | " << fmt(num(r, "idle_calls_per_s"), 1)
+          << " | " << fmt(num(r, "redis_cpu_ms_per_job"), 2) << " | " << r["callers_done"] << " | "
+          << r["errors"] << " |\n";
+    }
+    out << "\nBy command (idle rate subtracted), with the idle rate of the three replicas:\n\n"
+        << "| command | calls / job | idle / s |\n|---|---:|---:|\n";
+    const auto& r = redis.back();
+    std::vector<std::pair<double, std::string>> order;
+    for (const auto& [name, v] : r["calls_per_job_by_command"].items()) {
+      order.emplace_back(-v.get<double>(), name);
+    }
+    std::sort(order.begin(), order.end());
+    for (const auto& [neg, name] : order) {
+      const double idle = r["idle_calls_per_s_by_command"].value(name, 0.0);
+      if (-neg < 0.05 && idle < 0.05) continue;
+      // Within the idle rate's noise: shown as about zero.
+      out << "| " << name << " | " << (std::abs(neg) < 0.05 ? std::string("≈ 0") : fmt(-neg, 2))
+          << " | " << fmt(idle, 2) << " |\n";
+    }
+    out << "\n";
+  }
+
+  if (auto fanout = part(rows, "fanout"); !fanout.empty()) {
+    out << "### Added fan-out latency across replicas\n\n"
+        << "One job on many hosts whose ends are spread over a few seconds (many HOST_CHANGED "
+           "events), submitted through one jobgw alone, or through (and owned by) one of three "
+           "replicas; streams on every replica. Fan-out: a change event's receive time minus its "
+           "`observed_at_ms` (jobgw's clock, same machine; SNAPSHOTs left out). Added: per change "
+           "event, its receive time on a non-owner replica's stream minus the mean receive time "
+           "on the owner's streams (one clock, this process, µs). Histogram: the non-owner "
+           "replicas' `jobgw_replica_fanout_lag_seconds` over the job (the owner's append to "
+           "their hub, per published message), p50 / p99 interpolated within its buckets. The "
+           "owner's own streams are fed from Redis too (the owner appends, Redis publishes to "
+           "every replica, the owner included), so what replication adds shows against one "
+           "jobgw alone, not between owner and non-owners.\n\n"
+        << "| replicas | hosts | change events | streams | fan-out on the owner p50 / p99 / max "
+           "ms | fan-out on non-owners p50 / p99 / max ms | added, non-owner − owner p50 / p99 / "
+           "max ms | histogram: messages, p50 / p99 ms | errors |\n"
+        << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& r : fanout) {
+      const bool one = r.value("replicas", 1) == 1;
+      const auto& h = r["histogram_nonowner"];
+      out << "| " << r["replicas"] << (r.value("redis", false) ? " (Redis)" : " (no Redis)")
+          << " | " << r["hosts"] << " | " << r["events"] << " | "
+          << r.value("replicas", 1) * r.value("watchers_per_replica", 1) << " | "
+          << p50_p99_max(r["owner_fanout_ms"], 0) << " | "
+          << (one ? "—" : p50_p99_max(r["nonowner_fanout_ms"], 0)) << " | "
+          << (one ? "—" : p50_p99_max(r["added_ms"])) << " | "
+          << (one ? "—"
+                  : fmt(num(h, "count"), 0) + ", " + fmt(num(h, "p50_ms"), 1) + " / " +
+                        fmt(num(h, "p99_ms"), 1))
+          << " | " << r["errors"] << " |\n";
+    }
+    out << "\n";
+    const nlohmann::json* alone = nullptr;
+    const nlohmann::json* shared = nullptr;
+    for (const auto& r : fanout) (r.value("replicas", 1) == 1 ? alone : shared) = &r;
+    if (alone && shared) {
+      auto pct = [](const nlohmann::json* r, const char* key, const char* p) {
+        return num((*r)[key], p);
+      };
+      out << "Added by replication (three replicas minus one jobgw): fan-out p50 "
+          << fmt(pct(shared, "owner_fanout_ms", "p50") - pct(alone, "owner_fanout_ms", "p50"), 0)
+          << " ms / p99 "
+          << fmt(pct(shared, "owner_fanout_ms", "p99") - pct(alone, "owner_fanout_ms", "p99"), 0)
+          << " ms on the owner, p50 "
+          << fmt(pct(shared, "nonowner_fanout_ms", "p50") - pct(alone, "owner_fanout_ms", "p50"), 0)
+          << " ms / p99 "
+          << fmt(pct(shared, "nonowner_fanout_ms", "p99") - pct(alone, "owner_fanout_ms", "p99"), 0)
+          << " ms on the non-owners. No target was set.\n\n";
+    }
+  }
+}
+
 std::vector<nlohmann::json> of(const std::vector<nlohmann::json>& rows, const char* scenario) {
   std::vector<nlohmann::json> out;
   for (const auto& r : rows) {
@@ -281,6 +488,7 @@ void write_report(const std::vector<nlohmann::json>& rows, std::ostream& out) {
   if (auto r = of(rows, "unary"); !r.empty()) report_unary(r, out);
   if (auto r = of(rows, "streams"); !r.empty()) report_streams(r, out);
   if (auto r = of(rows, "bigjob"); !r.empty()) report_bigjob(r, out);
+  if (auto r = of(rows, "replicas"); !r.empty()) report_replicas(r, out);
 }
 
 std::vector<std::string> smoke_failures(const std::vector<nlohmann::json>& rows) {
@@ -314,6 +522,35 @@ std::vector<std::string> smoke_failures(const std::vector<nlohmann::json>& rows)
   }
   for (const auto& r : of(rows, "bigjob")) {
     if (r["log_hosts"] != r["hosts"]) failures.push_back("bigjob: logs missing for some hosts");
+  }
+  // Replicas: the reads of a job watched on three replicas must not grow past one jobgw's (the
+  // replicas' own one-jobgw row at the same K, else scenario 1's jobgw row of the same job length
+  // at its smallest K). As generous as the fan-in bound.
+  for (const auto& r : of(rows, "replicas")) {
+    if (r.value("part", "") != "fanin" || r.value("replicas", 1) < 2) continue;
+    double base = -1;
+    for (const auto& one : of(rows, "replicas")) {
+      if (one.value("part", "") == "fanin" && one.value("replicas", 0) == 1 && one["k"] == r["k"]) {
+        base = one["status_reads"].get<double>();
+      }
+    }
+    if (base < 0) {
+      int smallest_k = 0;
+      for (const auto& f : of(rows, "fanin")) {
+        const double job_ms_apart = f["job_ms"].get<double>() - r["job_ms"].get<double>();
+        if (f.value("mode", "") == "jobgw" && std::abs(job_ms_apart) <= 100 &&
+            (smallest_k == 0 || f["k"].get<int>() < smallest_k)) {
+          smallest_k = f["k"].get<int>();
+          base = f["status_reads"].get<double>();
+        }
+      }
+    }
+    const double reads = r["status_reads"].get<double>();
+    if (base >= 0 && reads > 2.0 * base + 2.0) {
+      failures.push_back("replicas: " + std::to_string(reads) + " status reads on " +
+                         std::to_string(r.value("replicas", 0)) +
+                         " replicas at K=" + r["k"].dump() + ", one jobgw " + std::to_string(base));
+    }
   }
   return failures;
 }
