@@ -5,15 +5,13 @@
 #include <sys/types.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <future>
 #include <limits>
 #include <map>
 #include <memory>
@@ -27,69 +25,58 @@
 #include "bench_grpc.h"
 #include "bench_http.h"
 #include "bench_stats.h"
+#include "core/redis/redis_client.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
+#include "tests/support/prometheus_text.h"
 
 namespace jobgw::bench {
 
 namespace {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using jobgw::testing::metric_sum;
 using std::chrono::milliseconds;
 constexpr const char* kScript = "echo replicas";
 
-// ---- Redis: just enough RESP for GET, PTTL and INFO ------------------------------------------
+// ---- Redis: jobgw's own client, waited on ------------------------------------------------------
 
 class RedisConn {
  public:
-  explicit RedisConn(int port) : socket_(ioc_) {
-    socket_.connect(
-        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
-    socket_.set_option(tcp::no_delay(true));
+  explicit RedisConn(int port) : work_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {
+    core::RedisClientConfig config;
+    config.endpoint =
+        core::parse_redis_url("redis://127.0.0.1:" + std::to_string(port) + "/0").value();
+    config.client_name = "jobgw-bench";
+    auto client = core::RedisClient::create(ioc_, std::move(config));
+    if (!client) throw std::runtime_error("redis: " + client.error().message);
+    client_ = std::move(client.value());
+  }
+  ~RedisConn() {
+    client_->shutdown();
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
   }
 
-  // The reply as text (bulk or simple string, integer); nullopt for nil. Throws on an error reply.
+  // The reply as text (bulk or simple string, integer); nullopt for nil. Throws on an error.
   std::optional<std::string> command(const std::vector<std::string>& args) {
-    std::string req = "*" + std::to_string(args.size()) + "\r\n";
-    for (const auto& a : args) req += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-    asio::write(socket_, asio::buffer(req));
-    const std::string line = read_line();
-    if (line.empty()) throw std::runtime_error("redis: empty reply");
-    switch (line[0]) {
-      case '+':
-      case ':':
-        return line.substr(1);
-      case '-':
-        throw std::runtime_error("redis: " + line.substr(1));
-      case '$': {
-        const long long n = std::stoll(line.substr(1));
-        if (n < 0) return std::nullopt;
-        const auto need = static_cast<std::size_t>(n) + 2;
-        if (buf_.size() < need) {
-          asio::read(socket_, asio::dynamic_buffer(buf_),
-                     asio::transfer_exactly(need - buf_.size()));
-        }
-        std::string body = buf_.substr(0, static_cast<std::size_t>(n));
-        buf_.erase(0, need);
-        return body;
-      }
-      default:
-        throw std::runtime_error("redis: unexpected reply " + line);
-    }
+    auto answer = std::make_shared<std::promise<core::Result<core::RedisReply>>>();
+    auto future = answer->get_future();
+    client_->command(
+        args, [answer](core::Result<core::RedisReply> r) { answer->set_value(std::move(r)); });
+    core::Result<core::RedisReply> r = future.get();
+    if (!r) throw std::runtime_error(r.error().message);
+    if (r->is_nil()) return std::nullopt;
+    if (r->type == core::RedisReply::Type::kInteger) return std::to_string(r->integer);
+    return r->text().value_or("");
   }
 
  private:
-  std::string read_line() {
-    const std::size_t n = asio::read_until(socket_, asio::dynamic_buffer(buf_), "\r\n");
-    std::string line = buf_.substr(0, n - 2);
-    buf_.erase(0, n);
-    return line;
-  }
-
   asio::io_context ioc_;
-  tcp::socket socket_;
-  std::string buf_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::unique_ptr<core::RedisClient> client_;
 };
 
 // `INFO commandstats` as command -> calls (the INFO calls themselves left out).
@@ -158,22 +145,6 @@ std::string scrape(int port) {
   HttpConn conn(port);
   HttpResult r = conn.get("/metrics");
   return r.ok() ? r.body : std::string();
-}
-
-// Sum over every series of `name` (any labels).
-double metric_sum(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  std::string line;
-  double sum = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    std::string series = line.substr(0, space);
-    std::string base = series.substr(0, series.find('{'));
-    if (base == name) sum += std::stod(line.substr(space + 1));
-  }
-  return sum;
 }
 
 // Cumulative buckets of histogram `name`: upper bound (+Inf as infinity) -> count.
