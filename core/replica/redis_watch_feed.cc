@@ -174,6 +174,11 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
     return true;
   }
 
+  bool stopped() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopped_;
+  }
+
   std::size_t owned_jobs() const {
     std::lock_guard<std::mutex> lock(mu_);
     return owned_.size();
@@ -467,21 +472,32 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
   }
 
   // ---- owning ----
-  void acquire(const std::string& m, const Scope& scope, std::int64_t job, const char* kind) {
+  // A job not registered is polled by nobody (unless someone watches it), so registering is
+  // tried a few times; a Redis that stays away gets the job again from the Gateway, which
+  // registers its state file's unfinished jobs whenever Redis comes back.
+  static constexpr int kAcquireAttempts = 5;
+
+  void acquire(const std::string& m, const Scope& scope, std::int64_t job, const char* kind,
+               int attempt = 1) {
     std::weak_ptr<Impl> weak = weak_from_this();
     const std::int64_t now = scheduler_.wall_ms();
     redis_.command(
         {"EVAL", scripts::kAcquire, "4", registry(), key(m, "lease"), key(m, "epoch"),
          key(m, "state"), m, std::to_string(now), config_.replica_id,
          std::to_string(config_.lease_ttl.count()), std::to_string(new_log_seq_base(now))},
-        [weak, m, scope, job, kind](Result<RedisReply> r) {
+        [weak, m, scope, job, kind, attempt](Result<RedisReply> r) {
           auto self = weak.lock();
           if (!self) return;
           if (!r) {
-            // The scan registers nothing by itself: a job submitted while Redis
-            // is away is registered again when it answers (see resubmit).
-            spdlog::warn("event=job_not_registered job_instance_id={} {}", job,
+            spdlog::warn("event=job_not_registered job_instance_id={} attempt={} {}", job, attempt,
                          r.error().describe());
+            if (attempt >= kAcquireAttempts) return;
+            self->scheduler_.after(self->config_.retry_every, [weak, m, scope, job, kind, attempt] {
+              auto again = weak.lock();
+              if (again && !again->stopped()) {
+                again->acquire(m, scope, job, kind, attempt + 1);
+              }
+            });
             return;
           }
           const auto& e = r->elements;
