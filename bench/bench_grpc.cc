@@ -61,18 +61,25 @@ void note_snapshot(const v1::JobSnapshot& snapshot, std::int64_t now_ms, SeenTim
   if (snapshot.finished() && seen.finished_ms == 0) seen.finished_ms = now_ms;
 }
 
+void start_watch(grpc::ClientReadReactor<v1::StatusEvent>* reactor, v1::JobGateway::Stub* stub,
+                 grpc::ClientContext& context, v1::WatchStatusRequest& request,
+                 v1::StatusEvent& event, std::int64_t job_id,
+                 std::chrono::system_clock::time_point deadline) {
+  request.mutable_scope()->set_type("biz");
+  request.mutable_scope()->set_id("1");
+  request.set_job_instance_id(job_id);
+  context.set_deadline(deadline);
+  context.set_wait_for_ready(true);
+  stub->async()->WatchStatus(&context, &request, reactor);
+  reactor->StartRead(&event);
+  reactor->StartCall();
+}
+
 WatchStream::WatchStream(v1::JobGateway::Stub* stub, std::int64_t job_id,
                          std::chrono::system_clock::time_point deadline,
                          std::function<void()> on_done)
     : on_done_(std::move(on_done)), job_id_(job_id) {
-  request_.mutable_scope()->set_type("biz");
-  request_.mutable_scope()->set_id("1");
-  request_.set_job_instance_id(job_id);
-  context_.set_deadline(deadline);
-  context_.set_wait_for_ready(true);
-  stub->async()->WatchStatus(&context_, &request_, this);
-  StartRead(&event_);
-  StartCall();
+  start_watch(this, stub, context_, request_, event_, job_id, deadline);
 }
 
 void WatchStream::OnReadDone(bool ok) {

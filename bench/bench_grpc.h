@@ -39,6 +39,13 @@ void note_snapshot(const v1::JobSnapshot& snapshot, std::int64_t now_ms, SeenTim
 
 // One WatchStatus stream read to its end with the callback API (no thread per stream),
 // recording what it saw and when.
+// Starts `reactor`'s WatchStatus of job_id in scope biz:1 (waiting for the channel to be ready,
+// until `deadline`), its first read already asked for. Called from the reactor's constructor.
+void start_watch(grpc::ClientReadReactor<v1::StatusEvent>* reactor, v1::JobGateway::Stub* stub,
+                 grpc::ClientContext& context, v1::WatchStatusRequest& request,
+                 v1::StatusEvent& event, std::int64_t job_id,
+                 std::chrono::system_clock::time_point deadline);
+
 class WatchStream : public grpc::ClientReadReactor<v1::StatusEvent> {
  public:
   WatchStream(v1::JobGateway::Stub* stub, std::int64_t job_id,

@@ -202,14 +202,7 @@ class RecordingStream : public grpc::ClientReadReactor<v1::StatusEvent> {
   RecordingStream(v1::JobGateway::Stub* stub, int replica, std::int64_t job_id,
                   std::chrono::system_clock::time_point deadline, std::function<void()> on_done)
       : replica_(replica), on_done_(std::move(on_done)) {
-    request_.mutable_scope()->set_type("biz");
-    request_.mutable_scope()->set_id("1");
-    request_.set_job_instance_id(job_id);
-    context_.set_deadline(deadline);
-    context_.set_wait_for_ready(true);
-    stub->async()->WatchStatus(&context_, &request_, this);
-    StartRead(&event_);
-    StartCall();
+    start_watch(this, stub, context_, request_, event_, job_id, deadline);
   }
 
   void OnReadDone(bool ok) override {
