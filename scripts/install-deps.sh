@@ -10,7 +10,8 @@ set -euo pipefail
 # the tests and `demo.sh --replicas`, never as a system service) and redis-cli for the tests.
 # (The real-Prometheus test installs Debian's prometheus package itself.) Sanitizer and fuzz
 # builds (scripts/sanitize.sh, scripts/fuzz.sh): clang, its ASan/UBSan/TSan and libFuzzer
-# runtimes (libclang-rt-14-dev), llvm-symbolizer (llvm) for readable reports.
+# runtimes (libclang-rt-14-dev), llvm-symbolizer (llvm) for readable reports. The status page's
+# browser tests (label browser) drive headless chromium; fonts-dejavu-core gives it fonts to render.
 packages=(
   build-essential cmake pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
@@ -20,6 +21,7 @@ packages=(
   libgtest-dev libgmock-dev
   python3 perl bash openssl redis-server redis-tools
   clang libclang-rt-14-dev llvm
+  chromium fonts-dejavu-core
 )
 
 missing=()
