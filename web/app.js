@@ -423,9 +423,13 @@
       SOURCE_ORDER.map((n) => sources.get(n)).find((s) => s && s.state === state);
     const error = pick('error');
     const reconnecting = pick('reconnecting');
-    if (error) shown = {state: 'error', text: `error: ${error.text}`};
-    else if (reconnecting) shown = {state: 'reconnecting', text: `reconnecting (${reconnecting.text})`};
-    else if (pick('live')) shown = {state: 'live', text: 'live'};
+    if (error) {
+      shown = {state: 'error', text: `error: ${error.text}`};
+    } else if (reconnecting) {
+      shown = {state: 'reconnecting', text: `reconnecting (${reconnecting.text})`};
+    } else if (pick('live')) {
+      shown = {state: 'live', text: 'live'};
+    }
     const conn = $('conn');
     setAttr(conn, 'data-state', shown.state);
     setText(conn.querySelector('.conn-glyph'),
@@ -646,8 +650,9 @@
 
   let current = null;  // {key, type, scopeId, jobId, job, stepId, stream, refetching}
 
-  const jobPath = (c) => `/v1/scopes/${encodeURIComponent(c.type)}/${encodeURIComponent(c.scopeId)}` +
-      `/jobs/${encodeURIComponent(c.jobId)}`;
+  const jobPath = (c) => ['/v1/scopes', c.type, c.scopeId, 'jobs', c.jobId]
+      .map((part, i) => (i === 0 ? part : encodeURIComponent(part)))
+      .join('/');
 
   function hostOf(result) {
     const h = result.host || {};
@@ -1000,10 +1005,11 @@
       return;
     }
     const c = countHosts(step);
-    setText($('host-counts'),
-            `${step.name || `step ${step.id}`}: ${step.hosts.size} hosts \u00B7 ` +
-                `${GLYPH.waiting} ${c.waiting} waiting \u00B7 ${GLYPH.running} ${c.running} running` +
-                ` \u00B7 ${GLYPH.success} ${c.success} success \u00B7 ${GLYPH.failed} ${c.failed} failed`);
+    const parts = [`${step.name || `step ${step.id}`}: ${step.hosts.size} hosts`];
+    for (const cls of ['waiting', 'running', 'success', 'failed']) {
+      parts.push(`${GLYPH[cls]} ${c[cls]} ${cls}`);
+    }
+    setText($('host-counts'), parts.join(' \u00B7 '));
   }
 
   function moveRoving(to) {

@@ -37,8 +37,8 @@ foreach(name ${names})
   string(REGEX REPLACE "(${line_pattern})" "\\1\n    " bytes "${bytes}")
 
   string(APPEND arrays "// ${name}\nconstexpr char kBody${index}[] = {\n    ${bytes}'\\0'};\n\n")
-  string(APPEND entries
-         "    {\"/${name}\", \"${type}\", std::string_view(kBody${index}, ${size}), \"\\\"${etag}\\\"\"},\n")
+  string(APPEND entries "    {\"/${name}\", \"${type}\", std::string_view(kBody${index}, ${size}),"
+         " \"\\\"${etag}\\\"\"},\n")
   math(EXPR index "${index} + 1")
 endforeach()
 

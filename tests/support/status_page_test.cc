@@ -245,10 +245,12 @@ TEST_F(StatusPageTest, AsksForATokenThenShowsJobsHostsAndALogAsText) {
         ": heartbeat\n\n" + sse("status", host_changed(h11, "RUNNING"), 2) +
         sse("status", host_changed(h11, "SUCCESS"), 3) +
         sse("status", host_changed(cloud, "NONZERO_EXIT_CODE", 1), 4) +
+        // A host the snapshot did not have.
+        sse("status", host_changed(host(14, "10.0.0.5"), "SUCCESS"), 5) +
         sse("status",
             {{"kind", "EVENT_KIND_JOB_CHANGED"},
              {"job", {{"oldStatus", "JOB_STATUS_RUNNING"}, {"newStatus", "JOB_STATUS_FAILED"}}}},
-            5) +
+            6) +
         sse_end());
   });
   route(std::string(kJobPath) + "/logs/follow", [=](const RecordedRequest& req) {
@@ -308,6 +310,10 @@ TEST_F(StatusPageTest, AsksForATokenThenShowsJobsHostsAndALogAsText) {
   EXPECT_EQ(browser_->evaluate(host_status("11")), "success");
   EXPECT_EQ(browser_->evaluate(host_status("12")), "running");
   EXPECT_EQ(browser_->evaluate(host_status("13")), "waiting");
+  EXPECT_EQ(browser_->evaluate(host_status("14")), "success");
+  EXPECT_EQ(browser_->evaluate("[...document.querySelectorAll('#host-grid button.host')]"
+                               ".map((b) => b.dataset.host)"),
+            json({"11", "12", "13", "0:10.0.0.3", "14"}));
   EXPECT_EQ(browser_->evaluate("document.querySelector('[data-host=\"0:10.0.0.3\"]')"
                                ".getAttribute('aria-label')"),
             "host 10.0.0.3 failed");
@@ -426,6 +432,46 @@ TEST_F(StatusPageTest, ADroppedStreamResumesWithLastEventId) {
   EXPECT_FALSE(streams[0].header("Last-Event-ID").has_value());
   EXPECT_EQ(streams[1].header("Last-Event-ID").value_or(""), "2");
   EXPECT_EQ(browser_->evaluate("window.jobgwStats.events"), 3);
+  EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
+}
+
+TEST_F(StatusPageTest, ANewStepRereadsTheJob) {
+  const json h11 = host(11, "10.0.0.1");
+  const json h12 = host(12, "10.0.0.2");
+  route(std::string(kJobPath) + "/events", [=](const RecordedRequest&) {
+    const json first = snapshot({host_result(h11, "RUNNING")});
+    const json new_step = {
+        {"kind", "EVENT_KIND_STEP_CHANGED"},
+        {"step", {{"stepInstanceId", "2002"}, {"newStatus", "JOB_STATUS_RUNNING"}}}};
+    return sse_response(sse("status", {{"kind", "EVENT_KIND_SNAPSHOT"}, {"snapshot", first}}, 1) +
+                        sse("status", new_step, 2) + sse_end());
+  });
+  // The job as read after the new step appeared: the snapshot's step plus a file step.
+  route(kJobPath, [=](const RecordedRequest&) {
+    json job = snapshot({host_result(h11, "RUNNING"), host_result(h12, "RUNNING")});
+    job["steps"].push_back({{"stepInstanceId", "2002"},
+                            {"type", "STEP_TYPE_FILE"},
+                            {"name", "copy files"},
+                            {"status", "JOB_STATUS_RUNNING"},
+                            {"hosts", {host_result(h11, "WAITING")}}});
+    return FakeResponse::json(job.dump());
+  });
+
+  ASSERT_TRUE(open("#biz/2/1001")) << browser_->process_log();
+  ASSERT_TRUE(
+      browser_->wait_for("document.querySelectorAll('button.step').length === 2", seconds(10)));
+  EXPECT_EQ(requests_to(kJobPath).size(), 1u);
+  EXPECT_EQ(browser_->evaluate("[...document.querySelectorAll('button.step .step-name')]"
+                               ".map((e) => e.textContent)"),
+            json({"run script", "copy files"}));
+  EXPECT_EQ(browser_->evaluate(host_status("12")), "running");
+  // The new step is one click away.
+  browser_->evaluate("document.querySelector('button.step[data-step-id=\"2002\"]').click()");
+  ASSERT_TRUE(browser_->wait_for(host_status("11") + " === 'waiting'", seconds(10)));
+  EXPECT_EQ(browser_->evaluate("document.querySelectorAll('#host-grid button.host').length"), 1);
+  EXPECT_EQ(browser_->evaluate("document.querySelector('button.step[data-step-id=\"2002\"]')"
+                               ".getAttribute('aria-pressed')"),
+            "true");
   EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
 }
 
