@@ -28,6 +28,8 @@ const char* to_string(ErrorKind kind) {
       return "failed_precondition";
     case ErrorKind::kNotFound:
       return "not_found";
+    case ErrorKind::kResourceExhausted:
+      return "resource_exhausted";
   }
   return "unknown";
 }
@@ -48,6 +50,8 @@ bool is_transient(const Error& error) {
     case ErrorKind::kConflict:
     case ErrorKind::kFailedPrecondition:
     case ErrorKind::kNotFound:
+    // jobgw's own limit: JOB was not asked, so no read of JOB would succeed by retrying.
+    case ErrorKind::kResourceExhausted:
       return false;
   }
   return false;

@@ -21,6 +21,7 @@ enum class ErrorKind {
   kFailedPrecondition,  // JOB refused: the job's state does not allow it (terminating a finished
                         // job)
   kNotFound,            // the job asked about is gone (JOB now gives its id to another job)
+  kResourceExhausted,   // a limit of jobgw's own was reached (hosts whose logs one step follows)
 };
 
 const char* to_string(ErrorKind kind);
