@@ -28,6 +28,7 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY proto/ proto/
 COPY core/ core/
+COPY web/ web/
 COPY server/ server/
 COPY api/ api/
 COPY client/ client/
