@@ -56,7 +56,119 @@ bool decode_health_response(const std::string& bytes, ServingStatus* status) {
   }
 }
 
+struct StreamRun {
+  grpc::Status status;
+  std::string job_code;
+  std::string job_request_id;
+  std::uint64_t last_seq = 0;
+  bool finished = false;
+  int reconnects = 0;
+};
+
+// Reads a server stream to its end, opening it again after UNAVAILABLE (per `options`) with
+// after_seq = the last seq received. open(context, after_seq) starts one call; on_event returns
+// true for the event a stream exists for (watch's FINISHED): once it came, a broken stream is
+// not reopened.
+template <typename Event, typename Open, typename OnEvent>
+StreamRun run_stream(const Open& open, std::uint64_t after_seq, const OnEvent& on_event,
+                     const WatchOptions& options) {
+  auto clock = options.clock ? options.clock : [] { return std::chrono::steady_clock::now(); };
+  StreamCancel* cancel = options.cancel;
+  // False when cancelled: then no reconnect follows the wait.
+  auto sleep = [&options, cancel](std::chrono::milliseconds d) {
+    if (options.sleep) {
+      options.sleep(d);
+    } else if (cancel != nullptr) {
+      return cancel->wait(d);
+    } else {
+      std::this_thread::sleep_for(d);
+    }
+    return cancel == nullptr || !cancel->cancelled();
+  };
+  ReconnectBackoff backoff(options.backoff, clock, options.seed);
+  const auto start = clock();
+  // The system-clock deadline gRPC wants, computed once so reconnects share one limit.
+  const auto deadline = std::chrono::system_clock::now() + options.deadline;
+  const grpc::Status cancelled(grpc::StatusCode::CANCELLED, "cancelled by jobctl");
+
+  StreamRun run;
+  run.last_seq = after_seq;
+  while (true) {
+    grpc::ClientContext context;
+    if (options.deadline.count() > 0) context.set_deadline(deadline);
+    if (cancel != nullptr && !cancel->attach(&context)) {
+      run.status = cancelled;
+      return run;
+    }
+    auto reader = open(&context, run.last_seq);
+    Event event;
+    bool got_event = false;
+    while (reader->Read(&event)) {
+      got_event = true;
+      if (event.seq() > run.last_seq) run.last_seq = event.seq();
+      if (on_event(event)) run.finished = true;
+    }
+    run.status = reader->Finish();
+    if (cancel != nullptr) cancel->detach();
+    run.job_code = trailer(context, kJobCodeTrailer);
+    run.job_request_id = trailer(context, kJobRequestIdTrailer);
+    if (run.status.ok() || run.finished) return run;
+    if (cancel != nullptr && cancel->cancelled()) {
+      run.status = cancelled;
+      return run;
+    }
+    if (!options.reconnect || run.status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      return run;
+    }
+    // A stream that delivered something was a healthy connection: its end starts a new run.
+    if (got_event) backoff.reset();
+    auto delay = backoff.next_delay();
+    if (!delay) return run;
+    if (options.deadline.count() > 0 && clock() - start + *delay >= options.deadline) {
+      run.status =
+          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                       "deadline reached while reconnecting: " + run.status.error_message());
+      return run;
+    }
+    if (options.on_reconnect) options.on_reconnect(run.status, *delay, backoff.attempts());
+    if (!sleep(*delay)) {
+      run.status = cancelled;
+      return run;
+    }
+    ++run.reconnects;
+  }
+}
+
 }  // namespace
+
+void StreamCancel::cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (context_ != nullptr) context_->TryCancel();
+  cv_.notify_all();
+}
+
+bool StreamCancel::cancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_;
+}
+
+bool StreamCancel::attach(grpc::ClientContext* context) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_) return false;
+  context_ = context;
+  return true;
+}
+
+void StreamCancel::detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  context_ = nullptr;
+}
+
+bool StreamCancel::wait(std::chrono::milliseconds delay) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, delay, [this] { return cancelled_; });
+}
 
 const char* serving_status_name(ServingStatus status) {
   switch (status) {
@@ -169,6 +281,10 @@ CallResult<v1::TerminateJobResponse> GatewayClient::terminate_job(
       request, &v1::JobGateway::Stub::TerminateJob);
 }
 
+CallResult<v1::ListJobsResponse> GatewayClient::list_jobs(const v1::ListJobsRequest& request) {
+  return unary<v1::ListJobsRequest, v1::ListJobsResponse>(request, &v1::JobGateway::Stub::ListJobs);
+}
+
 CallResult<ServingStatus> GatewayClient::check_health(const std::string& service) {
   grpc::GenericStub generic(channel_);
   grpc::ClientContext context;
@@ -210,54 +326,50 @@ CallResult<ServingStatus> GatewayClient::check_health(const std::string& service
 WatchResult GatewayClient::watch(const v1::Scope& scope, std::int64_t job_instance_id,
                                  std::uint64_t after_seq, const EventHandler& on_event,
                                  const WatchOptions& options) {
-  auto clock = options.clock ? options.clock : [] { return std::chrono::steady_clock::now(); };
-  auto sleep = options.sleep ? options.sleep
-                             : [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
-  ReconnectBackoff backoff(options.backoff, clock, options.seed);
-  const auto start = clock();
-  // The system-clock deadline gRPC wants, computed once so reconnects share one limit.
-  const auto deadline = std::chrono::system_clock::now() + options.deadline;
-
-  WatchResult result;
-  result.last_seq = after_seq;
-  while (true) {
-    grpc::ClientContext context;
-    if (options.deadline.count() > 0) context.set_deadline(deadline);
-    authorize(&context);
+  auto open = [&](grpc::ClientContext* context, std::uint64_t seq) {
+    authorize(context);
     v1::WatchStatusRequest request;
     *request.mutable_scope() = scope;
     request.set_job_instance_id(job_instance_id);
-    request.set_after_seq(result.last_seq);
-    auto reader = stub_->WatchStatus(&context, request);
-    v1::StatusEvent event;
-    bool got_event = false;
-    while (reader->Read(&event)) {
-      got_event = true;
-      if (event.seq() > result.last_seq) result.last_seq = event.seq();
-      if (event.kind() == v1::EVENT_KIND_FINISHED) result.finished = true;
-      if (on_event) on_event(event);
-    }
-    result.status = reader->Finish();
-    result.job_code = trailer(context, kJobCodeTrailer);
-    result.job_request_id = trailer(context, kJobRequestIdTrailer);
-    if (result.status.ok() || result.finished) return result;
-    if (!options.reconnect || result.status.error_code() != grpc::StatusCode::UNAVAILABLE) {
-      return result;
-    }
-    // A stream that delivered something was a healthy connection: its end starts a new run.
-    if (got_event) backoff.reset();
-    auto delay = backoff.next_delay();
-    if (!delay) return result;
-    if (options.deadline.count() > 0 && clock() - start + *delay >= options.deadline) {
-      result.status = grpc::Status(
-          grpc::StatusCode::DEADLINE_EXCEEDED,
-          "watch deadline reached while reconnecting: " + result.status.error_message());
-      return result;
-    }
-    if (options.on_reconnect) options.on_reconnect(result.status, *delay, backoff.attempts());
-    sleep(*delay);
-    ++result.reconnects;
-  }
+    request.set_after_seq(seq);
+    return stub_->WatchStatus(context, request);
+  };
+  auto handle = [&](const v1::StatusEvent& event) {
+    if (on_event) on_event(event);
+    return event.kind() == v1::EVENT_KIND_FINISHED;
+  };
+  StreamRun run = run_stream<v1::StatusEvent>(open, after_seq, handle, options);
+  WatchResult result;
+  result.status = std::move(run.status);
+  result.job_code = std::move(run.job_code);
+  result.job_request_id = std::move(run.job_request_id);
+  result.last_seq = run.last_seq;
+  result.finished = run.finished;
+  result.reconnects = run.reconnects;
+  return result;
+}
+
+FollowLogsResult GatewayClient::follow_logs(const v1::FollowLogsRequest& request,
+                                            const LogEventHandler& on_event,
+                                            const WatchOptions& options) {
+  auto open = [&](grpc::ClientContext* context, std::uint64_t seq) {
+    authorize(context);
+    v1::FollowLogsRequest call = request;
+    call.set_after_seq(seq);
+    return stub_->FollowLogs(context, call);
+  };
+  auto handle = [&](const v1::LogEvent& event) {
+    if (on_event) on_event(event);
+    return false;
+  };
+  StreamRun run = run_stream<v1::LogEvent>(open, request.after_seq(), handle, options);
+  FollowLogsResult result;
+  result.status = std::move(run.status);
+  result.job_code = std::move(run.job_code);
+  result.job_request_id = std::move(run.job_request_id);
+  result.last_seq = run.last_seq;
+  result.reconnects = run.reconnects;
+  return result;
 }
 
 }  // namespace jobgw::client

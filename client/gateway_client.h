@@ -3,9 +3,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "client/reconnect_backoff.h"
@@ -28,6 +30,28 @@ struct CallResult {
 enum class ServingStatus { kUnknown = 0, kServing = 1, kNotServing = 2, kServiceUnknown = 3 };
 const char* serving_status_name(ServingStatus status);
 
+// Ends a blocking watch or follow_logs from another thread: the stream is cancelled and a wait
+// before reconnecting ends at once, without a reconnect. Thread-safe; cancel() is final.
+class StreamCancel {
+ public:
+  void cancel();
+  bool cancelled() const;
+
+  // For the client's stream loop: `context` is the call cancel() must reach (false: already
+  // cancelled, do not start it); detach() before the context goes away.
+  bool attach(grpc::ClientContext* context);
+  void detach();
+  // Waits `delay`; false when cancelled before or during it.
+  bool wait(std::chrono::milliseconds delay);
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool cancelled_ = false;
+  grpc::ClientContext* context_ = nullptr;
+};
+
+// How watch and follow_logs keep a stream going.
 struct WatchOptions {
   // Reconnect when the stream ends UNAVAILABLE (jobgw restarting or shutting down), resuming
   // after the last seq received.
@@ -41,6 +65,8 @@ struct WatchOptions {
   std::uint64_t seed = std::random_device{}();
   // Told before each reconnect wait (status that ended the stream, delay, attempt number).
   std::function<void(const grpc::Status&, std::chrono::milliseconds, int)> on_reconnect;
+  // Lets another thread end the stream (the result is then CANCELLED); null: none can.
+  StreamCancel* cancel = nullptr;
 };
 
 struct WatchResult {
@@ -49,6 +75,14 @@ struct WatchResult {
   std::string job_request_id;
   std::uint64_t last_seq = 0;
   bool finished = false;  // a FINISHED event was received
+  int reconnects = 0;
+};
+
+struct FollowLogsResult {
+  grpc::Status status;  // OK once the stream ended normally: every followed host ended
+  std::string job_code;
+  std::string job_request_id;
+  std::uint64_t last_seq = 0;
   int reconnects = 0;
 };
 
@@ -61,6 +95,7 @@ constexpr std::int64_t kDefaultLogPageBytes = 4 * 1024 * 1024 - 64 * 1024;
 class GatewayClient {
  public:
   using EventHandler = std::function<void(const v1::StatusEvent&)>;
+  using LogEventHandler = std::function<void(const v1::LogEvent&)>;
 
   explicit GatewayClient(std::shared_ptr<grpc::Channel> channel,
                          std::chrono::milliseconds rpc_timeout = std::chrono::seconds(30));
@@ -87,6 +122,8 @@ class GatewayClient {
   // Every page merged into one response (next_page_token empty), for callers that want it all.
   CallResult<v1::GetIpLogsResponse> get_all_ip_logs(const v1::GetIpLogsRequest& request);
   CallResult<v1::TerminateJobResponse> terminate_job(const v1::TerminateJobRequest& request);
+  // One page of jobs; the caller follows next_page_token.
+  CallResult<v1::ListJobsResponse> list_jobs(const v1::ListJobsRequest& request);
   // The standard grpc.health.v1.Health/Check; `service` empty asks about the whole server.
   CallResult<ServingStatus> check_health(const std::string& service);
 
@@ -95,6 +132,13 @@ class GatewayClient {
   // the caller sees a SNAPSHOT with resumed=false when jobgw could not replay what it missed.
   WatchResult watch(const v1::Scope& scope, std::int64_t job_instance_id, std::uint64_t after_seq,
                     const EventHandler& on_event, const WatchOptions& options = {});
+
+  // Follows a FollowLogs stream to its end (every followed host ended), calling on_event for
+  // every event in order. Blocks. Reconnects as watch does, with after_seq = the last seq seen
+  // (request.after_seq to begin with); the caller sees resumed=false on the first event after a
+  // reconnect when jobgw starts the logs again from their beginning.
+  FollowLogsResult follow_logs(const v1::FollowLogsRequest& request,
+                               const LogEventHandler& on_event, const WatchOptions& options = {});
 
  private:
   template <typename Req, typename Resp, typename Fn>
