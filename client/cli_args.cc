@@ -10,7 +10,7 @@
 namespace jobgw::client {
 namespace {
 
-const std::set<std::string> kCommands = {"exec",   "transfer",  "watch",  "logs",
+const std::set<std::string> kCommands = {"exec",   "transfer",  "watch",  "logs", "list",
                                          "status", "terminate", "health", "token"};
 
 bool parse_int64(const std::string& text, std::int64_t* out) {
@@ -110,6 +110,7 @@ std::map<std::string, Flag> global_flags(CliCommand* c) {
                     std::string error;
                     auto s = parse_scope(v, &error);
                     if (s) c->global.scope = *s;
+                    c->global.scope_set = true;
                     return error;
                   }};
   f["--operator"] = {true, [c](const std::string& v) {
@@ -175,6 +176,41 @@ void add_job_flags(std::map<std::string, Flag>& f, CliCommand* c) {
                    c->logs = true;
                    return std::string();
                  }};
+}
+
+void add_list_flags(std::map<std::string, Flag>& f, CliCommand* c) {
+  f["--json"] = {false, [c](const std::string&) {
+                   c->output = OutputMode::kJson;
+                   return std::string();
+                 }};
+  f["--state"] = {true, [c](const std::string& v) {
+                    static const std::map<std::string, ListState> states = {
+                        {"running", ListState::kRunning},
+                        {"finished", ListState::kFinished},
+                        {"failed", ListState::kFailed}};
+                    auto it = states.find(v);
+                    if (it == states.end()) {
+                      return "unknown --state '" + v + "' (running, finished, failed)";
+                    }
+                    c->list_state = it->second;
+                    return std::string();
+                  }};
+  f["--name-prefix"] = {true, [c](const std::string& v) {
+                          c->name_prefix = v;
+                          return std::string();
+                        }};
+  f["--limit"] = {true, [c](const std::string& v) {
+                    std::int64_t n = 0;
+                    if (!parse_positive(v, &n) || n > 500) {
+                      return "bad --limit '" + v + "' (jobs per page, 1..500)";
+                    }
+                    c->limit = static_cast<std::int32_t>(n);
+                    return std::string();
+                  }};
+  f["--all"] = {false, [c](const std::string&) {
+                  c->all_pages = true;
+                  return std::string();
+                }};
 }
 
 std::string set_limit(const std::string& v, std::int64_t* out) {
@@ -263,6 +299,11 @@ std::map<std::string, Flag> command_flags(CliCommand* c) {
                            }};
   } else if (cmd == "logs") {
     add_output_flags(f, c);
+    f["-f"] = {false, [c](const std::string&) {
+                 c->follow = true;
+                 return std::string();
+               }};
+    f["--follow"] = f["-f"];
     f["--step"] = {true, [c](const std::string& v) {
                      return parse_positive(v, &c->step_id) ? std::string()
                                                            : "bad --step '" + v + "'";
@@ -272,6 +313,8 @@ std::map<std::string, Flag> command_flags(CliCommand* c) {
                      add_host_specs(v, &c->targets, &e);
                      return e;
                    }};
+  } else if (cmd == "list") {
+    add_list_flags(f, c);
   } else if (cmd == "status") {
     add_output_flags(f, c);
   } else if (cmd == "health") {
@@ -448,6 +491,7 @@ std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::s
     auto scope = parse_scope(*s, &error);
     if (!scope) return UsageError{"JOBGW_SCOPE: " + error};
     c.global.scope = *scope;
+    c.global.scope_set = true;
   }
 
   std::map<std::string, Flag> flags = global_flags(&c);
@@ -527,7 +571,9 @@ std::string usage(const std::string& command) {
       "  --account-id ID      account by JOB id (wins over --account)\n"
       "  --name NAME          job instance name\n"
       "  --watch              follow the job to its end; exit 0 on success, 1 otherwise\n"
-      "  --logs               with --watch: print each host's output at the end\n"
+      "  --logs               with --watch: print each host's output as it is written,\n"
+      "                       each line prefixed by its host (the first 100 hosts; with\n"
+      "                       --json: every host's output at the end)\n"
       "  --plain | --json     watch output: plain lines / one JSON object per line\n"
       "                       (default: live table on a terminal, plain lines otherwise)\n";
   std::string out;
@@ -566,11 +612,25 @@ std::string usage(const std::string& command) {
         "  --no-reconnect       end when the stream breaks instead of reconnecting\n";
   } else if (command == "logs") {
     out =
-        "Usage: jobctl logs JOB_ID [--step ID] [--host SPEC,...] [--json]\n"
+        "Usage: jobctl logs JOB_ID [-f] [--step ID] [--host SPEC,...] [--json]\n"
         "Prints each host's output of a step (default: the job's steps, all hosts).\n\n"
+        "  -f, --follow         print the output as it is written until every host ended\n"
+        "                       (default step: the job's first); lines are prefixed by their\n"
+        "                       host when several are followed. Reconnects by itself.\n"
+        "                       Exit 0 when every host succeeded, 1 otherwise\n"
         "  --step ID            step instance id\n"
         "  --host SPEC,...      only these hosts (repeatable)\n"
-        "  --json               the raw response as JSON\n";
+        "  --json               the raw response as JSON (with -f: each event, one per line)\n";
+  } else if (command == "list") {
+    out =
+        "Usage: jobctl list [--state STATE] [--name-prefix P] [--limit N] [--all] [--json]\n"
+        "Lists the jobs jobgw follows or saw finish recently, newest first: the --scope\n"
+        "given (or JOBGW_SCOPE), else every scope you may read.\n\n"
+        "  --state STATE        running, finished or failed (default: all)\n"
+        "  --name-prefix P      only jobs whose name starts with P\n"
+        "  --limit N            jobs per page, 1..500 (default 50)\n"
+        "  --all                every page, not just the first\n"
+        "  --json               each job as one JSON line\n";
   } else if (command == "status") {
     out =
         "Usage: jobctl status JOB_ID [--json]\n"
@@ -598,7 +658,8 @@ std::string usage(const std::string& command) {
         "  exec       run a script on hosts\n"
         "  transfer   copy files between hosts\n"
         "  watch      follow a job to its end\n"
-        "  logs       print per-host logs of a job\n"
+        "  logs       print per-host logs of a job, or follow them live (-f)\n"
+        "  list       list the jobs jobgw knows\n"
         "  status     print a job's status\n"
         "  terminate  terminate a running job\n"
         "  health     check that jobgw is serving\n"

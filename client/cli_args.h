@@ -20,11 +20,16 @@ inline constexpr std::int64_t kDefaultMaxScriptBytes = 1024 * 1024;
 // How watch output is printed: auto = table on a terminal, plain lines otherwise.
 enum class OutputMode { kAuto, kPlain, kJson };
 
+// Which jobs `jobctl list` asks for (--state).
+enum class ListState { kAll, kRunning, kFinished, kFailed };
+
 struct GlobalOptions {
   std::string address = kDefaultAddress;
   std::chrono::milliseconds rpc_timeout{30000};
   bool rpc_timeout_set = false;  // watch has no deadline unless one was asked for
   v1::Scope scope;
+  // --scope or JOBGW_SCOPE was given: list then shows that scope only, not every one readable.
+  bool scope_set = false;
   std::string operator_name;
   // Sent as `authorization: Bearer` on every call; --token wins over $JOBGW_TOKEN. Never printed.
   std::string token;
@@ -42,7 +47,8 @@ struct TransferSourceSpec {
 };
 
 struct CliCommand {
-  std::string name;  // exec, transfer, watch, logs, status, terminate, health, token; "" = top
+  std::string
+      name;  // exec, transfer, watch, logs, list, status, terminate, health, token; "" = top
   bool help = false;
   GlobalOptions global;
   OutputMode output = OutputMode::kAuto;
@@ -53,6 +59,13 @@ struct CliCommand {
   std::uint64_t after_seq = 0;
   std::int64_t step_id = 0;
   v1::Targets targets;  // exec/transfer targets; logs --host
+  // logs -f: follow the output live (FollowLogs) instead of reading it once (GetIpLogs)
+  bool follow = false;
+  // list
+  ListState list_state = ListState::kAll;
+  std::string name_prefix;
+  std::int32_t limit = 50;  // jobs per page, 1..500
+  bool all_pages = false;
   std::string task_name;
   std::int32_t job_timeout = 0;  // seconds, exec/transfer
   std::string account_alias;

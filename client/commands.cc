@@ -1,17 +1,20 @@
 #include "client/commands.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <climits>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
 #include "api/status_names.h"
 #include "client/channel.h"
+#include "client/command_output.h"
+#include "client/follow_command.h"
 #include "client/gateway_client.h"
 #include "client/job_state.h"
+#include "client/list_command.h"
+#include "client/log_printer.h"
 #include "client/token_command.h"
 #include "client/watch_renderer.h"
 
@@ -20,17 +23,7 @@ namespace {
 
 template <typename T>
 int rpc_failed(CommandIo& io, const char* rpc, const CallResult<T>& r) {
-  io.err << "jobctl: " << rpc << ": " << describe_status(r.status, r.job_code, r.job_request_id)
-         << "\n";
-  return kExitRpcError;
-}
-
-std::string to_json(const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, opts);
-  return json;
+  return report_rpc_error(io.err, rpc, r);
 }
 
 int job_exit_code(const v1::JobSnapshot& snap) {
@@ -67,22 +60,7 @@ void print_ip_logs(std::ostream& out, const v1::GetIpLogsResponse& logs) {
   for (const auto& f : logs.file_logs()) {
     std::string prefix = "[" + host_label(f.host()) + "] ";
     if (f.entries().empty()) out << prefix << "(no file logs)\n";
-    for (const auto& e : f.entries()) {
-      std::string line = prefix;
-      if (e.mode() == v1::FILE_LOG_MODE_DOWNLOAD) {
-        line +=
-            "download " + host_address(e.src_host()) + ":" + e.src_path() + " -> " + e.dest_path();
-      } else {
-        line += "upload " + e.src_path();
-      }
-      line += " " + api::file_log_status_name(e.status());
-      for (const auto* extra : {&e.progress(), &e.size(), &e.speed()}) {
-        if (!extra->empty()) line += " " + *extra;
-      }
-      if (!e.content().empty()) line += ": " + e.content();
-      while (!line.empty() && line.back() == '\n') line.pop_back();
-      out << line << "\n";
-    }
+    for (const auto& e : f.entries()) out << prefix << file_log_text(e) << "\n";
     if (f.truncated()) out << prefix << "(logs truncated by jobgw: too large for one response)\n";
   }
 }
@@ -129,8 +107,7 @@ struct WatchOutcome {
   JobState state;
 };
 
-WatchOutcome watch_job(GatewayClient& client, const CliCommand& c, std::int64_t job_id,
-                       CommandIo& io) {
+RendererOptions renderer_options(const CliCommand& c, const CommandIo& io) {
   RendererOptions ropts;
   if (c.output == OutputMode::kJson) {
     ropts.mode = RenderMode::kJson;
@@ -139,11 +116,33 @@ WatchOutcome watch_job(GatewayClient& client, const CliCommand& c, std::int64_t 
   } else {
     ropts.mode = RenderMode::kTable;
   }
-  WatchOutcome outcome{kExitOk, {}};
-  WatchRenderer renderer(ropts, io.out, io.err);
+  return ropts;
+}
+
+WatchOptions watch_options(const CliCommand& c) {
   WatchOptions wopts;
   wopts.reconnect = c.reconnect;
   if (c.global.rpc_timeout_set) wopts.deadline = c.global.rpc_timeout;
+  return wopts;
+}
+
+// The exit code of a watch that ended with `result`: the job's outcome once it finished.
+int watch_exit_code(const WatchResult& result, const JobState& state, CommandIo& io) {
+  if (result.finished) return job_exit_code(state.snapshot());
+  if (result.status.ok()) {
+    io.err << "jobctl: WatchStatus: stream ended before the job finished\n";
+  } else {
+    io.err << "jobctl: WatchStatus: "
+           << describe_status(result.status, result.job_code, result.job_request_id) << "\n";
+  }
+  return kExitRpcError;
+}
+
+WatchOutcome watch_job(GatewayClient& client, const CliCommand& c, std::int64_t job_id,
+                       CommandIo& io) {
+  WatchOutcome outcome{kExitOk, {}};
+  WatchRenderer renderer(renderer_options(c, io), io.out, io.err);
+  WatchOptions wopts = watch_options(c);
   wopts.on_reconnect = [&](const grpc::Status& s, std::chrono::milliseconds d, int attempt) {
     renderer.on_reconnect(s, d, attempt);
   };
@@ -155,18 +154,74 @@ WatchOutcome watch_job(GatewayClient& client, const CliCommand& c, std::int64_t 
       },
       wopts);
   renderer.finish(outcome.state);
-  if (!result.finished) {
-    if (result.status.ok()) {
-      io.err << "jobctl: WatchStatus: stream ended before the job finished\n";
-    } else {
-      io.err << "jobctl: WatchStatus: "
-             << describe_status(result.status, result.job_code, result.job_request_id) << "\n";
-    }
-    outcome.exit_code = kExitRpcError;
-    return outcome;
-  }
-  outcome.exit_code = job_exit_code(outcome.state.snapshot());
+  outcome.exit_code = watch_exit_code(result, outcome.state, io);
   return outcome;
+}
+
+// exec/transfer --watch --logs: the job's status watched as `jobctl watch` shows it while its
+// step's output is followed live on another thread, each line prefixed by its host. The status
+// summary (the FINISHED line, or the final table) waits for the logs' end so it stays last; a
+// terminal's table is drawn only then, as log lines would scroll it apart. Exit codes as
+// before: the job's outcome, 3 when either stream failed.
+int watch_with_live_logs(GatewayClient& client, const CliCommand& c, const v1::JobRef& ref,
+                         CommandIo& io) {
+  std::mutex output_mu;
+  std::string note;
+  auto request = live_logs_request(c, ref, &note);
+  if (!note.empty()) io.err << "jobctl: " << note << "\n" << std::flush;
+  LogPrinterOptions printer_options;
+  printer_options.prefix_hosts = true;
+  BackgroundLogs logs(client, request, watch_options(c), printer_options, io.out, io.err,
+                      output_mu);
+
+  RendererOptions ropts = renderer_options(c, io);
+  ropts.final_table_only = true;
+  WatchRenderer renderer(ropts, io.out, io.err);
+  JobState state;
+  std::optional<v1::StatusEvent> finished;
+  WatchOptions wopts = watch_options(c);
+  wopts.on_reconnect = [&](const grpc::Status& s, std::chrono::milliseconds d, int attempt) {
+    std::lock_guard<std::mutex> lock(output_mu);
+    renderer.on_reconnect(s, d, attempt);
+  };
+  auto result = client.watch(
+      c.global.scope, ref.job_instance_id(), 0,
+      [&](const v1::StatusEvent& e) {
+        state.apply(e);
+        if (e.kind() == v1::EVENT_KIND_FINISHED) {
+          finished = e;
+          return;
+        }
+        std::lock_guard<std::mutex> lock(output_mu);
+        renderer.on_event(e, state);
+      },
+      wopts);
+
+  // Once the job finished, jobgw ends the logs as soon as it read every host's last bytes; the
+  // grace only bounds a jobgw that never does.
+  bool logs_timed_out = false;
+  FollowLogsResult logs_result =
+      result.finished ? logs.finish(c.global.rpc_timeout, &logs_timed_out) : logs.cancel();
+  if (finished) renderer.on_event(*finished, state);
+  renderer.finish(state);
+  int code = watch_exit_code(result, state, io);
+  if (code == kExitRpcError) return code;
+  if (logs_timed_out) {
+    io.err << "jobctl: FollowLogs: the output had not ended "
+           << std::chrono::duration_cast<std::chrono::seconds>(c.global.rpc_timeout).count()
+           << "s after the job; jobctl logs " << ref.job_instance_id() << " prints it\n";
+    return kExitRpcError;
+  }
+  // A jobgw from before FollowLogs: the logs once the job ended, as jobctl did then.
+  if (logs_result.status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    int printed = print_logs(client, c, state.snapshot(), ref.step_instance_id(), {}, io);
+    return printed != kExitOk ? printed : code;
+  }
+  if (!logs_result.status.ok()) {
+    return report_rpc_error(io.err, "FollowLogs", logs_result.status, logs_result.job_code,
+                            logs_result.job_request_id);
+  }
+  return code;
 }
 
 // After a submit: print the job, then optionally watch it and print its logs.
@@ -179,6 +234,8 @@ int follow_submitted(GatewayClient& client, const CliCommand& c, const v1::JobRe
   }
   io.out << std::flush;
   if (!c.watch) return kExitOk;
+  // JSON output keeps its records as they were: status events, then the logs at the end.
+  if (c.logs && c.output != OutputMode::kJson) return watch_with_live_logs(client, c, ref, io);
   auto outcome = watch_job(client, c, ref.job_instance_id(), io);
   if (outcome.exit_code == kExitRpcError || !c.logs) return outcome.exit_code;
   int logs = print_logs(client, c, outcome.state.snapshot(), ref.step_instance_id(), {}, io);
@@ -311,6 +368,7 @@ int run_status(const CliCommand& c, GatewayClient& client, CommandIo& io) {
 }
 
 int run_logs(const CliCommand& c, GatewayClient& client, CommandIo& io) {
+  if (c.follow) return run_follow_logs(c, client, io);
   auto r = read_status(client, c);
   if (!r.ok()) return rpc_failed(io, "GetJobStatus", r);
   bool found = c.step_id == 0;
@@ -357,6 +415,7 @@ int run_command(const CliCommand& c, CommandIo io) {
   if (c.name == "watch") return run_watch(c, client, io);
   if (c.name == "status") return run_status(c, client, io);
   if (c.name == "logs") return run_logs(c, client, io);
+  if (c.name == "list") return run_list(c, client, io);
   if (c.name == "terminate") return run_terminate(c, client, io);
   if (c.name == "health") return run_health(c, client, io);
   io.err << "jobctl: unknown command '" << c.name << "'\n";

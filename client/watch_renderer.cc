@@ -123,7 +123,9 @@ void WatchRenderer::on_event(const v1::StatusEvent& event, const JobState& state
       note_.clear();
       auto now = options_.clock();
       bool final_event = event.kind() == v1::EVENT_KIND_FINISHED;
-      if (!final_event && drawn_once_ && now - last_draw_ < options_.min_redraw) {
+      bool held =
+          options_.final_table_only || (drawn_once_ && now - last_draw_ < options_.min_redraw);
+      if (!final_event && held) {
         pending_ = true;
         return;
       }
@@ -199,7 +201,7 @@ void WatchRenderer::on_reconnect(const grpc::Status& status, std::chrono::millis
   std::string note = "reconnecting (attempt " + std::to_string(attempt) + ", in " +
                      std::to_string(delay.count()) + "ms): stream ended " +
                      api::grpc_code_name(status.error_code()) + ": " + status.error_message();
-  if (options_.mode != RenderMode::kTable) {
+  if (options_.mode != RenderMode::kTable || options_.final_table_only) {
     err_ << "jobctl: " << note << "\n" << std::flush;
     return;
   }

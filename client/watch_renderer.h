@@ -20,6 +20,9 @@ struct RendererOptions {
   // Table mode: hosts shown before "... N more"; redraws at most once per min_redraw.
   int max_rows = 50;
   std::chrono::milliseconds min_redraw{100};
+  // Table mode: draw only the final frame (on FINISHED, or at finish()), and send reconnect
+  // notes to `err`: other output shares the terminal meanwhile, and redraws would overwrite it.
+  bool final_table_only = false;
   // Injected for tests; default steady_clock.
   std::function<std::chrono::steady_clock::time_point()> clock;
 };

@@ -180,8 +180,51 @@ TEST(CommandLine, UsageErrors) {
   EXPECT_EQ(error({"--scope", "x", "health"}), "bad scope 'x' (biz:ID or biz_set:ID)");
 }
 
+TEST(CommandLine, ListFlags) {
+  auto d = ok({"list"});
+  EXPECT_EQ(d.list_state, ListState::kAll);
+  EXPECT_EQ(d.limit, 50);
+  EXPECT_FALSE(d.all_pages);
+  EXPECT_FALSE(d.global.scope_set);  // the default biz:1 does not narrow the list
+  EXPECT_EQ(d.output, OutputMode::kAuto);
+  auto c = ok({"list", "--scope", "biz:2", "--state", "failed", "--name-prefix", "deploy-",
+               "--limit=7", "--all", "--json"});
+  EXPECT_TRUE(c.global.scope_set);
+  EXPECT_EQ(c.global.scope.id(), "2");
+  EXPECT_EQ(c.list_state, ListState::kFailed);
+  EXPECT_EQ(c.name_prefix, "deploy-");
+  EXPECT_EQ(c.limit, 7);
+  EXPECT_TRUE(c.all_pages);
+  EXPECT_EQ(c.output, OutputMode::kJson);
+  EXPECT_EQ(ok({"list", "--state", "running"}).list_state, ListState::kRunning);
+  EXPECT_EQ(ok({"list", "--state", "finished"}).list_state, ListState::kFinished);
+  EXPECT_TRUE(ok({"list"}, {{"JOBGW_SCOPE", "biz:3"}}).global.scope_set);
+  EXPECT_TRUE(ok({"--scope", "biz:1", "list"}).global.scope_set);
+  EXPECT_EQ(error({"list", "--state", "done"}),
+            "unknown --state 'done' (running, finished, failed)");
+  EXPECT_EQ(error({"list", "--limit", "0"}), "bad --limit '0' (jobs per page, 1..500)");
+  EXPECT_EQ(error({"list", "--limit", "501"}), "bad --limit '501' (jobs per page, 1..500)");
+  EXPECT_EQ(error({"list", "--plain"}), "unknown flag '--plain' for list");
+  EXPECT_EQ(error({"list", "12"}), "unexpected argument '12'");
+}
+
+TEST(CommandLine, LogsFollow) {
+  EXPECT_FALSE(ok({"logs", "9"}).follow);
+  auto c = ok({"logs", "-f", "9", "--step", "20001", "--host", "101", "--host", "0:10.0.0.1"});
+  EXPECT_TRUE(c.follow);
+  EXPECT_EQ(c.job_id, 9);
+  EXPECT_EQ(c.step_id, 20001);
+  ASSERT_EQ(c.targets.host_ids_size(), 1);
+  ASSERT_EQ(c.targets.hosts_size(), 1);
+  EXPECT_EQ(c.targets.hosts(0).ip(), "10.0.0.1");
+  EXPECT_TRUE(ok({"logs", "9", "--follow"}).follow);
+  EXPECT_EQ(error({"logs", "-f"}), "logs needs a JOB_ID");
+  EXPECT_EQ(error({"watch", "9", "-f"}), "unknown flag '-f' for watch");
+}
+
 TEST(CommandLine, HelpNeedsNothingElse) {
-  for (const char* cmd : {"exec", "transfer", "watch", "logs", "status", "terminate", "health"}) {
+  for (const char* cmd :
+       {"exec", "transfer", "watch", "logs", "list", "status", "terminate", "health"}) {
     auto c = ok({cmd, "--help"});
     EXPECT_TRUE(c.help);
     EXPECT_NE(usage(cmd).find(std::string("Usage: jobctl ") + cmd), std::string::npos);

@@ -78,17 +78,74 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// jobctl running in the background, its stdout and stderr in files the test reads meanwhile.
+class RunningJobctl {
+ public:
+  RunningJobctl(const std::vector<std::string>& args, const std::string& addr)
+      : dir_("jobctl-bg"), out_(dir_.file("out")), err_(dir_.file("err")) {
+    std::vector<std::string> sh = {"-c", "exec \"$0\" \"$@\" >'" + out_ + "' 2>'" + err_ + "'",
+                                   JOBCTL_BINARY, "--addr", addr};
+    sh.insert(sh.end(), args.begin(), args.end());
+    child_ = std::make_unique<ChildProcess>("/bin/sh", sh, dir_.file("sh.log"));
+  }
+
+  // Polls stdout until it holds `text`; false when jobctl exited or `timeout` passed first.
+  bool wait_for_output(const std::string& text, std::chrono::seconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (contains(slurp(out_), text)) return true;
+      if (!child_->running()) return contains(slurp(out_), text);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  std::string out() const { return slurp(out_); }
+
+  Run finish(std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    Run r;
+    int status = child_->wait_exit(timeout);
+    if (status == -1) {
+      child_->stop();
+      ADD_FAILURE() << "jobctl did not finish within " << timeout.count() << "s";
+    } else if (WIFEXITED(status)) {
+      r.code = WEXITSTATUS(status);
+    }
+    r.out = slurp(out_);
+    r.err = slurp(err_);
+    return r;
+  }
+
+ private:
+  TempDir dir_;
+  std::string out_, err_;
+  std::unique_ptr<ChildProcess> child_;
+};
+
 class JobctlProcess : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { stack_ = std::make_unique<GatewayStack>(); }
   static void TearDownTestSuite() { stack_.reset(); }
   static std::string addr() { return "127.0.0.1:" + std::to_string(stack_->grpc_port()); }
+  // Whether JOB (jobsim, through jobgw) reports the job finished.
+  static bool finished(std::int64_t job_id) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::GetJobStatusRequest request;
+    request.mutable_scope()->set_id("1");
+    request.set_job_instance_id(job_id);
+    v1::JobSnapshot snapshot;
+    auto status = stack_->stub().GetJobStatus(&context, request, &snapshot);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return snapshot.finished();
+  }
   static std::unique_ptr<GatewayStack> stack_;
 };
 std::unique_ptr<GatewayStack> JobctlProcess::stack_;
 
 TEST(JobctlCli, HelpOnEverySubcommand) {
-  for (std::string cmd : {"exec", "transfer", "watch", "logs", "status", "terminate", "health"}) {
+  for (std::string cmd :
+       {"exec", "transfer", "watch", "logs", "list", "status", "terminate", "health"}) {
     auto r = jobctl({cmd, "--help"}, "");
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_TRUE(contains(r.out, "Usage: jobctl " + cmd)) << r.out;
@@ -274,6 +331,117 @@ TEST_F(JobctlProcess, TerminateOfAFinishedJobIsAFailedPrecondition) {
   EXPECT_EQ(t.code, 3) << t.out << t.err;
   EXPECT_TRUE(contains(t.err, "jobctl: TerminateJob: FAILED_PRECONDITION: ")) << t.err;
   EXPECT_TRUE(contains(t.err, "job_code=1241010")) << t.err;
+}
+
+TEST_F(JobctlProcess, ListShowsASubmittedJob) {
+  auto sub = jobctl(
+      {"exec", "-c", "true", "--host-ids", "101,102", "--name", "list-probe-1", "--watch"}, addr());
+  ASSERT_EQ(sub.code, 0) << sub.out << sub.err;
+  const std::string id = std::to_string(job_id_of(sub.out));
+
+  auto all = jobctl({"list"}, addr());
+  ASSERT_EQ(all.code, 0) << all.err;
+  auto rows = lines(all.out);
+  ASSERT_GE(rows.size(), 2u) << all.out;
+  EXPECT_EQ(rows[0].rfind("JOB ID  ", 0), 0u) << all.out;
+  bool found = false;
+  for (const auto& row : rows) {
+    if (row.rfind(id + " ", 0) != 0) continue;
+    found = true;
+    EXPECT_TRUE(contains(row, " list-probe-1 ")) << row;
+    EXPECT_TRUE(contains(row, " success ")) << row;
+    EXPECT_TRUE(contains(row, " 2/0/0/2 ")) << row;
+  }
+  EXPECT_TRUE(found) << all.out;
+
+  auto named =
+      jobctl({"list", "--name-prefix", "list-probe-", "--state", "finished", "--json"}, addr());
+  ASSERT_EQ(named.code, 0) << named.err;
+  auto json_rows = lines(named.out);
+  ASSERT_EQ(json_rows.size(), 1u) << named.out;
+  auto j = nlohmann::json::parse(json_rows[0]);
+  EXPECT_EQ(j["job_instance_id"], id);  // int64 is a string in protobuf's JSON
+  EXPECT_EQ(j["name"], "list-probe-1");
+
+  auto none = jobctl({"list", "--name-prefix", "list-probe-", "--state", "running"}, addr());
+  EXPECT_EQ(none.code, 0) << none.err;
+  EXPECT_EQ(none.out, "no jobs\n");
+}
+
+TEST_F(JobctlProcess, ListPagesWithLimitAndAll) {
+  for (const char* name : {"page-probe-1", "page-probe-2", "page-probe-3"}) {
+    auto sub = jobctl({"exec", "-c", "true", "--host-ids", "103", "--name", name}, addr());
+    ASSERT_EQ(sub.code, 0) << sub.err;
+  }
+  auto one = jobctl({"list", "--name-prefix", "page-probe-", "--limit", "2"}, addr());
+  EXPECT_EQ(one.code, 0) << one.err;
+  auto first_page = lines(one.out);
+  EXPECT_EQ(first_page.size(), 3u) << one.out;  // header + 2
+  // Newest first.
+  ASSERT_GE(first_page.size(), 2u);
+  EXPECT_TRUE(contains(first_page[1], " page-probe-3 ")) << one.out;
+  EXPECT_EQ(one.err, "more: use --all\n");
+  auto every = jobctl({"list", "--name-prefix", "page-probe-", "--limit", "2", "--all"}, addr());
+  EXPECT_EQ(every.code, 0) << every.err;
+  EXPECT_EQ(lines(every.out).size(), 4u) << every.out;
+  EXPECT_EQ(every.err, "");
+}
+
+TEST_F(JobctlProcess, LogsFollowPrintsOutputWhileTheScriptRuns) {
+  auto sub = jobctl({"exec", "-c", "echo a; sleep 1; echo b", "--host-ids", "104"}, addr());
+  ASSERT_EQ(sub.code, 0) << sub.err;
+  const auto id = job_id_of(sub.out);
+  RunningJobctl follow({"logs", "-f", std::to_string(id)}, addr());
+  ASSERT_TRUE(follow.wait_for_output("a\n", std::chrono::seconds(30)))
+      << follow.finish().err << stack_->logs();
+  // "a" came while the script still slept before "b": the output is live, not read at the end.
+  EXPECT_FALSE(finished(id)) << "the output came only once the job had ended:\n" << follow.out();
+  auto r = follow.finish();
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  // One host: its text unprefixed, as it was written; only its end names it.
+  EXPECT_EQ(r.out, "a\nb\n[104 0:192.0.2.4] ended: success exit 0\n");
+}
+
+TEST_F(JobctlProcess, LogsFollowOfSeveralHostsPrefixesLinesAndExits1WhenOneFailed) {
+  auto sub = jobctl({"exec", "-c", "echo out-$JOB_HOST_ID; [ $JOB_HOST_ID = 102 ] && exit 3; true",
+                     "--host-ids", "101,102", "--watch"},
+                    addr());
+  ASSERT_EQ(sub.code, 1) << sub.out << sub.err;
+  auto r = jobctl({"logs", "-f", std::to_string(job_id_of(sub.out))}, addr());
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "[101 0:192.0.2.1] out-101\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "[102 0:192.0.2.2] out-102\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "[101 0:192.0.2.1] ended: success exit 0\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "[102 0:192.0.2.2] ended: nonzero_exit_code exit 3\n")) << r.out;
+  // Only the hosts asked for.
+  auto one = jobctl({"logs", "-f", std::to_string(job_id_of(sub.out)), "--host", "101"}, addr());
+  EXPECT_EQ(one.code, 0) << one.out << one.err;
+  EXPECT_EQ(one.out, "out-101\n[101 0:192.0.2.1] ended: success exit 0\n");
+}
+
+TEST_F(JobctlProcess, ExecWatchLogsPrintsHostPrefixedLinesLive) {
+  RunningJobctl exec(
+      {"exec", "-c", "echo a; sleep 1; echo b", "--host-ids", "104,105", "--watch", "--logs"},
+      addr());
+  ASSERT_TRUE(exec.wait_for_output("[104 0:192.0.2.4] a\n", std::chrono::seconds(30)))
+      << exec.finish().out << stack_->logs();
+  const auto id = job_id_of(exec.out());
+  EXPECT_FALSE(finished(id)) << "the output came only once the job had ended:\n" << exec.out();
+  auto r = exec.finish();
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto out = lines(r.out);
+  // Each host's lines in order, prefixed; the status summary stays the last line.
+  for (const std::string host : {"[104 0:192.0.2.4] ", "[105 0:192.0.2.5] "}) {
+    auto a = r.out.find(host + "a\n");
+    auto b = r.out.find(host + "b\n");
+    auto end = r.out.find(host + "ended: success exit 0\n");
+    EXPECT_NE(a, std::string::npos) << r.out;
+    EXPECT_NE(b, std::string::npos) << r.out;
+    EXPECT_LT(a, b) << r.out;
+    EXPECT_LT(b, end) << r.out;
+  }
+  EXPECT_TRUE(contains(out.back(), "finished job=" + std::to_string(id) + " status=success"))
+      << r.out;
 }
 
 }  // namespace

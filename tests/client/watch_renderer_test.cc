@@ -106,6 +106,51 @@ TEST(WatchRenderer, TableRateLimitsButAlwaysDrawsTheEnd) {
   EXPECT_NE(out.find("status: failed"), std::string::npos);
 }
 
+TEST(WatchRenderer, FinalTableOnlyDrawsOneFrameAndSendsNotesToStderr) {
+  RendererOptions o;
+  o.mode = RenderMode::kTable;
+  o.final_table_only = true;
+  auto t = std::chrono::steady_clock::time_point{};
+  o.clock = [&t] { return t += std::chrono::seconds(1); };  // no rate limit would hold a frame
+  std::ostringstream out, err;
+  WatchRenderer r(o, out, err);
+  JobState state;
+  auto events = sequence();
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    state.apply(events[i]);
+    r.on_event(events[i], state);
+  }
+  r.on_reconnect(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"),
+                 std::chrono::milliseconds(200), 1);
+  // Other output shares the terminal: nothing drawn before the end, the note on stderr.
+  EXPECT_EQ(out.str(), "");
+  EXPECT_EQ(
+      err.str(),
+      "jobctl: reconnecting (attempt 1, in 200ms): stream ended UNAVAILABLE: shutting down\n");
+  state.apply(events.back());
+  r.on_event(events.back(), state);
+  r.finish(state);
+  const std::string frame = out.str();
+  EXPECT_EQ(frame.find("\x1b[5A"), std::string::npos) << frame;  // never moves up over output
+  EXPECT_NE(frame.find("status: failed"), std::string::npos) << frame;
+  EXPECT_EQ(frame.find("HOST    ADDRESS"), frame.rfind("HOST    ADDRESS"));
+}
+
+TEST(WatchRenderer, FinalTableOnlyStillDrawsTheLastStateOfABrokenWatch) {
+  RendererOptions o;
+  o.mode = RenderMode::kTable;
+  o.final_table_only = true;
+  std::ostringstream out, err;
+  WatchRenderer r(o, out, err);
+  JobState state;
+  auto events = sequence();
+  state.apply(events[0]);
+  r.on_event(events[0], state);
+  EXPECT_EQ(out.str(), "");
+  r.finish(state);
+  EXPECT_NE(out.str().find("status: running"), std::string::npos) << out.str();
+}
+
 TEST(WatchRenderer, TableCapsRows) {
   v1::JobSnapshot s = running_job(1000);
   auto* step = s.mutable_steps(0);
