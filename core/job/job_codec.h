@@ -66,10 +66,11 @@ class JobCodec {
   static Result<std::int64_t> decode_operate(int http_status, std::string_view body);
 
   const JobApiSettings& settings() const { return settings_; }
+  // The bk_username JOB is asked as: `requested`, else the default operator.
+  std::string operator_of(const std::string& requested) const;
 
  private:
   std::string path(const char* name) const;
-  std::string operator_of(const std::string& requested) const;
 
   JobApiSettings settings_;
 };

@@ -46,6 +46,7 @@ struct JobWatch {
   Key key;
   Scope scope;
   Clock::time_point created;
+  std::int64_t created_wall_ms = 0;
 
   std::mutex mu;
   std::shared_ptr<const JobSnapshot> snapshot;

@@ -48,6 +48,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void watch(const Scope& scope, std::int64_t job);
   bool poke(std::int64_t job);
   std::optional<JobSnapshot> cached(const Scope& scope, std::int64_t job, milliseconds max_age);
+  std::vector<WatchedJob> list() const;
   void shutdown(Error reason);
   WatchHubStats stats() const;
 
@@ -195,6 +196,7 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std
     w->key = key;
     w->scope = Scope{key.type, key.id};
     w->created = scheduler_.now();
+    w->created_wall_ms = scheduler_.wall_ms();
     w->interval = poll_.floor();
     w->seq_base = seq_base;
     w->fed = feed_ != nullptr;
@@ -859,6 +861,29 @@ void WatchHub::Impl::finish_fed(const std::shared_ptr<JobWatch>& w,
   }
 }
 
+std::vector<WatchedJob> WatchHub::Impl::list() const {
+  std::vector<std::shared_ptr<JobWatch>> watches;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    watches.reserve(table_.size());
+    for (const auto& [key, w] : table_) watches.push_back(w);
+  }
+  std::vector<WatchedJob> out;
+  out.reserve(watches.size());
+  for (const auto& w : watches) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->resubmitted) continue;
+    WatchedJob job;
+    job.scope = w->scope;
+    job.job_instance_id = w->key.job;
+    job.snapshot = w->snapshot;
+    job.subscribers = w->subscribers.size() + w->awaiting.size();
+    job.first_seen_ms = w->created_wall_ms;
+    out.push_back(std::move(job));
+  }
+  return out;
+}
+
 WatchHubStats WatchHub::Impl::stats() const {
   WatchHubStats s;
   {
@@ -909,6 +934,8 @@ void WatchHub::watch(const Scope& scope, std::int64_t job_instance_id) {
 }
 
 bool WatchHub::poke(std::int64_t job_instance_id) { return impl_->poke(job_instance_id); }
+
+std::vector<WatchedJob> WatchHub::list() const { return impl_->list(); }
 
 std::optional<JobSnapshot> WatchHub::cached(const Scope& scope, std::int64_t job_instance_id,
                                             std::chrono::milliseconds max_age) const {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "core/base/backoff.h"
 #include "core/base/result.h"
@@ -95,6 +96,15 @@ struct WatchHubStats {
   std::uint64_t read_errors = 0;
 };
 
+// One job the hub watches or keeps (finished), as list() reports it.
+struct WatchedJob {
+  Scope scope;
+  std::int64_t job_instance_id = 0;
+  std::shared_ptr<const JobSnapshot> snapshot;  // null until the first read (or feed state)
+  std::size_t subscribers = 0;
+  std::int64_t first_seen_ms = 0;  // when the hub started watching it (Unix ms)
+};
+
 // One poller per (scope, job), however many subscribers (docs/ARCHITECTURE.md "WatchHub").
 // Thread-safe; the job table has one mutex held only for lookups, each job its own.
 class WatchHub {
@@ -150,6 +160,9 @@ class WatchHub {
   using EndListener = std::function<void(const Scope& scope, std::int64_t job_instance_id,
                                          const std::optional<Error>& error)>;
   void set_end_listener(EndListener listener);
+
+  // Every job the hub watches or keeps, in no particular order.
+  std::vector<WatchedJob> list() const;
 
   WatchHubStats stats() const;
 
