@@ -77,10 +77,6 @@ unsigned checked_status(int status, const std::string& path) {
   return 500;
 }
 
-HttpListenerResponse internal_error() {
-  return HttpListenerResponse{500, "text/plain; charset=utf-8", {}, "internal error\n"};
-}
-
 // Callbacks belong to handlers; one that throws must not unwind through the io_context.
 template <typename Fn, typename... Args>
 void call_back(const char* what, Fn& fn, Args... args) {
@@ -302,14 +298,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       // The request did not parse; answer once, then close: the stream position is unknown.
       HttpListenerResponse out;
       if (ec == http::error::body_limit) {
-        out.status = 413;
-        out.body = "request body too large\n";
+        out = own_answer(413, "request body too large");
       } else if (ec == http::error::header_limit) {
-        out.status = 431;
-        out.body = "request headers too large\n";
+        out = own_answer(431, "request headers too large");
       } else {
-        out.status = 400;
-        out.body = "malformed HTTP request\n";
+        out = own_answer(400, "malformed HTTP request");
       }
       spdlog::debug("event=http_bad_request remote={} status={} error=\"{}\"", remote_, out.status,
                     ec.message());
@@ -354,8 +347,25 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (!answer->claimed.load()) monitor();
   }
 
+  // What the listener answers by itself, in the face's format when it has one.
+  HttpListenerResponse own_answer(int status, const char* message) {
+    if (const auto& shape = owner_->options_.own_answer) {
+      try {
+        HttpListenerResponse out = shape(status, message);
+        out.status = status;
+        return out;
+      } catch (const std::exception& e) {
+        spdlog::error("event=http_own_answer_error status={} error=\"{}\"", status, e.what());
+      } catch (...) {
+        spdlog::error("event=http_own_answer_error status={} error=unknown", status);
+      }
+    }
+    return HttpListenerResponse{
+        status, "text/plain; charset=utf-8", {}, std::string(message) + "\n"};
+  }
+
   void answer_after_throw(Answer& answer) {
-    if (!answer.claimed.exchange(true)) respond(answer_, internal_error());
+    if (!answer.claimed.exchange(true)) respond(answer_, own_answer(500, "internal error"));
   }
 
   void do_respond(const std::shared_ptr<Answer>& answer, HttpListenerResponse response) {
@@ -443,7 +453,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (answer->mode == Answer::Mode::kNone) {
       spdlog::error("event=http_unanswered path=\"{}\" remote={}", answer->path, remote_);
       answer->claimed = true;
-      do_respond(answer, internal_error());
+      do_respond(answer, own_answer(500, "internal error"));
     } else if (answer->mode == Answer::Mode::kStream && !answer->finishing) {
       // A cut-off chunked body tells the client the stream broke; a last chunk would not.
       spdlog::warn("event=http_stream_abandoned path=\"{}\" remote={}", answer->path, remote_);

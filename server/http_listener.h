@@ -103,6 +103,11 @@ struct HttpListenerOptions {
   // handshake_timeout; a failed or slow handshake just closes the connection.
   std::shared_ptr<HttpTlsContext> tls;
   std::chrono::milliseconds handshake_timeout{10000};
+  // Shapes what the listener answers by itself: 400 (malformed), 413 (body over body_limit), 431
+  // (huge headers) and 500 (a handler that threw or dropped its responder), so a JSON face can
+  // answer those in JSON too. Gets the status and a short message; the status it returns is
+  // ignored. Unset, or when it throws: the message as text/plain.
+  std::function<HttpListenerResponse(int status, std::string_view message)> own_answer;
 };
 
 // A small asynchronous HTTP/1.1 (or HTTPS) server on the shared io_context (Beast's

@@ -689,6 +689,41 @@ TEST_F(HttpListenerStreamTest, OpenStreamOutlivesTheReadTimeoutWhichAppliesAgain
   EXPECT_EQ(closes.n.load(), 0);
 }
 
+TEST_F(HttpListenerStreamTest, OwnAnswersTakeTheShapeTheFaceGives) {
+  HttpListenerOptions options;
+  options.body_limit = 16;
+  options.own_answer = [](int status, std::string_view message) -> HttpListenerResponse {
+    if (status == 400) throw std::runtime_error("no shape for 400");
+    return HttpListenerResponse{
+        0,
+        "application/json",
+        {},
+        "{\"status\":" + std::to_string(status) + ",\"message\":\"" + std::string(message) + "\"}"};
+  };
+  start([](const HttpListenerRequest&, std::shared_ptr<HttpResponder>) {}, options);
+  auto dropped = testing::http_get(port(), "/x");
+  EXPECT_EQ(dropped.status, 500);
+  EXPECT_EQ(dropped.header("content-type"), "application/json");
+  EXPECT_EQ(dropped.body, "{\"status\":500,\"message\":\"internal error\"}");
+
+  RawConnection large(port());
+  ASSERT_TRUE(large.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n"));
+  ASSERT_TRUE(large.wait_closed());
+  EXPECT_EQ(large.received().rfind("HTTP/1.1 413 ", 0), 0u) << large.received();
+  EXPECT_NE(
+      large.received().find("\r\n\r\n{\"status\":413,\"message\":\"request body too large\"}"),
+      std::string::npos)
+      << large.received();
+
+  // A shape that throws leaves the plain answer.
+  RawConnection malformed(port());
+  ASSERT_TRUE(malformed.send("NOT HTTP AT ALL\r\n\r\n"));
+  ASSERT_TRUE(malformed.wait_closed());
+  EXPECT_EQ(malformed.received().rfind("HTTP/1.1 400 ", 0), 0u) << malformed.received();
+  EXPECT_NE(malformed.received().find("\r\n\r\nmalformed HTTP request\n"), std::string::npos)
+      << malformed.received();
+}
+
 class HttpsStreamTest : public HttpListenerStreamTest {
  protected:
   HttpsStreamTest() : dir_("jobgw-https-stream"), ca_(dir_.path(), "main") {}
