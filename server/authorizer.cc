@@ -100,9 +100,9 @@ Identity Authorizer::authenticate(const Presented& presented) const {
     return refused(unauthenticated("client certificate (" + names + ") matches no caller"),
                    "unknown_certificate");
   }
-  return refused(
-      unauthenticated("missing bearer token: send metadata \"authorization: Bearer <token>\""),
-      "missing_token");
+  return refused(unauthenticated("missing bearer token: send \"authorization: Bearer <token>\" "
+                                 "(gRPC metadata or HTTP header)"),
+                 "missing_token");
 }
 
 Decision Authorizer::authorize(const Identity& identity, const core::Scope& scope,

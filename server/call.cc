@@ -38,6 +38,11 @@ core::Deadline job_deadline(std::chrono::system_clock::time_point caller_deadlin
   return now_steady + std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
 }
 
+core::Deadline CallInput::job_deadline(std::chrono::milliseconds cap) const {
+  return server::job_deadline(deadline, cap, std::chrono::system_clock::now(),
+                              std::chrono::steady_clock::now());
+}
+
 Call::Call(CallServices services, CallSpec spec, Respond respond)
     : services_(services),
       spec_(std::move(spec)),
@@ -87,6 +92,11 @@ bool Call::authorize(const core::Scope& scope, core::Operation operation,
   *job_operator = decision.job_operator;
   if (spec_.audit) spec_.audit->job_operator = decision.job_operator;
   return true;
+}
+
+bool Call::may_read(const core::Scope& scope) const {
+  if (!identity_.ok()) return false;
+  return services_.authorizer.authorize(identity_, scope, core::Operation::kRead, {}).ok();
 }
 
 bool Call::within_submit_rate() {

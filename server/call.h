@@ -43,6 +43,16 @@ struct CallServices {
   std::atomic<std::int64_t>& in_flight;
 };
 
+// What a transport hands over for one call: what the caller presented and its deadline.
+struct CallInput {
+  Presented presented;
+  // system_clock::time_point::max(): the caller set none.
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+
+  // The deadline for JOB calls: the caller's, capped at `cap`.
+  core::Deadline job_deadline(std::chrono::milliseconds cap) const;
+};
+
 // What a call is, known before any step runs.
 struct CallSpec {
   const char* method = "";  // "ExecuteScript"
@@ -52,6 +62,9 @@ struct CallSpec {
   // Streams hold a WatchStatus slot (limits.max_streams) and a per-caller stream slot; unary
   // calls a JOB-call slot (limits.max_inflight_job_calls).
   bool stream = false;
+  // A read whose request may leave the scope empty (ListJobs): then no scope is authorized up
+  // front, and the call keeps to what may_read() allows.
+  bool any_scope = false;
   // Mutating calls are audited: the record's known parts (rpc, scope, request_id, targets, script
   // digest); the pipeline fills in caller, operator, job and outcome.
   std::optional<core::AuditRecord> audit;
@@ -87,7 +100,8 @@ class Call {
       return std::nullopt;
     }
     auto request = std::move(validated.value());
-    if (!authorize(request.scope, operation, requested_operator, &request.operator_name)) {
+    if ((!spec_.any_scope || !request.scope.id.empty()) &&
+        !authorize(request.scope, operation, requested_operator, &request.operator_name)) {
       return std::nullopt;
     }
     if (submit && !within_submit_rate()) return std::nullopt;
@@ -100,6 +114,9 @@ class Call {
   void finish_ok(const std::string& detail = {});
   void fail(const core::Error& error);
   void finish(const CallStatus& status, const std::string& detail = {});
+
+  // Whether the authenticated caller may read `scope` (for calls that span scopes).
+  bool may_read(const core::Scope& scope) const;
 
   bool finished() const { return finished_; }
   const std::string& caller() const { return caller_; }

@@ -29,19 +29,19 @@ void add_trailers(const CallStatus& status, grpc::ServerContextBase* context) {
   for (const auto& [key, value] : status.trailers) context->AddTrailingMetadata(key, value);
 }
 
-core::Deadline deadline_of(const grpc::ServerContextBase& context, std::chrono::milliseconds cap) {
-  return job_deadline(context.deadline(), cap, std::chrono::system_clock::now(),
-                      std::chrono::steady_clock::now());
+CallInput input_of(const grpc::ServerContextBase& context) {
+  CallInput input;
+  input.presented = presented_by(context);
+  input.deadline = context.deadline();
+  return input;
 }
 
-std::shared_ptr<Call> unary_call(CallServices services, CallSpec spec,
-                                 grpc::CallbackServerContext* context,
-                                 grpc::ServerUnaryReactor* reactor) {
-  return std::make_shared<Call>(services, std::move(spec),
-                                [context, reactor](const CallStatus& status) {
-                                  add_trailers(status, context);
-                                  reactor->Finish(to_grpc(status));
-                                });
+Call::Respond unary_respond(grpc::CallbackServerContext* context,
+                            grpc::ServerUnaryReactor* reactor) {
+  return [context, reactor](const CallStatus& status) {
+    add_trailers(status, context);
+    reactor->Finish(to_grpc(status));
+  };
 }
 
 }  // namespace jobgw::server

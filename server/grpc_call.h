@@ -20,12 +20,11 @@ grpc::Status to_grpc(const CallStatus& status);
 // Adds the status's trailers to the call; before Finish.
 void add_trailers(const CallStatus& status, grpc::ServerContextBase* context);
 
-// The JOB deadline of a call: the caller's gRPC deadline, capped at `cap`.
-core::Deadline deadline_of(const grpc::ServerContextBase& context, std::chrono::milliseconds cap);
+// What a gRPC call hands the pipeline: its metadata, certificate names and deadline.
+CallInput input_of(const grpc::ServerContextBase& context);
 
-// A Call answering one unary RPC: its status finishes the reactor, with trailers.
-std::shared_ptr<Call> unary_call(CallServices services, CallSpec spec,
-                                 grpc::CallbackServerContext* context,
-                                 grpc::ServerUnaryReactor* reactor);
+// The respond of a Call answering one unary RPC: its status finishes the reactor, with trailers.
+Call::Respond unary_respond(grpc::CallbackServerContext* context,
+                            grpc::ServerUnaryReactor* reactor);
 
 }  // namespace jobgw::server

@@ -73,39 +73,37 @@ std::vector<core::Host> ip_logs_hosts(const core::IpLogsRequest& request) {
   return hosts;
 }
 
-grpc::ServerUnaryReactor* JobGatewayService::GetIpLogs(grpc::CallbackServerContext* context,
-                                                       const v1::GetIpLogsRequest* request,
-                                                       v1::GetIpLogsResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto call =
-      unary_call(services(), call_spec("GetIpLogs", request->scope(), request->job_instance_id()),
-                 context, reactor);
+void JobGatewayService::get_ip_logs(const CallInput& input, const v1::GetIpLogsRequest& request,
+                                    v1::GetIpLogsResponse* response, Call::Respond respond) {
+  auto call = std::make_shared<Call>(
+      services(), call_spec("GetIpLogs", request.scope(), request.job_instance_id()),
+      std::move(respond));
   auto validated = call->begin(
-      presented_by(*context), [request] { return to_ip_logs(*request); }, core::Operation::kRead,
-      request->operator_());
-  if (!validated) return reactor;
-  auto page_bytes = log_page_bytes(*request, options_.log_page_max_bytes);
+      input.presented, [&request] { return to_ip_logs(request); }, core::Operation::kRead,
+      request.operator_());
+  if (!validated) return;
+  auto page_bytes = log_page_bytes(request, options_.log_page_max_bytes);
   if (!page_bytes) {
     call->fail(page_bytes.error());
-    return reactor;
+    return;
   }
   IpLogsPlan plan;
   plan.request = std::move(*validated);
-  plan.page_token = request->page_token();
+  plan.page_token = request.page_token();
   plan.page_bytes = page_bytes.value();
   // One deadline for both JOB calls: the caller waits for the pair, not for each.
-  const core::Deadline deadline = deadline_of(*context, options_.job_call_timeout);
+  const core::Deadline deadline = input.job_deadline(options_.job_call_timeout);
   plan.named_hosts = !plan.request.host_ids.empty() || !plan.request.hosts.empty();
   if (plan.request.step_instance_id != 0 && plan.named_hosts) {
     fetch_ip_logs(call, std::move(plan), deadline, response);
-    return reactor;
+    return;
   }
   // The step's host list and the job's first step never change once JOB created the job, so a
   // cached snapshot is as good as a fresh one here; the freshness bound just keeps it simple.
   if (auto cached = hub_.cached(plan.request.scope, plan.request.job_instance_id,
                                 options_.status_fresh_for)) {
     plan_ip_logs(call, std::move(plan), *cached, deadline, response);
-    return reactor;
+    return;
   }
   core::JobStatusRequest status;
   status.scope = plan.request.scope;
@@ -123,7 +121,6 @@ grpc::ServerUnaryReactor* JobGatewayService::GetIpLogs(grpc::CallbackServerConte
         plan_ip_logs(call, std::move(*shared_plan), result.value(), deadline, response);
       },
       deadline);
-  return reactor;
 }
 
 void JobGatewayService::plan_ip_logs(const std::shared_ptr<Call>& call, IpLogsPlan plan,

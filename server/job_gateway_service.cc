@@ -8,6 +8,7 @@
 
 #include "core/submit/request_fingerprint.h"
 #include "server/grpc_call.h"
+#include "server/job_listing.h"
 #include "server/proto_mapping.h"
 #include "server/service_calls.h"
 
@@ -66,23 +67,22 @@ CallServices JobGatewayService::services() {
 
 template <typename Domain>
 void JobGatewayService::submit(
-    grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor, CallSpec spec,
-    core::Operation operation, const std::string& requested_operator,
-    std::function<core::Result<Domain>()> validate,
+    const CallInput& input, CallSpec spec, Call::Respond respond, core::Operation operation,
+    const std::string& requested_operator, std::function<core::Result<Domain>()> validate,
     std::function<void(const Domain&, core::IdempotentSubmitter::SendDone, core::Deadline)> send,
     v1::JobRef* response) {
-  auto call = unary_call(services(), std::move(spec), context, reactor);
-  auto validated = call->begin(presented_by(*context), validate, operation, requested_operator,
-                               /*submit=*/true);
+  auto call = std::make_shared<Call>(services(), std::move(spec), std::move(respond));
+  auto validated =
+      call->begin(input.presented, validate, operation, requested_operator, /*submit=*/true);
   if (!validated) return;
   auto request = std::make_shared<Domain>(std::move(*validated));
   request->callback_url =
       options_.callback_url_for_submit ? options_.callback_url_for_submit() : options_.callback_url;
-  const core::Deadline deadline = deadline_of(*context, options_.job_call_timeout);
+  const core::Deadline deadline = input.job_deadline(options_.job_call_timeout);
   const core::Scope scope = request->scope;
-  auto done = [this, call, scope, response](core::Result<core::JobRef> result,
-                                            core::SubmitSource source) {
-    submitted(call, scope, std::move(result), source, response);
+  auto done = [this, call, scope, job_operator = request->operator_name, response](
+                  core::Result<core::JobRef> result, core::SubmitSource source) {
+    submitted(call, scope, job_operator, std::move(result), source, response);
   };
   // Submits are never retried here: a lost answer could mean a job that runs twice.
   core::IdempotentSubmitter::Send to_job = [request, deadline,
@@ -103,6 +103,7 @@ void JobGatewayService::submit(
 }
 
 void JobGatewayService::submitted(const std::shared_ptr<Call>& call, const core::Scope& scope,
+                                  const std::string& job_operator,
                                   core::Result<core::JobRef> result, core::SubmitSource source,
                                   v1::JobRef* response) {
   const bool keyed = submitter_ != nullptr && !call->spec().request_id.empty();
@@ -118,6 +119,12 @@ void JobGatewayService::submitted(const std::shared_ptr<Call>& call, const core:
   if (source == core::SubmitSource::kJob) {
     // Start polling before answering, so the status is on its way before anyone watches. A
     // replayed or joined answer names a job the first submit already handed to the hub.
+    if (options_.catalog != nullptr) {
+      options_.catalog->submitted(
+          scope, ref.job_instance_id,
+          SubmitRecord{call->caller(), job_.codec().operator_of(job_operator),
+                       ref.job_instance_name});
+    }
     hub_.watch(scope, ref.job_instance_id);
     if (keyed && metrics_ != nullptr) metrics_->idempotent_submit("submitted");
   } else {
@@ -130,64 +137,59 @@ void JobGatewayService::submitted(const std::shared_ptr<Call>& call, const core:
   call->finish_ok(detail);
 }
 
-grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerContext* context,
-                                                           const v1::ExecuteScriptRequest* request,
-                                                           v1::JobRef* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  CallSpec spec = call_spec("ExecuteScript", request->scope(), 0);
-  spec.request_id = request->request_id();
-  spec.audit = audit_record(spec, target_count(*request), request->script_content());
+void JobGatewayService::execute_script(const CallInput& input,
+                                       const v1::ExecuteScriptRequest& request,
+                                       v1::JobRef* response, Call::Respond respond) {
+  CallSpec spec = call_spec("ExecuteScript", request.scope(), 0);
+  spec.request_id = request.request_id();
+  spec.audit = audit_record(spec, target_count(request), request.script_content());
   submit<core::ExecuteScriptRequest>(
-      context, reactor, std::move(spec), core::Operation::kExecute, request->operator_(),
-      [this, request]() -> core::Result<core::ExecuteScriptRequest> {
-        auto validated = to_execute_script(*request, limits_);
+      input, std::move(spec), std::move(respond), core::Operation::kExecute, request.operator_(),
+      [this, &request]() -> core::Result<core::ExecuteScriptRequest> {
+        auto validated = to_execute_script(request, limits_);
         if (!validated) return validated;
-        if (auto bad = check_request_id(request->request_id())) return *bad;
+        if (auto bad = check_request_id(request.request_id())) return *bad;
         return validated;
       },
       [this](const core::ExecuteScriptRequest& r, core::IdempotentSubmitter::SendDone done,
              core::Deadline deadline) { job_.execute_script(r, std::move(done), deadline); },
       response);
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* JobGatewayService::TransferFile(grpc::CallbackServerContext* context,
-                                                          const v1::TransferFileRequest* request,
-                                                          v1::JobRef* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  CallSpec spec = call_spec("TransferFile", request->scope(), 0);
-  spec.request_id = request->request_id();
-  spec.audit = audit_record(spec, target_count(*request), {});
+void JobGatewayService::transfer_file(const CallInput& input,
+                                      const v1::TransferFileRequest& request, v1::JobRef* response,
+                                      Call::Respond respond) {
+  CallSpec spec = call_spec("TransferFile", request.scope(), 0);
+  spec.request_id = request.request_id();
+  spec.audit = audit_record(spec, target_count(request), {});
   submit<core::TransferFileRequest>(
-      context, reactor, std::move(spec), core::Operation::kTransfer, request->operator_(),
-      [this, request]() -> core::Result<core::TransferFileRequest> {
-        auto validated = to_transfer_file(*request, limits_);
+      input, std::move(spec), std::move(respond), core::Operation::kTransfer, request.operator_(),
+      [this, &request]() -> core::Result<core::TransferFileRequest> {
+        auto validated = to_transfer_file(request, limits_);
         if (!validated) return validated;
-        if (auto bad = check_request_id(request->request_id())) return *bad;
+        if (auto bad = check_request_id(request.request_id())) return *bad;
         return validated;
       },
       [this](const core::TransferFileRequest& r, core::IdempotentSubmitter::SendDone done,
              core::Deadline deadline) { job_.transfer_file(r, std::move(done), deadline); },
       response);
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* JobGatewayService::GetJobStatus(grpc::CallbackServerContext* context,
-                                                          const v1::GetJobStatusRequest* request,
-                                                          v1::JobSnapshot* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto call = unary_call(services(),
-                         call_spec("GetJobStatus", request->scope(), request->job_instance_id()),
-                         context, reactor);
+void JobGatewayService::get_job_status(const CallInput& input,
+                                       const v1::GetJobStatusRequest& request,
+                                       v1::JobSnapshot* response, Call::Respond respond) {
+  auto call = std::make_shared<Call>(
+      services(), call_spec("GetJobStatus", request.scope(), request.job_instance_id()),
+      std::move(respond));
   auto domain = call->begin(
-      presented_by(*context), [request] { return to_job_status(*request); }, core::Operation::kRead,
-      request->operator_());
-  if (!domain) return reactor;
+      input.presented, [&request] { return to_job_status(request); }, core::Operation::kRead,
+      request.operator_());
+  if (!domain) return;
   if (auto cached =
           hub_.cached(domain->scope, domain->job_instance_id, options_.status_fresh_for)) {
     to_proto(*cached, response);
     call->finish_ok();
-    return reactor;
+    return;
   }
   job_.get_job_instance_status(
       *domain,
@@ -199,21 +201,19 @@ grpc::ServerUnaryReactor* JobGatewayService::GetJobStatus(grpc::CallbackServerCo
         to_proto(result.value(), response);
         call->finish_ok();
       },
-      deadline_of(*context, options_.job_call_timeout));
-  return reactor;
+      input.job_deadline(options_.job_call_timeout));
 }
 
-grpc::ServerUnaryReactor* JobGatewayService::TerminateJob(grpc::CallbackServerContext* context,
-                                                          const v1::TerminateJobRequest* request,
-                                                          v1::TerminateJobResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  CallSpec spec = call_spec("TerminateJob", request->scope(), request->job_instance_id());
+void JobGatewayService::terminate_job(const CallInput& input,
+                                      const v1::TerminateJobRequest& request,
+                                      v1::TerminateJobResponse* response, Call::Respond respond) {
+  CallSpec spec = call_spec("TerminateJob", request.scope(), request.job_instance_id());
   spec.audit = audit_record(spec, 0, {});
-  auto call = unary_call(services(), std::move(spec), context, reactor);
+  auto call = std::make_shared<Call>(services(), std::move(spec), std::move(respond));
   auto domain = call->begin(
-      presented_by(*context), [request] { return to_terminate(*request); },
-      core::Operation::kTerminate, request->operator_());
-  if (!domain) return reactor;
+      input.presented, [&request] { return to_terminate(request); }, core::Operation::kTerminate,
+      request.operator_());
+  if (!domain) return;
   const std::int64_t job_instance_id = domain->job_instance_id;
   job_.operate_job_instance(
       *domain,
@@ -229,7 +229,87 @@ grpc::ServerUnaryReactor* JobGatewayService::TerminateJob(grpc::CallbackServerCo
         hub_.poke(job_instance_id);
         call->finish_ok("terminate requested");
       },
-      deadline_of(*context, options_.job_call_timeout));
+      input.job_deadline(options_.job_call_timeout));
+}
+
+void JobGatewayService::list_jobs(const CallInput& input, const v1::ListJobsRequest& request,
+                                  v1::ListJobsResponse* response, Call::Respond respond) {
+  CallSpec spec = call_spec("ListJobs", request.scope(), 0);
+  spec.any_scope = true;
+  auto call = std::make_shared<Call>(services(), std::move(spec), std::move(respond));
+  auto query = call->begin(input.presented, [&request] { return to_list_jobs(request); },
+                           core::Operation::kRead, {});
+  if (!query) return;
+  if (options_.catalog == nullptr) {
+    call->finish(CallStatus(StatusCode::kUnimplemented, "ListJobs is not served by this jobgw"));
+    return;
+  }
+  options_.catalog->list(
+      [call, response, query = std::move(*query)](core::Result<std::vector<CatalogEntry>> entries) {
+        if (!entries) {
+          // The catalog's own trouble (Redis), not JOB's.
+          call->finish(CallStatus(StatusCode::kUnavailable, entries.error().message),
+                       entries.error().describe());
+          return;
+        }
+        auto page = list_page(std::move(entries.value()), query,
+                              [&call](const core::Scope& scope) { return call->may_read(scope); });
+        if (!page) {
+          call->fail(page.error());
+          return;
+        }
+        *response = std::move(page.value());
+        call->finish_ok();
+      });
+}
+
+// The gRPC face: each override hands its call to the transport-neutral method.
+
+grpc::ServerUnaryReactor* JobGatewayService::ExecuteScript(grpc::CallbackServerContext* context,
+                                                           const v1::ExecuteScriptRequest* request,
+                                                           v1::JobRef* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  execute_script(input_of(*context), *request, response, unary_respond(context, reactor));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* JobGatewayService::TransferFile(grpc::CallbackServerContext* context,
+                                                          const v1::TransferFileRequest* request,
+                                                          v1::JobRef* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  transfer_file(input_of(*context), *request, response, unary_respond(context, reactor));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* JobGatewayService::GetJobStatus(grpc::CallbackServerContext* context,
+                                                          const v1::GetJobStatusRequest* request,
+                                                          v1::JobSnapshot* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  get_job_status(input_of(*context), *request, response, unary_respond(context, reactor));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* JobGatewayService::GetIpLogs(grpc::CallbackServerContext* context,
+                                                       const v1::GetIpLogsRequest* request,
+                                                       v1::GetIpLogsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  get_ip_logs(input_of(*context), *request, response, unary_respond(context, reactor));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* JobGatewayService::TerminateJob(grpc::CallbackServerContext* context,
+                                                          const v1::TerminateJobRequest* request,
+                                                          v1::TerminateJobResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  terminate_job(input_of(*context), *request, response, unary_respond(context, reactor));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* JobGatewayService::ListJobs(grpc::CallbackServerContext* context,
+                                                      const v1::ListJobsRequest* request,
+                                                      v1::ListJobsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  list_jobs(input_of(*context), *request, response, unary_respond(context, reactor));
   return reactor;
 }
 

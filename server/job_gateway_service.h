@@ -24,9 +24,15 @@
 #include "server/authorizer.h"
 #include "server/call.h"
 #include "server/ip_log_hosts.h"
+#include "server/job_catalog.h"
 #include "server/request_validation.h"
 #include "server/server_metrics.h"
 #include "server/status_mapping.h"
+
+namespace jobgw::core {
+class LogFollowHub;
+class LogFollower;
+}  // namespace jobgw::core
 
 namespace jobgw::server {
 
@@ -53,6 +59,13 @@ struct ServiceOptions {
   const Authorizer* authorizer = nullptr;
   core::CallerLimits* caller_limits = nullptr;
   core::AuditLog* audit = nullptr;
+
+  // ListJobs' source (server/job_catalog.h) and FollowLogs' shared log reads; null: the RPC
+  // answers UNIMPLEMENTED. Each must outlive the service.
+  JobCatalog* catalog = nullptr;
+  core::LogFollowHub* logs = nullptr;
+  // Hosts one FollowLogs stream may follow (follow.max_hosts).
+  std::size_t follow_max_hosts = 100;
 };
 
 // What GetIpLogs asks JOB after filling in what the caller left out from the job's status.
@@ -77,15 +90,41 @@ std::vector<core::Host> ip_logs_hosts(const core::IpLogsRequest& request);
 // with NOT_FOUND naming the step when the job has no such step (or no steps at all).
 std::optional<CallStatus> complete_ip_logs_request(const core::JobSnapshot& job, IpLogsPlan* plan);
 
-// The JobGateway gRPC service over one JobClient and one WatchHub (docs/ARCHITECTURE.md "server/"):
-// validates, maps to JOB, maps errors back. Reactors never block: unary RPCs finish from
-// JobClient completions on the io threads; WatchStatus pulls from a hub Subscription.
+// The JobGateway service over one JobClient and one WatchHub (docs/ARCHITECTURE.md "server/"):
+// validates, maps to JOB, maps errors back. Each RPC has a transport-neutral method that runs the
+// call pipeline (server/call.h) and answers through the Call's respond; the gRPC overrides
+// (below) and the HTTP/JSON face (server/http_api.h) are thin adapters over them. Nothing blocks:
+// unary calls finish from JobClient completions on the io threads; streams pull from the hub.
 class JobGatewayService final : public v1::JobGateway::CallbackService {
  public:
   // `metrics` may be null. `submitter` may be null: submits then go straight to JOB, with no
   // request_id deduplication and no record for restarts. All must outlive the grpc::Server.
   JobGatewayService(core::JobClient& job, core::WatchHub& hub, ServerMetrics* metrics,
                     ServiceOptions options, core::IdempotentSubmitter* submitter = nullptr);
+
+  // Transport-neutral unary calls: `respond` runs exactly once, after `response` (which must
+  // live until then) is filled when the status is OK. Requests are read before they return.
+  void execute_script(const CallInput& input, const v1::ExecuteScriptRequest& request,
+                      v1::JobRef* response, Call::Respond respond);
+  void transfer_file(const CallInput& input, const v1::TransferFileRequest& request,
+                     v1::JobRef* response, Call::Respond respond);
+  void get_job_status(const CallInput& input, const v1::GetJobStatusRequest& request,
+                      v1::JobSnapshot* response, Call::Respond respond);
+  void get_ip_logs(const CallInput& input, const v1::GetIpLogsRequest& request,
+                   v1::GetIpLogsResponse* response, Call::Respond respond);
+  void terminate_job(const CallInput& input, const v1::TerminateJobRequest& request,
+                     v1::TerminateJobResponse* response, Call::Respond respond);
+  void list_jobs(const CallInput& input, const v1::ListJobsRequest& request,
+                 v1::ListJobsResponse* response, Call::Respond respond);
+
+  // Transport-neutral streams: a Call whose respond ends the transport's stream, and the
+  // subscription it pulls from. Null subscription: the pipeline refused the call (finished).
+  std::unique_ptr<Call> stream_call(const char* method, const v1::Scope& scope,
+                                    std::int64_t job_instance_id, Call::Respond respond);
+  std::shared_ptr<core::Subscription> open_watch(Call& call, const CallInput& input,
+                                                 const v1::WatchStatusRequest& request);
+  std::shared_ptr<core::LogFollower> open_follow(Call& call, const CallInput& input,
+                                                 const v1::FollowLogsRequest& request);
 
   grpc::ServerUnaryReactor* ExecuteScript(grpc::CallbackServerContext* context,
                                           const v1::ExecuteScriptRequest* request,
@@ -104,6 +143,11 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   grpc::ServerUnaryReactor* TerminateJob(grpc::CallbackServerContext* context,
                                          const v1::TerminateJobRequest* request,
                                          v1::TerminateJobResponse* response) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* context,
+                                     const v1::ListJobsRequest* request,
+                                     v1::ListJobsResponse* response) override;
+  grpc::ServerWriteReactor<v1::LogEvent>* FollowLogs(grpc::CallbackServerContext* context,
+                                                     const v1::FollowLogsRequest* request) override;
 
   const ServiceOptions& options() const { return options_; }
   // RPCs started and not yet finished; shutdown waits for this to reach 0 rather than for the
@@ -111,22 +155,19 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   std::int64_t in_flight() const { return in_flight_.load(); }
 
  private:
-  class WatchReactor;
-
   // What every call's pipeline uses (server/call.h).
   CallServices services();
   // ExecuteScript and TransferFile: one path from the pipeline's steps to the JobRef. `validate`
   // makes the core request (request_id checked too); `send` hands it to JOB, exactly once.
   template <typename Domain>
   void submit(
-      grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor, CallSpec spec,
-      core::Operation operation, const std::string& requested_operator,
-      std::function<core::Result<Domain>()> validate,
+      const CallInput& input, CallSpec spec, Call::Respond respond, core::Operation operation,
+      const std::string& requested_operator, std::function<core::Result<Domain>()> validate,
       std::function<void(const Domain&, core::IdempotentSubmitter::SendDone, core::Deadline)> send,
       v1::JobRef* response);
   void submitted(const std::shared_ptr<Call>& call, const core::Scope& scope,
-                 core::Result<core::JobRef> result, core::SubmitSource source,
-                 v1::JobRef* response);
+                 const std::string& job_operator, core::Result<core::JobRef> result,
+                 core::SubmitSource source, v1::JobRef* response);
   // GetIpLogs (ip_logs_rpc.cc): the step and hosts from the job's status when the caller left
   // them out, one page from JOB, and a look at the step for named hosts JOB has no log for.
   void plan_ip_logs(const std::shared_ptr<Call>& call, IpLogsPlan plan,

@@ -162,4 +162,20 @@ v1::StatusEvent to_proto(const core::WatchEvent& event) {
   return out;
 }
 
+void to_proto(const core::LogEvent& event, v1::LogEvent* out) {
+  out->set_seq(event.seq);
+  out->set_kind(static_cast<v1::LogEventKind>(event.kind));
+  to_proto(event.host, out->mutable_host());
+  out->set_step_instance_id(event.step_instance_id);
+  out->set_text(event.text);
+  out->set_offset(event.offset);
+  out->clear_file_entries();
+  for (const auto& entry : event.file_entries) to_proto(entry, out->add_file_entries());
+  out->set_status(static_cast<v1::HostStatus>(event.status));
+  out->set_exit_code(event.exit_code);
+  out->set_resumed(event.resumed);
+  out->set_observed_at_ms(event.observed_at_ms);
+  out->set_truncated(event.truncated);
+}
+
 }  // namespace jobgw::server

@@ -4,6 +4,7 @@
 #include "core/job/ip_logs.h"
 #include "core/job/job_requests.h"
 #include "core/job/job_snapshot.h"
+#include "core/logs/log_event.h"
 #include "core/watch/watch_event.h"
 #include "jobgw/v1/job_gateway.pb.h"
 
@@ -26,6 +27,7 @@ void to_proto(const core::FileHostLog& log, v1::FileHostLog* out);
 void to_proto(const core::IpLogs& logs, v1::GetIpLogsResponse* out);
 // SNAPSHOT/FINISHED carry the snapshot; JOB_/STEP_/HOST_CHANGED set the matching `change`.
 void to_proto(const core::WatchEvent& event, v1::StatusEvent* out);
+void to_proto(const core::LogEvent& event, v1::LogEvent* out);
 
 // Value-returning conveniences for tests and callers that own the message.
 v1::JobSnapshot to_proto(const core::JobSnapshot& job);

@@ -396,6 +396,70 @@ core::Result<WatchTarget> to_watch(const v1::WatchStatusRequest& request) {
   return out;
 }
 
+core::Result<FollowTarget> to_follow(const v1::FollowLogsRequest& request, std::size_t max_hosts) {
+  FollowTarget out;
+  auto scope = to_scope(request.scope());
+  if (!scope) return scope.error();
+  out.scope = std::move(scope.value());
+  if (auto e = check_job_id(request.job_instance_id(), "job_instance_id")) return *e;
+  if (request.step_instance_id() < 0) {
+    return invalid("step_instance_id",
+                   "must be 0 (the job's first step) or a step instance id, got " +
+                       std::to_string(request.step_instance_id()));
+  }
+  const std::size_t named =
+      static_cast<std::size_t>(request.host_ids_size()) + request.hosts_size();
+  if (named > max_hosts) {
+    return invalid(request.host_ids_size() > 0 ? "host_ids" : "hosts",
+                   "at most " + std::to_string(max_hosts) +
+                       " hosts may be followed by one stream (follow.max_hosts), got " +
+                       std::to_string(named));
+  }
+  auto ids = to_host_ids(request.host_ids(), "host_ids");
+  if (!ids) return ids.error();
+  auto hosts = to_hosts(request.hosts(), "hosts");
+  if (!hosts) return hosts.error();
+  out.job_instance_id = request.job_instance_id();
+  out.step_instance_id = request.step_instance_id();
+  for (std::int64_t id : ids.value()) {
+    core::Host host;
+    host.host_id = id;
+    out.hosts.push_back(std::move(host));
+  }
+  out.hosts.insert(out.hosts.end(), hosts.value().begin(), hosts.value().end());
+  if (request.after_seq() != 0) out.after_seq = request.after_seq();
+  out.operator_name = request.operator_();
+  return out;
+}
+
+core::Result<ListJobsQuery> to_list_jobs(const v1::ListJobsRequest& request) {
+  ListJobsQuery out;
+  if (!request.scope().id().empty() || !request.scope().type().empty()) {
+    auto scope = to_scope(request.scope());
+    if (!scope) return scope.error();
+    out.scope = std::move(scope.value());
+  }
+  if (!v1::JobStateFilter_IsValid(request.state())) {
+    return invalid("state", "unknown state filter " + std::to_string(request.state()));
+  }
+  out.state = request.state();
+  if (utf8_length(request.name_prefix()) > kMaxTaskNameChars) {
+    return invalid("name_prefix", "at most " + std::to_string(kMaxTaskNameChars) +
+                                      " characters, got " +
+                                      std::to_string(utf8_length(request.name_prefix())));
+  }
+  out.name_prefix = request.name_prefix();
+  if (request.page_size() < 0 || request.page_size() > static_cast<int>(kMaxListPageSize)) {
+    return invalid("page_size", "must be 0 (" + std::to_string(kDefaultListPageSize) + ") or 1.." +
+                                    std::to_string(kMaxListPageSize) + ", got " +
+                                    std::to_string(request.page_size()));
+  }
+  out.page_size = request.page_size() == 0 ? kDefaultListPageSize
+                                           : static_cast<std::size_t>(request.page_size());
+  out.page_token = request.page_token();
+  return out;
+}
+
 std::optional<core::Error> check_request_id(const std::string& request_id) {
   if (request_id.size() > kMaxRequestIdBytes) {
     return core::Error::invalid_argument("request_id: " + std::to_string(request_id.size()) +

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/base/result.h"
 #include "core/base/targets.h"
@@ -32,6 +33,29 @@ struct WatchTarget {
   // A stream reads as jobgw's default operator; set by authorization like every request's.
   std::string operator_name;
 };
+
+// What a FollowLogs stream follows. No hosts: every host of the step; step 0: the job's first.
+struct FollowTarget {
+  core::Scope scope;
+  std::int64_t job_instance_id = 0;
+  std::int64_t step_instance_id = 0;
+  std::vector<core::Host> hosts;           // by id, then by cloud id + IP
+  std::optional<std::uint64_t> after_seq;  // unset when the request said 0
+  std::string operator_name;
+};
+
+// What a ListJobs call asks for. An empty scope id: every scope the caller may read.
+struct ListJobsQuery {
+  core::Scope scope;
+  int state = 0;  // v1::JobStateFilter
+  std::string name_prefix;
+  std::size_t page_size = 50;
+  std::string page_token;
+  std::string operator_name;  // unused; authorization fills it like every request's
+};
+
+inline constexpr std::size_t kDefaultListPageSize = 50;
+inline constexpr std::size_t kMaxListPageSize = 500;
 
 // Each function turns a proto request into the domain request JobClient takes, or fails with an
 // Error of kind kInvalidArgument whose message starts with the offending proto field path, e.g.
@@ -62,6 +86,9 @@ core::Result<core::IpLogsRequest> to_ip_logs(const v1::GetIpLogsRequest& request
 // operate_job_instance with operation_code 1 (terminate).
 core::Result<core::OperateJobRequest> to_terminate(const v1::TerminateJobRequest& request);
 core::Result<WatchTarget> to_watch(const v1::WatchStatusRequest& request);
+// At most `max_hosts` hosts (host_ids and hosts together).
+core::Result<FollowTarget> to_follow(const v1::FollowLogsRequest& request, std::size_t max_hosts);
+core::Result<ListJobsQuery> to_list_jobs(const v1::ListJobsRequest& request);
 
 // A submit's request_id is its idempotency key (and appears in logs and messages): empty, or at
 // most kMaxRequestIdBytes of printable ASCII without spaces, e.g. a UUID.

@@ -72,6 +72,7 @@ std::string message_for(const core::Error& error) {
     case core::ErrorKind::kConflict:
       return error.message;
     case core::ErrorKind::kNotFound:
+    case core::ErrorKind::kResourceExhausted:
       return error.message;
   }
   return error.message;
@@ -160,6 +161,8 @@ StatusCode status_code_for(const core::Error& error) {
       return StatusCode::kFailedPrecondition;
     case core::ErrorKind::kNotFound:
       return StatusCode::kNotFound;
+    case core::ErrorKind::kResourceExhausted:
+      return StatusCode::kResourceExhausted;
   }
   return StatusCode::kInternal;
 }
