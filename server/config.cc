@@ -310,6 +310,29 @@ Problem check_log_level(const std::string& v) {
   return "expected trace, debug, info, warn, error, critical or off";
 }
 
+// "https://a.example, http://localhost:3000": each an origin, no path; "*" is refused, since
+// credentials (Bearer tokens) must never be offered to every site.
+Problem check_origins(const std::string& v) {
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    std::size_t end = v.find(',', start);
+    if (end == std::string::npos) end = v.size();
+    std::string origin = v.substr(start, end - start);
+    while (!origin.empty() && origin.front() == ' ') origin.erase(origin.begin());
+    while (!origin.empty() && origin.back() == ' ') origin.pop_back();
+    if (!origin.empty()) {
+      if (origin == "*") return "\"*\" is not allowed: list the origins";
+      const bool scheme = origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0;
+      const std::size_t host = origin.find("//") + 2;
+      if (!scheme || origin.find('/', host) != std::string::npos || host >= origin.size()) {
+        return "\"" + origin + "\" is not an origin like https://dash.example:8443";
+      }
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
 constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr std::uint64_t kHour = 3600 * 1000;
 constexpr std::uint64_t kDay = 24 * kHour;
@@ -475,6 +498,34 @@ const std::vector<Key>& keys() {
                            FIELD(callback.public_url), check_optional_url));
     k.push_back(string_key("metrics.listen", "HTTP address for /metrics and /healthz (empty = off)",
                            FIELD(metrics.listen), check_optional_listen));
+    k.push_back(string_key("http.listen",
+                           "HTTP/JSON + SSE API and status page address HOST:PORT (empty = off)",
+                           FIELD(http.http.listen), check_optional_listen));
+    k.push_back(string_key("http.tls_cert_file", "PEM certificate chain for HTTPS on http.listen",
+                           FIELD(http.http.tls_cert_file)));
+    k.push_back(string_key("http.tls_key_file", "PEM private key of http.tls_cert_file",
+                           FIELD(http.http.tls_key_file)));
+    k.push_back(string_key("http.cors_origins",
+                           "comma-separated origins whose pages may call http.listen (CORS; "
+                           "empty = off)",
+                           FIELD(http.cors_origins), check_origins));
+    k.push_back(ms_key("http.heartbeat_ms",
+                       "comment line sent on idle event streams this often (keeps proxies from "
+                       "closing them)",
+                       FIELD(http.heartbeat), 100, kHour));
+    k.push_back(ms_key("follow.interval_ms",
+                       "one log read per followed step this often while a followed host runs",
+                       FIELD(follow.interval), 50, kHour));
+    k.push_back(uint_key("follow.max_hosts", "hosts one FollowLogs stream may follow",
+                         FIELD(follow.max_hosts), 1, 500));
+    k.push_back(uint_key("follow.max_host_log_bytes",
+                         "bytes of one host's log held for followers; beyond, its text is cut "
+                         "(truncated) and GetIpLogs has the rest",
+                         FIELD(follow.max_host_log_bytes), 4096, 1024 * kMiB));
+    k.push_back(ms_key("follow.retention_ms",
+                       "how long a step's logs stay held after its last follower left (for "
+                       "resumes)",
+                       FIELD(follow.retention), 0, kDay));
     k.push_back(uint_key("limits.max_script_bytes", "largest script_content accepted",
                          FIELD(service.validation.max_script_bytes), 1, 64 * kMiB));
     k.push_back(uint_key("limits.max_param_bytes", "largest script_param accepted",
@@ -578,7 +629,9 @@ Result<void> validate_tls(const GatewayConfig& c) {
         Pair{c.metrics.tls_cert_file, c.metrics.tls_key_file, "metrics.tls_cert_file",
              "metrics.tls_key_file"},
         Pair{c.callback.http.tls_cert_file, c.callback.http.tls_key_file, "callback.tls_cert_file",
-             "callback.tls_key_file"}}) {
+             "callback.tls_key_file"},
+        Pair{c.http.http.tls_cert_file, c.http.http.tls_key_file, "http.tls_cert_file",
+             "http.tls_key_file"}}) {
     if (p.cert.empty() != p.key.empty()) {
       return config_error(std::string(p.cert_name) + " and " + p.key_name +
                           " go together: set both or neither");

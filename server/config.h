@@ -10,6 +10,7 @@
 
 #include "core/base/result.h"
 #include "core/job/job_client.h"
+#include "core/logs/log_follow_hub.h"
 #include "core/security/caller_limits.h"
 #include "core/watch/watch_hub.h"
 #include "server/admission.h"
@@ -40,6 +41,16 @@ struct HttpListenerConfig {
   std::string listen;
   std::string tls_cert_file;
   std::string tls_key_file;
+};
+
+// The HTTP/JSON + Server-Sent Events face and the status page (keys http.*).
+struct HttpApiConfig {
+  HttpListenerConfig http;  // listen empty: off
+  // Origins (scheme://host[:port]) whose pages may call the face (CORS), comma-separated; empty:
+  // no CORS headers, so browsers keep other sites' pages out.
+  std::string cors_origins;
+  // A comment line on idle event streams this often, so proxies do not close them.
+  std::chrono::milliseconds heartbeat{15000};
 };
 
 // JOB's end-of-job callbacks (keys callback.*).
@@ -103,6 +114,8 @@ struct GatewayConfig {
   StateConfig state;
   CallbackConfig callback;
   HttpListenerConfig metrics{"127.0.0.1:9464", {}, {}};
+  HttpApiConfig http;
+  core::LogFollowConfig follow;
   AuthConfig auth;
 
   unsigned threads = 0;

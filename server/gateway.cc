@@ -39,9 +39,10 @@ std::string address_of(const HttpListener* listener) {
 
 // Written to a temporary file and renamed, so a test polling for it never reads half of it.
 bool write_ports_file(const std::string& path, int grpc_port, const HttpListener* metrics,
-                      const HttpListener* callback) {
+                      const HttpListener* callback, const HttpListener* http) {
   nlohmann::json ports;
   ports["grpc"] = grpc_port;
+  ports["http"] = http ? nlohmann::json(http->port()) : nlohmann::json(nullptr);
   ports["metrics"] = metrics ? nlohmann::json(metrics->port()) : nlohmann::json(nullptr);
   ports["callback"] = callback ? nlohmann::json(callback->port()) : nlohmann::json(nullptr);
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -63,15 +64,13 @@ struct HttpTlsKeys {
   const std::string& key_file;
 };
 
-core::Result<std::unique_ptr<HttpListener>> listen_http(boost::asio::io_context& io,
-                                                        const std::string& key,
-                                                        const std::string& spec,
-                                                        RouteTargets routes, const HttpTlsKeys& tls,
-                                                        std::string* failed_key) {
+template <typename Handler>
+core::Result<std::unique_ptr<HttpListener>> listen_http(
+    boost::asio::io_context& io, const std::string& key, const std::string& spec, Handler handler,
+    const HttpTlsKeys& tls, std::string* failed_key, HttpListenerOptions options = {}) {
   *failed_key = key;
   auto address = parse_listen_address(spec);
   if (!address) return address.error();
-  HttpListenerOptions options;
   if (!tls.cert_file.empty()) {
     TlsFiles files;
     files.cert_file = tls.cert_file;
@@ -85,8 +84,8 @@ core::Result<std::unique_ptr<HttpListener>> listen_http(boost::asio::io_context&
     }
     options.tls = std::move(context.value());
   }
-  return HttpListener::create(io, address.value().host, address.value().port,
-                              make_http_routes(routes), options);
+  return HttpListener::create(io, address.value().host, address.value().port, std::move(handler),
+                              options);
 }
 
 // off, tls, or mtls (client certificates verified; "mtls_required" when they must be sent).
@@ -126,9 +125,10 @@ std::optional<StartupError> Gateway::start() {
   if (!error) error = start_core();
   if (!error) error = start_http();
   if (!error) error = start_grpc();
+  if (!error) error = start_http_api();
   if (!error && !config_.ports_file.empty() &&
       !write_ports_file(config_.ports_file, grpc_port_, metrics_listener(),
-                        callback_listener_.get())) {
+                        callback_listener_.get(), http_listener_.get())) {
     error = failed("ports_file", "cannot write " + config_.ports_file);
   }
   if (error) {
@@ -208,8 +208,47 @@ std::optional<StartupError> Gateway::start_core() {
   if (auto error = start_replication()) return error;
   core::WatchObserver* front_observer = &core_metrics_;
   if (front_observer_) front_observer = front_observer_.get();
-  hub_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, watch_config, front_observer);
+  core::ReadBudget* budget = budget_.get();
+  if (budget == nullptr) {
+    bucket_ = core::TokenBucket::create(*scheduler_, config_.watch.reads_per_second,
+                                        config_.watch.read_burst);
+    budget = bucket_.get();
+  }
+  hub_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, watch_config, front_observer,
+                                          nullptr, budget_ ? nullptr : budget);
   if (auto error = start_feed()) return error;
+  // Log follows read JOB like status polls do, under the same budget (the deployment's with
+  // Redis), and learn hosts' statuses from the front hub.
+  log_source_ = std::make_unique<core::JobClientLogSource>(*job_, config_.service.job_call_timeout);
+  logs_ = std::make_unique<core::LogFollowHub>(*scheduler_, *log_source_, *hub_, *budget,
+                                               config_.follow);
+  metrics_.add_scrape_hook([this] {
+    const auto stats = logs_->stats();
+    metrics_.log_follow(stats.followers, stats.steps, stats.reads, stats.read_errors);
+  });
+  auto followers = [logs = logs_.get()](const core::Scope& scope, std::int64_t job) {
+    return logs->followers_of(scope, job);
+  };
+  if (redis_) {
+    RedisJobCatalogConfig catalog;
+    catalog.prefix = config_.state.redis_key_prefix;
+    catalog.replica_id = replica_id_;
+    catalog.window = std::chrono::seconds(config_.state.idempotency_window_s);
+    auto local = [hub = hub_.get(), followers] {
+      std::map<std::string, std::size_t> counts;
+      for (const auto& job : hub->list()) {
+        counts[RedisJobCatalog::member(job.scope, job.job_instance_id)] =
+            job.subscribers + followers(job.scope, job.job_instance_id);
+      }
+      return counts;
+    };
+    redis_catalog_ =
+        std::make_unique<RedisJobCatalog>(*redis_, *scheduler_, std::move(catalog), local);
+    catalog_ptr_ = redis_catalog_.get();
+  } else {
+    catalog_ = std::make_unique<LocalJobCatalog>(*hub_, followers);
+    catalog_ptr_ = catalog_.get();
+  }
 
   caller_limits_ = std::make_unique<core::CallerLimits>(*scheduler_, config_.caller_limits);
   if (!authorizer_->insecure()) {
@@ -250,6 +289,7 @@ std::optional<StartupError> Gateway::start_core() {
     feed_->start();
     feed_started_ = true;
   }
+  if (redis_catalog_) redis_catalog_->start();
   // Expire first, so a job recorded longer ago than the window is not watched again.
   submitter_->start_expiry(std::min<std::chrono::milliseconds>(window, std::chrono::hours(1)));
   auto jobs = submitter_->unfinished();
@@ -287,16 +327,17 @@ std::optional<StartupError> Gateway::start_http() {
   if (!config_.callback.http.listen.empty()) {
     auto listener = listen_http(
         io_, "callback.listen", config_.callback.http.listen,
-        {hub_.get(), &metrics_, /*serve_metrics=*/shared_listener, callback_secret_.get()},
+        make_http_routes(
+            {hub_.get(), &metrics_, /*serve_metrics=*/shared_listener, callback_secret_.get()}),
         {"callback", config_.callback.http.tls_cert_file, config_.callback.http.tls_key_file},
         &key);
     if (!listener) return failed(key, listener.error().message);
     callback_listener_ = std::move(listener.value());
   }
   if (!config_.metrics.listen.empty() && !shared_listener) {
-    auto listener =
-        listen_http(io_, "metrics.listen", config_.metrics.listen, {nullptr, &metrics_, true},
-                    {"metrics", config_.metrics.tls_cert_file, config_.metrics.tls_key_file}, &key);
+    auto listener = listen_http(
+        io_, "metrics.listen", config_.metrics.listen, make_http_routes({nullptr, &metrics_, true}),
+        {"metrics", config_.metrics.tls_cert_file, config_.metrics.tls_key_file}, &key);
     if (!listener) return failed(key, listener.error().message);
     metrics_listener_ = std::move(listener.value());
   }
@@ -325,6 +366,9 @@ ServiceOptions Gateway::service_options() const {
   options.authorizer = authorizer_.get();
   options.caller_limits = caller_limits_.get();
   options.audit = audit_.get();
+  options.catalog = catalog_ptr_;
+  options.logs = logs_.get();
+  options.follow_max_hosts = config_.follow.max_hosts;
   return options;
 }
 
@@ -360,6 +404,28 @@ std::optional<StartupError> Gateway::start_grpc() {
   return std::nullopt;
 }
 
+// The HTTP/JSON + SSE face and the status page, over the same service as gRPC.
+std::optional<StartupError> Gateway::start_http_api() {
+  if (config_.http.http.listen.empty()) return std::nullopt;
+  HttpApiOptions api;
+  api.cors_origins = parse_origins(config_.http.cors_origins);
+  api.heartbeat = config_.http.heartbeat;
+  api.metrics = &metrics_;
+  http_api_ = std::make_unique<HttpApi>(*service_, *scheduler_, std::move(api));
+  HttpListenerOptions options;
+  // JSON escapes can make a body several times its script; validation, not the listener's
+  // limit, should be what refuses an oversized script_content, naming it.
+  options.body_limit = 4 * config_.grpc.max_receive_message_bytes;
+  options.max_connections = 4096;
+  std::string key;
+  auto listener = listen_http(
+      io_, "http.listen", config_.http.http.listen, http_api_->handler(),
+      {"http", config_.http.http.tls_cert_file, config_.http.http.tls_key_file}, &key, options);
+  if (!listener) return failed(key, listener.error().message);
+  http_listener_ = std::move(listener.value());
+  return std::nullopt;
+}
+
 const HttpListener* Gateway::metrics_listener() const {
   const bool shared = !config_.callback.http.listen.empty() &&
                       config_.callback.http.listen == config_.metrics.listen;
@@ -376,10 +442,10 @@ int Gateway::callback_port() const { return callback_listener_ ? callback_listen
 void Gateway::log_started() const {
   std::string grpc_host = config_.grpc.listen.substr(0, config_.grpc.listen.rfind(':'));
   spdlog::info(
-      "event=started grpc={}:{} grpc_tls={} metrics={} callback={} callback_url={} "
+      "event=started grpc={}:{} grpc_tls={} http={} metrics={} callback={} callback_url={} "
       "job_base_url={} api_mode={} app_code={} app_secret={} threads={}",
-      grpc_host, grpc_port_, grpc_tls_mode(config_), address_of(metrics_listener()),
-      address_of(callback_listener_.get()),
+      grpc_host, grpc_port_, grpc_tls_mode(config_), address_of(http_listener_.get()),
+      address_of(metrics_listener()), address_of(callback_listener_.get()),
       callback_url_.empty() ? "none" : CallbackSecret::without_query(callback_url_),
       config_.job.http.base_url, core::api_mode_name(config_.job.api.mode),
       config_.job.api.app_code.empty() ? "none" : config_.job.api.app_code,
@@ -412,6 +478,12 @@ void Gateway::stop(std::chrono::milliseconds grace) {
     reason.kind = core::ErrorKind::kCancelled;
     reason.message = "jobgw is shutting down";
     hub_->shutdown(reason);
+  }
+  if (logs_) {
+    core::Error reason;
+    reason.kind = core::ErrorKind::kCancelled;
+    reason.message = "jobgw is shutting down";
+    logs_->shutdown(reason);
   }
   // Leases go back now, so the other replicas adopt this one's jobs at their next scan.
   feed_started_ = false;
@@ -525,6 +597,8 @@ std::optional<StartupError> Gateway::start_feed() {
 void Gateway::stop_threads() {
   // Its timer lives on the io_context: cancel it while the context still exists.
   if (watcher_) watcher_->stop();
+  if (redis_catalog_) redis_catalog_->stop();
+  if (http_listener_) http_listener_->stop();
   if (callback_listener_) callback_listener_->stop();
   if (metrics_listener_) metrics_listener_->stop();
   if (job_) job_->shutdown();

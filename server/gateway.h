@@ -14,6 +14,8 @@
 
 #include "core/base/scheduler.h"
 #include "core/job/job_client.h"
+#include "core/logs/log_follow_hub.h"
+#include "core/logs/log_source.h"
 #include "core/metrics/metrics.h"
 #include "core/redis/redis_client.h"
 #include "core/replica/redis_read_budget.h"
@@ -24,13 +26,17 @@
 #include "core/submit/idempotent_submitter.h"
 #include "core/submit/submit_store.h"
 #include "core/watch/job_client_status_source.h"
+#include "core/watch/token_bucket.h"
 #include "core/watch/watch_hub.h"
 #include "server/authorizer.h"
 #include "server/callback_secret.h"
 #include "server/config.h"
 #include "server/credentials_watcher.h"
+#include "server/http_api.h"
 #include "server/http_listener.h"
+#include "server/job_catalog.h"
 #include "server/job_gateway_service.h"
+#include "server/redis_job_catalog.h"
 #include "server/replica_metrics.h"
 #include "server/server_metrics.h"
 
@@ -69,6 +75,8 @@ class Gateway {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const;
   int callback_port() const;
+  // The HTTP/JSON + SSE face and status page (0: off).
+  int http_port() const { return http_listener_ ? http_listener_->port() : 0; }
   // The URL JOB's callbacks are sent to, without a job's token; empty when callbacks are off.
   const std::string& callback_url() const { return callback_url_; }
 
@@ -82,6 +90,8 @@ class Gateway {
   std::optional<StartupError> start_feed();
   void register_unfinished();
   std::optional<StartupError> start_http();
+  // The HTTP/JSON + SSE face, once the service exists.
+  std::optional<StartupError> start_http_api();
   std::optional<StartupError> start_grpc();
   ServiceOptions service_options() const;
   const HttpListener* metrics_listener() const;
@@ -102,7 +112,15 @@ class Gateway {
   std::unique_ptr<core::JobClient> job_;
   std::unique_ptr<core::AsioScheduler> scheduler_;
   std::unique_ptr<core::JobClientStatusSource> source_;
+  // One replica: the read budget the hub's polls and the log follows share.
+  std::shared_ptr<core::TokenBucket> bucket_;
   std::unique_ptr<core::WatchHub> hub_;
+  std::unique_ptr<core::JobClientLogSource> log_source_;
+  std::unique_ptr<core::LogFollowHub> logs_;
+  // ListJobs' source: this hub's jobs, or with Redis every replica's.
+  std::unique_ptr<LocalJobCatalog> catalog_;
+  std::unique_ptr<RedisJobCatalog> redis_catalog_;
+  JobCatalog* catalog_ptr_ = nullptr;
   std::unique_ptr<core::CallerLimits> caller_limits_;
   std::unique_ptr<CredentialsWatcher> watcher_;  // with a credentials file only
   std::string replica_id_;
@@ -124,6 +142,8 @@ class Gateway {
   std::unique_ptr<HttpListener> metrics_listener_;
   std::string callback_url_;
   std::unique_ptr<JobGatewayService> service_;
+  std::unique_ptr<HttpApi> http_api_;
+  std::unique_ptr<HttpListener> http_listener_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   bool started_ = false;

@@ -99,7 +99,30 @@ ServerMetrics::ServerMetrics(core::Metrics& core)
                     .Name("jobgw_redis_up")
                     .Help("1 while the Redis that replicas share state on answers, else 0 "
                           "(exported only with state.redis_url)")
-                    .Register(*core.registry())) {
+                    .Register(*core.registry())),
+      log_followers_(BuildGauge()
+                         .Name("jobgw_log_followers")
+                         .Help("FollowLogs streams (gRPC and HTTP) following logs now")
+                         .Register(*core.registry())
+                         .Add({})),
+      log_followed_steps_(
+          BuildGauge()
+              .Name("jobgw_log_followed_steps")
+              .Help("steps whose logs jobgw holds for followers now (followed or kept for resumes)")
+              .Register(*core.registry())
+              .Add({})),
+      log_reads_(BuildCounter()
+                     .Name("jobgw_log_reads_total")
+                     .Help("log reads of JOB for followers (one per followed step and "
+                           "follow.interval, however many follow), by outcome")
+                     .Register(*core.registry())),
+      http_streams_(BuildGauge()
+                        .Name("jobgw_http_streams")
+                        .Help("event streams (text/event-stream) open on http.listen")
+                        .Register(*core.registry())
+                        .Add({})) {
+  log_reads_.Add({{"outcome", "ok"}});
+  log_reads_.Add({{"outcome", "error"}});
   // Every outcome is exported from the start at 0, so rate() and alerts see the series before
   // the first event.
   for (auto outcome : kCallbackOutcomes) callbacks_.Add({{"outcome", std::string(outcome)}});
@@ -157,5 +180,27 @@ void ServerMetrics::caller_limit_rejected(const std::string& limit) {
 }
 
 void ServerMetrics::redis_up(bool up) { redis_up_.Add({}).Set(up ? 1 : 0); }
+
+void ServerMetrics::log_follow(std::size_t followers, std::size_t steps, std::uint64_t reads,
+                               std::uint64_t read_errors) {
+  log_followers_.Set(static_cast<double>(followers));
+  log_followed_steps_.Set(static_cast<double>(steps));
+  std::lock_guard<std::mutex> lock(log_mu_);
+  // Counters only grow: add what happened since the last call.
+  if (reads >= read_errors) {
+    const std::uint64_t ok = reads - read_errors;
+    const std::uint64_t ok_seen = log_reads_seen_ - log_read_errors_seen_;
+    if (ok > ok_seen)
+      log_reads_.Add({{"outcome", "ok"}}).Increment(static_cast<double>(ok - ok_seen));
+  }
+  if (read_errors > log_read_errors_seen_) {
+    log_reads_.Add({{"outcome", "error"}})
+        .Increment(static_cast<double>(read_errors - log_read_errors_seen_));
+  }
+  log_reads_seen_ = reads;
+  log_read_errors_seen_ = read_errors;
+}
+
+void ServerMetrics::http_streams(std::size_t open) { http_streams_.Set(static_cast<double>(open)); }
 
 }  // namespace jobgw::server

@@ -6,7 +6,10 @@
 #include <prometheus/histogram.h>
 
 #include <cstddef>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/metrics/metrics.h"
 
@@ -48,8 +51,20 @@ class ServerMetrics {
   // state.redis_url.
   void redis_up(bool up);
 
+  // Live log following (FollowLogs): followers and followed steps now, log reads of JOB so far.
+  void log_follow(std::size_t followers, std::size_t steps, std::uint64_t reads,
+                  std::uint64_t read_errors);
+  // Event streams (text/event-stream) open on the HTTP face now.
+  void http_streams(std::size_t open);
+  // Runs before every scrape, to bring gauges read from elsewhere up to date. Add before
+  // serving.
+  void add_scrape_hook(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
+
   // The whole registry, core families included, in the Prometheus text format.
-  std::string serialize() const { return core_.serialize(); }
+  std::string serialize() const {
+    for (const auto& hook : hooks_) hook();
+    return core_.serialize();
+  }
   core::Metrics& core() { return core_; }
 
  private:
@@ -65,6 +80,14 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& credentials_reloads_;
   prometheus::Family<prometheus::Counter>& caller_limit_rejections_;
   prometheus::Family<prometheus::Gauge>& redis_up_;
+  prometheus::Gauge& log_followers_;
+  prometheus::Gauge& log_followed_steps_;
+  prometheus::Family<prometheus::Counter>& log_reads_;
+  prometheus::Gauge& http_streams_;
+  std::mutex log_mu_;  // scrapes may run at once
+  std::uint64_t log_reads_seen_ = 0;
+  std::uint64_t log_read_errors_seen_ = 0;
+  std::vector<std::function<void()>> hooks_;
 };
 
 }  // namespace jobgw::server
