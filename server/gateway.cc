@@ -417,6 +417,7 @@ std::optional<StartupError> Gateway::start_http_api() {
   // limit, should be what refuses an oversized script_content, naming it.
   options.body_limit = 4 * config_.grpc.max_receive_message_bytes;
   options.max_connections = 4096;
+  options.own_answer = own_answer;
   std::string key;
   auto listener = listen_http(
       io_, "http.listen", config_.http.http.listen, http_api_->handler(),

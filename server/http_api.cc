@@ -250,6 +250,19 @@ int http_status_of(StatusCode code) {
   }
 }
 
+HttpListenerResponse own_answer(int status, std::string_view message) {
+  StatusCode code = StatusCode::kInvalidArgument;
+  if (status == 413 || status == 431) code = StatusCode::kResourceExhausted;
+  if (status >= 500) code = StatusCode::kInternal;
+  std::string text(message);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  HttpListenerResponse out;
+  out.status = status;
+  out.content_type = kJson;
+  out.body = error_body(CallStatus(code, text), status);
+  return out;
+}
+
 std::vector<std::string> parse_origins(const std::string& list) {
   std::vector<std::string> out;
   for (std::string origin : split(list, ',')) {

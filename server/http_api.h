@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base/scheduler.h"
@@ -26,6 +27,9 @@ struct HttpApiOptions {
 
 // The HTTP status a call's status becomes (Google's HTTP mapping of the gRPC codes).
 int http_status_of(StatusCode code);
+
+// The listener's own answers (400 malformed, 413, 431, 500) as the face's JSON errors.
+HttpListenerResponse own_answer(int status, std::string_view message);
 
 // "https://a, http://b" -> {"https://a", "http://b"}.
 std::vector<std::string> parse_origins(const std::string& list);
