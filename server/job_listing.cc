@@ -153,8 +153,7 @@ bool matches(const CatalogEntry& e, const ListJobsQuery& q) {
     default:
       break;
   }
-  if (!q.name_prefix.empty() &&
-      name_of(e).compare(0, q.name_prefix.size(), q.name_prefix) != 0) {
+  if (!q.name_prefix.empty() && name_of(e).compare(0, q.name_prefix.size(), q.name_prefix) != 0) {
     return false;
   }
   return true;
