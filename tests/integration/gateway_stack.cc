@@ -30,6 +30,7 @@ GatewayStack::GatewayStack(StackOptions options) : dir_("jobgw-it") {
   gw_args_ = {
       "--grpc.listen=127.0.0.1:0",
       "--metrics.listen=127.0.0.1:0",
+      "--http.listen=127.0.0.1:0",
       "--job.base_url=http://127.0.0.1:" + std::to_string(jobsim_port_),
       "--log.level=debug",
       "--audit.path=" + audit_path(),
@@ -124,6 +125,8 @@ void JobgwNode::start(const std::vector<std::string>& extra) {
   if (ports.contains("callback") && ports["callback"].is_number()) {
     callback_port_ = ports["callback"].get<int>();
   }
+  http_port_ = 0;
+  if (ports.contains("http") && ports["http"].is_number()) http_port_ = ports["http"].get<int>();
   use_grpc_credentials(credentials_);
 }
 

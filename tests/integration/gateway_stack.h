@@ -46,6 +46,7 @@ class JobgwNode {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   int callback_port() const { return callback_port_; }
+  int http_port() const { return http_port_; }
   ChildProcess& process() { return *process_; }
   bool running() const { return process_ != nullptr && running_; }
   const std::string& name() const { return name_; }
@@ -74,6 +75,7 @@ class JobgwNode {
   int grpc_port_ = 0;
   int metrics_port_ = 0;
   int callback_port_ = 0;
+  int http_port_ = 0;
   std::string old_logs_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -120,6 +122,7 @@ class GatewayStack {
   int metrics_port() const { return nodes_[0]->metrics_port(); }
   ChildProcess& jobgw() { return node(0).process(); }
   int callback_port() const { return nodes_[0]->callback_port(); }
+  int http_port() const { return nodes_[0]->http_port(); }
   std::string logs() const;
   // Every log line jobsim and jobgw (each run) wrote so far, and the audit file's content.
   std::string all_logs() const;
