@@ -137,11 +137,28 @@ TEST(EnumNumbers, EventKind) {
   EXPECT_EQ(ValuesOf(jobgw::v1::EventKind_descriptor()), expected);
 }
 
+TEST(EnumNumbers, JobStateFilterAndLogEventKind) {
+  const NameToNumber filters = {
+      {"JOB_STATE_FILTER_UNSPECIFIED", 0},
+      {"JOB_STATE_FILTER_RUNNING", 1},
+      {"JOB_STATE_FILTER_FINISHED", 2},
+      {"JOB_STATE_FILTER_FAILED", 3},
+  };
+  EXPECT_EQ(ValuesOf(jobgw::v1::JobStateFilter_descriptor()), filters);
+  const NameToNumber kinds = {
+      {"LOG_EVENT_KIND_UNSPECIFIED", 0},
+      {"LOG_EVENT_KIND_TEXT", 1},
+      {"LOG_EVENT_KIND_FILE", 2},
+      {"LOG_EVENT_KIND_HOST_END", 3},
+  };
+  EXPECT_EQ(ValuesOf(jobgw::v1::LogEventKind_descriptor()), kinds);
+}
+
 TEST(EnumNumbers, AllEnumsAreOpen) {
   // proto3 enums are open: unknown numbers are kept, never mapped to 0 or dropped.
   const auto* file = jobgw::v1::JobSnapshot::descriptor()->file();
   ASSERT_EQ(file->syntax(), google::protobuf::FileDescriptor::SYNTAX_PROTO3);
-  EXPECT_EQ(file->enum_type_count(), 9);
+  EXPECT_EQ(file->enum_type_count(), 11);
 }
 
 }  // namespace

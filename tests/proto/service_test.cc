@@ -31,6 +31,8 @@ constexpr ExpectedRpc kRpcs[] = {
     {"GetIpLogs", "jobgw.v1.GetIpLogsRequest", "jobgw.v1.GetIpLogsResponse", false},
     {"GetJobStatus", "jobgw.v1.GetJobStatusRequest", "jobgw.v1.JobSnapshot", false},
     {"TerminateJob", "jobgw.v1.TerminateJobRequest", "jobgw.v1.TerminateJobResponse", false},
+    {"ListJobs", "jobgw.v1.ListJobsRequest", "jobgw.v1.ListJobsResponse", false},
+    {"FollowLogs", "jobgw.v1.FollowLogsRequest", "jobgw.v1.LogEvent", true},
 };
 
 const ServiceDescriptor* Service() {
@@ -45,7 +47,7 @@ TEST(Service, IsInTheGeneratedPool) {
   EXPECT_EQ(s->file()->service_count(), 1);
 }
 
-TEST(Service, HasExactlyTheSixRpcs) {
+TEST(Service, HasExactlyTheEightRpcs) {
   const ServiceDescriptor* s = Service();
   ASSERT_NE(s, nullptr);
   std::set<std::string> actual;
@@ -53,7 +55,7 @@ TEST(Service, HasExactlyTheSixRpcs) {
   std::set<std::string> expected;
   for (const auto& rpc : kRpcs) expected.insert(rpc.name);
   EXPECT_EQ(actual, expected);
-  EXPECT_EQ(s->method_count(), 6);
+  EXPECT_EQ(s->method_count(), 8);
 }
 
 TEST(Service, TypesAndStreamingFlags) {
