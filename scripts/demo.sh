@@ -121,6 +121,7 @@ EOF
   local -a rep_pid rep_grpc rep_metrics
   for i in $(seq 1 "$replicas"); do
     "$jobgw_bin" --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 --callback.listen=127.0.0.1:0 \
+      --http.listen=127.0.0.1:0 \
       --job.base_url="http://127.0.0.1:$jobsim_port" --ports_file="$run_dir/jobgw-$i.ports" \
       --state.path="$run_dir/jobgw-$i-state.db" --state.replica_id="jobgw-$i" \
       --state.replicas="$replicas" --state.redis_url="redis://127.0.0.1:$redis_port/0" \
@@ -136,7 +137,8 @@ EOF
     rep_metrics[i]=$(json_field "$run_dir/jobgw-$i.ports" metrics)
     "$jobctl_bin" --addr "127.0.0.1:${rep_grpc[i]}" --rpc-timeout 10 health >/dev/null \
       || fail "jobgw-$i is not serving: $(tail -n 5 "$run_dir/jobgw-$i.log")"
-    echo "jobgw-$i  grpc 127.0.0.1:${rep_grpc[i]}   metrics http://127.0.0.1:${rep_metrics[i]}/metrics"
+    echo "jobgw-$i  grpc 127.0.0.1:${rep_grpc[i]}   metrics http://127.0.0.1:${rep_metrics[i]}/metrics" \
+      "  page http://127.0.0.1:$(json_field "$run_dir/jobgw-$i.ports" http)/"
   done
   # Every replica must be talking to Redis before a job is submitted.
   for i in $(seq 1 "$replicas"); do
@@ -303,15 +305,18 @@ fi
 
 # --insecure-dev: the demo runs on loopback without credentials (README "Security" for real ones).
 "$jobgw_bin" --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 --callback.listen=127.0.0.1:0 \
+  --http.listen=127.0.0.1:0 \
   --job.base_url="http://127.0.0.1:$jobsim_port" --ports_file="$run_dir/jobgw.ports" \
   --state.path="$run_dir/jobgw-state.db" --insecure-dev >"$run_dir/jobgw.log" 2>&1 &
 pids+=($!)
 wait_for_file "$run_dir/jobgw.ports" 20 || fail "jobgw did not start: $(cat "$run_dir/jobgw.log")"
 grpc_port=$(json_field "$run_dir/jobgw.ports" grpc)
 metrics_port=$(json_field "$run_dir/jobgw.ports" metrics)
+http_port=$(json_field "$run_dir/jobgw.ports" http)
 export JOBGW_ADDR=127.0.0.1:$grpc_port
 echo "jobsim  http://127.0.0.1:$jobsim_port   (hosts: GET /jobsim/inventory)"
 echo "jobgw   grpc 127.0.0.1:$grpc_port   metrics http://127.0.0.1:$metrics_port/metrics"
+echo "status page (live jobs, hosts and logs): http://127.0.0.1:$http_port/"
 "$jobctl_bin" health || fail "jobgw is not serving"
 
 all_hosts=101,102,103,104,105,106,107,108,109,110
@@ -376,6 +381,8 @@ if $keep; then
   echo "  export JOBGW_ADDR=127.0.0.1:$grpc_port"
   echo "  $jobctl_bin exec --host-ids 101,102 -c 'hostname' --watch --logs"
   echo "  metrics: http://127.0.0.1:$metrics_port/metrics   jobsim: http://127.0.0.1:$jobsim_port"
+  echo "  status page: http://127.0.0.1:$http_port/   (open it, then start a job: it shows up live)"
+  echo "  HTTP API: curl -s 'http://127.0.0.1:$http_port/v1/jobs?page_size=5'"
   echo "  stop with: kill ${pids[*]}"
 else
   step "Done: stopping jobgw and jobsim"
