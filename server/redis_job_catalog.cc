@@ -124,15 +124,15 @@ void RedisJobCatalog::publish() {
 void RedisJobCatalog::submitted(const core::Scope& scope, std::int64_t job_instance_id,
                                 SubmitRecord record) {
   const std::string m = member(scope, job_instance_id);
-  redis_.command({"EVAL", kSubmitted, "2", config_.prefix + ":recent",
-                  config_.prefix + ":job:{" + m + "}:meta", m, std::to_string(scheduler_.wall_ms()),
-                  record.caller, record.job_operator, std::to_string(config_.window.count())},
-                 [m](core::Result<core::RedisReply> reply) {
-                   if (!reply) {
-                     spdlog::warn("event=catalog_submit_not_recorded job={} {}", m,
-                                  reply.error().describe());
-                   }
-                 });
+  redis_.command(
+      {"EVAL", kSubmitted, "2", config_.prefix + ":recent",
+       config_.prefix + ":job:{" + m + "}:meta", m, std::to_string(scheduler_.wall_ms()),
+       record.caller, record.job_operator, std::to_string(config_.window.count()), record.name},
+      [m](core::Result<core::RedisReply> reply) {
+        if (!reply) {
+          spdlog::warn("event=catalog_submit_not_recorded job={} {}", m, reply.error().describe());
+        }
+      });
 }
 
 void RedisJobCatalog::list(std::function<void(core::Result<std::vector<CatalogEntry>>)> done) {

@@ -57,5 +57,32 @@ TEST(ReplicaList, EveryReplicaListsEveryReplicasJobsAndTheirFollowers) {
   EXPECT_EQ(from_zero.size(), 2u);
 }
 
+// A replica that does not poll the job follows its logs from its own hub's status (fed from
+// Redis) and reads the logs itself.
+TEST(ReplicaList, LogsFollowOnAReplicaThatDoesNotPollTheJob) {
+  GatewayStack stack(replicas(2));
+  Submitted job =
+      execute(stack.node(0).stub(), script_request("echo one; sleep 1; echo two", {101, 102}));
+  ASSERT_TRUE(job.status.ok());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 30s);
+  v1::FollowLogsRequest request;
+  request.mutable_scope()->set_id("1");
+  request.set_job_instance_id(job.ref.job_instance_id());
+  auto reader = stack.node(1).stub().FollowLogs(&context, request);
+  std::map<std::int64_t, std::string> text;
+  int ends = 0;
+  v1::LogEvent event;
+  while (reader->Read(&event)) {
+    if (event.kind() == v1::LOG_EVENT_KIND_TEXT) text[event.host().host_id()] += event.text();
+    if (event.kind() == v1::LOG_EVENT_KIND_HOST_END) ends++;
+  }
+  auto status = reader->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ends, 2);
+  EXPECT_EQ(text[101], "one\ntwo\n");
+  EXPECT_EQ(text[102], "one\ntwo\n");
+}
+
 }  // namespace
 }  // namespace jobgw::testing
