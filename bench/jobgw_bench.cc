@@ -20,6 +20,7 @@
 #include "report.h"
 #include "streams.h"
 #include "unary.h"
+#include "web.h"
 
 namespace jobgw::bench {
 namespace {
@@ -214,6 +215,32 @@ int cmd_bigjob(Args& args) {
   return 0;
 }
 
+int cmd_web(Args& args) {
+  WebOptions o;
+  o.part = args.required("part");
+  o.transport = args.str("transport", "sse");
+  o.jobsim_port = static_cast<int>(args.integer("jobsim-port", 0));
+  o.grpc_address = args.required("grpc");
+  o.http_port = static_cast<int>(args.integer("http-port", 0));
+  o.jobgw_pid = static_cast<int>(args.integer("jobgw-pid", 0));
+  o.streams = static_cast<int>(args.integer("streams", o.streams));
+  o.channels = static_cast<int>(args.integer("channels", o.channels));
+  o.hosts = static_cast<int>(args.integer("hosts", o.hosts));
+  o.step_ms = static_cast<int>(args.integer("step-ms", o.step_ms));
+  o.k = static_cast<int>(args.integer("k", o.k));
+  o.lines = static_cast<int>(args.integer("lines", o.lines));
+  o.line_ms = static_cast<int>(args.integer("line-ms", o.line_ms));
+  o.follow_interval_ms = static_cast<int>(args.integer("follow-interval-ms", o.follow_interval_ms));
+  o.settle_ms = static_cast<int>(args.integer("settle-ms", o.settle_ms));
+  o.timeout_s = static_cast<int>(args.integer("timeout-s", o.timeout_s));
+  args.check_all_used();
+  if (o.jobsim_port <= 0 || o.streams < 1 || o.hosts < 1 || o.k < 1) {
+    throw std::runtime_error("need --jobsim-port, --streams >= 1, --hosts >= 1, --k >= 1");
+  }
+  std::cout << run_web(o).dump() << std::endl;
+  return 0;
+}
+
 std::vector<std::string> split(const std::string& list) {
   std::vector<std::string> out;
   std::stringstream in(list);
@@ -300,7 +327,7 @@ int main(int argc, char** argv) {
   using namespace jobgw::bench;
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cerr << "usage: jobgw_bench COMMAND [--flag value]...  (fanin, budget, latency, unary,\n"
-                 "       streams, bigjob, replicas, report, check)\n"
+                 "       streams, bigjob, replicas, web, report, check)\n"
                  "  fanin  --mode baseline|jobgw --jobsim-port P [--grpc HOST:PORT] --k K\n"
                  "         [--interval-ms MS] [--hosts N] [--workers N] [--channels N]\n"
                  "         [--settle-ms MS] [--timeout-s S]\n"
@@ -323,6 +350,10 @@ int main(int argc, char** argv) {
                  "         [--jobs-per-second R] [--watchers-per-replica N] [--round I]\n"
                  "         [--kill-after-ms MS] [--idle-seconds S] [--settle-ms MS]\n"
                  "         (failover SIGKILLs the job's lease holder, one of --jobgw-pids)\n"
+                 "  web    --part watch|follow --jobsim-port P --grpc HOST:PORT [--jobgw-pid PID]\n"
+                 "         [--transport sse|grpc] [--http-port P] [--streams N] [--channels N]\n"
+                 "         [--hosts N] [--step-ms MS] [--k K] [--lines N] [--line-ms MS]\n"
+                 "         [--follow-interval-ms MS] [--settle-ms MS]   (jobsim --executor real)\n"
                  "  report --in RESULTS.jsonl   (Markdown tables on stdout)\n"
                  "  check  --in RESULTS.jsonl   (smoke: exit 1 when a scenario broke)\n";
     return argc < 2 ? 2 : 0;
@@ -337,6 +368,7 @@ int main(int argc, char** argv) {
     if (cmd == "streams") return cmd_streams(args);
     if (cmd == "bigjob") return cmd_bigjob(args);
     if (cmd == "replicas") return cmd_replicas(args);
+    if (cmd == "web") return cmd_web(args);
     if (cmd == "report") return cmd_report(args);
     if (cmd == "check") return cmd_check(args);
     std::cerr << "jobgw_bench: unknown command " << cmd << "\n";

@@ -471,6 +471,92 @@ void report_replicas(const std::vector<nlohmann::json>& rows, std::ostream& out)
   }
 }
 
+void report_web(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  out << "## Scenario 8: web (HTTP/JSON + SSE)\n\n"
+      << "jobgw with `http.listen` (its HTTP/JSON + Server-Sent Events face) in front of jobsim "
+         "running real scripts; each part on fresh processes.\n\n";
+
+  if (auto watch = part(rows, "watch"); !watch.empty()) {
+    out << "### Streams: SSE against gRPC WatchStatus\n\n"
+        << "N streams of one running job, opened as SSE (`GET /v1/scopes/biz/1/jobs/{job}/events`, "
+           "HTTP/1.1, one TCP connection each, read by one epoll thread) or as gRPC `WatchStatus` "
+           "(the callback API over a few connections). The job's hosts wait for a gate file, so "
+           "every stream is open before anything changes; then host i ends i × step after the "
+           "gate, and FINISHED ends the streams. RSS: jobgw's VmRSS with every stream open minus "
+           "before (the job already watched). CPU: jobgw's utime + stime from the gate to the "
+           "last stream's end, per event delivered in that window (jobgw's few JOB reads of the "
+           "job included, the same for both). Bytes per event: SSE, every byte read off the "
+           "sockets (HTTP head, chunk framing, `id:`/`event:` lines, the JSON, the `end` event) "
+           "over the events; gRPC, the protobuf size of the messages (an approximation: gRPC adds "
+           "a 5-byte prefix and HTTP/2 a 9-byte frame header per message). Fan-out: FINISHED's "
+           "receive time minus its `observed_at_ms` (jobgw's clock, same machine).\n\n"
+        << "| face | streams | connections | hosts | opened | open s | RSS before / open MiB | "
+           "KiB per stream | events (after the gate) | jobgw CPU ms | CPU µs per event | bytes "
+           "per event | fan-out p50 / p99 / max ms | done | errors |\n"
+        << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    const nlohmann::json* by_face[2] = {nullptr, nullptr};  // sse, grpc
+    for (const auto& r : watch) {
+      const bool sse = r.value("transport", "") == "sse";
+      by_face[sse ? 0 : 1] = &r;
+      std::string bytes = fmt(num(r, "bytes_per_event"), 0);
+      if (sse) bytes += " (JSON " + fmt(num(r, "json_bytes_per_event"), 0) + ")";
+      out << "| " << (sse ? "SSE (HTTP/1.1)" : "gRPC WatchStatus") << " | " << r["streams"] << " | "
+          << r["connections"] << " | " << r["hosts"] << " | " << r["opened"] << " | "
+          << fmt(num(r, "open_s"), 1) << " | " << mib(r, "rss_before_kib") << " / "
+          << mib(r, "rss_open_kib") << " | " << fmt(num(r, "rss_per_stream_kib"), 1) << " | "
+          << r["events"] << " (" << r["events_after_gate"] << ") | " << fmt(num(r, "cpu_ms"), 0)
+          << " | " << fmt(num(r, "cpu_us_per_event"), 1) << " | " << bytes << " | "
+          << fmt(num(r, "fanout_ms_p50"), 0) << " / " << fmt(num(r, "fanout_ms_p99"), 0) << " / "
+          << fmt(num(r, "fanout_ms_max"), 0) << " | " << r["callers_done"] << " | " << r["errors"]
+          << " |\n";
+    }
+    out << "\n";
+    if (by_face[0] && by_face[1]) {
+      const auto& s = *by_face[0];
+      const auto& g = *by_face[1];
+      auto ratio = [&](const char* key) {
+        return num(g, key) > 0 ? fmt(num(s, key) / num(g, key)) + "×" : std::string("—");
+      };
+      out << "SSE against gRPC: RSS per stream " << ratio("rss_per_stream_kib")
+          << ", CPU per event " << ratio("cpu_us_per_event") << ", bytes per event "
+          << ratio("bytes_per_event") << "; FINISHED fan-out p50 "
+          << fmt(num(s, "fanout_ms_p50") - num(g, "fanout_ms_p50"), 0) << " ms / p99 "
+          << fmt(num(s, "fanout_ms_p99") - num(g, "fanout_ms_p99"), 0)
+          << " ms later over SSE (negative: earlier). No target was set.\n\n";
+    }
+  }
+
+  if (auto follow = part(rows, "follow"); !follow.empty()) {
+    std::map<int, nlohmann::json> by_k;
+    for (const auto& r : follow) by_k[r["k"].get<int>()] = r;
+    const double base = num(by_k.begin()->second, "log_reads");
+    out << "### Follow cost: K followers of one step\n\n"
+        << "K gRPC `FollowLogs` followers of one step, opened right after the submit: a job on 3 "
+           "hosts printing a line every "
+        << fmt(num(by_k.begin()->second, "line_ms"), 0) << " ms, " << by_k.begin()->second["lines"]
+        << " times. Log reads: jobsim's "
+           "`batch_get_job_instance_ip_log` requests from the submit until every follower ended "
+           "(plus a settle); expected about the job's seconds ÷ `follow.interval_ms`, whatever K. "
+           "Each follower's text of each host (TEXT events in order, offsets contiguous) must be "
+           "the host's final `log_content` (jobsim, read afterwards), byte for byte.\n\n"
+        << "| K | job s | follow interval ms | log reads | expected | reads vs K=1 | status reads "
+           "of the job | final log bytes | bytes per follower min / max | followers equal | "
+           "errors |\n"
+        << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& [k, r] : by_k) {
+      const double reads = num(r, "log_reads");
+      out << "| " << k << " | " << fmt(num(r, "job_ms") / 1000.0, 1) << " | "
+          << r["follow_interval_ms"] << " | " << fmt(reads, 0) << " | "
+          << fmt(num(r, "expected_log_reads"), 1) << " | "
+          << (base > 0 ? fmt(reads / base) + "×" : "—") << " | " << r["status_reads"] << " | "
+          << r["final_log_bytes"] << " | " << r["follower_bytes_min"] << " / "
+          << r["follower_bytes_max"] << " | " << r["followers_equal"] << " / " << k << " | "
+          << r["errors"] << " |\n";
+    }
+    out << "\n";
+  }
+}
+
 std::vector<nlohmann::json> of(const std::vector<nlohmann::json>& rows, const char* scenario) {
   std::vector<nlohmann::json> out;
   for (const auto& r : rows) {
@@ -489,6 +575,7 @@ void write_report(const std::vector<nlohmann::json>& rows, std::ostream& out) {
   if (auto r = of(rows, "streams"); !r.empty()) report_streams(r, out);
   if (auto r = of(rows, "bigjob"); !r.empty()) report_bigjob(r, out);
   if (auto r = of(rows, "replicas"); !r.empty()) report_replicas(r, out);
+  if (auto r = of(rows, "web"); !r.empty()) report_web(r, out);
 }
 
 std::vector<std::string> smoke_failures(const std::vector<nlohmann::json>& rows) {

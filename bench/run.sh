@@ -3,13 +3,13 @@
 # and jobgw on 127.0.0.1 ephemeral ports, runs every scenario and writes bench/RESULTS.md.
 #
 #   bash bench/run.sh            # full run (a few minutes), writes bench/RESULTS.md
-#   bash bench/run.sh --smoke    # tiny sizes, well under a minute, writes build-bench/RESULTS-smoke.md
+#   bash bench/run.sh --smoke    # tiny sizes, about a minute, writes build-bench/RESULTS-smoke.md
 #   bash bench/run.sh --only replicas   # some scenarios: their sections of the report replaced
 #
 # Options: --out FILE (where the report goes), --build-dir DIR (default build-bench), --no-build
 # (use what DIR holds), --only LIST (comma-separated: fanin, budget, latency, unary, streams,
-# bigjob, replicas), --keep (leave the scratch directory with every process's log). Everything it
-# starts is stopped on exit (also on Ctrl-C).
+# bigjob, replicas, web), --keep (leave the scratch directory with every process's log).
+# Everything it starts is stopped on exit (also on Ctrl-C).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +20,7 @@ BUILD_DIR=$ROOT/build-bench
 OUT=""
 ONLY=""
 KEEP=0
-SCENARIOS="fanin budget latency unary streams bigjob replicas"
+SCENARIOS="fanin budget latency unary streams bigjob replicas web"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) SMOKE=1 ;;
@@ -62,6 +62,7 @@ if [[ $SMOKE = 1 ]]; then
   # alone takes 4-7 s a round.
   REPL_JOB_MS=$JOB_MS; REPL_KS_ONE=""; REPL_KS="10"; FAILOVER_ROUNDS=0
   REDIS_JOBS=6; REDIS_IDLE_S=0.3; FANOUT_HOSTS=0; REPL_SETTLE=200
+  WEB_STREAMS=50; WEB_CHANNELS=2; WEB_HOSTS=5; WEB_STEP_MS=200; WEB_KS="1 5"
 else
   JOB_MS=10500; KS="1 10 100 1000"; INTERVALS="1000 20000"
   CONCURRENCY="1 16 64"; UNARY_SECONDS=3; WARMUP=0.5; ROUNDS=2; EXEC_CAP=15000
@@ -71,7 +72,11 @@ else
   IDLE_AFTER=22000; BIG_HOSTS=1000; BIG_ROUNDS=5
   REPL_JOB_MS=10500; REPL_KS_ONE="1 30 300"; REPL_KS="1 30 300"; FAILOVER_ROUNDS=5
   REDIS_JOBS=100; REDIS_IDLE_S=3; FANOUT_HOSTS=300; REPL_SETTLE=1000
+  WEB_STREAMS=1000; WEB_CHANNELS=10; WEB_HOSTS=20; WEB_STEP_MS=250; WEB_KS="1 10 50"
 fi
+# Web: the followed job prints a line every 0.2 s for 6 s (30 lines) on 3 hosts; jobgw reads the
+# followed step's logs every FOLLOW_MS.
+WEB_LINES=30; WEB_LINE_MS=200; FOLLOW_MS=500
 HOSTS=5
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
@@ -143,7 +148,7 @@ start_jobsim() {
 }
 
 # start_jobgw DIR NAME [jobgw flags...]: a jobgw in front of SIM_PORT, its files DIR/NAME.*; sets
-# GW_PID, GRPC_ADDR and METRICS_PORT.
+# GW_PID, GRPC_ADDR, METRICS_PORT and HTTP_PORT (empty without --http.listen).
 start_jobgw() {
   local dir=$1 name=$2; shift 2
   rm -f "$dir/$name.ports"
@@ -159,6 +164,7 @@ start_jobgw() {
   wait_for_file "$dir/$name.ports" 20 '"grpc"' || { cat "$dir/$name.log" >&2; exit 1; }
   GRPC_ADDR=127.0.0.1:$(sed -n 's/.*"grpc":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/$name.ports")
   METRICS_PORT=$(sed -n 's/.*"metrics":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/$name.ports")
+  HTTP_PORT=$(sed -n 's/.*"http":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/$name.ports")
 }
 
 # start_stack NAME [jobsim flags...] -- [jobgw flags...]: sets SIM_PORT and GRPC_ADDR.
@@ -444,6 +450,32 @@ if want replicas && [[ -z "${REPLICAS_SKIPPED:-}" ]]; then
   fi
 fi
 
+# ---- scenario 8: web (HTTP/JSON + SSE) -----------------------------------------------------
+# jobsim runs real scripts here: the watched job's hosts wait for a gate file the benchmark
+# creates once every stream is open, the followed job prints lines. A fresh stack per part.
+if want web; then
+  # One TCP connection per SSE stream, in jobgw and in the benchmark client.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  WEB_GW=(--http.listen=127.0.0.1:0 --follow.interval_ms="$FOLLOW_MS")
+  for transport in sse grpc; do
+    STACK_HOSTS=$WEB_HOSTS start_stack "web-$transport" -- "${WEB_GW[@]}"
+    [[ -n "$HTTP_PORT" ]] || { echo "run.sh: jobgw wrote no http port" >&2; exit 1; }
+    log "web: $WEB_STREAMS $transport streams of one job on $WEB_HOSTS hosts"
+    bench web --part watch --transport "$transport" --jobsim-port "$SIM_PORT" \
+      --grpc "$GRPC_ADDR" --http-port "$HTTP_PORT" --jobgw-pid "$GW_PID" \
+      --streams "$WEB_STREAMS" --channels "$WEB_CHANNELS" --hosts "$WEB_HOSTS" \
+      --step-ms "$WEB_STEP_MS"
+    stop_stack
+  done
+  start_stack web-follow -- "${WEB_GW[@]}"
+  for k in $WEB_KS; do
+    log "web: $k FollowLogs followers, a line every ${WEB_LINE_MS} ms for $WEB_LINES lines"
+    bench web --part follow --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --k "$k" \
+      --lines "$WEB_LINES" --line-ms "$WEB_LINE_MS" --follow-interval-ms "$FOLLOW_MS"
+  done
+  stop_stack
+fi
+
 # ---- report --------------------------------------------------------------------------------
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null ||
@@ -453,7 +485,11 @@ git -C "$ROOT" diff --quiet 2>/dev/null || COMMIT+=" (with local changes)"
 MACHINE="$(nproc) cores, ${cpu:-unknown CPU}, kernel $(uname -r)"
 LOAD="load average (1/5/15 min) $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg)"
 LOAD+=" at the end"
-BUILD_LINE="${build_type:-Release} (\`$BUILD_DIR\`); jobsim \`--executor synthetic\`, $HOSTS hosts;"
+BUILD_LINE="${build_type:-Release} (\`$BUILD_DIR\`);"
+synthetic=0
+for name in $SCENARIOS; do [[ $name != web ]] && want "$name" && synthetic=1; done
+[[ $synthetic = 1 ]] && BUILD_LINE+=" jobsim \`--executor synthetic\`, $HOSTS hosts;"
+want web && BUILD_LINE+=" scenario 8: jobsim running real scripts, $WEB_HOSTS hosts;"
 BUILD_LINE+=" everything on 127.0.0.1"
 RAW_SUMMARY="<details><summary>Raw results (JSON lines)</summary>"
 
