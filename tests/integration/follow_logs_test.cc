@@ -178,6 +178,43 @@ TEST(FollowLogs, ALateFollowerGetsWhatWasWrittenThenTheEnd) {
   EXPECT_FALSE(got.events.front().resumed());
 }
 
+TEST(FollowLogs, AFileStepStreamsItsTransferEntriesThenEachHostsEnd) {
+  GatewayStack stack(three_hosts({}, {"--follow.interval_ms=200"}));
+  auto seed = execute(stack.stub(),
+                      script_request("mkdir -p data && printf 'payload' > data/src.txt", {101}));
+  ASSERT_TRUE(seed.status.ok());
+  ASSERT_TRUE(watch_to_end(stack.stub(), seed.ref.job_instance_id()).status.ok());
+
+  v1::TransferFileRequest transfer;
+  transfer.mutable_scope()->set_id("1");
+  v1::FileSource* source = transfer.add_sources();
+  source->add_files("/data/src.txt");
+  source->mutable_servers()->add_host_ids(101);
+  transfer.set_target_path("/tmp/recv/");
+  transfer.mutable_targets()->add_host_ids(102);
+  transfer.mutable_targets()->add_host_ids(103);
+  grpc::ClientContext context;
+  v1::JobRef ref;
+  ASSERT_TRUE(stack.stub().TransferFile(&context, transfer, &ref).ok());
+
+  Followed got = follow(stack.stub(), follow_request(ref.job_instance_id()));
+  ASSERT_TRUE(got.status.ok()) << got.status.error_message();
+  std::map<std::int64_t, v1::FileLogStatus> last_download;
+  for (const auto& e : got.events) {
+    EXPECT_NE(e.kind(), v1::LOG_EVENT_KIND_TEXT) << "a file step has no script text";
+    for (const auto& entry : e.file_entries()) {
+      if (entry.mode() == v1::FILE_LOG_MODE_DOWNLOAD) {
+        last_download[e.host().host_id()] = entry.status();
+        EXPECT_EQ(entry.src_path(), "/data/src.txt");
+      }
+    }
+  }
+  EXPECT_EQ(last_download[102], v1::FILE_LOG_STATUS_SUCCESS);
+  EXPECT_EQ(last_download[103], v1::FILE_LOG_STATUS_SUCCESS);
+  EXPECT_EQ(got.ends[102], 1);
+  EXPECT_EQ(got.ends[103], 1);
+}
+
 TEST(FollowLogs, UnknownHostsStepsAndBadRequestsAreNamed) {
   GatewayStack stack(three_hosts());
   auto submitted = execute(stack.stub(), script_request("echo hi", {101}));
