@@ -567,6 +567,39 @@ std::optional<ApiError> resume_from(const HttpListenerRequest& http, std::uint64
   return std::nullopt;
 }
 
+// A stream route: the request from the path, query and Last-Event-ID, then an EventStream over
+// what the service opens for it.
+template <typename Proto, typename Source, typename Item, typename Event, typename Request>
+void serve_stream(HttpApi::Impl& api, const HttpListenerRequest& http,
+                  const std::shared_ptr<HttpResponder>& responder, const Json& path_params,
+                  const char* method, const char* event_name, void (*convert)(const Event&, Proto*),
+                  std::shared_ptr<Source> (JobGatewayService::*open)(Call&, const CallInput&,
+                                                                     const Request&)) {
+  auto request = std::make_shared<Request>();
+  if (auto bad = build_request(http, path_params, false, request.get())) {
+    responder->respond(api.error(http, *bad));
+    return;
+  }
+  std::uint64_t after = request->after_seq();
+  if (auto bad = resume_from(http, &after)) {
+    responder->respond(api.error(http, *bad));
+    return;
+  }
+  request->set_after_seq(after);
+  HttpListenerRequest head;
+  head.headers = http.headers;
+  const CallInput input = HttpApi::Impl::input_of(http);
+  JobGatewayService& service = api.service_;
+  auto stream = std::make_shared<EventStream<Proto, Source, Item, Event>>(
+      api.shared_from_this(), responder, head, event_name, convert);
+  stream->start(
+      [&](Call::Respond respond) {
+        return service.stream_call(method, request->scope(), request->job_instance_id(),
+                                   std::move(respond));
+      },
+      [&](Call& call) { return (service.*open)(call, input, *request); });
+}
+
 struct Route {
   // Method-independent: which operation the path names.
   enum class Op {
@@ -728,52 +761,15 @@ void HttpApi::Impl::handle(const HttpListenerRequest& http,
     case Route::Op::kNone:
       return;
   }
-  HttpListenerRequest head;
-  head.headers = http.headers;
-  auto self = shared_from_this();
-  const CallInput input = input_of(http);
   if (route->op == Route::Op::kEvents) {
-    auto request = std::make_shared<v1::WatchStatusRequest>();
-    if (auto bad = build_request(http, route->path_params, false, request.get())) {
-      responder->respond(error(http, *bad));
-      return;
-    }
-    std::uint64_t after = request->after_seq();
-    if (auto bad = resume_from(http, &after)) {
-      responder->respond(error(http, *bad));
-      return;
-    }
-    request->set_after_seq(after);
-    using Stream =
-        EventStream<v1::StatusEvent, core::Subscription, core::WatchItem, core::WatchEvent>;
-    auto stream = std::make_shared<Stream>(self, responder, head, "status", &convert_status);
-    stream->start(
-        [&](Call::Respond respond) {
-          return service_.stream_call("WatchStatus", request->scope(), request->job_instance_id(),
-                                      std::move(respond));
-        },
-        [&](Call& call) { return service_.open_watch(call, input, *request); });
-    return;
+    serve_stream<v1::StatusEvent, core::Subscription, core::WatchItem, core::WatchEvent,
+                 v1::WatchStatusRequest>(*this, http, responder, route->path_params, "WatchStatus",
+                                         "status", &convert_status, &JobGatewayService::open_watch);
+  } else {
+    serve_stream<v1::LogEvent, core::LogFollower, core::LogItem, core::LogEvent,
+                 v1::FollowLogsRequest>(*this, http, responder, route->path_params, "FollowLogs",
+                                        "log", &convert_log, &JobGatewayService::open_follow);
   }
-  auto request = std::make_shared<v1::FollowLogsRequest>();
-  if (auto bad = build_request(http, route->path_params, false, request.get())) {
-    responder->respond(error(http, *bad));
-    return;
-  }
-  std::uint64_t after = request->after_seq();
-  if (auto bad = resume_from(http, &after)) {
-    responder->respond(error(http, *bad));
-    return;
-  }
-  request->set_after_seq(after);
-  using Stream = EventStream<v1::LogEvent, core::LogFollower, core::LogItem, core::LogEvent>;
-  auto stream = std::make_shared<Stream>(self, responder, head, "log", &convert_log);
-  stream->start(
-      [&](Call::Respond respond) {
-        return service_.stream_call("FollowLogs", request->scope(), request->job_instance_id(),
-                                    std::move(respond));
-      },
-      [&](Call& call) { return service_.open_follow(call, input, *request); });
 }
 
 HttpApi::HttpApi(JobGatewayService& service, core::Scheduler& scheduler, HttpApiOptions options)

@@ -350,17 +350,25 @@ core::Result<core::JobStatusRequest> to_job_status(const v1::GetJobStatusRequest
   return out;
 }
 
+namespace {
+
+// 0 names the job's first step, which the service resolves from the job's status.
+std::optional<core::Error> check_step_id(std::int64_t id) {
+  if (id >= 0) return std::nullopt;
+  return invalid(
+      "step_instance_id",
+      "must be 0 (the job's first step) or a step instance id, got " + std::to_string(id));
+}
+
+}  // namespace
+
 core::Result<core::IpLogsRequest> to_ip_logs(const v1::GetIpLogsRequest& request) {
   core::IpLogsRequest out;
   auto scope = to_scope(request.scope());
   if (!scope) return scope.error();
   out.scope = std::move(scope.value());
   if (auto e = check_job_id(request.job_instance_id(), "job_instance_id")) return *e;
-  if (request.step_instance_id() < 0) {
-    return invalid("step_instance_id",
-                   "must be 0 (the job's first step) or a step instance id, got " +
-                       std::to_string(request.step_instance_id()));
-  }
+  if (auto e = check_step_id(request.step_instance_id())) return *e;
   auto ids = to_host_ids(request.host_ids(), "host_ids");
   if (!ids) return ids.error();
   auto hosts = to_hosts(request.hosts(), "hosts");
@@ -402,11 +410,7 @@ core::Result<FollowTarget> to_follow(const v1::FollowLogsRequest& request, std::
   if (!scope) return scope.error();
   out.scope = std::move(scope.value());
   if (auto e = check_job_id(request.job_instance_id(), "job_instance_id")) return *e;
-  if (request.step_instance_id() < 0) {
-    return invalid("step_instance_id",
-                   "must be 0 (the job's first step) or a step instance id, got " +
-                       std::to_string(request.step_instance_id()));
-  }
+  if (auto e = check_step_id(request.step_instance_id())) return *e;
   const std::size_t named =
       static_cast<std::size_t>(request.host_ids_size()) + request.hosts_size();
   if (named > max_hosts) {
