@@ -277,6 +277,8 @@ class LogFollowHub::Impl : public std::enable_shared_from_this<LogFollowHub::Imp
   WatchHub& status_;
   ReadBudget& budget_;
   const LogFollowConfig config_;
+  // Bytes every step's log holds together (config_.max_held_bytes caps it).
+  std::shared_ptr<std::atomic<std::size_t>> held_ = std::make_shared<std::atomic<std::size_t>>(0);
   std::function<double()> uniform01_;
   Backoff backoff_;
   const std::shared_ptr<Counters> counters_;
@@ -655,7 +657,8 @@ bool LogFollowHub::Impl::resolve_one_locked(JobEntry& entry,
   if (created) {
     state = std::make_shared<StepState>(
         step->step_instance_id, step->type == kStepFile, new_seq_base(),
-        StepLogLimits{config_.max_host_log_bytes, config_.max_event_bytes});
+        StepLogLimits{config_.max_host_log_bytes, config_.max_event_bytes, config_.max_held_bytes,
+                      held_});
   }
   std::vector<std::size_t> indices;
   for (const Host& host : hosts) {
@@ -1002,6 +1005,7 @@ LogFollowHub::Stats LogFollowHub::Impl::stats() const {
   s.followers = counters_->followers.load();
   s.reads = counters_->reads.load();
   s.read_errors = counters_->read_errors.load();
+  s.held_bytes = held_->load();
   return s;
 }
 

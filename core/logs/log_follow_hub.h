@@ -32,6 +32,10 @@ struct LogFollowConfig {
   std::size_t max_host_log_bytes = 8 << 20;
   // Text of one event at most (below gRPC's default 4 MiB message limit).
   std::size_t max_event_bytes = 1 << 20;
+  // Bytes held for followers in all, over every step (0: no such cap): a host whose log would
+  // take the total past it is capped like one past max_host_log_bytes, so memory stays bounded
+  // however many steps are followed.
+  std::size_t max_held_bytes = 256 << 20;
   // A step's logs stay held this long after its last follower left, for followers that resume.
   std::chrono::milliseconds retention{std::chrono::seconds(60)};
   // Failed reads back off exponentially; they never end followers by themselves...
@@ -82,6 +86,7 @@ class LogFollowHub {
     std::size_t followers = 0;  // followers whose end has not been delivered nor cancelled
     std::uint64_t reads = 0;
     std::uint64_t read_errors = 0;
+    std::size_t held_bytes = 0;  // log bytes held for followers, every step together
   };
   Stats stats() const;
 

@@ -1,6 +1,7 @@
 #include "core/logs/step_log.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <utility>
 
@@ -47,6 +48,22 @@ StepLog::StepLog(std::int64_t step_instance_id, bool file_step, std::uint64_t se
       limits_(with_room_for_a_character(limits)),
       last_seq_(seq_base) {}
 
+StepLog::~StepLog() {
+  if (limits_.held && held_ > 0) limits_.held->fetch_sub(held_);
+}
+
+std::size_t StepLog::shared_room() const {
+  if (!limits_.held || limits_.max_held_bytes == 0) return SIZE_MAX;
+  const std::size_t total = limits_.held->load();
+  return total >= limits_.max_held_bytes ? 0 : limits_.max_held_bytes - total;
+}
+
+void StepLog::hold(std::size_t bytes) {
+  if (!limits_.held || bytes == 0) return;
+  limits_.held->fetch_add(bytes);
+  held_ += bytes;
+}
+
 std::optional<std::size_t> StepLog::find_host(const Host& host) const {
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
     if (same_host(hosts_[i].host, host)) return i;
@@ -90,18 +107,21 @@ void StepLog::add_text(std::size_t index, std::string_view content, std::int64_t
   HostLog& log = hosts_[index];
   if (log.ended || log.truncated || content.size() <= log.held.size()) return;
   std::string_view fresh = content.substr(log.held.size());
-  const std::size_t room = limits_.max_host_log_bytes - log.held.size();
+  const std::size_t room = std::min(limits_.max_host_log_bytes - log.held.size(), shared_room());
   if (fresh.size() > room) {
+    const std::size_t before = log.held.size();
     log.held.append(fresh.substr(0, room));
     // Cut back to a character boundary: the capped text stays valid UTF-8.
     const std::size_t end =
         log.marked + complete_utf8_prefix(std::string_view(log.held).substr(log.marked));
     log.held.resize(end);
+    hold(end - before);
     log.truncated = true;
     mark_text(log, end, /*truncated=*/true, observed_at_ms);
     return;
   }
   log.held.append(fresh);
+  hold(fresh.size());
   const std::size_t end =
       log.marked + complete_utf8_prefix(std::string_view(log.held).substr(log.marked));
   mark_text(log, end, /*truncated=*/false, observed_at_ms);
@@ -125,13 +145,17 @@ void StepLog::add_files(std::size_t index, const std::vector<FileLog>& entries,
     changed.push_back(entry);
   }
   if (changed.empty()) return;
-  for (const FileLog& entry : changed) log.file_bytes += entry_bytes(entry);
+  std::size_t added = 0;
+  for (const FileLog& entry : changed) added += entry_bytes(entry);
+  const bool over_shared = added > shared_room();
+  log.file_bytes += added;
+  hold(added);
   Mark mark;
   mark.seq = ++last_seq_;
   mark.kind = LogEvent::Kind::kFile;
   mark.entries = std::move(changed);
   mark.observed_at_ms = observed_at_ms;
-  if (log.file_bytes > limits_.max_host_log_bytes) {
+  if (log.file_bytes > limits_.max_host_log_bytes || over_shared) {
     mark.truncated = true;
     log.truncated = true;
   }

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +21,11 @@ struct StepLogLimits {
   // Text of one event at most, so an event always fits in a gRPC message however much a host
   // wrote between two reads (or before a late follower came).
   std::size_t max_event_bytes = 1 << 20;
+  // Bytes every StepLog sharing `held` may hold together (0: no such cap). A host that would
+  // take them past it is capped like one past max_host_log_bytes. Checked without a common
+  // lock, so steps read at the same moment may pass it by one read each.
+  std::size_t max_held_bytes = 0;
+  std::shared_ptr<std::atomic<std::size_t>> held;
 };
 
 // What one step's hosts logged so far, as numbered marks, and the cursors followers read it
@@ -40,6 +47,10 @@ class StepLog {
 
   StepLog(std::int64_t step_instance_id, bool file_step, std::uint64_t seq_base,
           StepLogLimits limits);
+  // Gives what it held back to the shared count.
+  ~StepLog();
+  StepLog(const StepLog&) = delete;
+  StepLog& operator=(const StepLog&) = delete;
 
   std::int64_t step_instance_id() const { return step_instance_id_; }
   bool file_step() const { return file_step_; }
@@ -104,6 +115,10 @@ class StepLog {
   };
 
   void mark_text(HostLog& log, std::size_t end, bool truncated, std::int64_t observed_at_ms);
+  // How many more bytes the shared cap lets this log hold (SIZE_MAX without one), and taking or
+  // giving back some of them.
+  std::size_t shared_room() const;
+  void hold(std::size_t bytes);
 
   const std::int64_t step_instance_id_;
   const bool file_step_;
@@ -111,6 +126,7 @@ class StepLog {
   const StepLogLimits limits_;
   std::uint64_t last_seq_;
   std::vector<HostLog> hosts_;
+  std::size_t held_ = 0;  // what this log counts in limits_.held
 };
 
 // Whether two names of a host are the same host: by host id when both have one, else by cloud

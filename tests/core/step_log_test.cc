@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -283,6 +284,36 @@ TEST(StepLog, FileEventsCarryOnlyNewOrChangedEntries) {
   std::vector<LogEvent> end = drain(log, &cursor);
   ASSERT_EQ(end.size(), 1u);
   EXPECT_EQ(end[0].kind, LogEvent::Kind::kHostEnd);
+}
+
+TEST(StepLog, StepsShareOneCapOnHeldBytesAndGiveItBackWhenDropped) {
+  StepLogLimits limits;
+  limits.max_held_bytes = 100;
+  limits.held = std::make_shared<std::atomic<std::size_t>>(0);
+  auto first = std::make_unique<StepLog>(75, false, kBase, limits);
+  const std::size_t a = first->add_host(host(101));
+  first->add_text(a, std::string(70, 'a'), 1);
+  EXPECT_EQ(limits.held->load(), 70u);
+
+  StepLog second(76, false, kBase, limits);
+  const std::size_t b = second.add_host(host(102));
+  second.add_text(b, std::string(50, 'b'), 1);
+  // Only what is left of the shared cap is held; the host is capped like one past its own.
+  EXPECT_EQ(second.held_bytes(b), 30u);
+  EXPECT_TRUE(second.capped(b));
+  auto cursor = second.cursor({b}, std::nullopt);
+  auto events = drain(second, &cursor);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].truncated);
+  EXPECT_EQ(limits.held->load(), 100u);
+
+  first.reset();
+  EXPECT_EQ(limits.held->load(), 30u);
+  StepLog third(77, false, kBase, limits);
+  const std::size_t c = third.add_host(host(103));
+  third.add_text(c, std::string(60, 'c'), 1);
+  EXPECT_FALSE(third.capped(c));
+  EXPECT_EQ(limits.held->load(), 90u);
 }
 
 TEST(StepLog, HostsMatchByIdElseByAddress) {
