@@ -522,6 +522,10 @@ const std::vector<Key>& keys() {
                          "bytes of one host's log held for followers; beyond, its text is cut "
                          "(truncated) and GetIpLogs has the rest",
                          FIELD(follow.max_host_log_bytes), 4096, 1024 * kMiB));
+    k.push_back(uint_key("follow.max_held_bytes",
+                         "log bytes held for followers in all (every step); a host that would "
+                         "pass it is cut like one past follow.max_host_log_bytes (0: no cap)",
+                         FIELD(follow.max_held_bytes), 0, 64 * 1024 * kMiB));
     k.push_back(ms_key("follow.retention_ms",
                        "how long a step's logs stay held after its last follower left (for "
                        "resumes)",

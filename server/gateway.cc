@@ -224,7 +224,8 @@ std::optional<StartupError> Gateway::start_core() {
                                                config_.follow);
   metrics_.add_scrape_hook([this] {
     const auto stats = logs_->stats();
-    metrics_.log_follow(stats.followers, stats.steps, stats.reads, stats.read_errors);
+    metrics_.log_follow(stats.followers, stats.steps, stats.reads, stats.read_errors,
+                        stats.held_bytes);
   });
   auto followers = [logs = logs_.get()](const core::Scope& scope, std::int64_t job) {
     return logs->followers_of(scope, job);

@@ -111,6 +111,12 @@ ServerMetrics::ServerMetrics(core::Metrics& core)
               .Help("steps whose logs jobgw holds for followers now (followed or kept for resumes)")
               .Register(*core.registry())
               .Add({})),
+      log_held_bytes_(BuildGauge()
+                          .Name("jobgw_log_held_bytes")
+                          .Help("log bytes held for followers, every step together (capped by "
+                                "follow.max_held_bytes)")
+                          .Register(*core.registry())
+                          .Add({})),
       log_reads_(BuildCounter()
                      .Name("jobgw_log_reads_total")
                      .Help("log reads of JOB for followers (one per followed step and "
@@ -182,7 +188,8 @@ void ServerMetrics::caller_limit_rejected(const std::string& limit) {
 void ServerMetrics::redis_up(bool up) { redis_up_.Add({}).Set(up ? 1 : 0); }
 
 void ServerMetrics::log_follow(std::size_t followers, std::size_t steps, std::uint64_t reads,
-                               std::uint64_t read_errors) {
+                               std::uint64_t read_errors, std::size_t held_bytes) {
+  log_held_bytes_.Set(static_cast<double>(held_bytes));
   log_followers_.Set(static_cast<double>(followers));
   log_followed_steps_.Set(static_cast<double>(steps));
   std::lock_guard<std::mutex> lock(log_mu_);

@@ -53,7 +53,7 @@ class ServerMetrics {
 
   // Live log following (FollowLogs): followers and followed steps now, log reads of JOB so far.
   void log_follow(std::size_t followers, std::size_t steps, std::uint64_t reads,
-                  std::uint64_t read_errors);
+                  std::uint64_t read_errors, std::size_t held_bytes);
   // Event streams (text/event-stream) open on the HTTP face now.
   void http_streams(std::size_t open);
   // Runs before every scrape, to bring gauges read from elsewhere up to date. Add before
@@ -82,6 +82,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>& redis_up_;
   prometheus::Gauge& log_followers_;
   prometheus::Gauge& log_followed_steps_;
+  prometheus::Gauge& log_held_bytes_;
   prometheus::Family<prometheus::Counter>& log_reads_;
   prometheus::Gauge& http_streams_;
   std::mutex log_mu_;  // scrapes may run at once
