@@ -659,5 +659,57 @@ TEST(TargetLimit, TransferCountsTargetsAndEverySourcesServers) {
   EXPECT_TRUE(to_transfer_file(req, limits).ok());
 }
 
+// ----- FollowLogs and ListJobs -------------------------------------------------------------
+
+TEST(FollowValidation, HostsInOrderAfterSeqAndTheHostLimit) {
+  v1::FollowLogsRequest r;
+  r.mutable_scope()->set_id("2");
+  r.set_job_instance_id(7);
+  r.add_host_ids(101);
+  r.add_hosts()->set_ip("10.0.0.1");
+  r.set_after_seq(44);
+  auto target = to_follow(r, 2);
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  ASSERT_EQ(target->hosts.size(), 2u);
+  EXPECT_EQ(target->hosts[0].host_id, 101);
+  EXPECT_EQ(target->hosts[1].ip, "10.0.0.1");
+  EXPECT_EQ(target->after_seq, std::optional<std::uint64_t>(44));
+  expect_invalid(to_follow(r, 1), "host_ids", "at most 1 hosts");
+
+  r.set_after_seq(0);
+  EXPECT_FALSE(to_follow(r, 2)->after_seq.has_value());
+  r.set_step_instance_id(-1);
+  expect_invalid(to_follow(r, 2), "step_instance_id");
+  r.set_step_instance_id(0);
+  r.add_hosts()->set_ip("300.1.1.1");
+  expect_invalid(to_follow(r, 5), "hosts[1].ip");
+  r.clear_scope();
+  expect_invalid(to_follow(r, 5), "scope.id");
+}
+
+TEST(ListValidation, DefaultsAndBounds) {
+  v1::ListJobsRequest r;
+  auto q = to_list_jobs(r);
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE(q->scope.id.empty());
+  EXPECT_EQ(q->page_size, kDefaultListPageSize);
+  r.set_page_size(501);
+  expect_invalid(to_list_jobs(r), "page_size", "got 501");
+  r.set_page_size(-1);
+  expect_invalid(to_list_jobs(r), "page_size");
+  r.set_page_size(500);
+  EXPECT_EQ(to_list_jobs(r)->page_size, 500u);
+  r.set_state(static_cast<v1::JobStateFilter>(9));
+  expect_invalid(to_list_jobs(r), "state");
+  r.set_state(v1::JOB_STATE_FILTER_FAILED);
+  r.mutable_scope()->set_type("nope");
+  expect_invalid(to_list_jobs(r), "scope.type");
+  r.mutable_scope()->set_type("");
+  r.mutable_scope()->set_id("3");
+  EXPECT_EQ(to_list_jobs(r)->scope.type, "biz");
+  r.set_name_prefix(std::string(513, 'x'));
+  expect_invalid(to_list_jobs(r), "name_prefix");
+}
+
 }  // namespace
 }  // namespace jobgw::server
