@@ -1166,6 +1166,7 @@
     f.dropped = false;
     f.reset = true;
     f.ended = false;
+    f.endStatus = null;
     dirty.log = true;
     scheduleRender();
   }
@@ -1207,9 +1208,11 @@
         break;
       case 'LOG_EVENT_KIND_HOST_END': {
         f.ended = true;
-        const cls = hostClass(ev.status);
-        setLogStatus(cls, `ended: ${humanize(hostStatusName(ev.status))}, exit code ` +
-                               `${num(ev.exitCode)}`);
+        // Shown by the frame that draws the host's last text, never before it.
+        f.endStatus = {
+          cls: hostClass(ev.status),
+          text: `ended: ${humanize(hostStatusName(ev.status))}, exit code ${num(ev.exitCode)}`,
+        };
         break;
       }
       default:
@@ -1243,12 +1246,17 @@
       setAttr(entry.li, 'title', entry.content);
     }
     files.hidden = f.files.size === 0;
-    if (!f.pending.length) return;
-    const text = f.pending.join('');
-    f.pending = [];
-    const atBottom = pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 4;
-    appendText(f, pane, text);
-    if (atBottom) pane.scrollTop = pane.scrollHeight;
+    if (f.pending.length) {
+      const text = f.pending.join('');
+      f.pending = [];
+      const atBottom = pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 4;
+      appendText(f, pane, text);
+      if (atBottom) pane.scrollTop = pane.scrollHeight;
+    }
+    if (f.endStatus) {
+      setLogStatus(f.endStatus.cls, f.endStatus.text);
+      f.endStatus = null;
+    }
   }
 
   function appendText(f, pane, text) {
