@@ -183,8 +183,10 @@ def main():
             series += ["jobgw_redis_up"]
         if jobctl:
             env_ctl = dict(env, JOBGW_ADDR="127.0.0.1:%d" % ports["grpc"])
+            # A job that runs a second, so its changes reach the watching stream through Redis
+            # (jobgw_replica_fanout_lag_seconds) rather than only in the state it loads.
             r = subprocess.run([jobctl, "--addr", "127.0.0.1:%d" % ports["grpc"], "exec",
-                                "--host-ids", "101", "-c", "echo hi", "--watch", "--plain"],
+                                "--host-ids", "101", "-c", "sleep 1; echo hi", "--watch", "--plain"],
                                capture_output=True, text=True, env=env_ctl, timeout=60)
             print("jobctl exec:", r.returncode, r.stdout.strip()[-300:], r.stderr.strip()[-300:])
             if r.returncode != 0:
