@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "core/security/credentials.h"
 #include "tests/integration/gateway_stack.h"
+#include "tests/integration/test_credentials.h"
 #include "tests/support/chromium.h"
 #include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
@@ -255,24 +255,9 @@ TEST_F(BrowserE2eTest, LiveJobHostsAndAFollowedLogUpdateInThePage) {
   EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
 }
 
-constexpr char kOpsToken[] = "ops-token-0123456789abcdef";
-constexpr char kReaderToken[] = "reader-token-0123456789abcdef";
-
-std::string credentials() {
-  auto entry = [](const std::string& name, const std::string& token, const std::string& grants) {
-    return R"({"name": ")" + name + R"(", "token_sha256": ")" + core::token_sha256_hex(token) +
-           R"(", )" + grants + "}";
-  };
-  return R"({"callers": [)" +
-         entry("ops", kOpsToken,
-               R"("scopes": ["biz:*"], "operations": ["execute", "read", "terminate"])") +
-         "," + entry("reader", kReaderToken, R"("scopes": ["biz:1"], "operations": ["read"])") +
-         "]}";
-}
-
 TEST_F(BrowserE2eTest, TokenModeAsksForATokenAndKeepsItOutOfUrlsAndLogs) {
   StackOptions options = three_hosts({}, {"--follow.interval_ms=300"});
-  options.credentials_json = credentials();
+  options.credentials_json = ops_and_reader_credentials();
   GatewayStack stack(options);
   const int port = stack.http_port();
   ASSERT_GT(port, 0);

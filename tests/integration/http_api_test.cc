@@ -13,10 +13,10 @@
 #include <string>
 #include <thread>
 
-#include "core/security/credentials.h"
 #include "tests/integration/gateway_stack.h"
 #include "tests/integration/metrics_text.h"
 #include "tests/integration/stack_probes.h"
+#include "tests/integration/test_credentials.h"
 #include "tests/support/http_client.h"
 #include "tests/support/prometheus_text.h"
 #include "tests/support/sse_client.h"
@@ -268,24 +268,9 @@ TEST(HttpApi, CorsIsOffUnlessOriginsAreListed) {
             std::string::npos);
 }
 
-constexpr const char* kOpsToken = "ops-token-0123456789abcdef";
-constexpr const char* kReaderToken = "reader-token-0123456789abcdef";
-
-std::string credentials() {
-  auto entry = [](const std::string& name, const std::string& token, const std::string& grants) {
-    return R"({"name": ")" + name + R"(", "token_sha256": ")" + core::token_sha256_hex(token) +
-           R"(", )" + grants + "}";
-  };
-  return R"({"callers": [)" +
-         entry("ops", kOpsToken,
-               R"("scopes": ["biz:*"], "operations": ["execute", "read", "terminate"])") +
-         "," + entry("reader", kReaderToken, R"("scopes": ["biz:1"], "operations": ["read"])") +
-         "]}";
-}
-
 TEST(HttpApi, TokensAndGrantsAreTheSameAsOverGrpc) {
   StackOptions options = three_hosts();
-  options.credentials_json = credentials();
+  options.credentials_json = ops_and_reader_credentials();
   GatewayStack stack(options);
   const int port = stack.http_port();
   const HttpHeaders ops = {{"Authorization", std::string("Bearer ") + kOpsToken}};
