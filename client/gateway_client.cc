@@ -93,6 +93,8 @@ StreamRun run_stream(const Open& open, std::uint64_t after_seq, const OnEvent& o
 
   StreamRun run;
   run.last_seq = after_seq;
+  // Reconnect attempts since the last stream that delivered an event.
+  int outage_attempts = 0;
   while (true) {
     grpc::ClientContext context;
     if (options.deadline.count() > 0) context.set_deadline(deadline);
@@ -104,6 +106,10 @@ StreamRun run_stream(const Open& open, std::uint64_t after_seq, const OnEvent& o
     Event event;
     bool got_event = false;
     while (reader->Read(&event)) {
+      if (!got_event && outage_attempts > 0) {
+        if (options.on_reconnected) options.on_reconnected(outage_attempts);
+        outage_attempts = 0;
+      }
       got_event = true;
       if (event.seq() > run.last_seq) run.last_seq = event.seq();
       if (on_event(event)) run.finished = true;
@@ -130,7 +136,8 @@ StreamRun run_stream(const Open& open, std::uint64_t after_seq, const OnEvent& o
                        "deadline reached while reconnecting: " + run.status.error_message());
       return run;
     }
-    if (options.on_reconnect) options.on_reconnect(run.status, *delay, backoff.attempts());
+    outage_attempts = backoff.attempts();
+    if (options.on_reconnect) options.on_reconnect(run.status, *delay, outage_attempts);
     if (!sleep(*delay)) {
       run.status = cancelled;
       return run;

@@ -65,6 +65,9 @@ struct WatchOptions {
   std::uint64_t seed = std::random_device{}();
   // Told before each reconnect wait (status that ended the stream, delay, attempt number).
   std::function<void(const grpc::Status&, std::chrono::milliseconds, int)> on_reconnect;
+  // Told once a reopened stream delivers its first event (attempts: the reconnect attempts the
+  // outage took), so "reconnected" is printed only when events flow again, not on a dial.
+  std::function<void(int attempts)> on_reconnected;
   // Lets another thread end the stream (the result is then CANCELLED); null: none can.
   StreamCancel* cancel = nullptr;
 };
