@@ -7,6 +7,9 @@
 #include <cctype>
 #include <string_view>
 
+#include "core/metrics/build_info.h"
+#include "core/metrics/process_collector.h"
+
 namespace jobgw::core {
 namespace {
 
@@ -39,11 +42,11 @@ double seconds_of(std::chrono::milliseconds ms) {
 
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
-      job_calls_(BuildCounter()
-                     .Name("jobgw_job_calls_total")
-                     .Help("HTTP attempts to JOB, by API and outcome (HTTP status class or "
-                           "error kind)")
-                     .Register(*registry_)),
+      job_attempts_(BuildCounter()
+                        .Name("jobgw_job_http_attempts_total")
+                        .Help("HTTP attempts to JOB, by API and outcome (HTTP status class or "
+                              "error kind)")
+                        .Register(*registry_)),
       job_call_duration_(BuildHistogram()
                              .Name("jobgw_job_call_duration_seconds")
                              .Help("Duration of one HTTP attempt to JOB, by API")
@@ -71,12 +74,6 @@ Metrics::Metrics()
                          .Help("Delay chosen before a poller's next status read")
                          .Register(*registry_)
                          .Add({}, interval_buckets())),
-      job_reads_(BuildCounter()
-                     .Name("jobgw_job_reads_total")
-                     .Help("Job status reads by pollers, by outcome")
-                     .Register(*registry_)),
-      reads_ok_(job_reads_.Add({{"outcome", "ok"}})),
-      reads_error_(job_reads_.Add({{"outcome", "error"}})),
       token_wait_(BuildHistogram()
                       .Name("jobgw_token_bucket_wait_seconds")
                       .Help("Time a poller waited for the global JOB read rate limit")
@@ -91,7 +88,68 @@ Metrics::Metrics()
                                 .Help("Subscriber queues that overflowed and collapsed into a "
                                       "snapshot")
                                 .Register(*registry_)
-                                .Add({})) {}
+                                .Add({})),
+      watch_ends_(BuildCounter()
+                      .Name("jobgw_watch_ends_total")
+                      .Help("Job watches that ended without FINISHED, by reason (give_up, "
+                            "job_error, id_reused, job_lost)")
+                      .Register(*registry_)),
+      job_up_(BuildGauge()
+                  .Name("jobgw_job_up")
+                  .Help("1 while jobgw reaches JOB, else 0 (also before the first call)")
+                  .Register(*registry_)
+                  .Add({})) {
+  BuildGauge()
+      .Name("jobgw_build_info")
+      .Help(
+          "Always 1; the labels name the jobgw build: version (the CMake project version) "
+          "and revision (the git revision it was configured from)")
+      .Register(*registry_)
+      .Add({{"version", build_version()}, {"revision", build_revision()}})
+      .Set(1);
+  for (auto api : job_apis()) {
+    const std::string name(api);
+    for (auto outcome : job_attempt_outcomes()) {
+      job_attempts_.Add({{"api", name}, {"outcome", std::string(outcome)}});
+    }
+    job_call_duration_.Add({{"api", name}}, latency_buckets());
+    job_call_retries_.Add({{"api", name}});
+  }
+  for (int kind = static_cast<int>(WatchEventKind::kSnapshot);
+       kind <= static_cast<int>(WatchEventKind::kJobReachable); ++kind) {
+    events_.Add({{"kind", to_string(static_cast<WatchEventKind>(kind))}});
+  }
+  for (int status = 0; status <= 15; ++status) {
+    jobs_finished_.Add({{"status", job_status_label(status)}});
+  }
+  for (auto reason : watch_end_reasons()) watch_ends_.Add({{"reason", std::string(reason)}});
+  add_collectable(std::make_shared<ProcessCollector>());
+}
+
+const std::vector<std::string_view>& Metrics::job_apis() {
+  static const std::vector<std::string_view> kApis{"fast_execute_script",
+                                                   "fast_transfer_file",
+                                                   "get_job_instance_status",
+                                                   "batch_get_job_instance_ip_log",
+                                                   "get_job_instance_ip_log",
+                                                   "operate_job_instance",
+                                                   "probe"};
+  return kApis;
+}
+
+const std::vector<std::string_view>& Metrics::job_attempt_outcomes() {
+  // An attempt ends with an HTTP answer or without one (core/http/http_client.cc fails an
+  // attempt only as transport, timeout or cancelled).
+  static const std::vector<std::string_view> kOutcomes{"1xx", "2xx",       "3xx",     "4xx",
+                                                       "5xx", "transport", "timeout", "cancelled"};
+  return kOutcomes;
+}
+
+const std::vector<std::string_view>& Metrics::watch_end_reasons() {
+  static const std::vector<std::string_view> kReasons{"give_up", "job_error", "id_reused",
+                                                      "job_lost"};
+  return kReasons;
+}
 
 // Identifiers such as RPC method or JOB API names: short, from a fixed alphabet. Anything else
 // points at a bug upstream and is folded into one series.
@@ -111,15 +169,20 @@ const Histogram::BucketBoundaries& Metrics::latency_buckets() {
 }
 
 std::string Metrics::job_outcome(const AttemptRecord& record) {
-  if (record.error) return to_string(*record.error);
-  int s = record.http_status;
-  if (s >= 100 && s < 600) return std::to_string(s / 100) + "xx";
-  return std::string(kOther);
+  std::string outcome(kOther);
+  if (record.error) {
+    outcome = to_string(*record.error);
+  } else if (record.http_status >= 100 && record.http_status < 600) {
+    outcome = std::to_string(record.http_status / 100) + "xx";
+  }
+  const auto& known = job_attempt_outcomes();
+  if (std::find(known.begin(), known.end(), outcome) == known.end()) return std::string(kOther);
+  return outcome;
 }
 
 void Metrics::job_attempt(const AttemptRecord& record) {
   std::string api = identifier_label(record.label);
-  job_calls_.Add({{"api", api}, {"outcome", job_outcome(record)}}).Increment();
+  job_attempts_.Add({{"api", api}, {"outcome", job_outcome(record)}}).Increment();
   job_call_duration_.Add({{"api", api}}, latency_buckets())
       .Observe(std::chrono::duration<double>(record.duration).count());
   if (record.attempt > 1) job_call_retries_.Add({{"api", api}}).Increment();
@@ -136,8 +199,6 @@ void Metrics::on_subscribers(std::size_t count) { subscribers_.Set(static_cast<d
 void Metrics::on_poll(std::chrono::milliseconds next_interval) {
   poll_interval_.Observe(seconds_of(next_interval));
 }
-
-void Metrics::on_read(bool ok) { (ok ? reads_ok_ : reads_error_).Increment(); }
 
 void Metrics::on_token_wait(std::chrono::milliseconds waited) {
   token_wait_.Observe(seconds_of(waited));
@@ -185,8 +246,23 @@ void Metrics::on_job_finished(int job_status) {
 
 void Metrics::on_subscriber_overflow() { subscriber_overflows_.Increment(); }
 
+void Metrics::on_watch_ended(const char* reason) {
+  const std::string_view given = reason == nullptr ? std::string_view() : std::string_view(reason);
+  const auto& known = watch_end_reasons();
+  const bool named = std::find(known.begin(), known.end(), given) != known.end();
+  watch_ends_.Add({{"reason", std::string(named ? given : kOther)}}).Increment();
+}
+
+void Metrics::set_job_up(bool up) { job_up_.Set(up ? 1 : 0); }
+
 std::string Metrics::serialize() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  auto families = registry_->Collect();
+  for (const auto& collectable : collectables_) {
+    auto more = collectable->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace jobgw::core

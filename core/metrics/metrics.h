@@ -1,5 +1,6 @@
 #pragma once
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -10,6 +11,8 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/http/http_client.h"
 #include "core/watch/watch_hub.h"
@@ -21,7 +24,9 @@ namespace jobgw::core {
 // its own families to the same registry (server/server_metrics.h). Thread-safe: prometheus-cpp
 // metrics are atomic and families lock their own label maps. Label values come from finite sets
 // only; anything outside a known set is reported as "other" so a misbehaving caller cannot grow
-// the series count without bound.
+// the series count without bound. Every series whose labels come from a known set exists from
+// the start at 0, so panels and rate() see it before the first event. Besides its families it
+// serves jobgw_build_info and the standard process_* metrics (core/metrics/process_collector.h).
 class Metrics : public WatchObserver {
  public:
   Metrics();
@@ -36,18 +41,35 @@ class Metrics : public WatchObserver {
   void on_watched_jobs(std::size_t count) override;
   void on_subscribers(std::size_t count) override;
   void on_poll(std::chrono::milliseconds next_interval) override;
-  void on_read(bool ok) override;
   void on_token_wait(std::chrono::milliseconds waited) override;
   void on_job_finished(int job_status) override;
   void on_subscriber_overflow() override;
+  // reason: give_up, job_error, id_reused, job_lost (anything else counts as "other").
+  void on_watch_ended(const char* reason) override;
+
+  // Whether jobgw reaches JOB right now (jobgw_job_up 1) or not (0, also before the first call).
+  void set_job_up(bool up);
+
+  // Families gathered at every scrape from elsewhere (the process metrics are added by the
+  // constructor). Add before serving.
+  void add_collectable(std::shared_ptr<prometheus::Collectable> collectable) {
+    collectables_.push_back(std::move(collectable));
+  }
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string serialize() const;
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
-  // The label value an HTTP status or an error kind gets in jobgw_job_calls_total.
+  // The label value an HTTP status or an error kind gets in jobgw_job_http_attempts_total: one
+  // of job_attempt_outcomes(), else "other".
   static std::string job_outcome(const AttemptRecord& record);
+  // The JOB APIs jobgw calls (core/job/job_codec.cc labels its requests with these names;
+  // "probe" is the reachability check).
+  static const std::vector<std::string_view>& job_apis();
+  static const std::vector<std::string_view>& job_attempt_outcomes();
+  // The reasons on_watch_ended counts.
+  static const std::vector<std::string_view>& watch_end_reasons();
   // JOB's job status as a label value: "success", "failed", ... or "other".
   static const char* job_status_label(int job_status);
   // An identifier (RPC method, JOB API name) as a label value: short and from a fixed alphabet,
@@ -59,19 +81,19 @@ class Metrics : public WatchObserver {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
 
-  prometheus::Family<prometheus::Counter>& job_calls_;
+  prometheus::Family<prometheus::Counter>& job_attempts_;
   prometheus::Family<prometheus::Histogram>& job_call_duration_;
   prometheus::Family<prometheus::Counter>& job_call_retries_;
   prometheus::Gauge& watched_jobs_;
   prometheus::Gauge& subscribers_;
   prometheus::Family<prometheus::Counter>& events_;
   prometheus::Histogram& poll_interval_;
-  prometheus::Family<prometheus::Counter>& job_reads_;
-  prometheus::Counter& reads_ok_;
-  prometheus::Counter& reads_error_;
   prometheus::Histogram& token_wait_;
   prometheus::Family<prometheus::Counter>& jobs_finished_;
   prometheus::Counter& subscriber_overflows_;
+  prometheus::Family<prometheus::Counter>& watch_ends_;
+  prometheus::Gauge& job_up_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
 };
 
 }  // namespace jobgw::core

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "core/metrics/build_info.h"
+
 namespace jobgw::core {
 namespace {
 
@@ -35,18 +37,19 @@ TEST(MetricsTest, JobAttemptsByStatusClassErrorKindAndRetries) {
   m.job_attempt(failed);
 
   std::string text = m.serialize();
-  EXPECT_TRUE(
-      contains(text, "jobgw_job_calls_total{api=\"get_job_instance_status\",outcome=\"5xx\"} 1\n"))
-      << text;
-  EXPECT_TRUE(
-      contains(text, "jobgw_job_calls_total{api=\"get_job_instance_status\",outcome=\"2xx\"} 1\n"))
+  EXPECT_TRUE(contains(
+      text, "jobgw_job_http_attempts_total{api=\"get_job_instance_status\",outcome=\"5xx\"} 1\n"))
       << text;
   EXPECT_TRUE(contains(
-      text, "jobgw_job_calls_total{api=\"fast_execute_script\",outcome=\"transport\"} 1\n"))
+      text, "jobgw_job_http_attempts_total{api=\"get_job_instance_status\",outcome=\"2xx\"} 1\n"))
+      << text;
+  EXPECT_TRUE(contains(
+      text, "jobgw_job_http_attempts_total{api=\"fast_execute_script\",outcome=\"transport\"} 1\n"))
       << text;
   EXPECT_TRUE(contains(text, "jobgw_job_call_retries_total{api=\"get_job_instance_status\"} 1\n"))
       << text;
-  EXPECT_FALSE(contains(text, "jobgw_job_call_retries_total{api=\"fast_execute_script\"}")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_job_call_retries_total{api=\"fast_execute_script\"} 0\n"))
+      << text;
   EXPECT_TRUE(
       contains(text, "jobgw_job_call_duration_seconds_count{api=\"get_job_instance_status\"} 2\n"))
       << text;
@@ -78,9 +81,6 @@ TEST(MetricsTest, WatchObserverHooks) {
   observer.on_event(WatchEventKind::kHostChanged);
   observer.on_poll(std::chrono::milliseconds(200));
   observer.on_poll(std::chrono::milliseconds(3000));
-  observer.on_read(true);
-  observer.on_read(true);
-  observer.on_read(false);
   observer.on_token_wait(std::chrono::milliseconds(0));
   observer.on_token_wait(std::chrono::milliseconds(250));
   observer.on_job_finished(3);
@@ -96,8 +96,6 @@ TEST(MetricsTest, WatchObserverHooks) {
   EXPECT_TRUE(contains(text, "jobgw_poll_interval_seconds_count 2\n")) << text;
   EXPECT_TRUE(contains(text, "jobgw_poll_interval_seconds_sum 3.2\n")) << text;
   EXPECT_TRUE(contains(text, "jobgw_poll_interval_seconds_bucket{le=\"0.2\"} 1\n")) << text;
-  EXPECT_TRUE(contains(text, "jobgw_job_reads_total{outcome=\"ok\"} 2\n")) << text;
-  EXPECT_TRUE(contains(text, "jobgw_job_reads_total{outcome=\"error\"} 1\n")) << text;
   EXPECT_TRUE(contains(text, "jobgw_token_bucket_wait_seconds_count 2\n")) << text;
   EXPECT_TRUE(contains(text, "jobgw_token_bucket_wait_seconds_sum 0.25\n")) << text;
   EXPECT_TRUE(contains(text, "jobgw_jobs_finished_total{status=\"success\"} 1\n")) << text;
@@ -109,11 +107,93 @@ TEST(MetricsTest, WatchObserverHooks) {
 TEST(MetricsTest, EveryFamilyIsExposedBeforeAnyCall) {
   Metrics m;
   std::string text = m.serialize();
-  // Unlabelled gauges and counters exist from the start so dashboards see zeros, not gaps.
-  for (const char* name :
-       {"jobgw_watched_jobs 0", "jobgw_subscribers 0", "jobgw_subscriber_overflows_total 0",
-        "jobgw_job_reads_total{outcome=\"ok\"} 0", "jobgw_poll_interval_seconds_count 0"}) {
+  // Every series whose labels come from a known set exists from the start, so dashboards and
+  // rate() see zeros, not gaps.
+  for (const char* name : {
+           "jobgw_watched_jobs 0\n",
+           "jobgw_subscribers 0\n",
+           "jobgw_subscriber_overflows_total 0\n",
+           "jobgw_poll_interval_seconds_count 0\n",
+           "jobgw_job_up 0\n",
+           "jobgw_job_call_retries_total{api=\"get_job_instance_status\"} 0\n",
+           "jobgw_job_call_retries_total{api=\"operate_job_instance\"} 0\n",
+           "jobgw_job_http_attempts_total{api=\"fast_transfer_file\",outcome=\"5xx\"} 0\n",
+           "jobgw_job_http_attempts_total{api=\"batch_get_job_instance_ip_log\",outcome="
+           "\"timeout\"} 0\n",
+           "jobgw_job_call_duration_seconds_count{api=\"get_job_instance_ip_log\"} 0\n",
+           "jobgw_events_total{kind=\"finished\"} 0\n",
+           "jobgw_events_total{kind=\"job_unreachable\"} 0\n",
+           "jobgw_jobs_finished_total{status=\"success\"} 0\n",
+           "jobgw_jobs_finished_total{status=\"abnormal\"} 0\n",
+           "jobgw_watch_ends_total{reason=\"give_up\"} 0\n",
+           "jobgw_watch_ends_total{reason=\"job_error\"} 0\n",
+           "jobgw_watch_ends_total{reason=\"id_reused\"} 0\n",
+           "jobgw_watch_ends_total{reason=\"job_lost\"} 0\n",
+       }) {
     EXPECT_TRUE(contains(text, name)) << name << "\n" << text;
+  }
+  EXPECT_FALSE(contains(text, "outcome=\"other\"")) << text;
+  EXPECT_FALSE(contains(text, "reason=\"other\"")) << text;
+}
+
+TEST(MetricsTest, AttemptOutcomesOutsideTheKnownSetFoldIntoOther) {
+  AttemptRecord r;
+  r.error = ErrorKind::kDecode;  // never an attempt's own outcome
+  EXPECT_EQ(Metrics::job_outcome(r), "other");
+  AttemptRecord cancelled;
+  cancelled.error = ErrorKind::kCancelled;
+  EXPECT_EQ(Metrics::job_outcome(cancelled), "cancelled");
+  AttemptRecord weird;
+  weird.http_status = 799;
+  EXPECT_EQ(Metrics::job_outcome(weird), "other");
+}
+
+TEST(MetricsTest, WatchEndsByReason) {
+  Metrics m;
+  WatchObserver& observer = m;
+  observer.on_watch_ended("give_up");
+  observer.on_watch_ended("give_up");
+  observer.on_watch_ended("job_lost");
+  observer.on_watch_ended("something new");
+  observer.on_watch_ended(nullptr);
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "jobgw_watch_ends_total{reason=\"give_up\"} 2\n")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_watch_ends_total{reason=\"job_lost\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_watch_ends_total{reason=\"job_error\"} 0\n")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_watch_ends_total{reason=\"other\"} 2\n")) << text;
+  EXPECT_FALSE(contains(text, "something new")) << text;
+}
+
+TEST(MetricsTest, JobUpFollowsTheLastReport) {
+  Metrics m;
+  m.set_job_up(true);
+  EXPECT_TRUE(contains(m.serialize(), "jobgw_job_up 1\n"));
+  m.set_job_up(false);
+  EXPECT_TRUE(contains(m.serialize(), "jobgw_job_up 0\n"));
+}
+
+TEST(MetricsTest, BuildInfoNamesVersionAndRevision) {
+  Metrics m;
+  const std::string text = m.serialize();
+  const std::string series = std::string("jobgw_build_info{revision=\"") + build_revision() +
+                             "\",version=\"" + build_version() + "\"} 1\n";
+  EXPECT_TRUE(contains(text, series)) << series << text;
+  // The CMake project version: digits and dots.
+  const std::string version = build_version();
+  EXPECT_FALSE(version.empty());
+  EXPECT_EQ(version.find_first_not_of("0123456789."), std::string::npos) << version;
+  EXPECT_FALSE(std::string(build_revision()).empty());
+}
+
+TEST(MetricsTest, ServesTheProcessFamilies) {
+  Metrics m;
+  const std::string text = m.serialize();
+  for (const char* family :
+       {"# TYPE process_cpu_seconds_total counter\n",
+        "# TYPE process_resident_memory_bytes gauge\n",
+        "# TYPE process_virtual_memory_bytes gauge\n", "# TYPE process_open_fds gauge\n",
+        "# TYPE process_max_fds gauge\n", "# TYPE process_start_time_seconds gauge\n"}) {
+    EXPECT_TRUE(contains(text, family)) << family << text;
   }
 }
 
