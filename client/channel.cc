@@ -25,8 +25,18 @@ bool read_file(const std::string& flag, const std::string& path, std::string* ou
 
 }  // namespace
 
+grpc::ChannelArguments channel_arguments() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  return args;
+}
+
 std::shared_ptr<grpc::Channel> open_channel(const ChannelOptions& options, std::string* error) {
-  if (!options.tls) return grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
+  if (!options.tls) {
+    return grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(),
+                                     channel_arguments());
+  }
   grpc::SslCredentialsOptions ssl;
   if (!options.ca_file.empty() &&
       !read_file("--ca-file", options.ca_file, &ssl.pem_root_certs, error)) {
@@ -37,7 +47,7 @@ std::shared_ptr<grpc::Channel> open_channel(const ChannelOptions& options, std::
        !read_file("--key-file", options.key_file, &ssl.pem_private_key, error))) {
     return nullptr;
   }
-  grpc::ChannelArguments args;
+  grpc::ChannelArguments args = channel_arguments();
   if (!options.server_name.empty()) args.SetSslTargetNameOverride(options.server_name);
   return grpc::CreateCustomChannel(options.address, grpc::SslCredentials(ssl), args);
 }

@@ -19,6 +19,10 @@ struct ChannelOptions {
   std::string server_name;
 };
 
+// Arguments every jobctl channel gets: gRPC's reconnect backoff capped at 500 ms (its default
+// grows to 2 minutes), so a restarted jobgw is reached within a second of listening again.
+grpc::ChannelArguments channel_arguments();
+
 // A channel per `options`, or null with *error saying which option's file could not be read.
 std::shared_ptr<grpc::Channel> open_channel(const ChannelOptions& options, std::string* error);
 

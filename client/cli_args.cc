@@ -101,7 +101,8 @@ void add_security_flags(std::map<std::string, Flag>& f, CliCommand* c) {
 std::map<std::string, Flag> global_flags(CliCommand* c) {
   std::map<std::string, Flag> f;
   f["--addr"] = {true, [c](const std::string& v) {
-                   if (v.empty()) return std::string("--addr needs HOST:PORT");
+                   std::string error;
+                   if (!valid_address(v, &error)) return error;
                    c->global.address = v;
                    return std::string();
                  }};
@@ -118,11 +119,25 @@ std::map<std::string, Flag> global_flags(CliCommand* c) {
                        return std::string();
                      }};
   add_security_flags(f, c);
+  f["--verbose"] = {false, [c](const std::string&) {
+                      c->verbose = true;
+                      return std::string();
+                    }};
+  f["--version"] = {false, [c](const std::string&) {
+                      c->version = true;
+                      return std::string();
+                    }};
   f["--help"] = {false, [c](const std::string&) {
                    c->help = true;
                    return std::string();
                  }};
   f["-h"] = f["--help"];
+  // --timeout meant the RPC timeout here and the job's timeout after exec/transfer.
+  f["--timeout"] = {true, [](const std::string&) {
+                      return std::string(
+                          "--timeout is gone here: use --rpc-timeout SEC (each call's deadline) "
+                          "or, on exec/transfer, --job-timeout SEC (the script's timeout)");
+                    }};
   return f;
 }
 
@@ -153,8 +168,22 @@ void add_target_flags(std::map<std::string, Flag>& f, CliCommand* c) {
 void add_job_flags(std::map<std::string, Flag>& f, CliCommand* c) {
   add_output_flags(f, c);
   add_target_flags(f, c);
-  f["--timeout"] = {true,
-                    [c](const std::string& v) { return set_seconds(v, &c->job_timeout, 86400); }};
+  f["--job-timeout"] = {
+      true, [c](const std::string& v) { return set_seconds(v, &c->job_timeout, 86400); }};
+  // Kept for one release so scripts keep working; the warning says what replaces it.
+  f["--timeout"] = {true, [c](const std::string& v) {
+                      c->warnings.push_back(
+                          "--timeout is deprecated: it is --job-timeout (the script's timeout); "
+                          "each call's deadline is --rpc-timeout");
+                      return set_seconds(v, &c->job_timeout, 86400);
+                    }};
+  f["--request-id"] = {true, [c](const std::string& v) {
+                         if (v.empty() || v.size() > 128) {
+                           return std::string("--request-id needs an id of 1..128 characters");
+                         }
+                         c->request_id = v;
+                         return std::string();
+                       }};
   f["--account"] = {true, [c](const std::string& v) {
                       if (v.empty()) return std::string("--account needs an alias");
                       c->account_alias = v;
@@ -224,10 +253,12 @@ std::map<std::string, Flag> command_flags(CliCommand* c) {
     add_job_flags(f, c);
     f["-c"] = {true, [c](const std::string& v) {
                  c->script_content = v;
-                 return v.empty() ? std::string("-c needs a script") : std::string();
+                 c->inline_script = true;
+                 return std::string();
                }};
     f["--command"] = f["-c"];
     f["--file"] = {true, [c](const std::string& v) {
+                     if (v.empty()) return std::string("--file needs a path ('-' reads stdin)");
                      c->script_file = v;
                      return std::string();
                    }};
@@ -322,6 +353,10 @@ std::map<std::string, Flag> command_flags(CliCommand* c) {
                         c->service = v;
                         return std::string();
                       }};
+    f["--require-job"] = {false, [c](const std::string&) {
+                            c->require_job = true;
+                            return std::string();
+                          }};
   } else if (cmd == "token") {
     f["--generate"] = {false, [c](const std::string&) {
                          c->generate_token = true;
@@ -331,9 +366,6 @@ std::map<std::string, Flag> command_flags(CliCommand* c) {
   // Global flags are accepted after the subcommand too; a subcommand's own flag of the same
   // name (exec's --timeout) wins.
   for (auto& [name, flag] : global_flags(c)) f.emplace(name, flag);
-  if (cmd != "exec" && cmd != "transfer") {
-    f["--timeout"] = {true, [c](const std::string& v) { return set_rpc_timeout(v, &c->global); }};
-  }
   return f;
 }
 
@@ -347,6 +379,13 @@ std::string positional(CliCommand* c, const std::string& arg, int index) {
   }
   if (cmd == "exec" && index == 0) {
     c->script_file = arg;
+    return "";
+  }
+  if (cmd == "status") {
+    std::int64_t id = 0;
+    if (!parse_positive(arg, &id)) return "bad JOB_ID '" + arg + "'";
+    if (index == 0) c->job_id = id;
+    c->job_ids.push_back(id);
     return "";
   }
   if (cmd == "token" && index == 0) {
@@ -363,8 +402,11 @@ std::string positional(CliCommand* c, const std::string& arg, int index) {
 std::string check(const CliCommand& c) {
   const std::string& cmd = c.name;
   if (cmd == "exec") {
-    if (c.script_content.empty() == c.script_file.empty()) {
+    if (c.inline_script == !c.script_file.empty()) {
       return "exec needs a script: a FILE or -c 'inline' (not both)";
+    }
+    if (c.inline_script && c.script_content.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return "the script is empty (-c/--command)";
     }
   }
   if (cmd == "transfer") {
@@ -389,6 +431,43 @@ std::string check(const CliCommand& c) {
 }
 
 }  // namespace
+
+std::string new_request_id(std::uint64_t random) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string id = "jobctl-";
+  for (int shift = 60; shift >= 0; shift -= 4) id.push_back(kHex[(random >> shift) & 0xf]);
+  return id;
+}
+
+bool valid_address(const std::string& address, std::string* error) {
+  const std::string example = " (HOST:PORT, e.g. 127.0.0.1:50051)";
+  // gRPC's own target forms pass as they are: the channel reports what it cannot use.
+  for (const char* scheme : {"dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:"}) {
+    if (address.rfind(scheme, 0) == 0 && address.size() > std::string(scheme).size()) return true;
+  }
+  std::string host, port;
+  if (!address.empty() && address[0] == '[') {
+    auto close = address.find(']');
+    if (close != std::string::npos && close + 1 < address.size() && address[close + 1] == ':') {
+      host = address.substr(1, close - 1);
+      port = address.substr(close + 2);
+    }
+  } else if (auto colon = address.rfind(':'); colon != std::string::npos) {
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  std::int64_t n = 0;
+  if (host.empty() || host.find_first_of(" /[]") != std::string::npos ||
+      (host.find(':') != std::string::npos && address[0] != '[')) {
+    *error = "bad --addr '" + address + "': no host or port" + example;
+    return false;
+  }
+  if (!parse_positive(port, &n) || n > 65535) {
+    *error = "bad --addr '" + address + "': bad port '" + port + "'" + example;
+    return false;
+  }
+  return true;
+}
 
 std::optional<v1::Host> parse_host_spec(const std::string& text, std::string* error) {
   v1::Host host;
@@ -484,7 +563,11 @@ std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::s
   CliCommand c;
   c.global.scope.set_type("biz");
   c.global.scope.set_id("1");
-  if (auto a = env("JOBGW_ADDR"); a && !a->empty()) c.global.address = *a;
+  if (auto a = env("JOBGW_ADDR"); a && !a->empty()) {
+    std::string error;
+    if (!valid_address(*a, &error)) return UsageError{"JOBGW_ADDR: " + error};
+    c.global.address = *a;
+  }
   if (auto t = env("JOBGW_TOKEN"); t && !t->empty()) c.global.token = *t;
   if (auto s = env("JOBGW_SCOPE"); s && !s->empty()) {
     std::string error;
@@ -495,10 +578,10 @@ std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::s
   }
 
   std::map<std::string, Flag> flags = global_flags(&c);
-  // Before the subcommand, --timeout is the RPC timeout.
-  flags["--timeout"] = {true, [&c](const std::string& v) { return set_rpc_timeout(v, &c.global); }};
   int positional_index = 0;
   bool only_positionals = false;
+  // `jobctl help [COMMAND]`: the next word names the command whose help is wanted.
+  bool help_command = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     bool is_flag = !only_positionals && arg.size() > 1 && arg[0] == '-';
@@ -507,6 +590,11 @@ std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::s
       continue;
     }
     if (!is_flag) {
+      if (c.name.empty() && arg == "help" && !help_command) {
+        help_command = true;
+        c.help = true;
+        continue;
+      }
       if (c.name.empty()) {
         if (kCommands.count(arg) == 0) return UsageError{"unknown command '" + arg + "'"};
         c.name = arg;
@@ -537,7 +625,7 @@ std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::s
     std::string e = it->second.apply(value);
     if (!e.empty()) return UsageError{e};
   }
-  if (c.help) return c;
+  if (c.help || c.version) return c;
   if (c.name.empty()) return UsageError{"no command given (see jobctl --help)"};
   if (auto e = check(c); !e.empty()) return UsageError{e};
   return c;
@@ -547,8 +635,8 @@ std::string usage(const std::string& command) {
   static const char kGlobal[] =
       "Global options (before or after the command):\n"
       "  --addr HOST:PORT     jobgw address (env JOBGW_ADDR; default 127.0.0.1:50051)\n"
-      "  --rpc-timeout SEC    deadline of each call (default 30); before the command also\n"
-      "                       --timeout; for watch it bounds the whole watch\n"
+      "  --rpc-timeout SEC    deadline of each call (default 30); a watch or logs -f is\n"
+      "                       not bounded by it\n"
       "  --scope TYPE:ID      biz:ID or biz_set:ID (env JOBGW_SCOPE; default biz:1)\n"
       "  --operator USER      JOB user to act as (default: jobgw's operator)\n"
       "  --token TOKEN        bearer token sent on every call (env JOBGW_TOKEN; the flag\n"
@@ -560,13 +648,19 @@ std::string usage(const std::string& command) {
       "  --key-file FILE      with its PEM private key)\n"
       "  --server-name NAME   name jobgw's certificate must carry, when --addr's host\n"
       "                       is not in it\n"
-      "  -h, --help           this help\n";
+      "  --verbose            gRPC's own log lines on stderr, and event seq numbers\n"
+      "  --version            print jobctl's version and git revision\n"
+      "  -h, --help           this help (also: jobctl help [COMMAND])\n";
   static const char kTargets[] =
       "  --host-ids ID,...    target hosts by host id\n"
       "  --hosts SPEC,...     target hosts by HOSTSPEC: CLOUD:IP (0:192.0.2.1, 0:2001:db8::1)\n"
       "                       or a host id\n";
   static const char kJob[] =
-      "  --timeout SEC        job timeout on each host, 1..86400 (default JOB's 7200)\n"
+      "  --job-timeout SEC    the script's timeout on each host, 1..86400 (default JOB's\n"
+      "                       7200); --timeout is a deprecated alias of it\n"
+      "  --request-id ID      idempotency key: jobgw answers a repeated ID with the first\n"
+      "                       submit's job (default: a new jobctl-<16 hex>, printed on\n"
+      "                       stderr, or as request_id with --json)\n"
       "  --account ALIAS      account to run as (default jobgw's, e.g. root)\n"
       "  --account-id ID      account by JOB id (wins over --account)\n"
       "  --name NAME          job instance name\n"
@@ -633,9 +727,12 @@ std::string usage(const std::string& command) {
         "  --json               each job as one JSON line\n";
   } else if (command == "status") {
     out =
-        "Usage: jobctl status JOB_ID [--json]\n"
-        "Prints a job's status and every host's. Exit 1 if it finished unsuccessfully.\n\n"
-        "  --json               the snapshot as JSON\n";
+        "Usage: jobctl status JOB_ID... [--json]\n"
+        "Prints each job's status and every host's, one block per job. Exit 1 if one\n"
+        "finished unsuccessfully, 3 if one could not be read (the worst wins).\n\n"
+        "  --json               the snapshot as JSON (several jobs: a JSON array of them;\n"
+        "                       a job that could not be read is {\"job_instance_id\": ID,\n"
+        "                       \"error\": \"...\"})\n";
   } else if (command == "terminate") {
     out = "Usage: jobctl terminate JOB_ID\nAsks JOB to terminate a running job.\n";
   } else if (command == "token") {
@@ -647,10 +744,15 @@ std::string usage(const std::string& command) {
         "  --generate           make a new token instead of reading one\n";
   } else if (command == "health") {
     out =
-        "Usage: jobctl health [--service NAME]\n"
-        "Checks jobgw's gRPC health; exit 0 when SERVING, 1 otherwise.\n\n"
-        "  --service NAME       service to ask about (default jobgw.v1.JobGateway;\n"
-        "                       '' = the whole server)\n";
+        "Usage: jobctl health [--require-job] [--service NAME]\n"
+        "Prints jobgw's own health and whether jobgw reaches JOB:\n"
+        "  jobgw: SERVING\n"
+        "  JOB: SERVING | NOT_SERVING (jobgw cannot reach JOB) | unknown (this jobgw does\n"
+        "       not report it)\n"
+        "Exit 0 when jobgw is SERVING (JOB down too, unless --require-job), 1 otherwise.\n\n"
+        "  --require-job        exit 1 also when JOB is not SERVING (or not reported)\n"
+        "  --service NAME       ask about this one service instead (jobgw.v1.JobGateway,\n"
+        "                       jobgw.v1.JOB, '' = the whole server); exit 0 when SERVING\n";
   } else {
     out =
         "Usage: jobctl [global options] COMMAND [options]\n\n"
@@ -662,10 +764,12 @@ std::string usage(const std::string& command) {
         "  list       list the jobs jobgw knows\n"
         "  status     print a job's status\n"
         "  terminate  terminate a running job\n"
-        "  health     check that jobgw is serving\n"
-        "  token      make a credentials-file entry for a bearer token\n\n"
-        "Exit codes: 0 success, 1 job finished unsuccessfully, 2 usage error, 3 RPC error.\n"
-        "'jobctl COMMAND --help' describes a command.\n";
+        "  health     check that jobgw is serving and reaches JOB\n"
+        "  token      make a credentials-file entry for a bearer token\n"
+        "  help       this help, or 'jobctl help COMMAND'\n\n"
+        "Exit codes: 0 success, 1 job finished unsuccessfully (health: not serving),\n"
+        "2 usage error, 3 RPC error (e.g. jobgw unreachable).\n"
+        "'jobctl COMMAND --help' or 'jobctl help COMMAND' describes a command.\n";
   }
   return out + "\n" + kGlobal;
 }

@@ -25,8 +25,9 @@ enum class ListState { kAll, kRunning, kFinished, kFailed };
 
 struct GlobalOptions {
   std::string address = kDefaultAddress;
+  // Deadline of each unary call (--rpc-timeout). Streams (watch, logs -f) are not bounded by it.
   std::chrono::milliseconds rpc_timeout{30000};
-  bool rpc_timeout_set = false;  // watch has no deadline unless one was asked for
+  bool rpc_timeout_set = false;
   v1::Scope scope;
   // --scope or JOBGW_SCOPE was given: list then shows that scope only, not every one readable.
   bool scope_set = false;
@@ -49,13 +50,20 @@ struct TransferSourceSpec {
 struct CliCommand {
   std::string
       name;  // exec, transfer, watch, logs, list, status, terminate, health, token; "" = top
-  bool help = false;
+  bool help = false;     // --help, -h, or `jobctl help [COMMAND]`
+  bool version = false;  // --version
+  // --verbose: gRPC's own log lines on stderr (otherwise silenced) and event seq numbers.
+  bool verbose = false;
+  // Lines for stderr before the command runs (a deprecated flag was used).
+  std::vector<std::string> warnings;
   GlobalOptions global;
   OutputMode output = OutputMode::kAuto;
   bool watch = false;
   bool logs = false;
   bool reconnect = true;
-  std::int64_t job_id = 0;
+  std::int64_t job_id = 0;  // the first JOB_ID
+  // status: every JOB_ID given, in order (job_ids[0] == job_id).
+  std::vector<std::int64_t> job_ids;
   std::uint64_t after_seq = 0;
   std::int64_t step_id = 0;
   v1::Targets targets;  // exec/transfer targets; logs --host
@@ -67,11 +75,15 @@ struct CliCommand {
   std::int32_t limit = 50;  // jobs per page, 1..500
   bool all_pages = false;
   std::string task_name;
-  std::int32_t job_timeout = 0;  // seconds, exec/transfer
+  std::int32_t job_timeout = 0;  // seconds, exec/transfer (--job-timeout)
+  // exec/transfer --request-id: jobgw answers a repeated id with the first submit's job. Empty:
+  // jobctl makes one up (see new_request_id).
+  std::string request_id;
   std::string account_alias;
   std::int64_t account_id = 0;
   // exec
   std::string script_content;
+  bool inline_script = false;  // -c/--command given (its text may be empty: refused later)
   std::string script_file;
   v1::ScriptLanguage language = v1::SCRIPT_LANGUAGE_SHELL;
   std::string param;
@@ -85,8 +97,9 @@ struct CliCommand {
   std::int64_t upload_limit_mb = 0;
   std::int64_t download_limit_mb = 0;
   v1::TransferMode transfer_mode = v1::TRANSFER_MODE_UNSPECIFIED;
-  // health
-  std::string service = "jobgw.v1.JobGateway";
+  // health: one service to ask about (--service); unset: jobgw itself and JOB through it.
+  std::optional<std::string> service;
+  bool require_job = false;  // health exits 1 unless JOB is reachable too
   // token: the action ("hash") and whether to make a new random token rather than read one
   std::string token_action;
   bool generate_token = false;
@@ -104,6 +117,13 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // so tests can supply their own.
 std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::string>& args,
                                                         const EnvLookup& env);
+
+// "jobctl-" and 16 hex digits of `random`: the request id exec/transfer send when none is given.
+std::string new_request_id(std::uint64_t random);
+
+// Whether `address` is something jobctl can dial: HOST:PORT ([V6]:PORT), or a gRPC target with
+// a scheme (dns:, ipv4:, ipv6:, unix:). Else *error names --addr.
+bool valid_address(const std::string& address, std::string* error);
 
 // HOSTSPEC: a host id ("101") or CLOUD:IP ("0:192.0.2.1", "0:2001:db8::1": split on the first
 // colon).

@@ -1,10 +1,13 @@
 #include "client/commands.h"
 
 #include <climits>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <sstream>
 
 #include "api/status_names.h"
@@ -119,10 +122,10 @@ RendererOptions renderer_options(const CliCommand& c, const CommandIo& io) {
   return ropts;
 }
 
+// No deadline: --rpc-timeout bounds calls, and a watch lasts as long as its job.
 WatchOptions watch_options(const CliCommand& c) {
   WatchOptions wopts;
   wopts.reconnect = c.reconnect;
-  if (c.global.rpc_timeout_set) wopts.deadline = c.global.rpc_timeout;
   return wopts;
 }
 
@@ -226,9 +229,13 @@ int watch_with_live_logs(GatewayClient& client, const CliCommand& c, const v1::J
 
 // After a submit: print the job, then optionally watch it and print its logs.
 int follow_submitted(GatewayClient& client, const CliCommand& c, const v1::JobRef& ref,
-                     CommandIo& io) {
+                     const std::string& request_id, CommandIo& io) {
   if (c.output == OutputMode::kJson) {
-    io.out << to_json(ref) << "\n";
+    std::string json = to_json(ref);
+    // JobRef has no request_id: it is added as one more field of the same object.
+    json.insert(json.size() - 1, std::string(json.size() > 2 ? "," : "") + "\"request_id\":\"" +
+                                     json_escape(request_id) + "\"");
+    io.out << json << "\n";
   } else {
     io.out << "job " << ref.job_instance_id() << " step " << ref.step_instance_id() << "\n";
   }
@@ -242,17 +249,59 @@ int follow_submitted(GatewayClient& client, const CliCommand& c, const v1::JobRe
   return logs != kExitOk ? logs : outcome.exit_code;
 }
 
-bool read_script(const std::string& path, std::istream& in, std::string* out) {
+// The script at `path` ('-': stdin), or nullopt with *error saying why it could not be read.
+std::optional<std::string> read_script(const std::string& path, std::istream& in,
+                                       std::string* error) {
   std::ostringstream buf;
   if (path == "-") {
     buf << in.rdbuf();
-  } else {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) return false;
-    buf << file.rdbuf();
+    return buf.str();
   }
-  *out = buf.str();
-  return true;
+  errno = 0;
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    *error = "cannot read script file " + path + ": " +
+             (errno != 0 ? std::strerror(errno) : "cannot be opened");
+    return std::nullopt;
+  }
+  buf << file.rdbuf();
+  if (file.bad()) {
+    *error = "cannot read script file " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  return buf.str();
+}
+
+bool blank(const std::string& text) {
+  return text.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+// The id a submit carries: --request-id, else a new one, announced (on stderr, or as a field
+// of --json's output) so a rerun after a lost answer can reuse it and get the same job.
+std::string submit_request_id(const CliCommand& c, CommandIo& io) {
+  if (!c.request_id.empty()) return c.request_id;
+  std::uint64_t random = 0;
+  if (io.random) {
+    random = io.random();
+  } else {
+    std::random_device device;
+    random = (static_cast<std::uint64_t>(device()) << 32) | device();
+  }
+  std::string id = new_request_id(random);
+  if (c.output != OutputMode::kJson) {
+    io.err << "request id: " << id << " (rerun with --request-id to reuse)\n" << std::flush;
+  }
+  return id;
+}
+
+// A failed submit in --json mode still says the id it carried (plain mode printed it already).
+template <typename T>
+int submit_failed(CommandIo& io, const CliCommand& c, const char* rpc, const CallResult<T>& r,
+                  const std::string& request_id) {
+  if (c.output == OutputMode::kJson && c.request_id.empty()) {
+    io.err << "request id: " << request_id << " (rerun with --request-id to reuse)\n";
+  }
+  return rpc_failed(io, rpc, r);
 }
 
 // Checked before sending: over jobgw's limit the request would only come back refused, and
@@ -275,12 +324,24 @@ int run_exec(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   v1::ExecuteScriptRequest req;
   *req.mutable_scope() = c.global.scope;
   if (!c.script_file.empty()) {
-    if (!read_script(c.script_file, io.in, req.mutable_script_content())) {
-      io.err << "jobctl: cannot read script file '" << c.script_file << "'\n";
+    std::string error;
+    auto script = read_script(c.script_file, io.in, &error);
+    if (!script) {
+      io.err << "jobctl: " << error << "\n";
       return kExitUsage;
     }
+    req.set_script_content(std::move(*script));
   } else {
     req.set_script_content(c.script_content);
+  }
+  // JOB would refuse it only after the call; the message names where the script came from.
+  if (blank(req.script_content())) {
+    io.err << "jobctl: the script is empty ("
+           << (c.script_file.empty()  ? std::string("-c/--command")
+               : c.script_file == "-" ? std::string("--file -: nothing on stdin")
+                                      : "--file " + c.script_file)
+           << ")\n";
+    return kExitUsage;
   }
   if (auto too_big = script_too_big(c, req.script_content().size())) {
     io.err << "jobctl: " << *too_big << "\n";
@@ -295,9 +356,10 @@ int run_exec(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   *req.mutable_targets() = c.targets;
   req.set_task_name(c.task_name);
   req.set_operator_(c.global.operator_name);
+  req.set_request_id(submit_request_id(c, io));
   auto r = client.execute_script(req);
-  if (!r.ok()) return rpc_failed(io, "ExecuteScript", r);
-  return follow_submitted(client, c, r.response, io);
+  if (!r.ok()) return submit_failed(io, c, "ExecuteScript", r, req.request_id());
+  return follow_submitted(client, c, r.response, req.request_id(), io);
 }
 
 int run_transfer(const CliCommand& c, GatewayClient& client, CommandIo& io) {
@@ -334,28 +396,45 @@ int run_transfer(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   req.set_transfer_mode(c.transfer_mode);
   req.set_task_name(c.task_name);
   req.set_operator_(c.global.operator_name);
+  req.set_request_id(submit_request_id(c, io));
   auto r = client.transfer_file(req);
-  if (!r.ok()) return rpc_failed(io, "TransferFile", r);
-  return follow_submitted(client, c, r.response, io);
+  if (!r.ok()) return submit_failed(io, c, "TransferFile", r, req.request_id());
+  return follow_submitted(client, c, r.response, req.request_id(), io);
 }
 
 int run_watch(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   return watch_job(client, c, c.job_id, io).exit_code;
 }
 
-CallResult<v1::JobSnapshot> read_status(GatewayClient& client, const CliCommand& c) {
+CallResult<v1::JobSnapshot> read_status(GatewayClient& client, const CliCommand& c,
+                                        std::int64_t job_id) {
   v1::GetJobStatusRequest req;
   *req.mutable_scope() = c.global.scope;
-  req.set_job_instance_id(c.job_id);
+  req.set_job_instance_id(job_id);
   req.set_operator_(c.global.operator_name);
   return client.get_job_status(req);
 }
 
-int run_status(const CliCommand& c, GatewayClient& client, CommandIo& io) {
-  auto r = read_status(client, c);
-  if (!r.ok()) return rpc_failed(io, "GetJobStatus", r);
+CallResult<v1::JobSnapshot> read_status(GatewayClient& client, const CliCommand& c) {
+  return read_status(client, c, c.job_id);
+}
+
+// One job of `jobctl status`: its block (text) or JSON object, and its exit code.
+int status_of(GatewayClient& client, const CliCommand& c, std::int64_t job_id, bool several,
+              std::string* json, CommandIo& io) {
+  auto r = read_status(client, c, job_id);
+  if (!r.ok()) {
+    if (several) {
+      io.err << "jobctl: GetJobStatus: job " << job_id << ": "
+             << describe_status(r.status, r.job_code, r.job_request_id) << "\n";
+      *json = "{\"job_instance_id\":\"" + std::to_string(job_id) + "\",\"error\":\"" +
+              json_escape(describe_status(r.status, r.job_code, r.job_request_id)) + "\"}";
+      return kExitRpcError;
+    }
+    return rpc_failed(io, "GetJobStatus", r);
+  }
   if (c.output == OutputMode::kJson) {
-    io.out << to_json(r.response) << "\n";
+    *json = to_json(r.response);
   } else {
     JobState state;
     state.replace(r.response);
@@ -365,6 +444,32 @@ int run_status(const CliCommand& c, GatewayClient& client, CommandIo& io) {
     for (const auto& line : table_lines(state, INT_MAX, now)) io.out << line << "\n";
   }
   return r.response.finished() ? job_exit_code(r.response) : kExitOk;
+}
+
+// Several JOB_IDs: a block each (a blank line between), or one JSON array; the worst exit code.
+int run_status(const CliCommand& c, GatewayClient& client, CommandIo& io) {
+  std::vector<std::int64_t> ids = c.job_ids;
+  if (ids.empty()) ids.push_back(c.job_id);
+  const bool several = ids.size() > 1;
+  int worst = kExitOk;
+  std::vector<std::string> objects;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0 && c.output != OutputMode::kJson) io.out << "\n";
+    std::string json;
+    worst = std::max(worst, status_of(client, c, ids[i], several, &json, io));
+    if (!json.empty()) objects.push_back(std::move(json));
+    io.out << std::flush;
+  }
+  if (c.output == OutputMode::kJson) {
+    if (!several) {
+      for (const auto& o : objects) io.out << o << "\n";
+    } else {
+      io.out << "[";
+      for (std::size_t i = 0; i < objects.size(); ++i) io.out << (i ? "," : "") << objects[i];
+      io.out << "]\n";
+    }
+  }
+  return worst;
 }
 
 int run_logs(const CliCommand& c, GatewayClient& client, CommandIo& io) {
@@ -391,11 +496,36 @@ int run_terminate(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   return kExitOk;
 }
 
+// The health service name jobgw reports JOB's reachability under.
+constexpr char kJobHealthService[] = "jobgw.v1.JOB";
+
+// jobgw's own state (what a load balancer asks: it stays SERVING while JOB is down) and JOB's
+// as jobgw sees it. Exit 0 when jobgw serves; --require-job also wants JOB SERVING.
 int run_health(const CliCommand& c, GatewayClient& client, CommandIo& io) {
-  auto r = client.check_health(c.service);
-  if (!r.ok()) return rpc_failed(io, "Health/Check", r);
-  io.out << serving_status_name(r.response) << "\n";
-  return r.response == ServingStatus::kServing ? kExitOk : kExitJobFailed;
+  if (c.service) {
+    auto r = client.check_health(*c.service);
+    if (!r.ok()) return rpc_failed(io, "Health/Check", r);
+    io.out << serving_status_name(r.response) << "\n";
+    return r.response == ServingStatus::kServing ? kExitOk : kExitJobFailed;
+  }
+  auto gateway = client.check_health("jobgw.v1.JobGateway");
+  if (!gateway.ok()) return rpc_failed(io, "Health/Check", gateway);
+  io.out << "jobgw: " << serving_status_name(gateway.response) << "\n";
+  auto job = client.check_health(kJobHealthService);
+  bool job_serving = false;
+  if (job.ok()) {
+    job_serving = job.response == ServingStatus::kServing;
+    io.out << "JOB: " << serving_status_name(job.response)
+           << (job.response == ServingStatus::kNotServing ? " (jobgw cannot reach JOB)" : "")
+           << "\n";
+  } else if (job.status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    io.out << "JOB: unknown (this jobgw does not report it)\n";
+  } else {
+    io.out << "JOB: unknown (" << describe_status(job.status, job.job_code, job.job_request_id)
+           << ")\n";
+  }
+  if (gateway.response != ServingStatus::kServing) return kExitJobFailed;
+  return c.require_job && !job_serving ? kExitJobFailed : kExitOk;
 }
 
 }  // namespace
@@ -410,6 +540,7 @@ int run_command(const CliCommand& c, CommandIo io) {
   }
   GatewayClient client(std::move(channel), c.global.rpc_timeout);
   client.set_bearer_token(c.global.token);
+  client.set_address(c.global.address);
   if (c.name == "exec") return run_exec(c, client, io);
   if (c.name == "transfer") return run_transfer(c, client, io);
   if (c.name == "watch") return run_watch(c, client, io);
@@ -437,6 +568,12 @@ int jobctl_main(const std::vector<std::string>& args, CommandIo io) {
     io.out << usage(command.name);
     return kExitOk;
   }
+  if (command.version) {
+    io.out << "jobctl " << JOBCTL_VERSION << " (revision " << JOBCTL_REVISION << ")\n";
+    return kExitOk;
+  }
+  for (const auto& warning : command.warnings) io.err << "jobctl: warning: " << warning << "\n";
+  if (io.configure_logging) io.configure_logging(command.verbose);
   return run_command(command, io);
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <iostream>
 
 #include "client/cli_args.h"
@@ -16,6 +18,11 @@ struct CommandIo {
   std::ostream& err;
   std::istream& in;
   bool out_is_terminal = false;
+  // Called once the command line is parsed, before any channel opens, with --verbose: main()
+  // silences gRPC's own log lines unless it is set. Empty: logging is left as it is.
+  std::function<void(bool verbose)> configure_logging;
+  // Source of generated request ids; empty: std::random_device.
+  std::function<std::uint64_t()> random;
 };
 
 // Runs a parsed subcommand and returns jobctl's exit code.

@@ -4,11 +4,14 @@
 #include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/generic/generic_stub.h>
 
+#include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "api/status_names.h"
+#include "client/channel.h"
 
 namespace jobgw::client {
 namespace {
@@ -65,23 +68,47 @@ struct StreamRun {
   int reconnects = 0;
 };
 
+// Waits `delay` before a reconnect; false when cancelled. When the channel is down as the wait
+// begins, the wait ends as soon as it is READY again: gRPC's channel reconnects on its own
+// (quickly, see channel_arguments()), and jobgw listening again should not wait out a delay
+// that grew while it was down. Polled in short slices so a cancel is seen promptly.
+bool wait_to_reconnect(grpc::Channel& channel, std::chrono::milliseconds delay,
+                       StreamCancel* cancel) {
+  using std::chrono::steady_clock;
+  const auto end = steady_clock::now() + delay;
+  constexpr std::chrono::milliseconds kSlice{50};
+  if (channel.GetState(true) == GRPC_CHANNEL_READY) {
+    if (cancel != nullptr) return cancel->wait(delay);
+    std::this_thread::sleep_for(delay);
+    return true;
+  }
+  while (true) {
+    if (cancel != nullptr && cancel->cancelled()) return false;
+    auto state = channel.GetState(true);
+    if (state == GRPC_CHANNEL_READY) return true;
+    const auto now = steady_clock::now();
+    if (now >= end) return true;
+    const auto slice = std::min<steady_clock::duration>(end - now, kSlice);
+    channel.WaitForStateChange(state, std::chrono::system_clock::now() + slice);
+  }
+}
+
 // Reads a server stream to its end, opening it again after UNAVAILABLE (per `options`) with
 // after_seq = the last seq received. open(context, after_seq) starts one call; on_event returns
 // true for the event a stream exists for (watch's FINISHED): once it came, a broken stream is
-// not reopened.
-template <typename Event, typename Open, typename OnEvent>
+// not reopened. explain(status) rewords a status (an unreachable jobgw); wait(delay) is the
+// wait before a reconnect when options inject no sleep (false: cancelled).
+template <typename Event, typename Open, typename OnEvent, typename Explain, typename Wait>
 StreamRun run_stream(const Open& open, std::uint64_t after_seq, const OnEvent& on_event,
-                     const WatchOptions& options) {
+                     const WatchOptions& options, const Explain& explain, const Wait& wait) {
   auto clock = options.clock ? options.clock : [] { return std::chrono::steady_clock::now(); };
   StreamCancel* cancel = options.cancel;
   // False when cancelled: then no reconnect follows the wait.
-  auto sleep = [&options, cancel](std::chrono::milliseconds d) {
+  auto sleep = [&options, &wait, cancel](std::chrono::milliseconds d) {
     if (options.sleep) {
       options.sleep(d);
-    } else if (cancel != nullptr) {
-      return cancel->wait(d);
     } else {
-      std::this_thread::sleep_for(d);
+      return wait(d);
     }
     return cancel == nullptr || !cancel->cancelled();
   };
@@ -114,7 +141,7 @@ StreamRun run_stream(const Open& open, std::uint64_t after_seq, const OnEvent& o
       if (event.seq() > run.last_seq) run.last_seq = event.seq();
       if (on_event(event)) run.finished = true;
     }
-    run.status = reader->Finish();
+    run.status = explain(reader->Finish());
     if (cancel != nullptr) cancel->detach();
     run.job_code = trailer(context, kJobCodeTrailer);
     run.job_request_id = trailer(context, kJobRequestIdTrailer);
@@ -190,10 +217,57 @@ const char* serving_status_name(ServingStatus status) {
   }
 }
 
+namespace {
+
+constexpr char kUnreachablePrefix[] = "cannot reach jobgw at ";
+
+// gRPC's reason after its own prefixes, first letter lowered: "connection refused".
+std::string connect_reason(const std::string& message) {
+  static const char* const kMarkers[] = {"Failed to connect to remote host: ", "last error: "};
+  std::string reason = message;
+  for (const char* marker : kMarkers) {
+    auto pos = message.rfind(marker);
+    if (pos != std::string::npos) {
+      reason = message.substr(pos + std::string(marker).size());
+      break;
+    }
+  }
+  if (reason.rfind("UNKNOWN: ", 0) == 0) reason = reason.substr(9);
+  if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(reason[0]));
+  return reason;
+}
+
+}  // namespace
+
+grpc::Status unreachable_status(const grpc::Status& status, const std::string& address) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return status;
+  const std::string& message = status.error_message();
+  const std::string where = kUnreachablePrefix + (address.empty() ? "its address" : address);
+  if (message.rfind("DNS resolution failed", 0) == 0) {
+    auto last = message.rfind(": ");
+    std::string detail = last == std::string::npos ? "" : " (" + message.substr(last + 2) + ")";
+    return grpc::Status(status.error_code(), where + ": the host name does not resolve" + detail);
+  }
+  if (message.rfind("failed to connect to all addresses", 0) == 0) {
+    return grpc::Status(status.error_code(), where + ": " + connect_reason(message));
+  }
+  return status;
+}
+
+bool is_unreachable(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         status.error_message().rfind(kUnreachablePrefix, 0) == 0;
+}
+
 std::string describe_status(const grpc::Status& status, const std::string& job_code,
                             const std::string& job_request_id) {
-  std::string out =
-      std::string(api::grpc_code_name(status.error_code())) + ": " + status.error_message();
+  std::string message = status.error_message();
+  // jobgw says the code in its message too; the trailer's copy below is the one kept.
+  if (!job_code.empty()) {
+    const std::string said = " (JOB code " + job_code + ")";
+    if (auto pos = message.find(said); pos != std::string::npos) message.erase(pos, said.size());
+  }
+  std::string out = std::string(api::grpc_code_name(status.error_code())) + ": " + message;
   if (!job_code.empty()) out += " (job_code=" + job_code;
   if (!job_request_id.empty()) {
     out += job_code.empty() ? " (" : " ";
@@ -214,7 +288,12 @@ void GatewayClient::authorize(grpc::ClientContext* context) const {
 }
 
 std::shared_ptr<grpc::Channel> GatewayClient::insecure_channel(const std::string& address) {
-  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   channel_arguments());
+}
+
+grpc::Status GatewayClient::explain(grpc::Status status) const {
+  return unreachable_status(status, address_);
 }
 
 template <typename Req, typename Resp, typename Fn>
@@ -223,7 +302,7 @@ CallResult<Resp> GatewayClient::unary(const Req& request, Fn fn) {
   context.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
   authorize(&context);
   CallResult<Resp> result;
-  result.status = (stub_.get()->*fn)(&context, request, &result.response);
+  result.status = explain((stub_.get()->*fn)(&context, request, &result.response));
   result.job_code = trailer(context, kJobCodeTrailer);
   result.job_request_id = trailer(context, kJobRequestIdTrailer);
   return result;
@@ -316,6 +395,7 @@ CallResult<ServingStatus> GatewayClient::check_health(const std::string& service
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return done; });
   }
+  result.status = explain(std::move(result.status));
   result.response = ServingStatus::kUnknown;
   if (result.status.ok()) {
     std::vector<grpc::Slice> slices;
@@ -345,7 +425,11 @@ WatchResult GatewayClient::watch(const v1::Scope& scope, std::int64_t job_instan
     if (on_event) on_event(event);
     return event.kind() == v1::EVENT_KIND_FINISHED;
   };
-  StreamRun run = run_stream<v1::StatusEvent>(open, after_seq, handle, options);
+  StreamRun run = run_stream<v1::StatusEvent>(
+      open, after_seq, handle, options, [this](grpc::Status s) { return explain(std::move(s)); },
+      [this, &options](std::chrono::milliseconds d) {
+        return wait_to_reconnect(*channel_, d, options.cancel);
+      });
   WatchResult result;
   result.status = std::move(run.status);
   result.job_code = std::move(run.job_code);
@@ -369,7 +453,12 @@ FollowLogsResult GatewayClient::follow_logs(const v1::FollowLogsRequest& request
     if (on_event) on_event(event);
     return false;
   };
-  StreamRun run = run_stream<v1::LogEvent>(open, request.after_seq(), handle, options);
+  StreamRun run = run_stream<v1::LogEvent>(
+      open, request.after_seq(), handle, options,
+      [this](grpc::Status s) { return explain(std::move(s)); },
+      [this, &options](std::chrono::milliseconds d) {
+        return wait_to_reconnect(*channel_, d, options.cancel);
+      });
   FollowLogsResult result;
   result.status = std::move(run.status);
   result.job_code = std::move(run.job_code);

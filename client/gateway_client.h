@@ -59,7 +59,9 @@ struct WatchOptions {
   BackoffPolicy backoff;
   // Overall limit on the whole watch, reconnects included; 0 = none.
   std::chrono::milliseconds deadline{0};
-  // Injected for tests; default std::this_thread::sleep_for and steady_clock.
+  // Injected for tests; default: wait out the delay, ending it early once the channel (down when
+  // the wait began) connects again, so a restarted jobgw is reached when it listens, not when
+  // the delay ends. A channel already up is waited out (jobgw itself answered UNAVAILABLE).
   std::function<void(std::chrono::milliseconds)> sleep;
   ReconnectBackoff::Clock clock;
   std::uint64_t seed = std::random_device{}();
@@ -103,8 +105,12 @@ class GatewayClient {
   explicit GatewayClient(std::shared_ptr<grpc::Channel> channel,
                          std::chrono::milliseconds rpc_timeout = std::chrono::seconds(30));
 
-  // A plaintext channel to `address` (HOST:PORT). TLS channels: see client/channel.h.
+  // A plaintext channel to `address` (HOST:PORT), with channel_arguments(). TLS channels: see
+  // client/channel.h.
   static std::shared_ptr<grpc::Channel> insecure_channel(const std::string& address);
+
+  // The address calls go to, named when it cannot be reached (see unreachable_status).
+  void set_address(std::string address) { address_ = std::move(address); }
 
   // Sent as `authorization: Bearer TOKEN` metadata on every call from now on (empty: none).
   // Per call rather than as call credentials, so it also reaches a plaintext jobgw on loopback.
@@ -151,11 +157,21 @@ class GatewayClient {
   std::unique_ptr<v1::JobGateway::Stub> stub_;
   std::chrono::milliseconds rpc_timeout_;
   std::string bearer_token_;
+  std::string address_;
 
   void authorize(grpc::ClientContext* context) const;
+  grpc::Status explain(grpc::Status status) const;
 };
 
-// "CODE: message [job_code=... request_id=...]" for a failed call.
+// A call that failed because nothing could be reached at `address` (refused, unresolvable):
+// UNAVAILABLE "cannot reach jobgw at ADDRESS: connection refused" instead of gRPC's own
+// "failed to connect to all addresses; last error: ..." text. Any other status as it is.
+grpc::Status unreachable_status(const grpc::Status& status, const std::string& address);
+// Whether `status` is one unreachable_status made.
+bool is_unreachable(const grpc::Status& status);
+
+// "CODE: message [job_code=... request_id=...]" for a failed call. jobgw's own "(JOB code N)"
+// at the end of the message is left out when job_code says it.
 std::string describe_status(const grpc::Status& status, const std::string& job_code,
                             const std::string& job_request_id);
 
