@@ -20,6 +20,7 @@ packages=(
   libssl-dev libsqlite3-dev ca-certificates libhiredis-dev
   libgtest-dev libgmock-dev
   python3 perl bash openssl redis-server redis-tools
+  prometheus  # promtool, for deploy.alerts (promtool check/test rules)
   clang libclang-rt-14-dev llvm
   chromium fonts-dejavu-core
 )
