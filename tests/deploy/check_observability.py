@@ -1,7 +1,8 @@
 """deploy.observability: the Grafana dashboard and the Prometheus alert rules parse and query
-only metrics (and labels) that core/metrics/metrics.cc, server/server_metrics.cc and
-server/replica_metrics.cc export; the dashboard shows and the rules alert on the replicated
-mode's metrics too; the dashboard's panels share the data source variable and do not overlap;
+only metrics (and labels) that core/metrics/ (metrics.cc, process_collector.cc),
+server/server_metrics.cc and server/replica_metrics.cc export; the dashboard has a panel for
+every family those files register, except the ones deploy/grafana/not-on-dashboard.txt leaves
+out with a reason; the rules alert on the replicated mode's metrics too; the dashboard's panels share the data source variable and do not overlap;
 the scrape configs are well formed; with promtool installed (Debian's prometheus package),
 `promtool check rules` and `promtool check config` accept them.
 
@@ -16,8 +17,8 @@ import sys
 
 import deploy_common as dc
 
-METRIC_SOURCES = (("core", "metrics", "metrics.cc"), ("server", "server_metrics.cc"),
-                  ("server", "replica_metrics.cc"))
+METRIC_SOURCES = (("core", "metrics", "metrics.cc"), ("core", "metrics", "process_collector.cc"),
+                  ("server", "server_metrics.cc"), ("server", "replica_metrics.cc"))
 # The replicated mode's series (state.redis_url): the "Replicas" row and the jobgw.replicas rules.
 REPLICA_METRICS = ("jobgw_redis_up", "jobgw_replica_owned_jobs", "jobgw_replica_followed_jobs",
                    "jobgw_replica_leases_acquired_total", "jobgw_replica_leases_lost_total",
@@ -72,6 +73,9 @@ def main():
         problems.append("no metric sets the label kind (jobgw_replica_leases_*)")
 
     # Grafana.
+    left_out = dc.dashboard_left_out(repo)
+    for n in sorted(set(left_out) - set(metrics)):
+        problems.append("not-on-dashboard.txt leaves out %s, which jobgw does not export" % n)
     dashboards = sorted(glob.glob(os.path.join(repo, "deploy", "grafana", "*.json")))
     if not dashboards:
         problems.append("no dashboard JSON in deploy/grafana")
@@ -99,7 +103,7 @@ def main():
                 problems.append("%s: %s in %s" % (name, prob, e))
             used |= {m for m in metrics if m in e}
         for topic, names in (("RPC", ["jobgw_rpc_requests_total", "jobgw_rpc_duration_seconds"]),
-                             ("JOB calls", ["jobgw_job_calls_total", "jobgw_job_call_duration_seconds"]),
+                             ("JOB calls", ["jobgw_job_http_attempts_total", "jobgw_job_call_duration_seconds"]),
                              ("watching", ["jobgw_watched_jobs", "jobgw_subscribers"]),
                              ("job outcomes", ["jobgw_jobs_finished_total"]),
                              ("replicas", list(REPLICA_METRICS))):
@@ -107,6 +111,12 @@ def main():
                 if n in metrics and n not in used:
                     problems.append("%s: no panel shows %s (%s)" % (name, n, topic))
         problems += layout_problems(name, dash)
+        shown = dc.dashboard_families(dash, metrics)
+        for n in sorted(set(metrics) - shown - set(left_out)):
+            problems.append("%s: no panel shows %s, and not-on-dashboard.txt does not leave it out"
+                            % (name, n))
+        for n in sorted(set(left_out) & shown):
+            problems.append("%s: shows %s, which not-on-dashboard.txt leaves out" % (name, n))
 
     # Prometheus rules.
     pdir = os.path.join(repo, "deploy", "prometheus")
@@ -136,13 +146,17 @@ def main():
                     problems.append("%s: %s has no severity label" % (os.path.basename(rf), name))
     # The alerts deploy/README.md promises (JOB errors and latency, token bucket, backlog).
     all_rules_text = "".join(open(rf, encoding="utf-8").read() for rf in rule_files if os.path.exists(rf))
-    for topic, metric in (("JOB error ratio", "jobgw_job_calls_total"),
+    for topic, metric in (("JOB error ratio", "jobgw_job_http_attempts_total"),
                           ("JOB latency", "jobgw_job_call_duration_seconds_bucket"),
                           ("token-bucket saturation", "jobgw_token_bucket_wait_seconds"),
                           ("watch backlog", "jobgw_watched_jobs"),
                           ("Redis down", "jobgw_redis_up"),
                           ("lease churn", "jobgw_replica_leases_lost_total"),
-                          ("cross-replica fan-out lag", "jobgw_replica_fanout_lag_seconds_bucket")):
+                          ("cross-replica fan-out lag", "jobgw_replica_fanout_lag_seconds_bucket"),
+                          ("JOB down", "jobgw_job_up"),
+                          ("admission rejections", "jobgw_admission_rejections_total"),
+                          ("auth refusal spikes", "jobgw_auth_refusals_total"),
+                          ("watch give-ups", "jobgw_watch_ends_total")):
         if metric not in all_rules_text:
             problems.append("no alert rule over %s (%s)" % (metric, topic))
     jobs = [s.get("job_name") for s in config.get("scrape_configs", [])]

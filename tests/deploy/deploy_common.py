@@ -369,10 +369,55 @@ def metric_types(*metrics_cc):
     found = {}
     for m in re.finditer(r"Build(Counter|Gauge|Histogram|Summary)\(\)\s*\.Name\(\"([a-z0-9_]+)\"\)", src):
         found[m.group(2)] = m.group(1).lower()
+    # Families a prometheus::Collectable builds itself (core/metrics/process_collector.cc).
+    for m in re.finditer(r"family\(\s*\"([a-z0-9_]+)\",[^;]*?MetricType::(Counter|Gauge)", src):
+        found[m.group(1)] = m.group(2).lower()
     if not found:
         raise RuntimeError(", ".join(metrics_cc) + ": no metrics found; has the registration style changed?")
     labels = set(re.findall(r"\{\"([a-z_]+)\",", src))
     return found, labels
+
+
+def dashboard_left_out(repo):
+    """{family: why} from deploy/grafana/not-on-dashboard.txt: the families the dashboard shows
+    no panel for, on purpose. A line without a reason is an error."""
+    left_out = {}
+    path = os.path.join(repo, "deploy", "grafana", "not-on-dashboard.txt")
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, _, why = line.partition(" ")
+            if not why.strip():
+                raise RuntimeError("%s:%d: %s is left out without a reason" % (path, n, name))
+            left_out[name] = why.strip()
+    return left_out
+
+
+def dashboard_families(dash, families):
+    """The families of `families` that the dashboard's queries name (a histogram by any of its
+    series)."""
+    exprs = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("expr", "query", "definition") and isinstance(v, str):
+                    exprs.append(v)
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(dash)
+    used = set()
+    for e in exprs:
+        for name in re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b", e):
+            for fam in families:
+                if name == fam or (name.startswith(fam) and name[len(fam):] in ("_bucket", "_sum", "_count")):
+                    used.add(fam)
+    return used
 
 
 _SERIES_SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}

@@ -191,9 +191,8 @@ def main():
             print("jobctl exec:", r.returncode, r.stdout.strip()[-300:], r.stderr.strip()[-300:])
             if r.returncode != 0:
                 problems.append("jobctl exec --watch exited %d: %s %s" % (r.returncode, r.stdout, r.stderr))
-            series += ['jobgw_rpc_requests_total{code="OK"}', "jobgw_job_calls_total",
-                       "jobgw_job_call_duration_seconds_count", 'jobgw_jobs_finished_total{status="success"}',
-                       "jobgw_job_reads_total"]
+            series += ['jobgw_rpc_requests_total{code="OK"}', "jobgw_job_http_attempts_total",
+                       "jobgw_job_call_duration_seconds_count", 'jobgw_jobs_finished_total{status="success"}']
             if replicated:
                 series += ['jobgw_replica_leases_acquired_total{kind="submit"}',
                            "jobgw_replica_appended_events_total", "jobgw_replica_fanout_lag_seconds_count"]
