@@ -118,10 +118,10 @@ TEST(CommandLine, DefaultsAndEnvironment) {
 }
 
 TEST(CommandLine, ExecFlags) {
-  auto c = ok({"exec",    "-c",         "echo hi",   "--lang",  "python",
-               "--param", "a b",        "--timeout", "60",      "--account",
-               "root",    "--host-ids", "101,102",   "--hosts", "0:192.0.2.9,103",
-               "--watch", "--logs",     "--plain",   "--name",  "n1"});
+  auto c = ok({"exec",    "-c",         "echo hi",       "--lang",  "python",
+               "--param", "a b",        "--job-timeout", "60",      "--account",
+               "root",    "--host-ids", "101,102",       "--hosts", "0:192.0.2.9,103",
+               "--watch", "--logs",     "--plain",       "--name",  "n1"});
   EXPECT_EQ(c.name, "exec");
   EXPECT_EQ(c.script_content, "echo hi");
   EXPECT_EQ(c.language, v1::SCRIPT_LANGUAGE_PYTHON);
@@ -136,17 +136,122 @@ TEST(CommandLine, ExecFlags) {
   EXPECT_TRUE(c.logs);
   EXPECT_EQ(c.output, OutputMode::kPlain);
   EXPECT_FALSE(c.global.rpc_timeout_set);
+  EXPECT_TRUE(c.warnings.empty());
+  EXPECT_TRUE(c.request_id.empty());  // jobctl makes one up when it runs
 }
 
-TEST(CommandLine, TimeoutBeforeCommandIsRpcTimeout) {
-  auto c = ok({"--timeout", "5", "exec", "script.sh", "--host-ids", "101", "--timeout", "9"});
+TEST(CommandLine, RpcTimeoutAndJobTimeoutAreSeparateFlags) {
+  auto c =
+      ok({"--rpc-timeout", "5", "exec", "script.sh", "--host-ids", "101", "--job-timeout", "9"});
   EXPECT_EQ(c.global.rpc_timeout, std::chrono::seconds(5));
   EXPECT_TRUE(c.global.rpc_timeout_set);
   EXPECT_EQ(c.job_timeout, 9);
   EXPECT_EQ(c.script_file, "script.sh");
-  auto w = ok({"watch", "7", "--timeout", "3", "--json"});
+  auto w = ok({"watch", "7", "--rpc-timeout", "3", "--json"});
   EXPECT_EQ(w.global.rpc_timeout, std::chrono::seconds(3));
   EXPECT_EQ(w.output, OutputMode::kJson);
+  EXPECT_EQ(error({"exec", "-c", "x", "--host-ids", "1", "--job-timeout", "86401"}),
+            "bad timeout '86401' (seconds, 1..86400)");
+  EXPECT_EQ(error({"watch", "7", "--job-timeout", "3"}), "unknown flag '--job-timeout' for watch");
+}
+
+TEST(CommandLine, TimeoutIsADeprecatedJobTimeoutOnSubmitsAndAnErrorElsewhere) {
+  for (const char* cmd : {"exec", "transfer"}) {
+    std::vector<std::string> args = {cmd, "--host-ids", "101", "--timeout", "9"};
+    if (std::string(cmd) == "exec") args.insert(args.end(), {"-c", "true"});
+    if (std::string(cmd) == "transfer") args.insert(args.end(), {"101:/a", "--to", "/b"});
+    auto c = ok(args);
+    EXPECT_EQ(c.job_timeout, 9) << cmd;
+    EXPECT_EQ(c.global.rpc_timeout, std::chrono::seconds(30)) << cmd;
+    ASSERT_EQ(c.warnings.size(), 1u) << cmd;
+    EXPECT_NE(c.warnings[0].find("--job-timeout"), std::string::npos) << c.warnings[0];
+  }
+  // Before the command it meant the RPC timeout: refused, naming both flags, not reinterpreted.
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--timeout", "5", "health"},
+                                                                {"watch", "7", "--timeout", "3"},
+                                                                {"status", "7", "--timeout=3"}}) {
+    auto e = error(args);
+    EXPECT_NE(e.find("--rpc-timeout"), std::string::npos) << e;
+    EXPECT_NE(e.find("--job-timeout"), std::string::npos) << e;
+  }
+}
+
+TEST(CommandLine, RequestId) {
+  auto c = ok({"exec", "-c", "true", "--host-ids", "1", "--request-id", "deploy-42"});
+  EXPECT_EQ(c.request_id, "deploy-42");
+  EXPECT_EQ(ok({"transfer", "1:/a", "--to", "/b", "--host-ids", "2", "--request-id=r1"}).request_id,
+            "r1");
+  EXPECT_EQ(error({"exec", "-c", "true", "--host-ids", "1", "--request-id="}),
+            "--request-id needs an id of 1..128 characters");
+  EXPECT_EQ(error({"status", "1", "--request-id", "x"}), "unknown flag '--request-id' for status");
+}
+
+TEST(RequestId, JobctlPrefixAndSixteenHexDigits) {
+  EXPECT_EQ(new_request_id(0), "jobctl-0000000000000000");
+  EXPECT_EQ(new_request_id(0x0123456789abcdefULL), "jobctl-0123456789abcdef");
+  EXPECT_EQ(new_request_id(~0ULL), "jobctl-ffffffffffffffff");
+  EXPECT_NE(new_request_id(1), new_request_id(2));
+}
+
+TEST(CommandLine, VersionVerboseAndHelpCommand) {
+  EXPECT_TRUE(ok({"--version"}).version);
+  EXPECT_FALSE(ok({"health"}).version);
+  EXPECT_TRUE(ok({"--verbose", "health"}).verbose);
+  EXPECT_TRUE(ok({"watch", "3", "--verbose"}).verbose);
+  EXPECT_FALSE(ok({"watch", "3"}).verbose);
+  auto top = ok({"help"});
+  EXPECT_TRUE(top.help);
+  EXPECT_EQ(top.name, "");
+  auto exec = ok({"help", "exec"});
+  EXPECT_TRUE(exec.help);
+  EXPECT_EQ(exec.name, "exec");
+  EXPECT_EQ(error({"help", "launch"}), "unknown command 'launch'");
+}
+
+TEST(CommandLine, StatusTakesSeveralJobIds) {
+  auto one = ok({"status", "7"});
+  EXPECT_EQ(one.job_id, 7);
+  EXPECT_EQ(one.job_ids, std::vector<std::int64_t>({7}));
+  auto many = ok({"status", "--scope", "biz:2", "101", "102", "103", "--json"});
+  EXPECT_EQ(many.job_id, 101);
+  EXPECT_EQ(many.job_ids, std::vector<std::int64_t>({101, 102, 103}));
+  EXPECT_EQ(error({"status", "101", "x"}), "bad JOB_ID 'x'");
+  EXPECT_EQ(error({"watch", "101", "102"}), "unexpected argument '102'");
+}
+
+TEST(CommandLine, AddressMustBeHostAndPort) {
+  for (const char* good : {"127.0.0.1:50051", "jobgw.internal:443", "[::1]:50051", "localhost:1",
+                           "dns:///jobgw:50051", "unix:/run/jobgw.sock"}) {
+    EXPECT_EQ(ok({"--addr", good, "health"}).global.address, good);
+  }
+  for (const char* bad : {"nohost", "127.0.0.1", "host:", ":50051", "host:port", "host:0",
+                          "host:70000", "::1:50051", "[::1]", "a b:1"}) {
+    auto e = error({"--addr", bad, "health"});
+    EXPECT_EQ(e.rfind(std::string("bad --addr '") + bad + "'", 0), 0u) << e;
+  }
+  auto env = parse({"health"}, {{"JOBGW_ADDR", "nohost"}});
+  ASSERT_TRUE(std::holds_alternative<UsageError>(env));
+  EXPECT_EQ(std::get<UsageError>(env).message.rfind("JOBGW_ADDR: bad --addr 'nohost'", 0), 0u);
+}
+
+TEST(CommandLine, EmptyInlineScriptIsAUsageErrorNamingTheFlag) {
+  EXPECT_EQ(error({"exec", "-c", "", "--host-ids", "1"}), "the script is empty (-c/--command)");
+  EXPECT_EQ(error({"exec", "--command", " \n\t", "--host-ids", "1"}),
+            "the script is empty (-c/--command)");
+  EXPECT_EQ(error({"exec", "--file", "", "--host-ids", "1"}),
+            "--file needs a path ('-' reads stdin)");
+  EXPECT_EQ(error({"exec", "-c", "", "x.sh", "--host-ids", "1"}),
+            "exec needs a script: a FILE or -c 'inline' (not both)");
+}
+
+TEST(CommandLine, HealthFlags) {
+  auto d = ok({"health"});
+  EXPECT_FALSE(d.service.has_value());
+  EXPECT_FALSE(d.require_job);
+  EXPECT_TRUE(ok({"health", "--require-job"}).require_job);
+  EXPECT_EQ(ok({"health", "--service", ""}).service, std::optional<std::string>(""));
+  EXPECT_EQ(ok({"health", "--service=jobgw.v1.JOB"}).service,
+            std::optional<std::string>("jobgw.v1.JOB"));
 }
 
 TEST(CommandLine, TransferSourcesAndLimits) {
@@ -172,7 +277,7 @@ TEST(CommandLine, UsageErrors) {
             "exec needs a script: a FILE or -c 'inline' (not both)");
   EXPECT_EQ(error({"exec", "-c", "x", "--host-ids", "1x"}), "bad host id '1x'");
   EXPECT_EQ(error({"exec", "-c", "x", "--host-ids", "1", "--logs"}), "--logs needs --watch");
-  EXPECT_EQ(error({"exec", "-c", "x", "--host-ids", "1", "--timeout", "0"}),
+  EXPECT_EQ(error({"exec", "-c", "x", "--host-ids", "1", "--job-timeout", "0"}),
             "bad timeout '0' (seconds, 1..86400)");
   EXPECT_EQ(error({"transfer", "101:/a", "--host-ids", "102"}), "transfer needs --to /dir");
   EXPECT_EQ(error({"watch", "1", "--after-seq"}), "--after-seq needs a value");
@@ -230,6 +335,17 @@ TEST(CommandLine, HelpNeedsNothingElse) {
     EXPECT_NE(usage(cmd).find(std::string("Usage: jobctl ") + cmd), std::string::npos);
   }
   EXPECT_TRUE(ok({"-h"}).help);
+  // Every flag a command's help names is one it accepts, and the other way round for the
+  // flags people asked for by name.
+  EXPECT_NE(usage("exec").find("--request-id"), std::string::npos);
+  EXPECT_NE(usage("exec").find("--job-timeout"), std::string::npos);
+  EXPECT_NE(usage("transfer").find("--request-id"), std::string::npos);
+  EXPECT_NE(usage("").find("--rpc-timeout"), std::string::npos);
+  EXPECT_NE(usage("").find("--verbose"), std::string::npos);
+  EXPECT_NE(usage("").find("--version"), std::string::npos);
+  EXPECT_NE(usage("").find("jobctl help COMMAND"), std::string::npos);
+  EXPECT_NE(usage("status").find("JOB_ID..."), std::string::npos);
+  EXPECT_NE(usage("health").find("--require-job"), std::string::npos);
 }
 
 TEST(CommandLine, TokenFlagWinsOverEnvironment) {
