@@ -67,8 +67,27 @@ VOLUME /var/lib/jobgw
 EXPOSE 50051 9464 8080
 
 USER 10001:10001
-# gRPC health (grpc.health.v1) of the gateway itself, on whatever port JOBGW_GRPC_LISTEN names.
+# gRPC health (grpc.health.v1) of the gateway itself, with what jobgw itself reads: grpc.listen
+# and tls.* from the environment and from jobgw's `--key=value` flags (its command line, PID 1;
+# flags win), so the probe speaks TLS exactly when jobgw does. Keys set only in a --config file
+# are not seen: give those as environment variables. With TLS, jobctl verifies jobgw's
+# certificate against $HEALTHCHECK_CA_FILE, else the ca.crt next to tls.cert_file (a Kubernetes
+# TLS Secret's layout), else tls.cert_file itself (self-signed), for the name
+# $HEALTHCHECK_SERVER_NAME (default jobgw); with tls.require_client_cert it presents
+# tls.cert_file and tls.key_file, which the client CA must then have issued. HEALTHCHECK_PID
+# names another process to take the flags from.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-  CMD jobctl --rpc-timeout 3 --addr "127.0.0.1:${JOBGW_GRPC_LISTEN##*:}" health
+  CMD l=${JOBGW_GRPC_LISTEN:-127.0.0.1:50051} c=${JOBGW_TLS_CERT_FILE:-} \
+      k=${JOBGW_TLS_KEY_FILE:-} r=${JOBGW_TLS_REQUIRE_CLIENT_CERT:-false}; \
+    for a in $(tr '\0' '\n' 2>/dev/null </proc/${HEALTHCHECK_PID:-1}/cmdline); do case $a in \
+      --grpc.listen=*) l=${a#*=} ;; --tls.cert_file=*) c=${a#*=} ;; \
+      --tls.key_file=*) k=${a#*=} ;; --tls.require_client_cert=*) r=${a#*=} ;; esac; done; \
+    set -- --rpc-timeout 3 --addr "127.0.0.1:${l##*:}"; \
+    if [ -n "$c" ]; then \
+      a=${HEALTHCHECK_CA_FILE:-${c%/*}/ca.crt}; [ -r "$a" ] || a=$c; \
+      set -- "$@" --ca-file "$a" --server-name "${HEALTHCHECK_SERVER_NAME:-jobgw}"; \
+      [ "$r" != true ] || set -- "$@" --cert-file "$c" --key-file "$k"; \
+    fi; \
+    exec jobctl "$@" health
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/jobgw"]

@@ -3,7 +3,12 @@ source exists in the repository (and is not excluded by .dockerignore), the buil
 tree configures (its COPY sources laid out under its WORKDIR, its `cmake -S ... -B ...` line run
 there, without Docker) and has every `--target` its build line names, the runtime stage holds
 the packages of every library jobgw (and jobctl) load, runs as non-root with jobgw as entrypoint
-and jobctl health as HEALTHCHECK, and jobgw accepts the image's environment.
+and jobctl health as HEALTHCHECK, and jobgw accepts the image's environment. Every library the
+build line's targets link is a target of that tree or installed (a `-lNAME` nobody provides is a
+folder the COPY lines left out: the configure passes, the build would not). The HEALTHCHECK
+command itself runs, as Docker runs it, against real jobgw processes: plaintext, TLS from the
+environment, TLS from jobgw's flags, a CA-issued certificate with client certificates required;
+and the plaintext probe must fail against TLS (the check can tell them apart).
 
 With --image-build (deploy.dockerfile_build, opt-in: minutes of compiling) it runs the build
 stage's whole cmake RUN line in that tree instead, configure, build and strip, and checks that
@@ -389,6 +394,51 @@ def _codemodel(build_dir):
     return targets
 
 
+_LIB_DIRS = ("/usr/lib", "/usr/local/lib", "/lib", "/usr/lib/x86_64-linux-gnu",
+             "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu")
+
+
+def _unprovided_libraries(build_dir, wanted):
+    """(target, name) for each `-lNAME` the link lines of `wanted` (and the targets they depend
+    on) carry that is neither a target of the tree nor a library installed in the usual places:
+    CMake turns a target_link_libraries() name it does not know into -lNAME, so a library whose
+    folder was not copied only fails at link time."""
+    reply = os.path.join(build_dir, ".cmake", "api", "v1", "reply")
+    index = sorted(glob.glob(os.path.join(reply, "index-*.json")))
+    if not index:
+        return []
+    with open(index[-1], encoding="utf-8") as f:
+        cm = [o for o in json.load(f).get("objects", []) if o.get("kind") == "codemodel"]
+    if not cm:
+        return []
+    with open(os.path.join(reply, cm[0]["jsonFile"]), encoding="utf-8") as f:
+        model = json.load(f)
+    details, by_id = {}, {}
+    for conf in model.get("configurations", []):
+        for t in conf.get("targets", []):
+            with open(os.path.join(reply, t["jsonFile"]), encoding="utf-8") as f:
+                details[t["name"]] = json.load(f)
+            by_id[t["id"]] = t["name"]
+    todo, seen, found = [n for n in wanted if n in details], set(), []
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        d = details[name]
+        todo += [by_id[dep["id"]] for dep in d.get("dependencies", []) if dep.get("id") in by_id]
+        for frag in d.get("link", {}).get("commandFragments", []):
+            for word in shlex.split(frag.get("fragment", "")):
+                if not word.startswith("-l") or len(word) <= 2:
+                    continue
+                lib = word[2:]
+                if lib in details or any(glob.glob(os.path.join(d_, "lib%s.%s*" % (lib, ext)))
+                                         for d_ in _LIB_DIRS for ext in ("so", "a")):
+                    continue
+                found.append((name, lib))
+    return sorted(set(found))
+
+
 def configure_stage(repo, stage, root, ignore, runtime_copies, problems):
     """Lays the stage out under root and runs its configure line; checks the build line's
     targets and that the runtime stage's COPY --from paths are their artifacts. Returns
@@ -444,6 +494,10 @@ def configure_stage(repo, stage, root, ignore, runtime_copies, problems):
                                                                           if targets[n]))))
     else:
         problems.append("Dockerfile:%d: the build stage configures but never runs `cmake --build`" % line)
+    for t, lib in _unprovided_libraries(build_dir, wanted or sorted(targets)):
+        problems.append("Dockerfile:%d: %s links -l%s, which no target of the configured build stage "
+                        "makes and no installed library provides: is a folder missing from the "
+                        "COPY lines (e.g. COPY web/ web/)?" % (line, t, lib))
     built = {os.path.join(cdirs["-B"], a) for t in (wanted or targets) for a in targets.get(t, [])}
     for cline, src in runtime_copies:
         if (src + "/").startswith(cdirs["-B"] + "/") and src not in built:
@@ -542,6 +596,141 @@ def reproduce_build_stages(repo, stages, problems, full=False):
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return copied, took
+
+
+# --- The HEALTHCHECK, run against real jobgw processes ------------------------------------------
+
+def healthcheck_argv(hc):
+    """The argv Docker runs for `HEALTHCHECK [OPTIONS] CMD ...`: the JSON form as written, the
+    shell form through /bin/sh -c. None when there is no CMD."""
+    m = re.search(r"\bCMD\s+(.*)$", hc, re.S)
+    if not m:
+        return None
+    cmd = m.group(1).strip()
+    if cmd.startswith("["):
+        try:
+            return json.loads(cmd)
+        except ValueError:
+            return None
+    return ["/bin/sh", "-c", cmd]
+
+
+def _openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=60)
+
+
+def self_signed(d):
+    """tls.crt and tls.key in d: self-signed, for jobgw and 127.0.0.1; nothing else beside them."""
+    os.makedirs(d, exist_ok=True)
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", os.path.join(d, "tls.key"), "-out", os.path.join(d, "tls.crt"), "-days", "1",
+             "-subj", "/CN=jobgw", "-addext", "subjectAltName=DNS:jobgw,IP:127.0.0.1")
+    return os.path.join(d, "tls.crt"), os.path.join(d, "tls.key")
+
+
+def ca_issued(d):
+    """A Kubernetes TLS Secret's layout in d: tls.crt and tls.key issued by a CA, ca.crt beside."""
+    os.makedirs(d, exist_ok=True)
+    ca_key, ca, key, csr, crt = (os.path.join(d, n) for n in ("ca.key", "ca.crt", "tls.key", "tls.csr", "tls.crt"))
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", ca_key, "-out", ca, "-days", "1", "-subj", "/CN=jobgw test CA")
+    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", key, "-out", csr, "-subj", "/CN=jobgw")
+    ext = os.path.join(d, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:jobgw\n")
+    _openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", crt,
+             "-days", "1", "-extfile", ext)
+    return crt, key, ca
+
+
+def _free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run_with_jobgw(jobgw, env, flags, tmp, what, while_up):
+    """Runs jobgw with env and flags, its gRPC listener on a free loopback port named the way
+    its TLS is configured (the environment's JOBGW_GRPC_LISTEN, or a flag like `docker run IMAGE
+    --key=value` gives), calls while_up(process, env) and stops it. Problems."""
+    port = _free_port()
+    ports = os.path.join(tmp, "ports.json")
+    if os.path.exists(ports):
+        os.unlink(ports)
+    env = dict(env, JOBGW_GRPC_LISTEN="127.0.0.1:%d" % port)
+    if flags:
+        env["JOBGW_GRPC_LISTEN"] = "127.0.0.1:1"  # what the flag overrides
+        flags = ["--grpc.listen=127.0.0.1:%d" % port] + flags
+    argv = [jobgw, "--metrics.listen=127.0.0.1:0", "--callback.listen=127.0.0.1:0",
+            "--ports_file=" + ports, "--state.path=" + os.path.join(tmp, "state.db")] + flags
+    procs = dc.Processes()
+    try:
+        p = procs.start("jobgw", argv, env=env, log_dir=tmp)
+        try:
+            dc.wait_for_json_file(ports, p, 15, "jobgw")
+        except RuntimeError as e:
+            return ["%s: jobgw did not start: %s\n%s" % (what, e, procs.tail(p))]
+        return ["%s: %s" % (what, x) for x in while_up(p, port, env)]
+    finally:
+        procs.close()
+
+
+def healthcheck_problems(hc, image_env, jobgw, jobctl):
+    """Runs the image's HEALTHCHECK, as Docker would, against jobgw with TLS off, on from the
+    environment, on from jobgw's flags, and on with a CA-issued certificate and client
+    certificates required; and checks that the plaintext probe fails against TLS."""
+    argv = healthcheck_argv(hc)
+    if argv is None:
+        return ["HEALTHCHECK %r: no CMD Docker could run" % hc]
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="jobgw-healthcheck-") as tmp:
+        bindir = os.path.join(tmp, "bin")
+        os.makedirs(bindir)
+        # The image's /usr/local/bin: the runtime stage copies both binaries there.
+        for name, path in (("jobgw", jobgw), ("jobctl", jobctl)):
+            os.symlink(os.path.abspath(path), os.path.join(bindir, name))
+        argv = [os.path.join(bindir, os.path.basename(a)) if a.startswith("/usr/local/bin/") else a
+                for a in argv]
+        base = {k: v for k, v in os.environ.items() if not k.startswith("JOBGW_") and k != "PATH"}
+        base.update(image_env)
+        dc.stand_in_files(base, tmp)  # the credentials file the image's ENV names
+        plain_dir, ca_dir = os.path.join(tmp, "self-signed"), os.path.join(tmp, "ca-issued")
+        cert, key = self_signed(plain_dir)
+        ca_cert, ca_key, ca = ca_issued(ca_dir)
+
+        path = bindir + ":" + os.environ.get("PATH", "")
+        plain_probe = [os.path.join(bindir, "jobctl"), "--rpc-timeout", "3", "--addr", None, "health"]
+        # (what, jobgw's environment, jobgw's flags, the probe, whether it must pass). In the image the HEALTHCHECK sees the container's environment,
+        # so it gets jobgw's; the flags it finds on jobgw's command line (HEALTHCHECK_PID).
+        self_env = {"JOBGW_TLS_CERT_FILE": cert, "JOBGW_TLS_KEY_FILE": key}
+        mtls_env = {"JOBGW_TLS_CERT_FILE": ca_cert, "JOBGW_TLS_KEY_FILE": ca_key,
+                    "JOBGW_TLS_CLIENT_CA_FILE": ca, "JOBGW_TLS_REQUIRE_CLIENT_CERT": "true"}
+        scenarios = [
+            ("TLS off", {}, [], argv, True),
+            ("TLS from the environment, self-signed", self_env, [], argv, True),
+            ("TLS from jobgw's flags, self-signed", {},
+             ["--tls.cert_file=" + cert, "--tls.key_file=" + key], argv, True),
+            ("TLS with a CA-issued certificate, client certificates required", mtls_env, [], argv,
+             True),
+            ("the plaintext probe against TLS (it must fail)", self_env, [], plain_probe, False),
+        ]
+        for what, gw_env, flags, probe, must_pass in scenarios:
+            def while_up(p, port, gw_env, probe=probe, must_pass=must_pass):
+                env = dict(gw_env, PATH=path, HEALTHCHECK_PID=str(p.pid))
+                run = [a if a is not None else "127.0.0.1:%d" % port for a in probe]
+                try:
+                    r = subprocess.run(run, env=env, capture_output=True, text=True, timeout=30)
+                except subprocess.TimeoutExpired:
+                    return ["the probe did not finish within 30 s"]
+                if (r.returncode == 0) != must_pass:
+                    return ["the probe exited %d: %s %s" % (r.returncode, r.stdout.strip()[-400:],
+                                                             r.stderr.strip()[-400:])]
+                return []
+            problems += _run_with_jobgw(jobgw, dict(base, **gw_env), flags, tmp,
+                                        "HEALTHCHECK, " + what, while_up)
+    return problems
 
 
 def runtime_package_problems(runtime, binaries):
@@ -657,6 +846,12 @@ def main():
     if not problems:
         problems += dc.start_and_stop_jobgw(jobgw, {k: v for k, v in env.items() if k.startswith("JOBGW_")},
                                             "Dockerfile ENV")
+    if not problems:
+        if jobctl:
+            problems += healthcheck_problems(hc, {k: v for k, v in env.items() if k.startswith("JOBGW_")},
+                                             jobgw, jobctl)
+        else:
+            problems.append("jobctl is not built: the HEALTHCHECK cannot be run")
     dc.report(problems, "Dockerfile: %d stages, packages %s exist in Debian 12, %s" % (
         len(stages), " ".join(all_pkgs), ", ".join("%s in %.1f s" % kv for kv in took.items())))
 
