@@ -14,6 +14,45 @@ bool same_host(const v1::Host& a, const v1::Host& b) {
   return a.cloud_id() == b.cloud_id() && a.ip() == b.ip();
 }
 
+Outcome host_outcome(int status) {
+  switch (status) {
+    case v1::HOST_STATUS_WAITING:
+      return Outcome::kWaiting;
+    case v1::HOST_STATUS_RUNNING:
+      return Outcome::kRunning;
+    case v1::HOST_STATUS_SUCCESS:
+    case v1::HOST_STATUS_LAST_SUCCESS:
+      return Outcome::kSuccess;
+    default:
+      return Outcome::kFailed;
+  }
+}
+
+void HostCounts::add(int status) {
+  ++total;
+  if (api::host_status_final(status)) ++done;
+  ++by_status[api::host_status_name(status)];
+  switch (host_outcome(status)) {
+    case Outcome::kFailed:
+      ++failed;
+      break;
+    case Outcome::kRunning:
+      ++running;
+      break;
+    case Outcome::kWaiting:
+      ++waiting;
+      break;
+    case Outcome::kSuccess:
+      ++success;
+      break;
+  }
+}
+
+bool is_notice(const v1::StatusEvent& event) {
+  return event.kind() == v1::EVENT_KIND_JOB_UNREACHABLE ||
+         event.kind() == v1::EVENT_KIND_JOB_REACHABLE;
+}
+
 void JobState::replace(const v1::JobSnapshot& snapshot) {
   snapshot_ = snapshot;
   has_snapshot_ = true;
@@ -30,6 +69,7 @@ v1::StepSnapshot* JobState::find_step(std::int64_t id) {
 }
 
 void JobState::apply(const v1::StatusEvent& event) {
+  if (is_notice(event)) return;
   if (event.seq() > last_seq_) last_seq_ = event.seq();
   switch (event.kind()) {
     case v1::EVENT_KIND_SNAPSHOT:
@@ -78,11 +118,7 @@ void JobState::apply(const v1::StatusEvent& event) {
 HostCounts JobState::counts() const {
   HostCounts c;
   for (const auto& step : snapshot_.steps()) {
-    for (const auto& h : step.hosts()) {
-      ++c.total;
-      if (api::host_status_final(h.status())) ++c.done;
-      ++c.by_status[api::host_status_name(h.status())];
-    }
+    for (const auto& h : step.hosts()) c.add(h.status());
   }
   return c;
 }

@@ -53,5 +53,39 @@ TEST(JobState, UnknownHostIsAdded) {
   EXPECT_EQ(state.counts().by_status["777"], 1);
 }
 
+TEST(JobState, ReachabilityNoticesChangeNothing) {
+  JobState state;
+  state.apply(snapshot_event(1, running_job(1000), 1000));
+  state.apply(host_event(2, 101, 5, 7, 0, 1500));
+  const std::string before = state.snapshot().SerializeAsString();
+  for (auto kind : {v1::EVENT_KIND_JOB_UNREACHABLE, v1::EVENT_KIND_JOB_REACHABLE}) {
+    v1::StatusEvent notice;
+    notice.set_seq(9);  // a notice names the latest change's seq; 9 was never seen
+    notice.set_kind(kind);
+    notice.set_observed_at_ms(5000);
+    notice.mutable_reachability()->set_unreachable_since_ms(4000);
+    EXPECT_TRUE(is_notice(notice));
+    state.apply(notice);
+    EXPECT_EQ(state.snapshot().SerializeAsString(), before);
+    EXPECT_EQ(state.last_seq(), 2u);
+  }
+  EXPECT_FALSE(is_notice(host_event(3, 101, 7, 9, 0, 1600)));
+}
+
+TEST(JobState, CountsOutcomes) {
+  JobState state;
+  auto snap = running_job(1000);
+  snap.mutable_steps(0)->mutable_hosts(0)->set_status(v1::HOST_STATUS_LAST_SUCCESS);
+  snap.mutable_steps(0)->mutable_hosts(1)->set_status(v1::HOST_STATUS_GSE_TIMEOUT);
+  state.replace(snap);
+  auto c = state.counts();
+  EXPECT_EQ(c.success, 1);
+  EXPECT_EQ(c.failed, 1);
+  EXPECT_EQ(c.running + c.waiting, 0);
+  EXPECT_EQ(host_outcome(v1::HOST_STATUS_RUNNING), Outcome::kRunning);
+  EXPECT_EQ(host_outcome(v1::HOST_STATUS_WAITING), Outcome::kWaiting);
+  EXPECT_EQ(host_outcome(777), Outcome::kFailed);  // an unknown final status is not a success
+}
+
 }  // namespace
 }  // namespace jobgw::client
