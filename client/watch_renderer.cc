@@ -3,8 +3,11 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <climits>
 #include <cstdio>
+#include <utility>
 
 #include "api/status_names.h"
 #include "client/gateway_client.h"
@@ -13,12 +16,8 @@ namespace jobgw::client {
 namespace {
 
 std::string pad(const std::string& s, std::size_t width) {
-  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
-}
-
-std::string progress_bar(int done, int total, int width = 30) {
-  int filled = total > 0 ? static_cast<int>(static_cast<long long>(done) * width / total) : 0;
-  return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
+  std::size_t w = display_width(s);
+  return w >= width ? s + " " : s + std::string(width - w, ' ');
 }
 
 std::int64_t host_elapsed(const v1::HostResult& h, std::int64_t now_ms) {
@@ -26,6 +25,160 @@ std::int64_t host_elapsed(const v1::HostResult& h, std::int64_t now_ms) {
   if (h.start_time_ms() == 0) return 0;
   std::int64_t end = h.end_time_ms() != 0 ? h.end_time_ms() : now_ms;
   return std::max<std::int64_t>(0, end - h.start_time_ms());
+}
+
+std::int64_t job_elapsed(const v1::JobSnapshot& snap, std::int64_t now_ms) {
+  if (snap.total_time_ms() != 0) return snap.total_time_ms();
+  if (snap.start_time_ms() == 0) return 0;
+  std::int64_t end = snap.end_time_ms() != 0 ? snap.end_time_ms() : now_ms;
+  return std::max<std::int64_t>(0, end - snap.start_time_ms());
+}
+
+Colour outcome_colour(Outcome o) {
+  switch (o) {
+    case Outcome::kFailed:
+      return Colour::kRed;
+    case Outcome::kRunning:
+      return Colour::kYellow;
+    case Outcome::kWaiting:
+      return Colour::kDim;
+    case Outcome::kSuccess:
+      return Colour::kGreen;
+  }
+  return Colour::kNone;
+}
+
+Colour job_colour(int status) {
+  if (status == v1::JOB_STATUS_SUCCESS) return Colour::kGreen;
+  if (api::job_status_terminal(status)) return Colour::kRed;
+  return Colour::kYellow;
+}
+
+// A line in pieces of one colour each, so it can be cut to the terminal's width before the
+// escape codes go in.
+using Line = std::vector<std::pair<std::string, Colour>>;
+
+std::string render(const Line& line, const TableView& view) {
+  std::string out;
+  std::size_t room = view.terminal.columns > 0 ? static_cast<std::size_t>(view.terminal.columns)
+                                               : static_cast<std::size_t>(-1);
+  for (const auto& [text, colour] : line) {
+    if (room == 0) break;
+    std::string piece = text;
+    std::size_t w = display_width(piece);
+    if (w > room) {
+      piece = cut_to_width(piece, room);
+      w = room;
+    }
+    room -= w;
+    out += view.colour ? coloured(colour, piece) : piece;
+  }
+  return out;
+}
+
+// Cells of success, failed, running and waiting in a bar of `width`.
+std::array<int, 4> bar_cells(const HostCounts& counts, int width) {
+  std::array<int, 4> n = {counts.success, counts.failed, counts.running, counts.waiting};
+  std::array<int, 4> cells{};
+  if (counts.total <= 0) return cells;
+  // Largest remainders, so the cells add up to the width exactly.
+  std::array<long long, 4> rem{};
+  int used = 0;
+  for (int i = 0; i < 4; ++i) {
+    long long scaled = static_cast<long long>(n[i]) * width;
+    cells[i] = static_cast<int>(scaled / counts.total);
+    rem[i] = scaled % counts.total;
+    used += cells[i];
+  }
+  while (used < width) {
+    int best = 0;
+    for (int i = 1; i < 4; ++i) {
+      if (rem[i] > rem[best]) best = i;
+    }
+    if (rem[best] <= 0) break;
+    ++cells[best];
+    rem[best] = 0;
+    ++used;
+  }
+  // One failed host among a thousand still shows: it takes a cell from the widest segment.
+  for (int i = 0; i < 4; ++i) {
+    if (n[i] > 0 && cells[i] == 0) {
+      int widest = static_cast<int>(std::max_element(cells.begin(), cells.end()) - cells.begin());
+      if (cells[widest] > 1) {
+        --cells[widest];
+        ++cells[i];
+      }
+    }
+  }
+  return cells;
+}
+
+constexpr std::array<char, 4> kBarChars = {'#', 'x', '>', '.'};
+constexpr std::array<Outcome, 4> kBarOutcomes = {Outcome::kSuccess, Outcome::kFailed,
+                                                 Outcome::kRunning, Outcome::kWaiting};
+constexpr int kBarWidth = 30;
+
+Line bar_line(const HostCounts& counts) {
+  auto cells = bar_cells(counts, kBarWidth);
+  Line line = {{"[", Colour::kNone}};
+  int drawn = 0;
+  for (int i = 0; i < 4; ++i) {
+    line.push_back({std::string(cells[i], kBarChars[i]), outcome_colour(kBarOutcomes[i])});
+    drawn += cells[i];
+  }
+  // No hosts known yet: an empty bar.
+  line.push_back({std::string(kBarWidth - drawn, ' '), Colour::kNone});
+  line.push_back({"] " + std::to_string(counts.done) + "/" + std::to_string(counts.total) + " done",
+                  Colour::kNone});
+  return line;
+}
+
+Line summary_line(const HostCounts& counts, std::int64_t elapsed_ms) {
+  Line line = {
+      {std::to_string(counts.total) + (counts.total == 1 ? " host" : " hosts"), Colour::kNone}};
+  const std::array<std::pair<int, Outcome>, 4> parts = {{{counts.success, Outcome::kSuccess},
+                                                         {counts.failed, Outcome::kFailed},
+                                                         {counts.running, Outcome::kRunning},
+                                                         {counts.waiting, Outcome::kWaiting}}};
+  static const std::array<const char*, 4> names = {"success", "failed", "running", "waiting"};
+  bool first = true;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].first == 0) continue;
+    line.push_back({first ? ": " : ", ", Colour::kNone});
+    first = false;
+    line.push_back(
+        {std::to_string(parts[i].first) + " " + names[i], outcome_colour(parts[i].second)});
+  }
+  line.push_back({" | elapsed " + format_elapsed(elapsed_ms), Colour::kNone});
+  return line;
+}
+
+std::string outcome_counts_text(const HostCounts& c) {
+  std::string out;
+  const std::array<std::pair<int, const char*>, 4> parts = {{{c.failed, "failed"},
+                                                             {c.running, "running"},
+                                                             {c.waiting, "waiting"},
+                                                             {c.success, "success"}}};
+  for (const auto& [n, name] : parts) {
+    if (n == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(n) + " " + name;
+  }
+  return out;
+}
+
+int outcome_rank(Outcome o) {
+  switch (o) {
+    case Outcome::kFailed:
+      return 0;
+    case Outcome::kRunning:
+      return 1;
+    case Outcome::kWaiting:
+      return 2;
+    case Outcome::kSuccess:
+      return 3;
+  }
+  return 4;
 }
 
 }  // namespace
@@ -58,54 +211,127 @@ std::string counts_text(const HostCounts& counts) {
   return out;
 }
 
-std::vector<std::string> table_lines(const JobState& state, int max_rows, std::int64_t now_ms) {
-  const auto& snap = state.snapshot();
-  auto counts = state.counts();
-  std::vector<std::string> lines;
-  std::string head = "job " + std::to_string(snap.job_instance_id());
-  if (!snap.name().empty()) head += " " + snap.name();
-  head += "  status: " + api::job_status_name(snap.status());
-  std::int64_t job_ms = snap.total_time_ms();
-  if (job_ms == 0 && snap.start_time_ms() != 0 && now_ms > snap.start_time_ms()) {
-    job_ms = (snap.end_time_ms() != 0 ? snap.end_time_ms() : now_ms) - snap.start_time_ms();
+std::string summary_text(const HostCounts& counts, std::int64_t elapsed_ms) {
+  std::string out;
+  for (const auto& [text, colour] : summary_line(counts, elapsed_ms)) out += text;
+  return out;
+}
+
+std::string outcome_bar(const HostCounts& counts, int width) {
+  auto cells = bar_cells(counts, width);
+  std::string out = "[";
+  int drawn = 0;
+  for (int i = 0; i < 4; ++i) {
+    out += std::string(cells[i], kBarChars[i]);
+    drawn += cells[i];
   }
-  head += "  elapsed: " + format_elapsed(job_ms);
-  lines.push_back(head);
-  lines.push_back(progress_bar(counts.done, counts.total) + " " + std::to_string(counts.done) +
-                  "/" + std::to_string(counts.total) + " done  " + counts_text(counts));
-  lines.push_back(pad("HOST", 8) + pad("ADDRESS", 28) + pad("STATUS", 20) + pad("EXIT", 6) +
-                  "ELAPSED");
-  int shown = 0;
-  HostCounts hidden;
+  return out + std::string(width - drawn, ' ') + "]";
+}
+
+std::vector<std::string> table_frame(const JobState& state, const TableView& view) {
+  const auto& snap = state.snapshot();
+  const auto counts = state.counts();
+  const bool progress_column = view.transfers != nullptr && !view.transfers->empty();
+
+  std::vector<Line> top;
+  Line head = {{"job " + std::to_string(snap.job_instance_id()), Colour::kBold}};
+  if (!snap.name().empty()) head.push_back({" " + snap.name(), Colour::kNone});
+  head.push_back({"  status: ", Colour::kNone});
+  head.push_back({api::job_status_name(snap.status()), job_colour(snap.status())});
+  top.push_back(head);
+  top.push_back(bar_line(counts));
+  top.push_back(summary_line(counts, job_elapsed(snap, view.now_ms)));
+  for (const auto& notice : view.notices) top.push_back({{notice, Colour::kYellow}});
+  top.push_back({{pad("HOST", 8) + pad("ADDRESS", 28) + pad("STATUS", 20) + pad("EXIT", 6) +
+                      (progress_column ? pad("ELAPSED", 9) + "PROGRESS" : "ELAPSED"),
+                  Colour::kNone}});
+
+  // Failed hosts first: they are what someone watching acts on.
+  std::vector<const v1::HostResult*> hosts;
   for (const auto& step : snap.steps()) {
-    for (const auto& h : step.hosts()) {
-      if (shown >= max_rows) {
-        ++hidden.total;
-        ++hidden.by_status[api::host_status_name(h.status())];
-        continue;
-      }
-      ++shown;
-      bool final_status = api::host_status_final(h.status());
-      lines.push_back(pad(h.host().host_id() ? std::to_string(h.host().host_id()) : "-", 8) +
-                      pad(h.host().ip().empty() ? "-" : host_address(h.host()), 28) +
-                      pad(api::host_status_name(h.status()), 20) +
-                      pad(final_status ? std::to_string(h.exit_code()) : "", 6) +
-                      format_elapsed(host_elapsed(h, now_ms)));
+    for (const auto& h : step.hosts()) hosts.push_back(&h);
+  }
+  std::stable_sort(hosts.begin(), hosts.end(), [](const auto* a, const auto* b) {
+    return outcome_rank(host_outcome(a->status())) < outcome_rank(host_outcome(b->status()));
+  });
+
+  // The frame keeps the terminal's last line for the cursor; a taller frame would scroll, and
+  // moving up over it would then land inside it.
+  const int room = view.terminal.rows > 0 ? view.terminal.rows - 1 : INT_MAX;
+  const int total = static_cast<int>(hosts.size());
+  const int fixed = static_cast<int>(top.size());
+  int shown = std::min(total, std::min(view.max_rows, room - fixed));
+  if (shown < total) shown = std::max(0, std::min(view.max_rows, room - fixed - 1));
+
+  std::vector<Line> lines = std::move(top);
+  HostCounts hidden;
+  for (int i = 0; i < total; ++i) {
+    const auto& h = *hosts[static_cast<std::size_t>(i)];
+    if (i >= shown) {
+      hidden.add(h.status());
+      continue;
     }
+    const Outcome outcome = host_outcome(h.status());
+    const bool final_status = api::host_status_final(h.status());
+    const Colour row = outcome == Outcome::kFailed ? Colour::kRed : Colour::kNone;
+    Line line = {{pad(h.host().host_id() ? std::to_string(h.host().host_id()) : "-", 8) +
+                      pad(h.host().ip().empty() ? "-" : host_address(h.host()), 28),
+                  row},
+                 {pad(api::host_status_name(h.status()), 20), outcome_colour(outcome)}};
+    std::string rest = pad(final_status ? std::to_string(h.exit_code()) : "", 6);
+    if (progress_column) {
+      rest += pad(format_elapsed(host_elapsed(h, view.now_ms)), 9) + view.transfers->text(h.host());
+    } else {
+      rest += format_elapsed(host_elapsed(h, view.now_ms));
+    }
+    line.push_back({rest, row});
+    lines.push_back(std::move(line));
   }
   if (hidden.total > 0) {
-    lines.push_back("... " + std::to_string(hidden.total) + " more (" + counts_text(hidden) + ")");
+    lines.push_back({{"... " + std::to_string(hidden.total) + " more hosts (" +
+                          outcome_counts_text(hidden) + ")",
+                      Colour::kNone}});
   }
-  return lines;
+  if (static_cast<int>(lines.size()) > room) lines.resize(static_cast<std::size_t>(room));
+
+  std::vector<std::string> out;
+  out.reserve(lines.size());
+  for (const auto& line : lines) out.push_back(render(line, view));
+  return out;
+}
+
+std::vector<std::string> table_lines(const JobState& state, int max_rows, std::int64_t now_ms) {
+  TableView view;
+  view.max_rows = max_rows;
+  view.now_ms = now_ms;
+  return table_frame(state, view);
 }
 
 WatchRenderer::WatchRenderer(RendererOptions options, std::ostream& out, std::ostream& err)
     : options_(std::move(options)), out_(out), err_(err) {
   if (!options_.clock) options_.clock = [] { return std::chrono::steady_clock::now(); };
+  if (!options_.clock_text) options_.clock_text = local_clock_text;
+}
+
+std::int64_t WatchRenderer::now_ms() {
+  if (anchor_ms_ == 0) return last_now_ms_;
+  auto moved = std::chrono::duration_cast<std::chrono::milliseconds>(options_.clock() - anchor_at_);
+  last_now_ms_ = std::max(last_now_ms_, anchor_ms_ + std::max<std::int64_t>(0, moved.count()));
+  return last_now_ms_;
+}
+
+std::string WatchRenderer::seq_prefix(const v1::StatusEvent& event) const {
+  return options_.verbose ? "seq=" + std::to_string(event.seq()) + " " : "";
 }
 
 void WatchRenderer::on_event(const v1::StatusEvent& event, const JobState& state) {
-  now_ms_ = std::max(now_ms_, event.observed_at_ms());
+  // Re-anchored only forward: an event read earlier than the clock's estimate (a snapshot of
+  // an older read) must not send elapsed times back.
+  if (event.observed_at_ms() > 0 && event.observed_at_ms() >= now_ms()) {
+    anchor_ms_ = event.observed_at_ms();
+    anchor_at_ = options_.clock();
+    last_now_ms_ = std::max(last_now_ms_, anchor_ms_);
+  }
   last_state_ = &state;
   switch (options_.mode) {
     case RenderMode::kJson: {
@@ -117,10 +343,19 @@ void WatchRenderer::on_event(const v1::StatusEvent& event, const JobState& state
       return;
     }
     case RenderMode::kPlain:
-      plain_line(event, state);
+      if (is_notice(event)) {
+        on_notice(event);
+      } else {
+        plain_line(event, state);
+      }
       return;
     case RenderMode::kTable: {
-      note_.clear();
+      if (is_notice(event)) {
+        on_notice(event);
+      } else if (!note_expires_) {
+        note_.clear();  // the stream flows again
+      }
+      if (!state.has_snapshot()) return;
       auto now = options_.clock();
       bool final_event = event.kind() == v1::EVENT_KIND_FINISHED;
       bool held =
@@ -129,18 +364,49 @@ void WatchRenderer::on_event(const v1::StatusEvent& event, const JobState& state
         pending_ = true;
         return;
       }
-      last_draw_ = now;
       draw_table(state);
+      if (final_event) final_drawn_ = true;
       return;
     }
   }
+}
+
+void WatchRenderer::on_notice(const v1::StatusEvent& event) {
+  const auto& r = event.reachability();
+  std::string text;
+  if (event.kind() == v1::EVENT_KIND_JOB_UNREACHABLE) {
+    text = "JOB unreachable since " + options_.clock_text(r.unreachable_since_ms());
+    if (!r.last_error().empty()) text += " (" + r.last_error() + ")";
+    text += ": statuses may be stale";
+  } else {
+    text = "JOB reachable again";
+    if (r.reachable_since_ms() != 0) text += " at " + options_.clock_text(r.reachable_since_ms());
+    if (r.unreachable_since_ms() != 0) {
+      text += " (unreachable since " + options_.clock_text(r.unreachable_since_ms()) + ")";
+    }
+  }
+  if (options_.mode == RenderMode::kPlain) {
+    out_ << seq_prefix(event) << text << "\n" << std::flush;
+    return;
+  }
+  if (options_.final_table_only) {
+    err_ << "jobctl: " << text << "\n" << std::flush;
+    return;
+  }
+  // The live table shows the outage while it lasts; its end needs no line of its own.
+  if (event.kind() == v1::EVENT_KIND_JOB_UNREACHABLE) {
+    banner_ = text;
+  } else {
+    banner_.clear();
+  }
+  pending_ = true;
 }
 
 void WatchRenderer::plain_line(const v1::StatusEvent& event, const JobState& state) {
   const auto& snap = state.snapshot();
   auto counts = state.counts();
   std::string done = "done=" + std::to_string(counts.done) + "/" + std::to_string(counts.total);
-  std::string line = "seq=" + std::to_string(event.seq()) + " ";
+  std::string line = seq_prefix(event);
   switch (event.kind()) {
     case v1::EVENT_KIND_SNAPSHOT:
       line += "snapshot job=" + std::to_string(snap.job_instance_id()) +
@@ -179,8 +445,15 @@ void WatchRenderer::plain_line(const v1::StatusEvent& event, const JobState& sta
 }
 
 void WatchRenderer::draw_table(const JobState& state) {
-  auto lines = table_lines(state, options_.max_rows, now_ms_);
-  if (!note_.empty()) lines.push_back(note_);
+  TableView view;
+  view.max_rows = options_.max_rows;
+  if (options_.terminal_size) view.terminal = options_.terminal_size();
+  view.colour = options_.colour;
+  view.now_ms = now_ms();
+  if (!banner_.empty()) view.notices.push_back(banner_);
+  if (!note_.empty()) view.notices.push_back(note_);
+  view.transfers = &transfers_;
+  auto lines = table_frame(state, view);
   std::string frame;
   // Back to the top of the previous frame, then overwrite it line by line.
   if (lines_drawn_ > 0) frame += "\x1b[" + std::to_string(lines_drawn_) + "A";
@@ -192,9 +465,34 @@ void WatchRenderer::draw_table(const JobState& state) {
   }
   lines_drawn_ = static_cast<int>(lines.size());
   out_ << frame << std::flush;
+  last_draw_ = options_.clock();
   pending_ = false;
   drawn_once_ = true;
 }
+
+void WatchRenderer::tick(const JobState& state) {
+  if (options_.mode != RenderMode::kTable || options_.final_table_only) return;
+  if (!state.has_snapshot() || final_drawn_) return;
+  if (note_expires_ && options_.clock() >= note_until_) {
+    note_.clear();
+    note_expires_ = false;
+    pending_ = true;
+  }
+  // A finished job's times no longer move: only a held redraw is left to draw.
+  if (pending_ || !state.finished()) draw_table(state);
+}
+
+void WatchRenderer::on_log_event(const v1::LogEvent& event) {
+  if (logs_reconnected_) {
+    logs_reconnected_ = false;
+    // Not resumed: every entry comes again from the start.
+    if (!event.resumed()) transfers_.clear();
+  }
+  transfers_.apply(event);
+  if (event.kind() == v1::LOG_EVENT_KIND_FILE) pending_ = true;
+}
+
+void WatchRenderer::on_log_stream_reconnect() { logs_reconnected_ = true; }
 
 void WatchRenderer::on_reconnect(const grpc::Status& status, std::chrono::milliseconds delay,
                                  int attempt) {
@@ -206,11 +504,26 @@ void WatchRenderer::on_reconnect(const grpc::Status& status, std::chrono::millis
     return;
   }
   note_ = note;
-  if (last_state_ != nullptr && last_state_->has_snapshot()) {
+  note_expires_ = false;
+  if (last_state_ != nullptr && last_state_->has_snapshot() && !final_drawn_) {
     draw_table(*last_state_);
   } else {
     pending_ = true;
   }
+}
+
+void WatchRenderer::on_reconnected(int attempts) {
+  std::string note =
+      "reconnected after " + std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+  if (options_.mode != RenderMode::kTable || options_.final_table_only) {
+    err_ << "jobctl: " << note << "\n" << std::flush;
+    return;
+  }
+  // The first event of the new stream follows at once and draws it.
+  note_ = note;
+  note_expires_ = true;
+  note_until_ = options_.clock() + options_.reconnected_note_for;
+  pending_ = true;
 }
 
 void WatchRenderer::finish(const JobState& state) {
