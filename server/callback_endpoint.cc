@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/base/log_throttle.h"
 #include "core/watch/watch_hub.h"
 #include "server/callback_secret.h"
 #include "server/server_metrics.h"
@@ -111,17 +112,27 @@ HttpListenerResponse handle_callback(const RouteTargets& t, const HttpListenerRe
   auto count = [&](const char* outcome) {
     if (t.metrics != nullptr) t.metrics->callback(outcome);
   };
+  // Anyone who reaches the listener can send these: each one is counted, only the first few of
+  // each outcome per interval are logged.
+  auto loggable = [&](const char* outcome) {
+    return t.refusal_log == nullptr || t.refusal_log->admit(outcome);
+  };
   // Before anything else reads the request: a forged callback must not even reach the parser.
   if (t.callback_secret == nullptr || !t.callback_secret->verify(req.target)) {
     count("refused");
-    spdlog::warn("event=job_callback outcome=refused reason=\"missing or invalid token\" remote={}",
-                 req.remote);
+    if (loggable("refused")) {
+      spdlog::warn(
+          "event=job_callback outcome=refused reason=\"missing or invalid token\" remote={}",
+          req.remote);
+    }
     return json_answer(403, "refused");
   }
   if (req.method != "POST") {
     count("method_not_allowed");
-    spdlog::warn("event=job_callback outcome=method_not_allowed method=\"{}\" remote={}",
-                 req.method.substr(0, 16), req.remote);
+    if (loggable("method_not_allowed")) {
+      spdlog::warn("event=job_callback outcome=method_not_allowed method=\"{}\" remote={}",
+                   req.method.substr(0, 16), req.remote);
+    }
     HttpListenerResponse r = json_answer(405, "method_not_allowed");
     r.headers.emplace_back("Allow", "POST");
     return r;
@@ -129,8 +140,10 @@ HttpListenerResponse handle_callback(const RouteTargets& t, const HttpListenerRe
   auto parsed = parse_job_callback(req.body);
   if (!parsed) {
     count("malformed");
-    spdlog::warn("event=job_callback outcome=malformed bytes={} remote={} error=\"{}\"",
-                 req.body.size(), req.remote, parsed.error().message);
+    if (loggable("malformed")) {
+      spdlog::warn("event=job_callback outcome=malformed bytes={} remote={} error=\"{}\"",
+                   req.body.size(), req.remote, parsed.error().message);
+    }
     return json_answer(400, "malformed");
   }
   const JobCallback& cb = parsed.value();
@@ -195,7 +208,7 @@ HttpListener::Handler make_http_routes(RouteTargets targets) {
     }
     if (req.path == "/healthz") {
       if (req.method != "GET") return method_not_allowed("GET");
-      return text(200, "ok\n");
+      return text(200, "ok\n" + (t.health_detail ? t.health_detail() : std::string()));
     }
     if (t.hub != nullptr && t.metrics != nullptr) {
       // On the listener JOB calls, a stray path usually means a misconfigured callback URL.

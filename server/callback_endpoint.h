@@ -8,6 +8,7 @@
 #include "server/http_listener.h"
 
 namespace jobgw::core {
+class LogThrottle;
 class WatchHub;
 }  // namespace jobgw::core
 
@@ -46,6 +47,11 @@ struct RouteTargets {
   // Verifies the token every callback must carry (see CallbackSecret); when null, every callback
   // is refused: the route fails closed.
   const CallbackSecret* callback_secret = nullptr;
+  // GET /healthz: lines after "ok" (JOB's reachability); null: "ok" alone.
+  std::function<std::string()> health_detail;
+  // Bounds the log lines of refused, malformed and wrong-method callbacks (counted all the same);
+  // null: one line each.
+  core::LogThrottle* refusal_log = nullptr;
 };
 
 // The handler behind callback and metrics listeners (they may share one address):

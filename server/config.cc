@@ -456,6 +456,15 @@ const std::vector<Key>& keys() {
                            FIELD(watch.read_burst), 1, 100000));
     k.push_back(ms_key("watch.give_up_after_ms", "end a job's streams after no good read this long",
                        FIELD(watch.give_up_after), 1000, 30 * kDay));
+    k.push_back(ms_key("watch.lost_grace_ms",
+                       "keep reading a job JOB calls unknown after an outage this long",
+                       FIELD(watch.lost_grace), 0, kDay));
+    k.push_back(ms_key("job.unreachable_after_ms",
+                       "JOB counts as unreachable after attempts fail this long",
+                       FIELD(job_reachability.unreachable_after), 100, kHour));
+    k.push_back(ms_key("job.probe_interval_ms",
+                       "probe JOB when it was not asked anything this long",
+                       FIELD(job_reachability.probe_interval), 100, kHour));
     k.push_back(uint_key("watch.history_limit", "events kept per job for after_seq resumption",
                          FIELD(watch.history_limit), 1, 1000000));
     k.push_back(uint_key("watch.subscriber_queue_limit",

@@ -10,6 +10,7 @@
 
 #include "core/base/result.h"
 #include "core/job/job_client.h"
+#include "core/job/job_reachability.h"
 #include "core/logs/log_follow_hub.h"
 #include "core/security/caller_limits.h"
 #include "core/watch/watch_hub.h"
@@ -106,6 +107,7 @@ inline core::JobClientConfig local_jobsim_client() {
 struct GatewayConfig {
   GrpcListenerConfig grpc;
   core::JobClientConfig job = local_jobsim_client();
+  core::JobReachabilityConfig job_reachability;
   core::WatchHubConfig watch;
   // limits.*, logs.page_hosts, job.call_timeout_ms and watch.status_fresh_for_ms; the Gateway
   // fills in what is built at startup (callback URL, authorizer, caller limits, audit, page size).

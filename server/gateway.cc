@@ -193,13 +193,19 @@ std::optional<StartupError> Gateway::open_state() {
 std::optional<StartupError> Gateway::start_core() {
   work_.emplace(boost::asio::make_work_guard(io_));
   core::JobClientConfig job_config = config_.job;
+  scheduler_ = std::make_unique<core::AsioScheduler>(io_);
+  // Every attempt tells whether JOB answers; a probe keeps that true when nothing else asks.
+  reachability_ = core::JobReachability::create(
+      *scheduler_, config_.job_reachability, [this, timeout = config_.service.job_call_timeout] {
+        if (job_) job_->probe([](core::Result<int>) {}, std::chrono::steady_clock::now() + timeout);
+      });
   job_config.http.on_attempt = [this](const core::AttemptRecord& r) {
     core_metrics_.job_attempt(r);
+    reachability_->on_attempt(r);
   };
   auto job = core::JobClient::create(io_, std::move(job_config));
   if (!job) return failed("job", job.error().message, 2);
   job_ = std::move(job.value());
-  scheduler_ = std::make_unique<core::AsioScheduler>(io_);
   source_ = std::make_unique<core::JobClientStatusSource>(*job_);
   core::WatchHubConfig watch_config = config_.watch;
   // Each run's sequence numbers start 2^32 above the last run's (room for 2^32 events per job
@@ -269,6 +275,14 @@ std::optional<StartupError> Gateway::start_core() {
   };
   hub_->set_end_listener(ended);
   if (poller_) poller_->set_end_listener(ended);
+  // jobgw stays SERVING while JOB is down (clients keep their streams and hear a notice; the
+  // load balancer keeps the replica); JOB's own state has a health name, a gauge and the notice.
+  reachability_->add_listener([this](const core::Reachability& state) {
+    core_metrics_.set_job_up(state.up);
+    hub_->set_job_reachability(state);
+    if (poller_) poller_->set_job_reachability(state);
+    set_job_health(state.up);
+  });
 
   unsigned thread_count = config_.threads;
   if (thread_count == 0) thread_count = std::max(1u, std::thread::hardware_concurrency());
@@ -286,6 +300,7 @@ std::optional<StartupError> Gateway::start_core() {
     });
   }
 
+  reachability_->start();
   if (feed_) {
     feed_->start();
     feed_started_ = true;
@@ -328,17 +343,18 @@ std::optional<StartupError> Gateway::start_http() {
   if (!config_.callback.http.listen.empty()) {
     auto listener = listen_http(
         io_, "callback.listen", config_.callback.http.listen,
-        make_http_routes(
-            {hub_.get(), &metrics_, /*serve_metrics=*/shared_listener, callback_secret_.get()}),
+        make_http_routes({hub_.get(), &metrics_, /*serve_metrics=*/shared_listener,
+                          callback_secret_.get(), job_health_text()}),
         {"callback", config_.callback.http.tls_cert_file, config_.callback.http.tls_key_file},
         &key);
     if (!listener) return failed(key, listener.error().message);
     callback_listener_ = std::move(listener.value());
   }
   if (!config_.metrics.listen.empty() && !shared_listener) {
-    auto listener = listen_http(
-        io_, "metrics.listen", config_.metrics.listen, make_http_routes({nullptr, &metrics_, true}),
-        {"metrics", config_.metrics.tls_cert_file, config_.metrics.tls_key_file}, &key);
+    auto listener =
+        listen_http(io_, "metrics.listen", config_.metrics.listen,
+                    make_http_routes({nullptr, &metrics_, true, nullptr, job_health_text()}),
+                    {"metrics", config_.metrics.tls_cert_file, config_.metrics.tls_key_file}, &key);
     if (!listener) return failed(key, listener.error().message);
     metrics_listener_ = std::move(listener.value());
   }
@@ -402,7 +418,28 @@ std::optional<StartupError> Gateway::start_grpc() {
     health->SetServingStatus(true);
     health->SetServingStatus(kServiceName, true);
   }
+  grpc_serving_ = true;
+  set_job_health(reachability_->state().up);
   return std::nullopt;
+}
+
+// /healthz stays 200 while JOB is down (jobgw must stay in the load balancer) and says so.
+std::function<std::string()> Gateway::job_health_text() const {
+  return [reach = reachability_] {
+    const core::Reachability state = reach->state();
+    if (!state.known) return std::string("job: unknown (no answer from JOB yet)\n");
+    if (state.up) return std::string("job: reachable\n");
+    return "job: unreachable since " + std::to_string(state.unreachable_since_ms) + " (" +
+           state.last_error + ")\n";
+  };
+}
+
+void Gateway::set_job_health(bool up) {
+  std::lock_guard<std::mutex> lock(health_mu_);
+  if (!grpc_serving_ || !server_) return;
+  if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(kJobHealthName, up);
+  }
 }
 
 // The HTTP/JSON + SSE face and the status page, over the same service as gRPC.
@@ -412,6 +449,7 @@ std::optional<StartupError> Gateway::start_http_api() {
   api.cors_origins = parse_origins(config_.http.cors_origins);
   api.heartbeat = config_.http.heartbeat;
   api.metrics = &metrics_;
+  api.health_detail = job_health_text();
   http_api_ = std::make_unique<HttpApi>(*service_, *scheduler_, std::move(api));
   HttpListenerOptions options;
   // JSON escapes can make a body several times its script; validation, not the listener's
@@ -467,10 +505,14 @@ void Gateway::reload_credentials() {
 void Gateway::stop(std::chrono::milliseconds grace) {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  if (reachability_) reachability_->stop();
   if (server_) {
+    std::lock_guard<std::mutex> lock(health_mu_);
+    grpc_serving_ = false;
     if (auto* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);
       health->SetServingStatus(kServiceName, false);
+      health->SetServingStatus(kJobHealthName, false);
     }
   }
   // Streams first: they end UNAVAILABLE and clients reconnect (with after_seq) elsewhere, instead
@@ -599,6 +641,7 @@ std::optional<StartupError> Gateway::start_feed() {
 void Gateway::stop_threads() {
   // Its timer lives on the io_context: cancel it while the context still exists.
   if (watcher_) watcher_->stop();
+  if (reachability_) reachability_->stop();
   if (redis_catalog_) redis_catalog_->stop();
   if (http_listener_) http_listener_->stop();
   if (callback_listener_) callback_listener_->stop();

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -14,6 +15,7 @@
 
 #include "core/base/scheduler.h"
 #include "core/job/job_client.h"
+#include "core/job/job_reachability.h"
 #include "core/logs/log_follow_hub.h"
 #include "core/logs/log_source.h"
 #include "core/metrics/metrics.h"
@@ -100,6 +102,11 @@ class Gateway {
   // after the gRPC server is down.
   void stop_threads();
 
+  // The gRPC health name whose status is JOB's reachability (the server's own stays SERVING).
+  static constexpr const char* kJobHealthName = "jobgw.v1.JOB";
+  void set_job_health(bool up);
+  std::function<std::string()> job_health_text() const;
+
   const GatewayConfig config_;
   core::Metrics core_metrics_;
   ServerMetrics metrics_{core_metrics_};
@@ -111,6 +118,9 @@ class Gateway {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<core::JobClient> job_;
   std::unique_ptr<core::AsioScheduler> scheduler_;
+  std::shared_ptr<core::JobReachability> reachability_;
+  std::mutex health_mu_;
+  bool grpc_serving_ = false;  // guarded by health_mu_
   std::unique_ptr<core::JobClientStatusSource> source_;
   // One replica: the read budget the hub's polls and the log follows share.
   std::shared_ptr<core::TokenBucket> bucket_;

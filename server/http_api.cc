@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/base/log_throttle.h"
 #include "core/logs/log_follow_hub.h"
 #include "core/watch/watch_hub.h"
 #include "jobgw/v1/job_gateway.pb.h"
@@ -309,6 +310,20 @@ class HttpApi::Impl : public std::enable_shared_from_this<HttpApi::Impl> {
     return out;
   }
 
+  // A request that did not make a call (bad JSON, a bad query): the call pipeline logs every
+  // other refusal. Only as many lines as the throttle admits: anyone can send these at will.
+  HttpListenerResponse refused(const HttpListenerRequest& http, const ApiError& e) const {
+    core::LogThrottle* throttle = options_.refusal_log;
+    if (throttle != nullptr &&
+        throttle->admit(e.http == 415 ? "wrong_content_type" : "malformed")) {
+      spdlog::warn(
+          "event=http_request_refused method={} path=\"{}\" status={} remote={} error=\"{}\"",
+          http.method.substr(0, 16), http.path.substr(0, 200), e.http, http.remote,
+          e.status.message.substr(0, 300));
+    }
+    return error(http, e);
+  }
+
   HttpListenerResponse error_of(const HttpListenerRequest& http, const CallStatus& status) const {
     return error(http, ApiError{http_status_of(status.code), status});
   }
@@ -339,7 +354,7 @@ class HttpApi::Impl : public std::enable_shared_from_this<HttpApi::Impl> {
                                                Call::Respond)) {
     auto messages = std::make_shared<std::pair<Req, Resp>>();
     if (auto bad = build_request(http, path_params, body_allowed, &messages->first)) {
-      responder->respond(error(http, *bad));
+      responder->respond(refused(http, *bad));
       return;
     }
     auto self = shared_from_this();
@@ -577,12 +592,12 @@ void serve_stream(HttpApi::Impl& api, const HttpListenerRequest& http,
                                                                      const Request&)) {
   auto request = std::make_shared<Request>();
   if (auto bad = build_request(http, path_params, false, request.get())) {
-    responder->respond(api.error(http, *bad));
+    responder->respond(api.refused(http, *bad));
     return;
   }
   std::uint64_t after = request->after_seq();
   if (auto bad = resume_from(http, &after)) {
-    responder->respond(api.error(http, *bad));
+    responder->respond(api.refused(http, *bad));
     return;
   }
   request->set_after_seq(after);
@@ -716,6 +731,7 @@ void HttpApi::Impl::handle(const HttpListenerRequest& http,
     case Route::Op::kHealth: {
       HttpListenerResponse out;
       out.body = "ok\n";
+      if (options_.health_detail) out.body += options_.health_detail();
       responder->respond(std::move(out));
       return;
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -23,6 +24,11 @@ struct HttpApiOptions {
   std::chrono::milliseconds heartbeat{15000};
   // Told how many event streams are open; null: not counted.
   ServerMetrics* metrics = nullptr;
+  // GET /healthz: lines after "ok" (JOB's reachability); null: "ok" alone.
+  std::function<std::string()> health_detail;
+  // When set, requests refused before they made a call (bad JSON, a bad query) are logged at
+  // warn level, as many as it admits; unset: not logged.
+  core::LogThrottle* refusal_log = nullptr;
 };
 
 // The HTTP status a call's status becomes (Google's HTTP mapping of the gRPC codes).

@@ -144,6 +144,14 @@ void to_proto(const core::WatchEvent& event, v1::StatusEvent* out) {
       host->set_tag(event.host.tag);
       break;
     }
+    case core::WatchEventKind::kJobUnreachable:
+    case core::WatchEventKind::kJobReachable: {
+      auto* reach = out->mutable_reachability();
+      reach->set_unreachable_since_ms(event.unreachable_since_ms);
+      reach->set_reachable_since_ms(event.reachable_since_ms);
+      reach->set_last_error(event.last_error);
+      break;
+    }
     case core::WatchEventKind::kSnapshot:
     case core::WatchEventKind::kFinished:
       break;

@@ -793,10 +793,28 @@
         dirty.steps = true;
         break;
       }
+      case 'EVENT_KIND_JOB_UNREACHABLE': {
+        const r = ev.reachability || {};
+        const since = num(r.unreachableSinceMs);
+        const when = since ? new Date(since).toLocaleTimeString() : 'a while';
+        showJobNotice(`jobgw cannot reach JOB since ${when}` +
+                      (r.lastError ? ` (${r.lastError})` : '') +
+                      ': what you see may be out of date.');
+        return;
+      }
+      case 'EVENT_KIND_JOB_REACHABLE':
+        showJobNotice('');
+        return;
       default:
         return;  // a kind this page does not know yet
     }
     scheduleRender();
+  }
+
+  function showJobNotice(text) {
+    const p = $('job-notice');
+    setText(p, text);
+    p.hidden = !text;
   }
 
   function showJobError(text) {
@@ -820,6 +838,7 @@
     setText($('job-status'), 'loading\u2026');
     $('job-status').removeAttribute('data-status');
     showJobError('');
+    showJobNotice('');
     dirty.grid = dirty.steps = true;
     scheduleRender();
     markSelectedJob();

@@ -122,4 +122,8 @@ void JobClient::operate_job_instance(const OperateJobRequest& request, Callback<
                      &JobCodec::decode_operate, std::move(done));
 }
 
+void JobClient::probe(Callback<int> done, Deadline deadline) {
+  call<int>(codec_.probe(), false, deadline, &JobCodec::decode_probe, std::move(done));
+}
+
 }  // namespace jobgw::core

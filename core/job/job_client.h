@@ -54,6 +54,9 @@ class JobClient {
   void operate_job_instance(const OperateJobRequest& request, Callback<std::int64_t> done,
                             Deadline deadline = {});
 
+  // One unretried request that names no job (JobCodec::probe); completes with the HTTP status.
+  void probe(Callback<int> done, Deadline deadline = {});
+
   // Cancels everything in flight (kCancelled) and refuses later calls.
   void shutdown();
 

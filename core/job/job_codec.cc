@@ -476,6 +476,20 @@ EncodedCall JobCodec::get_job_instance_status(const JobStatusRequest& r) const {
                   std::move(q), operator_of(r.operator_name));
 }
 
+EncodedCall JobCodec::probe() const {
+  return make_get(settings_, "probe", path("get_job_instance_status"), Query{},
+                  settings_.default_operator);
+}
+
+Result<int> JobCodec::decode_probe(int http_status, std::string_view) {
+  if (http_status > 0 && http_status < 500) return http_status;
+  Error e;
+  e.kind = ErrorKind::kHttp;
+  e.http_status = http_status;
+  e.message = "JOB answered the probe with HTTP " + std::to_string(http_status);
+  return e;
+}
+
 Result<EncodedCall> JobCodec::batch_get_job_instance_ip_log(const IpLogsRequest& r) const {
   json body = json::object();
   put_scope(body, r.scope);

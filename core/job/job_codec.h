@@ -57,6 +57,9 @@ class JobCodec {
   // Exactly one host, by hosts[0] or host_ids[0].
   Result<EncodedCall> get_job_instance_ip_log(const IpLogsRequest& request) const;
   EncodedCall operate_job_instance(const OperateJobRequest& request) const;
+  // A request that names no job: JOB answers it with its own error (a missing parameter), which
+  // shows JOB's API is there, without reading anything. JobReachability's probe.
+  EncodedCall probe() const;
 
   // Each decoder takes the HTTP status and body JOB (or its API gateway) answered.
   static Result<JobRef> decode_job_ref(int http_status, std::string_view body);
@@ -64,6 +67,8 @@ class JobCodec {
   static Result<IpLogs> decode_batch_ip_log(int http_status, std::string_view body);
   static Result<IpLogs> decode_ip_log(int http_status, std::string_view body);
   static Result<std::int64_t> decode_operate(int http_status, std::string_view body);
+  // The HTTP status when JOB (or its API gateway) answered below 500.
+  static Result<int> decode_probe(int http_status, std::string_view body);
 
   const JobApiSettings& settings() const { return settings_; }
   // The bk_username JOB is asked as: `requested`, else the default operator.

@@ -67,6 +67,8 @@ struct JobWatch {
   std::optional<Clock::time_point> last_ok_read;
   std::chrono::milliseconds interval{0};
   int consecutive_errors = 0;
+  // Since when JOB has answered "no such job" after an outage (see WatchHubConfig::lost_grace).
+  std::optional<Clock::time_point> lost_since;
   std::shared_ptr<Timer> timer;
 
   // Fed by a WatchFeed instead of reads. Until the feed's first state arrives, subscribers wait

@@ -76,6 +76,10 @@ const char* to_string(WatchEventKind kind) {
       return "host_changed";
     case WatchEventKind::kFinished:
       return "finished";
+    case WatchEventKind::kJobUnreachable:
+      return "job_unreachable";
+    case WatchEventKind::kJobReachable:
+      return "job_reachable";
   }
   return "unknown";
 }

@@ -65,11 +65,15 @@ void SubscriberQueue::collapse_locked(const std::shared_ptr<const JobSnapshot>& 
                                       std::uint64_t seq) {
   std::optional<WatchItem> finished;
   std::optional<WatchItem> end;
+  // The latest reachability notice survives: it tells what holds now, which a SNAPSHOT cannot.
+  std::optional<WatchItem> notice;
   for (auto& it : queue_) {
     if (it.is_end()) {
       end = std::move(it);
     } else if (it.event->kind == WatchEventKind::kFinished) {
       finished = std::move(it);
+    } else if (it.event->is_notice()) {
+      notice = std::move(it);
     }
   }
   queue_.clear();
@@ -85,6 +89,10 @@ void SubscriberQueue::collapse_locked(const std::shared_ptr<const JobSnapshot>& 
     snap.snapshot = latest;
   }
   queue_.push_back(WatchItem::of(std::move(snap)));
+  if (notice && !finished) {
+    notice->event->seq = seq;
+    queue_.push_back(std::move(*notice));
+  }
   if (finished) queue_.push_back(std::move(*finished));
   if (end) queue_.push_back(std::move(*end));
 }

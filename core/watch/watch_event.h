@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "core/base/error.h"
@@ -15,7 +16,10 @@ enum class WatchEventKind {
   kJobChanged = 2,
   kStepChanged = 3,
   kHostChanged = 4,
-  kFinished = 5
+  kFinished = 5,
+  // Notices, not changes: they carry the seq of the latest change and never enter history.
+  kJobUnreachable = 6,
+  kJobReachable = 7
 };
 
 const char* to_string(WatchEventKind kind);
@@ -39,6 +43,14 @@ struct WatchEvent {
   std::int64_t step_instance_id = 0;
   // HOST_CHANGED: the host's new result (status, exit code, tag, times).
   HostResult host;
+  // JOB_UNREACHABLE / JOB_REACHABLE (Unix ms; reachable_since_ms 0 on JOB_UNREACHABLE).
+  std::int64_t unreachable_since_ms = 0;
+  std::int64_t reachable_since_ms = 0;
+  std::string last_error;
+
+  bool is_notice() const {
+    return kind == WatchEventKind::kJobUnreachable || kind == WatchEventKind::kJobReachable;
+  }
 };
 
 // What a subscriber pulls: an event, or the end of its stream. End with no error means the

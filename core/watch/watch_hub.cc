@@ -36,6 +36,11 @@ Error id_reused_error(std::int64_t job, const JobSnapshot& watched, const JobSna
   return e;
 }
 
+// JOB's answer for an id it has no job under.
+bool is_not_found(const Error& e) {
+  return e.kind == ErrorKind::kJob && (e.job_code == 1244006 || e.job_code == 1244007);
+}
+
 }  // namespace
 
 class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
@@ -51,6 +56,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   std::vector<WatchedJob> list() const;
   void shutdown(Error reason);
   WatchHubStats stats() const;
+  void set_job_reachability(const Reachability& state);
 
   void subscriber_left(const std::shared_ptr<JobWatch>& watch, const SubscriberQueue* sub,
                        bool counted);
@@ -118,6 +124,15 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
 
   std::mutex random_mu_;
   std::mt19937_64 rng_{std::random_device{}()};
+
+  // The JOB_UNREACHABLE notice open streams were sent, while JOB is unreachable; when the last
+  // outage ended.
+  mutable std::mutex reach_mu_;
+  std::optional<WatchEvent> unreachable_;
+  std::optional<Clock::time_point> outage_ended_;
+  // Whether a "no such job" read of a job known before may be an outage's aftermath.
+  bool after_outage(const JobWatch& w, Clock::time_point now) const;
+  void push_notice(const std::shared_ptr<SubscriberQueue>& sub, const JobWatch& w);
 
   std::atomic<std::size_t> subscribers_{0};
   std::atomic<std::uint64_t> reads_{0};
@@ -245,6 +260,7 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
       // Nothing read yet: the first read sends this subscriber its SNAPSHOT.
       w->subscribers.push_back(sub);
     }
+    push_notice(sub, *w);
     break;
   }
   if (created) {
@@ -424,6 +440,7 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
   int final_status = 0;
   bool id_reused = false;
   bool resubmitted = false;
+  const char* ended_reason = nullptr;
   {
     std::lock_guard<std::mutex> lock(w->mu);
     if (w->stopped) {
@@ -440,9 +457,11 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
       end.emplace(id_reused_error(w->key.job, *w->snapshot, result.value()));
       spdlog::warn("watch_end scope={}:{} job_instance_id={} reason=job_id_reused {}", w->key.type,
                    w->key.id, w->key.job, end->value().message);
+      ended_reason = "id_reused";
       w->stopped = true;
     } else if (result.ok()) {
       w->resubmitted = false;
+      w->lost_since.reset();
       auto fresh = std::make_shared<JobSnapshot>(std::move(result.value()));
       fresh->scope = w->scope;
       if (fresh->job_instance_id == 0) fresh->job_instance_id = w->key.job;
@@ -491,10 +510,35 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
     } else {
       const Error& error = result.error();
       const auto since = now - (w->last_ok_read ? *w->last_ok_read : w->created);
-      if (!is_transient(error)) {
+      const bool lost = is_not_found(error) && w->snapshot != nullptr &&
+                        (w->lost_since.has_value() || after_outage(*w, now));
+      if (lost && !w->lost_since) w->lost_since = now;
+      if (lost && now - *w->lost_since >= config_.lost_grace) {
+        Error gone;
+        gone.kind = ErrorKind::kNotFound;
+        gone.message = "JOB no longer knows job " + std::to_string(w->key.job) +
+                       ", which it reported unfinished (status " +
+                       std::to_string(w->snapshot->status) +
+                       ") before it was unreachable; the job's outcome is unknown (JOB may have "
+                       "lost its state): check it in JOB before running it again";
+        gone.job_code = error.job_code;
+        gone.request_id = error.request_id;
+        spdlog::warn("watch_end scope={}:{} job_instance_id={} reason=job_lost {}", w->key.type,
+                     w->key.id, w->key.job, error.describe());
+        end.emplace(std::move(gone));
+        ended_reason = "job_lost";
+        w->stopped = true;
+      } else if (lost) {
+        w->consecutive_errors++;
+        next_delay = backoff_.delay(w->consecutive_errors);
+        spdlog::info(
+            "watch_job_unknown_after_outage scope={}:{} job_instance_id={} retry_in_ms={} {}",
+            w->key.type, w->key.id, w->key.job, next_delay.count(), error.describe());
+      } else if (!is_transient(error)) {
         spdlog::warn("watch_end scope={}:{} job_instance_id={} reason=job_error {}", w->key.type,
                      w->key.id, w->key.job, error.describe());
         end.emplace(error);
+        ended_reason = "job_error";
         w->stopped = true;
       } else if (since >= config_.give_up_after) {
         Error give_up;
@@ -508,6 +552,7 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
         spdlog::warn("watch_end scope={}:{} job_instance_id={} reason=give_up {}", w->key.type,
                      w->key.id, w->key.job, error.describe());
         end.emplace(std::move(give_up));
+        ended_reason = "give_up";
         w->stopped = true;
       } else {
         w->consecutive_errors++;
@@ -535,12 +580,83 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
   }
   for (const auto& e : events) observer().on_event(e.kind);
   if (finished_now) observer().on_job_finished(final_status);
+  if (ended_reason != nullptr) observer().on_watch_ended(ended_reason);
   // A resubmitted id's record is the new job's now: the old job's end must not forget it.
   if (end && end_listener_ && !resubmitted) end_listener_(w->scope, w->key.job, *end);
   if (end && !finished_now) remove(w, /*keep_seq=*/id_reused);
   if (finished_now) retain_finished(w);
   if (resubmitted) watch(w->scope, w->key.job);
   after_delivery(w, next_delay);
+}
+
+bool WatchHub::Impl::after_outage(const JobWatch& w, Clock::time_point now) const {
+  if (w.consecutive_errors > 0) return true;
+  std::lock_guard<std::mutex> lock(reach_mu_);
+  if (unreachable_) return true;
+  return outage_ended_ && now - *outage_ended_ < config_.lost_grace;
+}
+
+void WatchHub::Impl::push_notice(const std::shared_ptr<SubscriberQueue>& sub, const JobWatch& w) {
+  std::optional<WatchEvent> notice;
+  {
+    std::lock_guard<std::mutex> lock(reach_mu_);
+    notice = unreachable_;
+  }
+  if (!notice) return;
+  notice->seq = w.seq;
+  sub->push(WatchItem::of(std::move(*notice)), w.snapshot, w.seq);
+}
+
+void WatchHub::Impl::set_job_reachability(const Reachability& state) {
+  WatchEvent notice;
+  {
+    std::lock_guard<std::mutex> lock(reach_mu_);
+    if (!state.up) {
+      if (unreachable_ || !state.known) return;
+      notice.kind = WatchEventKind::kJobUnreachable;
+      notice.unreachable_since_ms = state.unreachable_since_ms;
+      notice.last_error = state.last_error;
+      notice.observed_at_ms = scheduler_.wall_ms();
+      unreachable_ = notice;
+    } else {
+      if (!unreachable_) return;
+      notice.kind = WatchEventKind::kJobReachable;
+      notice.unreachable_since_ms = unreachable_->unreachable_since_ms;
+      notice.reachable_since_ms = state.reachable_since_ms;
+      notice.last_error = unreachable_->last_error;
+      notice.observed_at_ms = scheduler_.wall_ms();
+      unreachable_.reset();
+      outage_ended_ = scheduler_.now();
+    }
+  }
+  std::vector<std::shared_ptr<JobWatch>> watches;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    for (const auto& [key, w] : table_) watches.push_back(w);
+  }
+  std::vector<std::shared_ptr<JobWatch>> failing;
+  for (const auto& w : watches) {
+    // Under deliver_mu, so the notice's seq never runs ahead of a change still being delivered.
+    std::lock_guard<std::mutex> order(w->deliver_mu);
+    std::vector<std::shared_ptr<SubscriberQueue>> targets;
+    std::shared_ptr<const JobSnapshot> latest;
+    std::uint64_t seq = 0;
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      if (w->stopped || w->finished) continue;
+      targets = w->subscribers;
+      for (const auto& [sub, after] : w->awaiting) targets.push_back(sub);
+      latest = w->snapshot;
+      seq = w->seq;
+      if (w->consecutive_errors > 0 && !w->fed) failing.push_back(w);
+    }
+    WatchEvent e = notice;
+    e.seq = seq;
+    for (const auto& sub : targets) sub->push(WatchItem::of(e), latest, seq);
+  }
+  if (state.up) {
+    for (const auto& w : failing) read_now(w);
+  }
 }
 
 void WatchHub::Impl::after_delivery(const std::shared_ptr<JobWatch>& w, milliseconds next_delay) {
@@ -943,6 +1059,10 @@ std::optional<JobSnapshot> WatchHub::cached(const Scope& scope, std::int64_t job
 }
 
 void WatchHub::shutdown(Error reason) { impl_->shutdown(std::move(reason)); }
+
+void WatchHub::set_job_reachability(const Reachability& state) {
+  impl_->set_job_reachability(state);
+}
 
 void WatchHub::set_feed(WatchFeed* feed) { impl_->feed_ = feed; }
 

@@ -11,6 +11,7 @@
 #include "core/base/backoff.h"
 #include "core/base/result.h"
 #include "core/base/scheduler.h"
+#include "core/job/job_reachability.h"
 #include "core/job/job_snapshot.h"
 #include "core/watch/read_budget.h"
 #include "core/watch/watch_event.h"
@@ -35,6 +36,11 @@ struct WatchHubConfig {
                               0.2};
   // No successful read for this long ends the job's streams with kTimeout.
   std::chrono::milliseconds give_up_after{std::chrono::minutes(10)};
+  // JOB answers "no such job" for a job it reported before an outage (its database came back
+  // behind its API, or it was restored from an older backup): the job is read again for this
+  // long before its streams end with kNotFound, saying its outcome is unknown. Without an
+  // outage "no such job" ends the streams at once.
+  std::chrono::milliseconds lost_grace{std::chrono::seconds(60)};
   // Global cap on JOB status reads, shared by all pollers. Any wall-clock second sees at most
   // rate + burst reads, so a burst of 5 % of the rate keeps every second within 5 % of JOB's
   // budget.
@@ -73,6 +79,10 @@ class WatchObserver {
   virtual void on_token_wait(std::chrono::milliseconds waited) {}
   virtual void on_job_finished(int job_status) {}
   virtual void on_subscriber_overflow() {}
+  // A job's watch ended without FINISHED: "give_up" (no good read for watch.give_up_after),
+  // "job_error" (JOB refused the read), "id_reused" (the id names another job now) or
+  // "job_lost" (JOB no longer knows a job it reported before an outage).
+  virtual void on_watch_ended(const char* reason) {}
 };
 
 // One subscriber's stream. Pull-based so a slow consumer never blocks the poller: events queue
@@ -132,6 +142,10 @@ class WatchHub {
                                     std::chrono::milliseconds max_age) const;
   // Ends every stream with `reason` and stops all polling. Idempotent.
   void shutdown(Error reason);
+  // JOB's reachability changed (a JobReachability listener): every open stream gets a
+  // JOB_UNREACHABLE notice, and JOB_REACHABLE after one; a stream that opens during an outage
+  // gets the notice too. On recovery, jobs whose reads were failing are read at once.
+  void set_job_reachability(const Reachability& state);
 
   // Replicas: this hub never reads JOB; its watches are fed by `feed` (WatchFeed). Set before
   // the first subscribe or watch; `feed` must outlive the hub's use.

@@ -132,7 +132,12 @@ const std::vector<Message>& Contract() {
         {"resumed", 5, "bool", false},
         {"job", 10, "jobgw.v1.JobChange", false},
         {"step", 11, "jobgw.v1.StepChange", false},
-        {"host", 12, "jobgw.v1.HostChange", false}}},
+        {"host", 12, "jobgw.v1.HostChange", false},
+        {"reachability", 13, "jobgw.v1.JobReachability", false}}},
+      {"JobReachability",
+       {{"unreachable_since_ms", 1, "int64", false},
+        {"last_error", 2, "string", false},
+        {"reachable_since_ms", 3, "int64", false}}},
       {"JobChange",
        {{"old_status", 1, "jobgw.v1.JobStatus", false},
         {"new_status", 2, "jobgw.v1.JobStatus", false}}},
@@ -268,10 +273,11 @@ TEST(Contract, StatusEventChangeIsAOneof) {
   ASSERT_EQ(d->oneof_decl_count(), 1);
   const auto* change = d->oneof_decl(0);
   EXPECT_EQ(change->name(), "change");
-  ASSERT_EQ(change->field_count(), 3);
+  ASSERT_EQ(change->field_count(), 4);
   EXPECT_EQ(change->field(0)->name(), "job");
   EXPECT_EQ(change->field(1)->name(), "step");
   EXPECT_EQ(change->field(2)->name(), "host");
+  EXPECT_EQ(change->field(3)->name(), "reachability");
 
   jobgw::v1::StatusEvent ev;
   EXPECT_EQ(ev.change_case(), jobgw::v1::StatusEvent::CHANGE_NOT_SET);
