@@ -196,5 +196,28 @@ TEST(WatchHubReachabilityTest, WithoutAnOutageUnknownEndsAtOnce) {
   EXPECT_EQ(f.observer.reasons, std::vector<std::string>{"job_error"});
 }
 
+TEST(WatchHubReachabilityTest, ASlowStreamKeepsTheLatestNoticeWhenItsQueueCollapses) {
+  ManualScheduler scheduler;
+  ScriptedSource source(scheduler);
+  WatchHubConfig config = Fixture::config();
+  config.subscriber_queue_limit = 2;
+  WatchHub hub(scheduler, source, config, nullptr, [] { return 0.5; });
+  source.set(kJob, job_state(2, {7, 7, 7}));
+  Collector slow(hub.subscribe(kScope, kJob), /*eager=*/false);
+  scheduler.run_due();
+  hub.set_job_reachability(down(1000));
+  // Changes pile up behind the notice until the queue collapses.
+  source.set(kJob, job_state(2, {9, 7, 7}));
+  scheduler.advance(milliseconds(300));
+  source.set(kJob, job_state(2, {9, 9, 7}));
+  scheduler.advance(milliseconds(300));
+  for (int i = 0; i < 5; ++i) slow.pull_one();
+  const auto events = slow.events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, WatchEventKind::kSnapshot);
+  EXPECT_EQ(events[1].kind, WatchEventKind::kJobUnreachable) << "JOB is still unreachable";
+  EXPECT_EQ(events[1].seq, events[0].seq);
+}
+
 }  // namespace
 }  // namespace jobgw::core
