@@ -60,7 +60,9 @@ void JobClient::send(const std::shared_ptr<HttpClient>& http, HttpRequest reques
       [weak = std::weak_ptr<HttpClient>(http), label = std::move(label), again = std::move(again),
        options, decode, done = std::move(done)](Result<HttpResponse> response) mutable {
         if (!response) {
-          spdlog::warn("job_call api={} {}", label, response.error().describe());
+          // A failing probe repeats every second of an outage; JobReachability logs the outage.
+          spdlog::log(label == "probe" ? spdlog::level::debug : spdlog::level::warn,
+                      "job_call api={} {}", label, response.error().describe());
           done(std::move(response.error()));
           return;
         }
@@ -77,7 +79,8 @@ void JobClient::send(const std::shared_ptr<HttpClient>& http, HttpRequest reques
         }
         if (!out) {
           if (response->retry_after) out.error().retry_after = response->retry_after;
-          spdlog::warn("job_call api={} {}", label, out.error().describe());
+          spdlog::log(label == "probe" ? spdlog::level::debug : spdlog::level::warn,
+                      "job_call api={} {}", label, out.error().describe());
         } else {
           spdlog::debug("job_call api={} http_status={}", label, response->status);
         }
