@@ -15,9 +15,12 @@
 #include "client/command_output.h"
 #include "client/follow_command.h"
 #include "client/gateway_client.h"
+#include "client/interrupt.h"
 #include "client/job_state.h"
 #include "client/list_command.h"
 #include "client/log_printer.h"
+#include "client/terminal_style.h"
+#include "client/ticker.h"
 #include "client/token_command.h"
 #include "client/watch_renderer.h"
 
@@ -110,6 +113,9 @@ struct WatchOutcome {
   JobState state;
 };
 
+// A live table redraws about this often, so elapsed times move between events.
+constexpr std::chrono::milliseconds kTableTick{250};
+
 RendererOptions renderer_options(const CliCommand& c, const CommandIo& io) {
   RendererOptions ropts;
   if (c.output == OutputMode::kJson) {
@@ -118,7 +124,10 @@ RendererOptions renderer_options(const CliCommand& c, const CommandIo& io) {
     ropts.mode = RenderMode::kPlain;
   } else {
     ropts.mode = RenderMode::kTable;
+    ropts.colour = colours_wanted(io.out_is_terminal);
+    ropts.terminal_size = stdout_terminal_size;
   }
+  ropts.verbose = c.verbose;
   return ropts;
 }
 
@@ -141,22 +150,69 @@ int watch_exit_code(const WatchResult& result, const JobState& state, CommandIo&
   return kExitRpcError;
 }
 
+// Watches job `job_id` to its end. `transfer`: the job's file step, whose per-host progress a
+// live table shows from a FollowLogs stream of its own (null: none). Ctrl-C ends the watch
+// (exit 130), telling how to watch again or terminate the job.
 WatchOutcome watch_job(GatewayClient& client, const CliCommand& c, std::int64_t job_id,
-                       CommandIo& io) {
+                       CommandIo& io, const v1::JobRef* transfer = nullptr) {
   WatchOutcome outcome{kExitOk, {}};
-  WatchRenderer renderer(renderer_options(c, io), io.out, io.err);
+  // Events, ticks and transfer progress come from three threads; the renderer takes one at a
+  // time.
+  std::mutex mu;
+  const RendererOptions ropts = renderer_options(c, io);
+  WatchRenderer renderer(ropts, io.out, io.err);
+  StreamCancel cancel;
   WatchOptions wopts = watch_options(c);
+  wopts.cancel = &cancel;
   wopts.on_reconnect = [&](const grpc::Status& s, std::chrono::milliseconds d, int attempt) {
+    std::lock_guard<std::mutex> lock(mu);
     renderer.on_reconnect(s, d, attempt);
   };
+  wopts.on_reconnected = [&](int attempts) {
+    std::lock_guard<std::mutex> lock(mu);
+    renderer.on_reconnected(attempts);
+  };
+  const bool live_table = ropts.mode == RenderMode::kTable;
+  std::optional<BackgroundLogs> progress;
+  if (live_table && transfer != nullptr) {
+    std::string note;  // the table shows at most the first hosts anyway
+    WatchOptions popts = watch_options(c);
+    progress.emplace(
+        client, live_logs_request(c, *transfer, &note), popts,
+        [&renderer](const v1::LogEvent& e) { renderer.on_log_event(e); },
+        [&renderer] { renderer.on_log_stream_reconnect(); }, mu);
+  }
+  InterruptWatch interrupt([&] {
+    cancel.cancel();
+    if (progress) progress->request_cancel();
+  });
+  std::optional<Ticker> ticker;
+  if (live_table) {
+    ticker.emplace(kTableTick, [&] {
+      std::lock_guard<std::mutex> lock(mu);
+      renderer.tick(outcome.state);
+    });
+  }
   auto result = client.watch(
       c.global.scope, job_id, c.after_seq,
       [&](const v1::StatusEvent& e) {
+        std::lock_guard<std::mutex> lock(mu);
         outcome.state.apply(e);
         renderer.on_event(e, outcome.state);
       },
       wopts);
+  ticker.reset();
+  // Transfer progress is a nicety: however its stream ended, the job's outcome decides.
+  if (progress) (void)progress->cancel();
   renderer.finish(outcome.state);
+  if (interrupt.interrupted() && !result.finished) {
+    io.out << std::flush;
+    // The terminal echoed ^C where the cursor was: the note starts on a line of its own.
+    if (io.out_is_terminal) io.err << "\n";
+    io.err << interrupted_note(c, job_id, outcome.state.finished(), false) << std::flush;
+    outcome.exit_code = kExitInterrupted;
+    return outcome;
+  }
   outcome.exit_code = watch_exit_code(result, outcome.state, io);
   return outcome;
 }
@@ -165,7 +221,7 @@ WatchOutcome watch_job(GatewayClient& client, const CliCommand& c, std::int64_t 
 // step's output is followed live on another thread, each line prefixed by its host. The status
 // summary (the FINISHED line, or the final table) waits for the logs' end so it stays last; a
 // terminal's table is drawn only then, as log lines would scroll it apart. Exit codes as
-// before: the job's outcome, 3 when either stream failed.
+// before: the job's outcome, 3 when either stream failed, 130 after Ctrl-C.
 int watch_with_live_logs(GatewayClient& client, const CliCommand& c, const v1::JobRef& ref,
                          CommandIo& io) {
   std::mutex output_mu;
@@ -182,11 +238,21 @@ int watch_with_live_logs(GatewayClient& client, const CliCommand& c, const v1::J
   WatchRenderer renderer(ropts, io.out, io.err);
   JobState state;
   std::optional<v1::StatusEvent> finished;
+  StreamCancel cancel;
   WatchOptions wopts = watch_options(c);
+  wopts.cancel = &cancel;
   wopts.on_reconnect = [&](const grpc::Status& s, std::chrono::milliseconds d, int attempt) {
     std::lock_guard<std::mutex> lock(output_mu);
     renderer.on_reconnect(s, d, attempt);
   };
+  wopts.on_reconnected = [&](int attempts) {
+    std::lock_guard<std::mutex> lock(output_mu);
+    renderer.on_reconnected(attempts);
+  };
+  InterruptWatch interrupt([&] {
+    cancel.cancel();
+    logs.request_cancel();
+  });
   auto result = client.watch(
       c.global.scope, ref.job_instance_id(), 0,
       [&](const v1::StatusEvent& e) {
@@ -207,6 +273,13 @@ int watch_with_live_logs(GatewayClient& client, const CliCommand& c, const v1::J
       result.finished ? logs.finish(c.global.rpc_timeout, &logs_timed_out) : logs.cancel();
   if (finished) renderer.on_event(*finished, state);
   renderer.finish(state);
+  if (interrupt.interrupted() && (!result.finished || !logs_result.status.ok())) {
+    io.out << std::flush;
+    // The terminal echoed ^C where the cursor was: the note starts on a line of its own.
+    if (io.out_is_terminal) io.err << "\n";
+    io.err << interrupted_note(c, ref.job_instance_id(), state.finished(), false) << std::flush;
+    return kExitInterrupted;
+  }
   int code = watch_exit_code(result, state, io);
   if (code == kExitRpcError) return code;
   if (logs_timed_out) {
@@ -243,7 +316,8 @@ int follow_submitted(GatewayClient& client, const CliCommand& c, const v1::JobRe
   if (!c.watch) return kExitOk;
   // JSON output keeps its records as they were: status events, then the logs at the end.
   if (c.logs && c.output != OutputMode::kJson) return watch_with_live_logs(client, c, ref, io);
-  auto outcome = watch_job(client, c, ref.job_instance_id(), io);
+  auto outcome =
+      watch_job(client, c, ref.job_instance_id(), io, c.name == "transfer" ? &ref : nullptr);
   if (outcome.exit_code == kExitRpcError || !c.logs) return outcome.exit_code;
   int logs = print_logs(client, c, outcome.state.snapshot(), ref.step_instance_id(), {}, io);
   return logs != kExitOk ? logs : outcome.exit_code;

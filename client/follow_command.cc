@@ -1,6 +1,7 @@
 #include "client/follow_command.h"
 
 #include "client/command_output.h"
+#include "client/interrupt.h"
 
 namespace jobgw::client {
 namespace {
@@ -61,9 +62,20 @@ int run_follow_logs(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   options.on_reconnect = [&printer](const grpc::Status& s, std::chrono::milliseconds d, int n) {
     printer.on_reconnect(s, d, n);
   };
+  options.on_reconnected = [&printer](int n) { printer.on_reconnected(n); };
+  StreamCancel cancel;
+  options.cancel = &cancel;
+  InterruptWatch interrupt([&cancel] { cancel.cancel(); });
   auto result = client.follow_logs(
       request, [&printer](const v1::LogEvent& e) { printer.on_event(e); }, options);
   printer.finish();
+  if (interrupt.interrupted() && !result.status.ok()) {
+    io.out << std::flush;
+    // The terminal echoed ^C where the cursor was: the note starts on a line of its own.
+    if (io.out_is_terminal) io.err << "\n";
+    io.err << interrupted_note(c, c.job_id, snap.finished(), true) << std::flush;
+    return kExitInterrupted;
+  }
   if (!result.status.ok()) {
     return report_rpc_error(io.err, "FollowLogs", result.status, result.job_code,
                             result.job_request_id);
@@ -103,25 +115,51 @@ v1::FollowLogsRequest live_logs_request(const CliCommand& c, const v1::JobRef& r
 BackgroundLogs::BackgroundLogs(GatewayClient& client, v1::FollowLogsRequest request,
                                WatchOptions options, LogPrinterOptions printer_options,
                                std::ostream& out, std::ostream& err, std::mutex& output_mu)
-    : output_mu_(output_mu), printer_(printer_options, out, err) {
-  options.cancel = &cancel_;
+    : output_mu_(output_mu) {
+  printer_.emplace(printer_options, out, err);
   options.on_reconnect = [this](const grpc::Status& s, std::chrono::milliseconds d, int n) {
     std::lock_guard<std::mutex> lock(output_mu_);
-    printer_.on_reconnect(s, d, n);
+    printer_->on_reconnect(s, d, n);
   };
-  thread_ = std::thread([this, &client, request = std::move(request), options] {
-    auto result = client.follow_logs(
-        request,
-        [this](const v1::LogEvent& e) {
-          std::lock_guard<std::mutex> lock(output_mu_);
-          printer_.on_event(e);
-        },
-        options);
-    std::lock_guard<std::mutex> lock(mu_);
-    result_ = std::move(result);
-    done_ = true;
-    done_cv_.notify_all();
-  });
+  options.on_reconnected = [this](int n) {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    printer_->on_reconnected(n);
+  };
+  start(client, std::move(request), std::move(options),
+        [this](const v1::LogEvent& e) { printer_->on_event(e); });
+}
+
+BackgroundLogs::BackgroundLogs(GatewayClient& client, v1::FollowLogsRequest request,
+                               WatchOptions options,
+                               std::function<void(const v1::LogEvent&)> on_event,
+                               std::function<void()> on_reconnect, std::mutex& output_mu)
+    : output_mu_(output_mu) {
+  options.on_reconnect = [this, on_reconnect = std::move(on_reconnect)](
+                             const grpc::Status&, std::chrono::milliseconds, int) {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    if (on_reconnect) on_reconnect();
+  };
+  start(client, std::move(request), std::move(options), std::move(on_event));
+}
+
+void BackgroundLogs::start(GatewayClient& client, v1::FollowLogsRequest request,
+                           WatchOptions options,
+                           std::function<void(const v1::LogEvent&)> on_event) {
+  options.cancel = &cancel_;
+  thread_ = std::thread(
+      [this, &client, request = std::move(request), options, on_event = std::move(on_event)] {
+        auto result = client.follow_logs(
+            request,
+            [this, &on_event](const v1::LogEvent& e) {
+              std::lock_guard<std::mutex> lock(output_mu_);
+              on_event(e);
+            },
+            options);
+        std::lock_guard<std::mutex> lock(mu_);
+        result_ = std::move(result);
+        done_ = true;
+        done_cv_.notify_all();
+      });
 }
 
 BackgroundLogs::~BackgroundLogs() {
@@ -148,7 +186,7 @@ FollowLogsResult BackgroundLogs::cancel() {
 FollowLogsResult BackgroundLogs::join() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard<std::mutex> lock(output_mu_);
-  printer_.finish();
+  if (printer_) printer_->finish();
   return result_;
 }
 

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -35,6 +37,11 @@ class BackgroundLogs {
   BackgroundLogs(GatewayClient& client, v1::FollowLogsRequest request, WatchOptions options,
                  LogPrinterOptions printer_options, std::ostream& out, std::ostream& err,
                  std::mutex& output_mu);
+  // The events go to `on_event` instead of a printer (transfer --watch's table takes the file
+  // progress); `on_reconnect` hears of each reconnect. Both called under `output_mu`.
+  BackgroundLogs(GatewayClient& client, v1::FollowLogsRequest request, WatchOptions options,
+                 std::function<void(const v1::LogEvent&)> on_event,
+                 std::function<void()> on_reconnect, std::mutex& output_mu);
   // Cancels the stream if it still runs.
   ~BackgroundLogs();
   BackgroundLogs(const BackgroundLogs&) = delete;
@@ -45,12 +52,17 @@ class BackgroundLogs {
   FollowLogsResult finish(std::chrono::milliseconds grace, bool* timed_out);
   // Ends the stream now, as finish does.
   FollowLogsResult cancel();
+  // Asks the stream to end without waiting (safe from any thread, e.g. on Ctrl-C); cancel()
+  // or finish() still follow.
+  void request_cancel() { cancel_.cancel(); }
 
  private:
+  void start(GatewayClient& client, v1::FollowLogsRequest request, WatchOptions options,
+             std::function<void(const v1::LogEvent&)> on_event);
   FollowLogsResult join();
 
   std::mutex& output_mu_;
-  LogPrinter printer_;
+  std::optional<LogPrinter> printer_;
   StreamCancel cancel_;
   std::mutex mu_;
   std::condition_variable done_cv_;

@@ -91,6 +91,11 @@ void LogPrinter::on_reconnect(const grpc::Status& status, std::chrono::milliseco
        api::grpc_code_name(status.error_code()) + ": " + status.error_message());
 }
 
+void LogPrinter::on_reconnected(int attempts) {
+  note("logs: reconnected after " + std::to_string(attempts) +
+       (attempts == 1 ? " attempt" : " attempts"));
+}
+
 void LogPrinter::finish() {
   print(lines_.flush());
   out_ << std::flush;

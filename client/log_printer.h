@@ -33,6 +33,8 @@ class LogPrinter {
   // The stream broke and is opened again after `delay`. The next event tells whether jobgw
   // resumed it; when not, the output starts again from the beginning of every log.
   void on_reconnect(const grpc::Status& status, std::chrono::milliseconds delay, int attempt);
+  // The reopened stream delivered its first event (told before that event).
+  void on_reconnected(int attempts);
   // The stream ended: ends the partial lines still held.
   void finish();
 
