@@ -65,8 +65,8 @@ struct LogThrottle::State : std::enable_shared_from_this<LogThrottle::State> {
   }
 
   void arm_locked(Scheduler::Clock::time_point now) {
-    const auto due =
-        std::chrono::duration_cast<std::chrono::milliseconds>(started + config.interval - now);
+    // Rounded up, so the summary it writes spans the whole interval.
+    const auto due = std::chrono::ceil<std::chrono::milliseconds>(started + config.interval - now);
     std::weak_ptr<State> weak = weak_from_this();
     const std::uint64_t interval_id = generation;
     timer = scheduler.after(std::max(due, std::chrono::milliseconds(0)), [weak, interval_id] {
