@@ -24,6 +24,13 @@ spdlog::level::level_enum level_for(StatusCode code) {
   }
 }
 
+// Refusals a caller can cause again and again at will: a missing or bad token, a denied scope or
+// operation, a limit, an invalid request.
+bool refused_for_what_was_sent(StatusCode code) {
+  return code == StatusCode::kUnauthenticated || code == StatusCode::kPermissionDenied ||
+         code == StatusCode::kResourceExhausted || code == StatusCode::kInvalidArgument;
+}
+
 }  // namespace
 
 core::Deadline job_deadline(std::chrono::system_clock::time_point caller_deadline,
@@ -183,6 +190,11 @@ void Call::log(const CallStatus& status, const std::string& detail) const {
     if (detail.empty()) return;
     spdlog::info("rpc={} caller={} scope={} job_instance_id={}{} code=OK {}", spec_.method, caller_,
                  spec_.scope, spec_.job_instance_id, request_id, detail);
+    return;
+  }
+  // Counted in the metrics all the same (rpc_finished, auth_refused, ...).
+  if (services_.refusal_log != nullptr && refused_for_what_was_sent(status.code) &&
+      !services_.refusal_log->admit(code_name(status.code))) {
     return;
   }
   spdlog::log(level_for(status.code), "rpc={} caller={} scope={} job_instance_id={}{} code={} {}",

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "core/base/log_throttle.h"
 #include "core/base/result.h"
 #include "core/job/job_client.h"
 #include "core/security/audit_log.h"
@@ -41,6 +42,9 @@ struct CallServices {
   core::AuditLog* audit = nullptr;              // null: no audit trail
   ServerMetrics* metrics = nullptr;             // null: no metrics
   std::atomic<std::int64_t>& in_flight;
+  // Bounds the log lines of calls refused for what the caller sent (no or a bad token, a denied
+  // scope, a limit, an invalid request), which it can repeat at will; null: one line each.
+  core::LogThrottle* refusal_log = nullptr;
 };
 
 // What a transport hands over for one call: what the caller presented and its deadline.

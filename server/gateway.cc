@@ -257,6 +257,9 @@ std::optional<StartupError> Gateway::start_core() {
     catalog_ptr_ = catalog_.get();
   }
 
+  callback_refusal_log_ = std::make_unique<core::LogThrottle>(*scheduler_, "callback refusals");
+  call_refusal_log_ = std::make_unique<core::LogThrottle>(*scheduler_, "refused calls");
+  http_refusal_log_ = std::make_unique<core::LogThrottle>(*scheduler_, "refused HTTP requests");
   caller_limits_ = std::make_unique<core::CallerLimits>(*scheduler_, config_.caller_limits);
   if (!authorizer_->insecure()) {
     watcher_ =
@@ -341,12 +344,14 @@ std::optional<StartupError> Gateway::start_http() {
                                config_.callback.http.listen == config_.metrics.listen;
   std::string key;
   if (!config_.callback.http.listen.empty()) {
+    HttpListenerOptions callback_options;
+    callback_options.refusal_log = http_refusal_log_.get();
     auto listener = listen_http(
         io_, "callback.listen", config_.callback.http.listen,
         make_http_routes({hub_.get(), &metrics_, /*serve_metrics=*/shared_listener,
-                          callback_secret_.get(), job_health_text()}),
-        {"callback", config_.callback.http.tls_cert_file, config_.callback.http.tls_key_file},
-        &key);
+                          callback_secret_.get(), job_health_text(), callback_refusal_log_.get()}),
+        {"callback", config_.callback.http.tls_cert_file, config_.callback.http.tls_key_file}, &key,
+        callback_options);
     if (!listener) return failed(key, listener.error().message);
     callback_listener_ = std::move(listener.value());
   }
@@ -383,6 +388,7 @@ ServiceOptions Gateway::service_options() const {
   options.authorizer = authorizer_.get();
   options.caller_limits = caller_limits_.get();
   options.audit = audit_.get();
+  options.refusal_log = call_refusal_log_.get();
   options.catalog = catalog_ptr_;
   options.logs = logs_.get();
   options.follow_max_hosts = config_.follow.max_hosts;
@@ -446,6 +452,7 @@ void Gateway::set_job_health(bool up) {
 std::optional<StartupError> Gateway::start_http_api() {
   if (config_.http.http.listen.empty()) return std::nullopt;
   HttpApiOptions api;
+  api.refusal_log = http_refusal_log_.get();
   api.cors_origins = parse_origins(config_.http.cors_origins);
   api.heartbeat = config_.http.heartbeat;
   api.metrics = &metrics_;
@@ -456,6 +463,7 @@ std::optional<StartupError> Gateway::start_http_api() {
   // limit, should be what refuses an oversized script_content, naming it.
   options.body_limit = 4 * config_.grpc.max_receive_message_bytes;
   options.max_connections = 4096;
+  options.refusal_log = http_refusal_log_.get();
   options.own_answer = own_answer;
   std::string key;
   auto listener = listen_http(

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/log_throttle.h"
 #include "core/base/scheduler.h"
 #include "core/job/job_client.h"
 #include "core/job/job_reachability.h"
@@ -132,6 +133,12 @@ class Gateway {
   std::unique_ptr<RedisJobCatalog> redis_catalog_;
   JobCatalog* catalog_ptr_ = nullptr;
   std::unique_ptr<core::CallerLimits> caller_limits_;
+  // Bound the log lines clients can cause at will: forged or malformed callbacks, calls refused
+  // for what they sent, HTTP requests refused before they made a call. Each writes a summary of
+  // what it left out; all are counted in the metrics as before.
+  std::unique_ptr<core::LogThrottle> callback_refusal_log_;
+  std::unique_ptr<core::LogThrottle> call_refusal_log_;
+  std::unique_ptr<core::LogThrottle> http_refusal_log_;
   std::unique_ptr<CredentialsWatcher> watcher_;  // with a credentials file only
   std::string replica_id_;
   std::unique_ptr<core::RedisClient> redis_;  // with state.redis_url only

@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "core/base/log_throttle.h"
 #include "server/http_tls.h"
 
 namespace jobgw::server {
@@ -75,6 +76,13 @@ unsigned checked_status(int status, const std::string& path) {
   if (status >= 100 && status <= 999) return static_cast<unsigned>(status);
   spdlog::error("event=http_bad_status path=\"{}\" status={}", path, status);
   return 500;
+}
+
+// The LogThrottle kind of a request the listener refused by itself.
+const char* refusal_kind(int status) {
+  if (status == 413) return "body_too_large";
+  if (status == 431) return "headers_too_large";
+  return "malformed";
 }
 
 // Callbacks belong to handlers; one that throws must not unwind through the io_context.
@@ -304,8 +312,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       } else {
         out = own_answer(400, "malformed HTTP request");
       }
-      spdlog::debug("event=http_bad_request remote={} status={} error=\"{}\"", remote_, out.status,
-                    ec.message());
+      // Anyone can send these at will: bounded at warn level when the owner asks for it.
+      core::LogThrottle* throttle = owner_->options_.refusal_log;
+      const auto level = throttle == nullptr ? spdlog::level::debug : spdlog::level::warn;
+      if (throttle == nullptr || throttle->admit(refusal_kind(out.status))) {
+        spdlog::log(level, "event=http_bad_request remote={} status={} error=\"{}\"", remote_,
+                    out.status, ec.message());
+      }
       keep_alive_ = false;
       version_ = 11;
       answer_.reset();
@@ -661,8 +674,11 @@ void HttpListener::Impl::accept() {
     } else {
       beast::error_code ignored;
       socket.close(ignored);
-      spdlog::warn("event=http_connection_refused reason=max_connections limit={}",
-                   self->options_.max_connections);
+      core::LogThrottle* throttle = self->options_.refusal_log;
+      if (throttle == nullptr || throttle->admit("max_connections")) {
+        spdlog::warn("event=http_connection_refused reason=max_connections limit={}",
+                     self->options_.max_connections);
+      }
     }
     self->accept();
   });

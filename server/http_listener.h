@@ -16,6 +16,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace jobgw::core {
+class LogThrottle;
+}  // namespace jobgw::core
+
 namespace jobgw::server {
 
 class HttpTlsContext;
@@ -108,6 +112,10 @@ struct HttpListenerOptions {
   // answer those in JSON too. Gets the status and a short message; the status it returns is
   // ignored. Unset, or when it throws: the message as text/plain.
   std::function<HttpListenerResponse(int status, std::string_view message)> own_answer;
+  // When set, requests refused before a handler saw them (400, 413, 431) and connections refused
+  // at max_connections are logged at warn level, as many as it admits; unset: requests at debug
+  // level, connections one warn line each.
+  core::LogThrottle* refusal_log = nullptr;
 };
 
 // A small asynchronous HTTP/1.1 (or HTTPS) server on the shared io_context (Beast's

@@ -61,8 +61,10 @@ JobGatewayService::JobGatewayService(core::JobClient& job, core::WatchHub& hub,
       authorizer_(required(options_.authorizer)) {}
 
 CallServices JobGatewayService::services() {
-  return CallServices{admission_,     authorizer_, options_.caller_limits,
-                      options_.audit, metrics_,    in_flight_};
+  CallServices services{admission_,     authorizer_, options_.caller_limits,
+                        options_.audit, metrics_,    in_flight_};
+  services.refusal_log = options_.refusal_log;
+  return services;
 }
 
 template <typename Domain>

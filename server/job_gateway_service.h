@@ -59,6 +59,8 @@ struct ServiceOptions {
   const Authorizer* authorizer = nullptr;
   core::CallerLimits* caller_limits = nullptr;
   core::AuditLog* audit = nullptr;
+  // Bounds the log lines of calls refused for what the caller sent; null: one line each.
+  core::LogThrottle* refusal_log = nullptr;
 
   // ListJobs' source (server/job_catalog.h) and FollowLogs' shared log reads; null: the RPC
   // answers UNIMPLEMENTED. Each must outlive the service.
