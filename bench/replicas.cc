@@ -307,7 +307,10 @@ nlohmann::json base_row(const ReplicasOptions& o) {
 
 std::vector<double> reads_by_replica(const ReplicasOptions& o) {
   std::vector<double> out;
-  for (int port : o.metrics_ports) out.push_back(metric_sum(scrape(port), "jobgw_job_reads_total"));
+  // Successful status reads of JOB: the replica that polls a job makes them.
+  const std::string reads =
+      "jobgw_job_http_attempts_total{api=\"get_job_instance_status\",outcome=\"2xx\"}";
+  for (int port : o.metrics_ports) out.push_back(metric_value(scrape(port), reads));
   return out;
 }
 

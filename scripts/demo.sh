@@ -373,7 +373,7 @@ import sys, urllib.request
 body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
 shown = 0
 for line in body.splitlines():
-    if line.startswith(("jobgw_jobs_finished_total", "jobgw_rpc_requests_total{", "jobgw_callbacks_total{outcome=\"accepted\"", "jobgw_watched_jobs", "jobgw_job_calls_total")):
+    if line.startswith(("jobgw_jobs_finished_total", "jobgw_rpc_requests_total{", "jobgw_callbacks_total{outcome=\"accepted\"", "jobgw_watched_jobs", "jobgw_job_http_attempts_total")):
         print("  " + line)
         shown += 1
 sys.exit(0 if shown >= 4 else 1)

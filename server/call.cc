@@ -154,9 +154,13 @@ void Call::finish(const CallStatus& status, const std::string& detail) {
   if (caller_stream_) services_.caller_limits->close_stream(caller_);
   services_.in_flight--;
   if (services_.metrics != nullptr) {
-    services_.metrics->rpc_finished(
-        spec_.method, code_name(status.code),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (spec_.stream) {
+      services_.metrics->stream_finished(spec_.method, code_name(status.code), seconds);
+    } else {
+      services_.metrics->rpc_finished(spec_.method, code_name(status.code), seconds);
+    }
   }
   write_audit(status);
   log(status, detail);

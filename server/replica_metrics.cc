@@ -89,5 +89,9 @@ void HubObserver::on_job_finished(int job_status) {
 void HubObserver::on_subscriber_overflow() {
   if (!poller()) to_.on_subscriber_overflow();
 }
+// The poller ends a watch (it is the one reading JOB); the front only passes the end on.
+void HubObserver::on_watch_ended(const char* reason) {
+  if (poller()) to_.on_watch_ended(reason);
+}
 
 }  // namespace jobgw::server

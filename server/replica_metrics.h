@@ -50,6 +50,7 @@ class HubObserver final : public core::WatchObserver {
   void on_token_wait(std::chrono::milliseconds waited) override;
   void on_job_finished(int job_status) override;
   void on_subscriber_overflow() override;
+  void on_watch_ended(const char* reason) override;
 
  private:
   bool poller() const { return role_ == Role::kPoller; }

@@ -45,6 +45,18 @@ constexpr std::array<std::string_view, 6> kAuthRefusals{
     "missing_token", "bad_token", "unknown_certificate", "operation", "scope", "operator"};
 constexpr std::array<std::string_view, 2> kReloadOutcomes{"ok", "failed"};
 constexpr std::array<std::string_view, 2> kCallerLimits{"submit_rate", "streams"};
+// The RPCs of proto/jobgw/v1/job_gateway.proto, by the names the pipeline reports.
+constexpr std::array<std::string_view, 6> kUnaryMethods{
+    "ExecuteScript", "TransferFile", "GetIpLogs", "GetJobStatus", "TerminateJob", "ListJobs"};
+constexpr std::array<std::string_view, 2> kStreamMethods{"WatchStatus", "FollowLogs"};
+
+// How long a stream stays open: a short job's watch (seconds) to a follow kept open across a
+// working day.
+const prometheus::Histogram::BucketBoundaries& stream_buckets() {
+  static const prometheus::Histogram::BucketBoundaries kBuckets{
+      0.1, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400};
+  return kBuckets;
+}
 
 }  // namespace
 
@@ -52,12 +64,19 @@ ServerMetrics::ServerMetrics(core::Metrics& core)
     : core_(core),
       rpc_requests_(BuildCounter()
                         .Name("jobgw_rpc_requests_total")
-                        .Help("gRPC calls finished, by method and status code")
+                        .Help("Calls finished (gRPC and the HTTP face; unary and streams), by "
+                              "method and status code")
                         .Register(*core.registry())),
       rpc_duration_(BuildHistogram()
                         .Name("jobgw_rpc_duration_seconds")
-                        .Help("gRPC call duration from start to status, by method and code")
+                        .Help("Unary call duration from start to status, by method and code "
+                              "(streams: jobgw_stream_duration_seconds)")
                         .Register(*core.registry())),
+      stream_duration_(BuildHistogram()
+                           .Name("jobgw_stream_duration_seconds")
+                           .Help("How long WatchStatus and FollowLogs streams (gRPC and HTTP) "
+                                 "stayed open, from start to status, by method")
+                           .Register(*core.registry())),
       callbacks_(BuildCounter()
                      .Name("jobgw_callbacks_total")
                      .Help("JOB callback requests received, by outcome")
@@ -143,6 +162,26 @@ ServerMetrics::ServerMetrics(core::Metrics& core)
     credentials_reloads_.Add({{"outcome", std::string(outcome)}});
   }
   for (auto limit : kCallerLimits) caller_limit_rejections_.Add({{"limit", std::string(limit)}});
+  for (auto limit : kAdmissionLimits) admission_in_use_.Add({{"limit", std::string(limit)}});
+  std::vector<std::string> codes;
+  for (int c = grpc::StatusCode::OK; c <= grpc::StatusCode::UNAUTHENTICATED; ++c) {
+    codes.emplace_back(api::grpc_code_name(static_cast<grpc::StatusCode>(c)));
+  }
+  auto calls_of = [&](std::string_view method) {
+    for (const auto& code : codes)
+      rpc_requests_.Add({{"method", std::string(method)}, {"code", code}});
+  };
+  // Latency is by method and code; only the OK series is made up front, the rest would be
+  // hundreds of empty buckets.
+  for (auto method : kUnaryMethods) {
+    calls_of(method);
+    rpc_duration_.Add({{"method", std::string(method)}, {"code", "OK"}},
+                      core::Metrics::latency_buckets());
+  }
+  for (auto method : kStreamMethods) {
+    calls_of(method);
+    stream_duration_.Add({{"method", std::string(method)}}, stream_buckets());
+  }
 }
 
 void ServerMetrics::rpc_finished(const std::string& method, const std::string& code,
@@ -151,6 +190,13 @@ void ServerMetrics::rpc_finished(const std::string& method, const std::string& c
                             {"code", code_label(code)}};
   rpc_requests_.Add(labels).Increment();
   rpc_duration_.Add(labels, core::Metrics::latency_buckets()).Observe(std::max(0.0, seconds));
+}
+
+void ServerMetrics::stream_finished(const std::string& method, const std::string& code,
+                                    double seconds) {
+  const std::string name = core::Metrics::identifier_label(method);
+  rpc_requests_.Add({{"method", name}, {"code", code_label(code)}}).Increment();
+  stream_duration_.Add({{"method", name}}, stream_buckets()).Observe(std::max(0.0, seconds));
 }
 
 void ServerMetrics::callback(const std::string& outcome) {

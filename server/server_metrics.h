@@ -15,7 +15,8 @@
 
 namespace jobgw::server {
 
-// The jobgw_ metric families that belong to the server: calls by RPC and status code, JOB
+// The jobgw_ metric families that belong to the server: calls by RPC and status code, stream
+// lifetimes, JOB
 // callbacks, request_id submits, resumed jobs, overload admission, authentication and per-caller
 // limits. Registered in the core Metrics' registry, so one /metrics page serves both. Label
 // values come from finite sets only; anything else is reported as "other".
@@ -26,8 +27,12 @@ class ServerMetrics {
   ServerMetrics(const ServerMetrics&) = delete;
   ServerMetrics& operator=(const ServerMetrics&) = delete;
 
-  // One finished call: method is the RPC name, code the gRPC status name (e.g. "OK").
+  // One finished unary call: method is the RPC name, code the gRPC status name (e.g. "OK").
   void rpc_finished(const std::string& method, const std::string& code, double seconds);
+  // One finished stream (WatchStatus, FollowLogs, over gRPC or the HTTP face): counted with the
+  // calls, timed apart from them, since a stream lives for minutes to hours and would swamp the
+  // unary latency quantiles.
+  void stream_finished(const std::string& method, const std::string& code, double seconds);
   // One JOB callback request: accepted, unknown_job, malformed, method_not_allowed, not_found,
   // refused (no valid per-job token).
   void callback(const std::string& outcome);
@@ -71,6 +76,7 @@ class ServerMetrics {
   core::Metrics& core_;
   prometheus::Family<prometheus::Counter>& rpc_requests_;
   prometheus::Family<prometheus::Histogram>& rpc_duration_;
+  prometheus::Family<prometheus::Histogram>& stream_duration_;
   prometheus::Family<prometheus::Counter>& callbacks_;
   prometheus::Family<prometheus::Counter>& idempotent_submits_;
   prometheus::Counter& resumed_jobs_;

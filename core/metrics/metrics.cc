@@ -120,7 +120,8 @@ Metrics::Metrics()
     events_.Add({{"kind", to_string(static_cast<WatchEventKind>(kind))}});
   }
   for (int status = 0; status <= 15; ++status) {
-    jobs_finished_.Add({{"status", job_status_label(status)}});
+    const std::string_view label = job_status_label(status);
+    if (label != kOther) jobs_finished_.Add({{"status", std::string(label)}});
   }
   for (auto reason : watch_end_reasons()) watch_ends_.Add({{"reason", std::string(reason)}});
   add_collectable(std::make_shared<ProcessCollector>());

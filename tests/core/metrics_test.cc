@@ -134,6 +134,7 @@ TEST(MetricsTest, EveryFamilyIsExposedBeforeAnyCall) {
   }
   EXPECT_FALSE(contains(text, "outcome=\"other\"")) << text;
   EXPECT_FALSE(contains(text, "reason=\"other\"")) << text;
+  EXPECT_FALSE(contains(text, "status=\"other\"")) << text;
 }
 
 TEST(MetricsTest, AttemptOutcomesOutsideTheKnownSetFoldIntoOther) {

@@ -76,7 +76,7 @@ TEST_F(GatewayInProcess, StartsServesAndStops) {
   EXPECT_NE(metrics.body.find("jobgw_rpc_requests_total{code=\"OK\",method=\"ExecuteScript\"} 1"),
             std::string::npos)
       << metrics.body;
-  EXPECT_NE(metrics.body.find("jobgw_job_calls_total{api=\"fast_execute_script\""),
+  EXPECT_NE(metrics.body.find("jobgw_job_http_attempts_total{api=\"fast_execute_script\""),
             std::string::npos);
 
   gateway.stop(1s);

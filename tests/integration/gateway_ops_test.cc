@@ -111,7 +111,7 @@ TEST(GatewayOps, HealthReflectionAndMetrics) {
   HttpResponse scrape = http_get(stack.metrics_port(), "/metrics");
   ASSERT_EQ(scrape.status, 200) << scrape.error;
   for (const char* family :
-       {"jobgw_rpc_requests_total", "jobgw_rpc_duration_seconds", "jobgw_job_calls_total",
+       {"jobgw_rpc_requests_total", "jobgw_rpc_duration_seconds", "jobgw_job_http_attempts_total",
         "jobgw_job_call_duration_seconds", "jobgw_watched_jobs", "jobgw_subscribers",
         "jobgw_events_total", "jobgw_callbacks_total", "jobgw_poll_interval_seconds",
         "jobgw_token_bucket_wait_seconds", "jobgw_jobs_finished_total"}) {

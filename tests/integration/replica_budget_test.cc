@@ -50,7 +50,9 @@ TEST(ReplicaBudget, ThreeReplicasPolling300JobsKeepEverySecondWithinTheOneBudget
   EXPECT_GE(max, 45);
   int readers = 0;
   for (int i = 0; i < 3; ++i) {
-    if (metric_sum(scrape_metrics(stack.node(i).metrics_port()), "jobgw_job_reads_total") > 0) {
+    if (metric_value(
+            scrape_metrics(stack.node(i).metrics_port()),
+            "jobgw_job_http_attempts_total{api=\"get_job_instance_status\",outcome=\"2xx\"}") > 0) {
       ++readers;
     }
   }

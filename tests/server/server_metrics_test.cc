@@ -70,6 +70,68 @@ TEST(ServerMetricsTest, CallbackOutcomes) {
   EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"method_not_allowed\"} 1\n")) << text;
 }
 
+TEST(ServerMetricsTest, StreamsAreTimedApartFromUnaryCalls) {
+  core::Metrics core_metrics;
+  ServerMetrics m(core_metrics);
+  m.rpc_finished("GetJobStatus", "OK", 0.002);
+  m.stream_finished("WatchStatus", "OK", 7200);
+  m.stream_finished("FollowLogs", "CANCELLED", 45);
+  std::string text = m.serialize();
+  // Streams count with the calls by code...
+  EXPECT_TRUE(contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"WatchStatus\"} 1\n"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "jobgw_rpc_requests_total{code=\"CANCELLED\",method=\"FollowLogs\"} 1\n"))
+      << text;
+  // ...but their lifetimes stay out of the unary latency histogram.
+  EXPECT_FALSE(
+      contains(text, "jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"WatchStatus\"}"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "jobgw_rpc_duration_seconds_sum{code=\"OK\",method=\"GetJobStatus\"} 0.002\n"))
+      << text;
+  EXPECT_TRUE(contains(text, "jobgw_stream_duration_seconds_count{method=\"WatchStatus\"} 1\n"))
+      << text;
+  EXPECT_TRUE(contains(text, "jobgw_stream_duration_seconds_sum{method=\"WatchStatus\"} 7200\n"))
+      << text;
+  // Two hours land in the 2 h bucket, not below: the buckets reach hours.
+  EXPECT_TRUE(contains(
+      text, "jobgw_stream_duration_seconds_bucket{method=\"WatchStatus\",le=\"3600\"} 0\n"))
+      << text;
+  EXPECT_TRUE(contains(
+      text, "jobgw_stream_duration_seconds_bucket{method=\"WatchStatus\",le=\"7200\"} 1\n"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "jobgw_stream_duration_seconds_bucket{method=\"FollowLogs\",le=\"60\"} 1\n"))
+      << text;
+}
+
+TEST(ServerMetricsTest, KnownLabelSetsStartAtZero) {
+  core::Metrics core_metrics;
+  ServerMetrics m(core_metrics);
+  std::string text = m.serialize();
+  for (const char* series : {
+           "jobgw_rpc_requests_total{code=\"OK\",method=\"ExecuteScript\"} 0\n",
+           "jobgw_rpc_requests_total{code=\"UNAVAILABLE\",method=\"ListJobs\"} 0\n",
+           "jobgw_rpc_requests_total{code=\"UNAUTHENTICATED\",method=\"WatchStatus\"} 0\n",
+           "jobgw_rpc_requests_total{code=\"RESOURCE_EXHAUSTED\",method=\"FollowLogs\"} 0\n",
+           "jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"GetIpLogs\"} 0\n",
+           "jobgw_stream_duration_seconds_count{method=\"FollowLogs\"} 0\n",
+           "jobgw_admission_in_use{limit=\"limits.max_streams\"} 0\n",
+           "jobgw_admission_rejections_total{limit=\"limits.max_inflight_job_calls\"} 0\n",
+           "jobgw_auth_refusals_total{reason=\"bad_token\"} 0\n",
+           "jobgw_caller_limit_rejections_total{limit=\"streams\"} 0\n",
+           "jobgw_credentials_reloads_total{outcome=\"failed\"} 0\n",
+           "jobgw_idempotent_submits_total{outcome=\"replayed\"} 0\n",
+           "jobgw_callbacks_total{outcome=\"refused\"} 0\n",
+           "jobgw_log_reads_total{outcome=\"error\"} 0\n",
+       }) {
+    EXPECT_TRUE(contains(text, series)) << series << text;
+  }
+  // Nothing outside the known sets is made up front.
+  EXPECT_FALSE(contains(text, "\"other\"")) << text;
+}
+
 TEST(ServerMetricsTest, ConcurrentUpdatesAreNotLost) {
   core::Metrics core_metrics;
   ServerMetrics m(core_metrics);
@@ -81,7 +143,7 @@ TEST(ServerMetricsTest, ConcurrentUpdatesAreNotLost) {
       for (int i = 0; i < kPerThread; ++i) {
         m.rpc_finished("GetJobStatus", "OK", 0.001);
         m.callback("accepted");
-        core_metrics.on_read(true);
+        core_metrics.on_subscriber_overflow();
       }
     });
   }
@@ -91,7 +153,7 @@ TEST(ServerMetricsTest, ConcurrentUpdatesAreNotLost) {
       contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"GetJobStatus\"} 10000\n"))
       << text;
   EXPECT_TRUE(contains(text, "jobgw_callbacks_total{outcome=\"accepted\"} 10000\n")) << text;
-  EXPECT_TRUE(contains(text, "jobgw_job_reads_total{outcome=\"ok\"} 10000\n")) << text;
+  EXPECT_TRUE(contains(text, "jobgw_subscriber_overflows_total 10000\n")) << text;
 }
 
 }  // namespace
