@@ -65,7 +65,7 @@ TEST_P(GatewayRestart, AJobSubmittedBeforeTheRestartIsPolledToFinishedWithNoSubs
   // Finished means forgotten: the next run has nothing to resume and counts nothing twice.
   stack.restart_jobgw(SIGTERM);
   EXPECT_EQ(metric(stack, "jobgw_resumed_jobs_total"), 0);
-  EXPECT_EQ(metric(stack, kFinishedOk), -1) << "no job finished in this run";
+  EXPECT_EQ(metric(stack, kFinishedOk), 0) << "no job finished in this run";
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, GatewayRestart, ::testing::Values(SIGKILL, SIGTERM),
