@@ -4,8 +4,10 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -33,14 +35,20 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-// Runs jobctl through sh so stdout and stderr land in separate files; bounded by `timeout`.
+// Runs jobctl through sh so stdout and stderr land in separate files, stdin reading `in` (a
+// file path; default empty), with `env` (NAME=VALUE) added; bounded by `timeout`.
 Run jobctl(const std::vector<std::string>& args, const std::string& addr,
-           std::chrono::seconds timeout = std::chrono::seconds(60)) {
+           std::chrono::seconds timeout = std::chrono::seconds(60),
+           const std::vector<std::string>& env = {}, const std::string& in = "/dev/null") {
   static int counter = 0;
   TempDir dir("jobctl-run");
   std::string out = dir.file("out"), err = dir.file("err");
-  std::vector<std::string> sh = {"-c", "exec \"$0\" \"$@\" >'" + out + "' 2>'" + err + "'",
-                                 JOBCTL_BINARY};
+  std::string assignments;
+  for (const auto& e : env) assignments += "'" + e + "' ";
+  std::vector<std::string> sh = {
+      "-c",
+      "exec env " + assignments + "\"$0\" \"$@\" <'" + in + "' >'" + out + "' 2>'" + err + "'",
+      JOBCTL_BINARY};
   if (!addr.empty()) sh.insert(sh.end(), {"--addr", addr});
   sh.insert(sh.end(), args.begin(), args.end());
   ChildProcess child("/bin/sh", sh, dir.file("sh" + std::to_string(++counter) + ".log"));
@@ -172,10 +180,105 @@ TEST(JobctlCli, UsageErrorsExit2WithOneLine) {
   }
 }
 
-TEST(JobctlCli, NoGatewayIsAnRpcError) {
-  auto r = jobctl({"--rpc-timeout", "3", "health"}, "127.0.0.1:1");
-  EXPECT_EQ(r.code, 3);
-  EXPECT_EQ(r.err.rfind("jobctl: Health/Check: UNAVAILABLE: ", 0), 0u) << r.err;
+TEST(JobctlCli, NoGatewayIsAnRpcErrorInPlainWords) {
+  // Nobody listens on port 1.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"health"}, {"status", "7"}, {"exec", "-c", "true", "--host-ids", "101", "--json"}}) {
+    auto r = jobctl(args, "127.0.0.1:1");
+    EXPECT_EQ(r.code, 3) << r.err;
+    EXPECT_TRUE(contains(r.err, "jobctl: cannot reach jobgw at 127.0.0.1:1: connection refused\n"))
+        << r.err;
+    EXPECT_FALSE(contains(r.err, "failed to connect to all addresses")) << r.err;
+  }
+}
+
+TEST(JobctlCli, AddressWithoutAPortIsAUsageError) {
+  for (const char* addr : {"nohost", "127.0.0.1", "host:port"}) {
+    auto r = jobctl({"health"}, addr);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_EQ(r.err.rfind(std::string("jobctl: bad --addr '") + addr + "'", 0), 0u) << r.err;
+  }
+}
+
+TEST(JobctlCli, NoGrpcLogLinesUnlessVerbose) {
+  // GRPC_VERBOSITY=DEBUG makes gRPC log every connect attempt; jobctl keeps its stderr to its own
+  // line all the same.
+  const std::vector<std::string> env = {"GRPC_VERBOSITY=DEBUG"};
+  auto quiet = jobctl({"health"}, "127.0.0.1:1", std::chrono::seconds(60), env);
+  EXPECT_EQ(quiet.code, 3);
+  EXPECT_EQ(quiet.err, "jobctl: cannot reach jobgw at 127.0.0.1:1: connection refused\n");
+  auto verbose = jobctl({"--verbose", "health"}, "127.0.0.1:1", std::chrono::seconds(60), env);
+  EXPECT_EQ(verbose.code, 3);
+  EXPECT_GT(lines(verbose.err).size(), 1u) << verbose.err;
+  EXPECT_TRUE(contains(verbose.err, "jobctl: cannot reach jobgw at 127.0.0.1:1")) << verbose.err;
+}
+
+TEST(JobctlCli, EmptyScriptIsOneUsageErrorWhateverItsForm) {
+  TempDir dir("jobctl-empty");
+  const std::string empty = dir.file("empty.sh");
+  std::ofstream(empty) << "\n  \n";
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  // Port 1: a refusal there would show something was sent.
+  for (const auto& c :
+       std::vector<Case>{{{"exec", "-c", "", "--host-ids", "101"},
+                          "jobctl: the script is empty (-c/--command)\n"},
+                         {{"exec", "--command", "   ", "--host-ids", "101"},
+                          "jobctl: the script is empty (-c/--command)\n"},
+                         {{"exec", "--file", empty, "--host-ids", "101"},
+                          "jobctl: the script is empty (--file " + empty + ")\n"},
+                         {{"exec", empty, "--host-ids", "101"},
+                          "jobctl: the script is empty (--file " + empty + ")\n"},
+                         {{"exec", "-", "--host-ids", "101"},
+                          "jobctl: the script is empty (--file -: nothing on stdin)\n"}}) {
+    auto r = jobctl(c.args, "127.0.0.1:1");
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err, c.message);
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+TEST(JobctlCli, UnreadableScriptSaysWhy) {
+  auto r = jobctl({"exec", "/nonexistent/x.sh", "--host-ids", "101"}, "127.0.0.1:1");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err,
+            "jobctl: cannot read script file /nonexistent/x.sh: No such file or directory\n");
+}
+
+TEST(JobctlCli, VersionAndHelpCommand) {
+  auto v = jobctl({"--version"}, "");
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_TRUE(std::regex_match(v.out, std::regex("jobctl [0-9]+\\.[0-9]+\\.[0-9]+ \\(revision "
+                                                 "([0-9a-f]{7,}|unknown)\\)\n")))
+      << v.out;
+  auto help = jobctl({"help"}, "");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_EQ(help.out, jobctl({"--help"}, "").out);
+  EXPECT_TRUE(contains(help.out, "Usage: jobctl [global options] COMMAND")) << help.out;
+  for (const std::string cmd : {"exec", "status", "health"}) {
+    auto h = jobctl({"help", cmd}, "");
+    EXPECT_EQ(h.code, 0) << cmd;
+    EXPECT_EQ(h.out, jobctl({cmd, "--help"}, "").out) << cmd;
+    EXPECT_TRUE(contains(h.out, "Usage: jobctl " + cmd)) << h.out;
+  }
+  auto bad = jobctl({"help", "launch"}, "");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err, "jobctl: unknown command 'launch'\n");
+}
+
+TEST(JobctlCli, DeprecatedTimeoutWarnsOnceAndBeforeTheCommandIsRefused) {
+  auto r = jobctl({"exec", "-c", "true", "--host-ids", "101", "--timeout", "60"}, "127.0.0.1:1");
+  EXPECT_EQ(r.code, 3) << r.err;  // it ran (and found nobody on port 1)
+  auto err = lines(r.err);
+  ASSERT_FALSE(err.empty());
+  EXPECT_EQ(err[0].rfind("jobctl: warning: --timeout is deprecated", 0), 0u) << r.err;
+  auto before = jobctl({"--timeout", "5", "health"}, "127.0.0.1:1");
+  EXPECT_EQ(before.code, 2);
+  EXPECT_TRUE(contains(before.err, "--rpc-timeout")) << before.err;
+  EXPECT_TRUE(contains(before.err, "--job-timeout")) << before.err;
 }
 
 TEST(JobctlCli, OversizedScriptIsRefusedBeforeSendingNamingTheFlag) {
@@ -202,13 +305,93 @@ TEST(JobctlCli, OversizedScriptIsRefusedBeforeSendingNamingTheFlag) {
       jobctl({"--rpc-timeout", "3", "exec", path, "--host-ids", "101", "--max-script-bytes", "0"},
              "127.0.0.1:1");
   EXPECT_EQ(unchecked.code, 3) << unchecked.err;
-  EXPECT_TRUE(contains(unchecked.err, "UNAVAILABLE")) << unchecked.err;
+  EXPECT_TRUE(contains(unchecked.err, "cannot reach jobgw at 127.0.0.1:1")) << unchecked.err;
 }
 
 TEST_F(JobctlProcess, Health) {
-  auto r = jobctl({"health"}, addr());
-  EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, "SERVING\n");
+  auto one = jobctl({"health", "--service", "jobgw.v1.JobGateway"}, addr());
+  EXPECT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(one.out, "SERVING\n");
+  // JOB's check turns SERVING once jobgw's startup probe reached jobsim.
+  auto r = jobctl({"health", "--require-job"}, addr());
+  for (int i = 0; i < 100 && r.code != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    r = jobctl({"health", "--require-job"}, addr());
+  }
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "jobgw: SERVING\nJOB: SERVING\n");
+}
+
+std::string request_id_of(const std::string& err) {
+  std::smatch m;
+  if (!std::regex_search(err, m,
+                         std::regex("request id: (jobctl-[0-9a-f]{16}) \\(rerun with "
+                                    "--request-id to reuse\\)\n"))) {
+    return "";
+  }
+  return m[1];
+}
+
+TEST_F(JobctlProcess, GeneratedRequestIdIsPrintedAndReusingItGivesTheSameJob) {
+  auto first = jobctl({"exec", "-c", "echo once", "--host-ids", "101"}, addr());
+  ASSERT_EQ(first.code, 0) << first.err;
+  const std::string id = request_id_of(first.err);
+  ASSERT_FALSE(id.empty()) << first.err;
+  auto again = jobctl({"exec", "-c", "echo once", "--host-ids", "101", "--request-id", id}, addr());
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(job_id_of(again.out), job_id_of(first.out));
+  EXPECT_EQ(again.err, "");  // an id given is not announced again
+  // A new run without it is a new job, with a new id.
+  auto other = jobctl({"exec", "-c", "echo once", "--host-ids", "101"}, addr());
+  ASSERT_EQ(other.code, 0) << other.err;
+  EXPECT_NE(request_id_of(other.err), id);
+  EXPECT_NE(job_id_of(other.out), job_id_of(first.out));
+  // --json: the id is a field of the output, stderr stays empty.
+  auto json = jobctl({"exec", "-c", "echo once", "--host-ids", "101", "--json"}, addr());
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_EQ(json.err, "");
+  auto j = nlohmann::json::parse(json.out);
+  const std::string json_id = j["request_id"];
+  EXPECT_TRUE(std::regex_match(json_id, std::regex("jobctl-[0-9a-f]{16}"))) << json.out;
+  auto json_again = jobctl(
+      {"exec", "-c", "echo once", "--host-ids", "101", "--json", "--request-id", json_id}, addr());
+  ASSERT_EQ(json_again.code, 0) << json_again.err;
+  auto k = nlohmann::json::parse(json_again.out);
+  EXPECT_EQ(k["job_instance_id"], j["job_instance_id"]);
+  EXPECT_EQ(k["request_id"], json_id);
+}
+
+TEST_F(JobctlProcess, StatusOfSeveralJobsPrintsEachAndExitsWithTheWorst) {
+  auto good = jobctl({"exec", "-c", "true", "--host-ids", "101", "--watch"}, addr());
+  ASSERT_EQ(good.code, 0) << good.err;
+  auto bad = jobctl({"exec", "-c", "exit 4", "--host-ids", "102", "--watch"}, addr());
+  ASSERT_EQ(bad.code, 1) << bad.err;
+  const std::string g = std::to_string(job_id_of(good.out));
+  const std::string b = std::to_string(job_id_of(bad.out));
+
+  auto both = jobctl({"status", g, b}, addr());
+  EXPECT_EQ(both.code, 1) << both.err;
+  // One block per job, in the order asked, a blank line between.
+  auto at_good = both.out.find("job " + g);
+  auto blank = both.out.find("\n\n");
+  auto at_bad = both.out.find("job " + b);
+  ASSERT_NE(at_good, std::string::npos) << both.out;
+  ASSERT_NE(at_bad, std::string::npos) << both.out;
+  EXPECT_LT(at_good, blank) << both.out;
+  EXPECT_LT(blank, at_bad) << both.out;
+  EXPECT_EQ(jobctl({"status", g, g}, addr()).code, 0);
+
+  auto json = jobctl({"status", g, "987654321", b, "--json"}, addr());
+  EXPECT_EQ(json.code, 3) << json.err;  // one could not be read: the worst
+  auto array = nlohmann::json::parse(json.out);
+  ASSERT_TRUE(array.is_array()) << json.out;
+  ASSERT_EQ(array.size(), 3u) << json.out;
+  EXPECT_EQ(array[0]["job_instance_id"], g);
+  EXPECT_EQ(array[0]["status"], "JOB_STATUS_SUCCESS");
+  EXPECT_EQ(array[1]["job_instance_id"], "987654321");
+  EXPECT_TRUE(contains(array[1]["error"].get<std::string>(), "NOT_FOUND")) << json.out;
+  EXPECT_EQ(array[2]["job_instance_id"], b);
+  EXPECT_TRUE(contains(json.err, "job 987654321: NOT_FOUND")) << json.err;
 }
 
 TEST_F(JobctlProcess, ExecWatchLogsPlain) {
@@ -271,6 +454,8 @@ TEST_F(JobctlProcess, UnknownJobIsAnRpcErrorWithJobCode) {
   EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_EQ(r.err.rfind("jobctl: GetJobStatus: NOT_FOUND: ", 0), 0u) << r.err;
   EXPECT_TRUE(contains(r.err, "job_code=1244006")) << r.err;
+  // Once: jobgw's message says it too.
+  EXPECT_EQ(r.err.find("1244006"), r.err.rfind("1244006")) << r.err;
   auto w = jobctl({"watch", "987654321"}, addr());
   EXPECT_EQ(w.code, 3) << w.out << w.err;
   EXPECT_TRUE(contains(w.err, "jobctl: WatchStatus: NOT_FOUND")) << w.err;
@@ -292,6 +477,46 @@ TEST_F(JobctlProcess, TransferWatch) {
   auto tl = jobctl({"logs", std::to_string(job_id_of(t.out)), "--host", "104"}, addr());
   EXPECT_EQ(tl.code, 0) << tl.err;
   EXPECT_TRUE(contains(tl.out, "download 0:192.0.2.1:/data/a.log -> /tmp/in")) << tl.out;
+}
+
+// Every FILE entry line of `out`, each with how often it was printed.
+std::map<std::string, int> file_entry_lines(const std::string& out) {
+  std::map<std::string, int> seen;
+  for (const auto& line : lines(out)) {
+    if (contains(line, "download ") || contains(line, "upload ")) ++seen[line];
+  }
+  return seen;
+}
+
+// A transfer slow enough (2 MB at 1 MB/s from each source) that jobgw sees each file's progress
+// change several times: each entry is still printed once, without JOB's text repeating it.
+TEST_F(JobctlProcess, TransferLogEntriesArePrintedOnce) {
+  for (const char* host : {"101", "102"}) {
+    auto mk = jobctl(
+        {"exec", "-c", "head -c 2000000 /dev/zero > data/once.log", "--host-ids", host, "--watch"},
+        addr());
+    ASSERT_EQ(mk.code, 0) << mk.out << mk.err;
+  }
+  auto t = jobctl(
+      {"transfer", "101:/data/once.log", "102:/data/once.log", "--to", "/tmp/once", "--host-ids",
+       "104,105", "--mode", "force", "--download-limit", "1", "--watch", "--logs"},
+      addr());
+  ASSERT_EQ(t.code, 0) << t.out << t.err;
+  const std::string id = std::to_string(job_id_of(t.out));
+  for (const auto& [name, out] : std::vector<std::pair<std::string, std::string>>{
+           {"transfer --watch --logs", t.out},
+           {"logs", jobctl({"logs", id}, addr()).out},
+           {"logs --host 104", jobctl({"logs", id, "--host", "104"}, addr()).out},
+           {"logs -f", jobctl({"logs", "-f", id}, addr()).out}}) {
+    auto seen = file_entry_lines(out);
+    // Two sources on each of the two hosts asked about.
+    EXPECT_EQ(seen.size(), name == "logs --host 104" ? 2u : 4u) << name << ":\n" << out;
+    for (const auto& [line, times] : seen) {
+      EXPECT_EQ(times, 1) << name << ": " << line;
+      EXPECT_TRUE(contains(line, " success 100% ")) << name << ": " << line;
+      EXPECT_FALSE(contains(line, "Progress:")) << name << ": " << line;
+    }
+  }
 }
 
 TEST_F(JobctlProcess, TerminateEndsTheJob) {
