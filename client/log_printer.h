@@ -21,10 +21,11 @@ struct LogPrinterOptions {
   bool json = false;
 };
 
-// Prints a FollowLogs stream as it arrives: TEXT as lines (see LogLines), FILE entries one line
-// each, HOST_END as "[HOST] ended: STATUS exit CODE". Notes (reconnects, a restart from the
-// beginning) go to `err` after `out` is flushed, so both stay in order on a terminal. Keeps how
-// each host ended, for the exit code. Not thread-safe: callers serialise calls.
+// Prints a FollowLogs stream as it arrives: TEXT as lines (see LogLines), each FILE entry one
+// line once it ended (a running one's progress updates are not printed), HOST_END as "[HOST] ended:
+// STATUS exit CODE". Notes (reconnects, a restart from the beginning) go to `err` after `out` is
+// flushed, so both stay in order on a terminal. Keeps how each host ended, for the exit code. Not
+// thread-safe: callers serialise calls.
 class LogPrinter {
  public:
   LogPrinter(LogPrinterOptions options, std::ostream& out, std::ostream& err);
@@ -51,6 +52,17 @@ class LogPrinter {
   void note(const std::string& text);
   // A line of jobctl's own about `host`, prefixed by it when lines are.
   std::string own_line(const std::string& host, const std::string& text);
+  void add_file_entry(const std::string& host, const v1::FileLog& entry);
+  // The file entries of `host` ("": every host) that never ended, as they last were.
+  void print_unfinished_files(const std::string& host);
+
+  // One transfer of a FILE log (a host's entry for one source file).
+  struct FileState {
+    std::string host;
+    v1::FileLog last;      // its latest state, while it runs
+    bool pending = false;  // seen running, not printed yet
+    bool printed = false;
+  };
 
   LogPrinterOptions options_;
   std::ostream& out_;
@@ -59,6 +71,7 @@ class LogPrinter {
   bool reconnected_ = false;
   std::set<std::string> seen_;
   std::map<std::string, int> ended_;
+  std::map<std::string, FileState> files_;  // host + transfer -> its state
 };
 
 // One FILE log entry as jobctl prints it: "download 0:192.0.2.1:/a.log -> /tmp/in success 100%".
