@@ -356,10 +356,13 @@ std::optional<StartupError> Gateway::start_http() {
     callback_listener_ = std::move(listener.value());
   }
   if (!config_.metrics.listen.empty() && !shared_listener) {
+    HttpListenerOptions metrics_options;
+    metrics_options.refusal_log = http_refusal_log_.get();
     auto listener =
         listen_http(io_, "metrics.listen", config_.metrics.listen,
                     make_http_routes({nullptr, &metrics_, true, nullptr, job_health_text()}),
-                    {"metrics", config_.metrics.tls_cert_file, config_.metrics.tls_key_file}, &key);
+                    {"metrics", config_.metrics.tls_cert_file, config_.metrics.tls_key_file}, &key,
+                    metrics_options);
     if (!listener) return failed(key, listener.error().message);
     metrics_listener_ = std::move(listener.value());
   }
