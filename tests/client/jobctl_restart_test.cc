@@ -28,7 +28,7 @@ TEST(JobctlRestart, WatchRidesOutAJobgwSigkillAndRestartAndExitsZeroOnFinished) 
   grpc::ClientContext context;
   v1::JobRef ref;
   ASSERT_TRUE(stack.stub()
-                  .ExecuteScript(&context, script_request("sleep 4; echo done", {101, 102}), &ref)
+                  .ExecuteScript(&context, script_request("sleep 15; echo done", {101, 102}), &ref)
                   .ok())
       << stack.logs();
 
@@ -47,11 +47,19 @@ TEST(JobctlRestart, WatchRidesOutAJobgwSigkillAndRestartAndExitsZeroOnFinished) 
       << "the job finished before jobgw could be killed";
 
   stack.stop_jobgw(SIGKILL);
-  // jobctl notices the broken stream and backs off while nothing listens on the port.
-  ASSERT_TRUE(wait_until([&] { return read_file(err).find("reconnecting") != std::string::npos; },
-                         seconds(20)))
+  // jobctl notices the broken stream and backs off while nothing listens on the port, long
+  // enough for its delays (and gRPC's own reconnect backoff) to have grown to seconds.
+  ASSERT_TRUE(wait_until([&] { return read_file(err).find("attempt 5,") != std::string::npos; },
+                         seconds(30)))
       << read_file(err);
   stack.start_jobgw_again();
+  // jobgw listens again: jobctl is back within a second or so, not when its grown delay ends.
+  // The bound is generous (a loaded machine); a watch that slept out its backoff took ~12 s.
+  const auto listening = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] { return read_file(err).find("reconnected") != std::string::npos; },
+                         seconds(30)))
+      << read_file(err) << stack.logs();
+  EXPECT_LT(std::chrono::steady_clock::now() - listening, seconds(3)) << read_file(err);
 
   const int status = watch.wait_exit(seconds(90));
   ASSERT_NE(status, -1) << "jobctl watch did not finish\n" << read_file(err) << stack.logs();
@@ -60,6 +68,9 @@ TEST(JobctlRestart, WatchRidesOutAJobgwSigkillAndRestartAndExitsZeroOnFinished) 
   const std::string printed = read_file(out);
   EXPECT_NE(printed.find("EVENT_KIND_FINISHED"), std::string::npos) << printed;
   EXPECT_NE(printed.find("JOB_STATUS_SUCCESS"), std::string::npos) << printed;
+  // Said once, for the one outage.
+  const std::string notes = read_file(err);
+  EXPECT_EQ(notes.find("reconnected"), notes.rfind("reconnected")) << notes;
 }
 
 }  // namespace
