@@ -9,6 +9,7 @@
 #include "grpc_reflection_probe.grpc.pb.h"
 #include "tests/integration/gateway_stack.h"
 #include "tests/support/http_client.h"
+#include "tests/support/prometheus_text.h"
 #include "tests/support/wait.h"
 
 namespace jobgw::testing {
@@ -114,11 +115,21 @@ TEST(GatewayOps, HealthReflectionAndMetrics) {
        {"jobgw_rpc_requests_total", "jobgw_rpc_duration_seconds", "jobgw_job_http_attempts_total",
         "jobgw_job_call_duration_seconds", "jobgw_watched_jobs", "jobgw_subscribers",
         "jobgw_events_total", "jobgw_callbacks_total", "jobgw_poll_interval_seconds",
-        "jobgw_token_bucket_wait_seconds", "jobgw_jobs_finished_total"}) {
+        "jobgw_token_bucket_wait_seconds", "jobgw_jobs_finished_total",
+        "jobgw_stream_duration_seconds", "jobgw_watch_ends_total", "jobgw_job_up",
+        "jobgw_build_info", "process_cpu_seconds_total", "process_open_fds"}) {
     EXPECT_NE(scrape.body.find(family), std::string::npos) << family;
   }
   EXPECT_NE(scrape.body.find("code=\"INVALID_ARGUMENT\""), std::string::npos);
   EXPECT_NE(scrape.body.find("method=\"ExecuteScript\""), std::string::npos);
+  // The watch is timed as a stream, apart from the unary calls' latency.
+  EXPECT_EQ(
+      metric_value(scrape.body, "jobgw_stream_duration_seconds_count{method=\"WatchStatus\"}"), 1)
+      << scrape.body;
+  EXPECT_EQ(
+      scrape.body.find("jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"WatchStatus\"}"),
+      std::string::npos)
+      << scrape.body;
 }
 
 TEST(GatewayOps, SigtermEndsStreamsUnavailableAndExitsCleanly) {
