@@ -221,20 +221,41 @@ namespace {
 
 constexpr char kUnreachablePrefix[] = "cannot reach jobgw at ";
 
-// gRPC's reason after its own prefixes, first letter lowered: "connection refused".
+// gRPC's reason after its own prefixes ("last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to
+// connect to remote host: Connection refused" -> "connection refused"; a TLS handshake that
+// failed -> "TLS handshake failed (certificate verify failed)").
 std::string connect_reason(const std::string& message) {
-  static const char* const kMarkers[] = {"Failed to connect to remote host: ", "last error: "};
   std::string reason = message;
-  for (const char* marker : kMarkers) {
-    auto pos = message.rfind(marker);
-    if (pos != std::string::npos) {
-      reason = message.substr(pos + std::string(marker).size());
+  if (auto pos = reason.rfind("last error: "); pos != std::string::npos) {
+    reason = reason.substr(pos + 12);
+  }
+  // A status code name ("UNKNOWN: ", "UNAVAILABLE: "), then the resolved address.
+  if (auto colon = reason.find(": ");
+      colon != std::string::npos && colon > 0 &&
+      std::all_of(reason.begin(), reason.begin() + colon,
+                  [](char c) { return std::isupper(static_cast<unsigned char>(c)) || c == '_'; })) {
+    reason = reason.substr(colon + 2);
+  }
+  for (const char* scheme : {"ipv4:", "ipv6:", "unix:"}) {
+    if (reason.rfind(scheme, 0) == 0) {
+      auto colon = reason.find(": ");
+      reason = colon == std::string::npos ? "" : reason.substr(colon + 2);
       break;
     }
   }
-  if (reason.rfind("UNKNOWN: ", 0) == 0) reason = reason.substr(9);
-  if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(reason[0]));
-  return reason;
+  if (auto pos = reason.find("Failed to connect to remote host: "); pos != std::string::npos) {
+    reason = reason.substr(pos + 34);
+  }
+  if (reason.find("andshake failed") != std::string::npos) {
+    auto last = reason.rfind(':');
+    std::string why = last == std::string::npos ? "" : reason.substr(last + 1);
+    return "TLS handshake failed" + (why.empty() ? "" : " (" + why + ")");
+  }
+  if (reason.size() > 1 && std::isupper(static_cast<unsigned char>(reason[0])) &&
+      std::islower(static_cast<unsigned char>(reason[1]))) {
+    reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
+  }
+  return reason.empty() ? "connection failed" : reason;
 }
 
 }  // namespace

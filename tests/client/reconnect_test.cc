@@ -309,6 +309,20 @@ TEST(UnreachableStatus, NamesTheAddressAndTheReasonInPlainWords) {
   EXPECT_EQ(dns.error_message(),
             "cannot reach jobgw at nohost.invalid:5: the host name does not resolve (Domain name "
             "not found)");
+  auto tls = unreachable_status(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                   "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:9: "
+                   "Ssl handshake failed: SSL_ERROR_SSL: error:0A000086:SSL "
+                   "routines::certificate verify failed"),
+      "127.0.0.1:9");
+  EXPECT_EQ(tls.error_message(),
+            "cannot reach jobgw at 127.0.0.1:9: TLS handshake failed (certificate verify failed)");
+  auto closed = unreachable_status(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                   "failed to connect to all addresses; last error: UNAVAILABLE: "
+                   "ipv6:%5B::1%5D:9: Socket closed"),
+      "[::1]:9");
+  EXPECT_EQ(closed.error_message(), "cannot reach jobgw at [::1]:9: socket closed");
   // jobgw's own UNAVAILABLE (it is shutting down) and other codes are left as they are.
   EXPECT_EQ(unreachable_status(kUnavailable, "a:1").error_message(), "jobgw is shutting down");
   EXPECT_FALSE(is_unreachable(kUnavailable));
