@@ -77,7 +77,7 @@ USER 10001:10001
 # tls.cert_file and tls.key_file, which the client CA must then have issued. HEALTHCHECK_PID
 # names another process to take the flags from.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-  CMD l=${JOBGW_GRPC_LISTEN:-127.0.0.1:50051} c=${JOBGW_TLS_CERT_FILE:-} \
+  CMD set -f; l=${JOBGW_GRPC_LISTEN:-127.0.0.1:50051} c=${JOBGW_TLS_CERT_FILE:-} \
       k=${JOBGW_TLS_KEY_FILE:-} r=${JOBGW_TLS_REQUIRE_CLIENT_CERT:-false}; \
     for a in $(tr '\0' '\n' 2>/dev/null </proc/${HEALTHCHECK_PID:-1}/cmdline); do case $a in \
       --grpc.listen=*) l=${a#*=} ;; --tls.cert_file=*) c=${a#*=} ;; \
