@@ -635,8 +635,8 @@ std::string usage(const std::string& command) {
   static const char kGlobal[] =
       "Global options (before or after the command):\n"
       "  --addr HOST:PORT     jobgw address (env JOBGW_ADDR; default 127.0.0.1:50051)\n"
-      "  --rpc-timeout SEC    deadline of each call (default 30); a watch or logs -f is\n"
-      "                       not bounded by it\n"
+      "  --rpc-timeout SEC    deadline of each call (default 30); a watch (watch,\n"
+      "                       --watch) is not bounded by it\n"
       "  --scope TYPE:ID      biz:ID or biz_set:ID (env JOBGW_SCOPE; default biz:1)\n"
       "  --operator USER      JOB user to act as (default: jobgw's operator)\n"
       "  --token TOKEN        bearer token sent on every call (env JOBGW_TOKEN; the flag\n"

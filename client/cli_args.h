@@ -25,7 +25,7 @@ enum class ListState { kAll, kRunning, kFinished, kFailed };
 
 struct GlobalOptions {
   std::string address = kDefaultAddress;
-  // Deadline of each unary call (--rpc-timeout). Streams (watch, logs -f) are not bounded by it.
+  // Deadline of each unary call (--rpc-timeout). A watch is not bounded by it.
   std::chrono::milliseconds rpc_timeout{30000};
   bool rpc_timeout_set = false;
   v1::Scope scope;

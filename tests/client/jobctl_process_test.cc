@@ -361,6 +361,15 @@ TEST_F(JobctlProcess, GeneratedRequestIdIsPrintedAndReusingItGivesTheSameJob) {
   EXPECT_EQ(k["request_id"], json_id);
 }
 
+TEST_F(JobctlProcess, RpcTimeoutBoundsCallsNotTheWatch) {
+  auto r = jobctl({"--rpc-timeout", "1", "exec", "-c", "sleep 3; echo late", "--host-ids", "103",
+                   "--job-timeout", "60", "--watch", "--plain"},
+                  addr());
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "status=success")) << r.out;
+  EXPECT_FALSE(contains(r.err, "DEADLINE_EXCEEDED")) << r.err;
+}
+
 TEST_F(JobctlProcess, StatusOfSeveralJobsPrintsEachAndExitsWithTheWorst) {
   auto good = jobctl({"exec", "-c", "true", "--host-ids", "101", "--watch"}, addr());
   ASSERT_EQ(good.code, 0) << good.err;
