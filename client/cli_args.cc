@@ -184,6 +184,10 @@ void add_job_flags(std::map<std::string, Flag>& f, CliCommand* c) {
                          c->request_id = v;
                          return std::string();
                        }};
+  f["--no-request-id"] = {false, [c](const std::string&) {
+                            c->no_request_id = true;
+                            return std::string();
+                          }};
   f["--account"] = {true, [c](const std::string& v) {
                       if (v.empty()) return std::string("--account needs an alias");
                       c->account_alias = v;
@@ -418,6 +422,9 @@ std::string check(const CliCommand& c) {
       return cmd + " needs targets: --host-ids or --hosts";
     }
     if (c.logs && !c.watch) return "--logs needs --watch";
+    if (c.no_request_id && !c.request_id.empty()) {
+      return "--request-id and --no-request-id do not go together";
+    }
   }
   if ((cmd == "watch" || cmd == "logs" || cmd == "status" || cmd == "terminate") && c.job_id == 0) {
     return cmd + " needs a JOB_ID";
@@ -661,6 +668,8 @@ std::string usage(const std::string& command) {
       "  --request-id ID      idempotency key: jobgw answers a repeated ID with the first\n"
       "                       submit's job (default: a new jobctl-<16 hex>, printed on\n"
       "                       stderr, or as request_id with --json)\n"
+      "  --no-request-id      send none: no deduplication (a replicated jobgw whose Redis\n"
+      "                       is down refuses submits that carry one)\n"
       "  --account ALIAS      account to run as (default jobgw's, e.g. root)\n"
       "  --account-id ID      account by JOB id (wins over --account)\n"
       "  --name NAME          job instance name\n"

@@ -79,6 +79,9 @@ struct CliCommand {
   // exec/transfer --request-id: jobgw answers a repeated id with the first submit's job. Empty:
   // jobctl makes one up (see new_request_id).
   std::string request_id;
+  // --no-request-id: send none (jobgw then does not deduplicate; a replicated jobgw whose Redis
+  // is down refuses submits that carry one).
+  bool no_request_id = false;
   std::string account_alias;
   std::int64_t account_id = 0;
   // exec

@@ -1,7 +1,7 @@
 #include "client/commands.h"
 
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -306,8 +306,10 @@ int follow_submitted(GatewayClient& client, const CliCommand& c, const v1::JobRe
   if (c.output == OutputMode::kJson) {
     std::string json = to_json(ref);
     // JobRef has no request_id: it is added as one more field of the same object.
-    json.insert(json.size() - 1, std::string(json.size() > 2 ? "," : "") + "\"request_id\":\"" +
-                                     json_escape(request_id) + "\"");
+    if (!request_id.empty()) {
+      json.insert(json.size() - 1, std::string(json.size() > 2 ? "," : "") + "\"request_id\":\"" +
+                                       json_escape(request_id) + "\"");
+    }
     io.out << json << "\n";
   } else {
     io.out << "job " << ref.job_instance_id() << " step " << ref.step_instance_id() << "\n";
@@ -353,7 +355,7 @@ bool blank(const std::string& text) {
 // The id a submit carries: --request-id, else a new one, announced (on stderr, or as a field
 // of --json's output) so a rerun after a lost answer can reuse it and get the same job.
 std::string submit_request_id(const CliCommand& c, CommandIo& io) {
-  if (!c.request_id.empty()) return c.request_id;
+  if (!c.request_id.empty() || c.no_request_id) return c.request_id;
   std::uint64_t random = 0;
   if (io.random) {
     random = io.random();
@@ -372,7 +374,7 @@ std::string submit_request_id(const CliCommand& c, CommandIo& io) {
 template <typename T>
 int submit_failed(CommandIo& io, const CliCommand& c, const char* rpc, const CallResult<T>& r,
                   const std::string& request_id) {
-  if (c.output == OutputMode::kJson && c.request_id.empty()) {
+  if (c.output == OutputMode::kJson && c.request_id.empty() && !request_id.empty()) {
     io.err << "request id: " << request_id << " (rerun with --request-id to reuse)\n";
   }
   return rpc_failed(io, rpc, r);

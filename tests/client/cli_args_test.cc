@@ -184,6 +184,11 @@ TEST(CommandLine, RequestId) {
   EXPECT_EQ(error({"exec", "-c", "true", "--host-ids", "1", "--request-id="}),
             "--request-id needs an id of 1..128 characters");
   EXPECT_EQ(error({"status", "1", "--request-id", "x"}), "unknown flag '--request-id' for status");
+  EXPECT_FALSE(c.no_request_id);
+  EXPECT_TRUE(ok({"exec", "-c", "true", "--host-ids", "1", "--no-request-id"}).no_request_id);
+  EXPECT_EQ(
+      error({"exec", "-c", "true", "--host-ids", "1", "--no-request-id", "--request-id", "a"}),
+      "--request-id and --no-request-id do not go together");
 }
 
 TEST(RequestId, JobctlPrefixAndSixteenHexDigits) {

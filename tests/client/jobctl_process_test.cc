@@ -359,6 +359,17 @@ TEST_F(JobctlProcess, GeneratedRequestIdIsPrintedAndReusingItGivesTheSameJob) {
   auto k = nlohmann::json::parse(json_again.out);
   EXPECT_EQ(k["job_instance_id"], j["job_instance_id"]);
   EXPECT_EQ(k["request_id"], json_id);
+  // --no-request-id: none sent, none printed; the same command twice is two jobs.
+  auto none = jobctl({"exec", "-c", "echo once", "--host-ids", "101", "--no-request-id"}, addr());
+  auto none_again =
+      jobctl({"exec", "-c", "echo once", "--host-ids", "101", "--no-request-id"}, addr());
+  ASSERT_EQ(none.code, 0) << none.err;
+  ASSERT_EQ(none_again.code, 0) << none_again.err;
+  EXPECT_EQ(none.err, "");
+  EXPECT_NE(job_id_of(none.out), job_id_of(none_again.out));
+  auto none_json =
+      jobctl({"exec", "-c", "echo once", "--host-ids", "101", "--no-request-id", "--json"}, addr());
+  EXPECT_FALSE(nlohmann::json::parse(none_json.out).contains("request_id")) << none_json.out;
 }
 
 TEST_F(JobctlProcess, RpcTimeoutBoundsCallsNotTheWatch) {
