@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
+#include "core/job/job_codec.h"
 #include "core/metrics/build_info.h"
 
 namespace jobgw::core {
@@ -135,6 +138,45 @@ TEST(MetricsTest, EveryFamilyIsExposedBeforeAnyCall) {
   EXPECT_FALSE(contains(text, "outcome=\"other\"")) << text;
   EXPECT_FALSE(contains(text, "reason=\"other\"")) << text;
   EXPECT_FALSE(contains(text, "status=\"other\"")) << text;
+}
+
+// The series made up front are the APIs jobgw really calls: every label JobCodec gives a request.
+TEST(MetricsTest, KnownJobApisAreTheCodecsLabels) {
+  JobApiSettings settings;
+  settings.default_operator = "admin";
+  JobCodec codec(settings);
+  ExecuteScriptRequest script;
+  script.scope = {"biz", "1"};
+  script.script_content = "echo";
+  script.script_language = 1;
+  script.targets.host_ids = {101};
+  TransferFileRequest transfer;
+  transfer.scope = {"biz", "1"};
+  FileSource source;
+  source.files = {"/etc/hosts"};
+  source.servers.host_ids = {101};
+  transfer.sources = {source};
+  transfer.target_path = "/tmp/";
+  transfer.targets.host_ids = {102};
+  IpLogsRequest logs;
+  logs.scope = {"biz", "1"};
+  logs.job_instance_id = 1;
+  logs.step_instance_id = 2;
+  logs.host_ids = {101};
+  std::vector<std::string> labels;
+  for (const auto& call :
+       {codec.execute_script(script), codec.transfer_file(transfer),
+        codec.batch_get_job_instance_ip_log(logs), codec.get_job_instance_ip_log(logs)}) {
+    ASSERT_TRUE(call.ok()) << call.error().message;
+    labels.push_back(call.value().label);
+  }
+  labels.push_back(codec.get_job_instance_status(JobStatusRequest{}).label);
+  labels.push_back(codec.operate_job_instance(OperateJobRequest{}).label);
+  labels.push_back(codec.probe().label);
+  std::vector<std::string> known(Metrics::job_apis().begin(), Metrics::job_apis().end());
+  std::sort(labels.begin(), labels.end());
+  std::sort(known.begin(), known.end());
+  EXPECT_EQ(labels, known);
 }
 
 TEST(MetricsTest, AttemptOutcomesOutsideTheKnownSetFoldIntoOther) {
