@@ -496,11 +496,13 @@ CallResult<v1::JobSnapshot> read_status(GatewayClient& client, const CliCommand&
 }
 
 // One job of `jobctl status`: its block (text) or JSON object, and its exit code.
+// *unreachable: jobgw could not be reached (said once; the other jobs would say it again).
 int status_of(GatewayClient& client, const CliCommand& c, std::int64_t job_id, bool several,
-              std::string* json, CommandIo& io) {
+              std::string* json, bool* unreachable, CommandIo& io) {
   auto r = read_status(client, c, job_id);
   if (!r.ok()) {
-    if (several) {
+    *unreachable = is_unreachable(r.status);
+    if (several && !*unreachable) {
       io.err << "jobctl: GetJobStatus: job " << job_id << ": "
              << describe_status(r.status, r.job_code, r.job_request_id) << "\n";
       *json = "{\"job_instance_id\":\"" + std::to_string(job_id) + "\",\"error\":\"" +
@@ -532,7 +534,9 @@ int run_status(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (i > 0 && c.output != OutputMode::kJson) io.out << "\n";
     std::string json;
-    worst = std::max(worst, status_of(client, c, ids[i], several, &json, io));
+    bool unreachable = false;
+    worst = std::max(worst, status_of(client, c, ids[i], several, &json, &unreachable, io));
+    if (unreachable) return worst;
     if (!json.empty()) objects.push_back(std::move(json));
     io.out << std::flush;
   }

@@ -183,12 +183,17 @@ TEST(JobctlCli, UsageErrorsExit2WithOneLine) {
 TEST(JobctlCli, NoGatewayIsAnRpcErrorInPlainWords) {
   // Nobody listens on port 1.
   for (const auto& args : std::vector<std::vector<std::string>>{
-           {"health"}, {"status", "7"}, {"exec", "-c", "true", "--host-ids", "101", "--json"}}) {
+           {"health"},
+           {"status", "7"},
+           {"status", "7", "8", "9", "--json"},
+           {"exec", "-c", "true", "--host-ids", "101", "--json"}}) {
     auto r = jobctl(args, "127.0.0.1:1");
     EXPECT_EQ(r.code, 3) << r.err;
+    EXPECT_EQ(r.out, "");
     EXPECT_TRUE(contains(r.err, "jobctl: cannot reach jobgw at 127.0.0.1:1: connection refused\n"))
         << r.err;
     EXPECT_FALSE(contains(r.err, "failed to connect to all addresses")) << r.err;
+    EXPECT_EQ(lines(r.err).size(), args[0] == "exec" ? 2u : 1u) << r.err;  // + the request id
   }
 }
 
