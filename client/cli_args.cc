@@ -62,7 +62,6 @@ std::string set_rpc_timeout(const std::string& v, GlobalOptions* g) {
   std::int64_t n = 0;
   if (!parse_positive(v, &n) || n > 86400 * 7) return "bad RPC timeout '" + v + "' (seconds)";
   g->rpc_timeout = std::chrono::seconds(n);
-  g->rpc_timeout_set = true;
   return "";
 }
 
@@ -643,7 +642,7 @@ std::string usage(const std::string& command) {
       "Global options (before or after the command):\n"
       "  --addr HOST:PORT     jobgw address (env JOBGW_ADDR; default 127.0.0.1:50051)\n"
       "  --rpc-timeout SEC    deadline of each call (default 30); a watch (watch,\n"
-      "                       --watch) is not bounded by it\n"
+      "                       --watch) or a follow (logs -f) is not bounded by it\n"
       "  --scope TYPE:ID      biz:ID or biz_set:ID (env JOBGW_SCOPE; default biz:1)\n"
       "  --operator USER      JOB user to act as (default: jobgw's operator)\n"
       "  --token TOKEN        bearer token sent on every call (env JOBGW_TOKEN; the flag\n"

@@ -25,9 +25,8 @@ enum class ListState { kAll, kRunning, kFinished, kFailed };
 
 struct GlobalOptions {
   std::string address = kDefaultAddress;
-  // Deadline of each unary call (--rpc-timeout). A watch is not bounded by it.
+  // Deadline of each unary call (--rpc-timeout). Watches and follows are not bounded by it.
   std::chrono::milliseconds rpc_timeout{30000};
-  bool rpc_timeout_set = false;
   v1::Scope scope;
   // --scope or JOBGW_SCOPE was given: list then shows that scope only, not every one readable.
   bool scope_set = false;

@@ -25,7 +25,7 @@ bool several_hosts(const CliCommand& c, const v1::JobSnapshot& snap) {
 WatchOptions stream_options(const CliCommand& c) {
   WatchOptions o;
   o.reconnect = c.reconnect;
-  if (c.global.rpc_timeout_set) o.deadline = c.global.rpc_timeout;
+  // Like a watch, a follow lasts as long as the job: --rpc-timeout bounds calls, not streams.
   return o;
 }
 

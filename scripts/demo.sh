@@ -190,11 +190,11 @@ for i in $(seq 1 "$n"); do echo "host $JOB_HOST_ID: progress $i/$n"; sleep 1; do
 
   step "3. Two watchers in the background: one on jobgw-$follower_i (a follower), one on $owner (the owner)"
   local follower_out=$run_dir/watch-jobgw-$follower_i.out owner_out=$run_dir/watch-$owner.out fw_pid ow_pid
-  "$jobctl_bin" --addr "127.0.0.1:${rep_grpc[follower_i]}" --rpc-timeout 60 watch "$job_id" --plain \
+  timeout 60 "$jobctl_bin" --addr "127.0.0.1:${rep_grpc[follower_i]}" watch "$job_id" --plain \
     >"$follower_out" 2>&1 &
   fw_pid=$!
   bg_pids+=("$fw_pid")
-  "$jobctl_bin" --addr "127.0.0.1:${rep_grpc[owner_i]}" --rpc-timeout 60 watch "$job_id" --plain \
+  timeout 60 "$jobctl_bin" --addr "127.0.0.1:${rep_grpc[owner_i]}" watch "$job_id" --plain \
     --no-reconnect >"$owner_out" 2>&1 &
   ow_pid=$!
   bg_pids+=("$ow_pid")
@@ -239,7 +239,7 @@ for i in $(seq 1 "$n"); do echo "host $JOB_HOST_ID: progress $i/$n"; sleep 1; do
 
   step "5. Re-attaching on jobgw-$reattach_i: jobctl watch $job_id --after-seq $last_seq (its last seq)"
   local rc=0
-  "$jobctl_bin" --addr "127.0.0.1:${rep_grpc[reattach_i]}" --rpc-timeout 45 watch "$job_id" --plain \
+  timeout 45 "$jobctl_bin" --addr "127.0.0.1:${rep_grpc[reattach_i]}" watch "$job_id" --plain \
     --after-seq "$last_seq" || rc=$?
   [ "$rc" = 0 ] || fail "the watch re-attached on jobgw-$reattach_i did not see job $job_id succeed (exit $rc)"
   echo "each host's last output line (jobctl logs $job_id on jobgw-$reattach_i):"

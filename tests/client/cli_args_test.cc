@@ -135,7 +135,6 @@ TEST(CommandLine, ExecFlags) {
   EXPECT_TRUE(c.watch);
   EXPECT_TRUE(c.logs);
   EXPECT_EQ(c.output, OutputMode::kPlain);
-  EXPECT_FALSE(c.global.rpc_timeout_set);
   EXPECT_TRUE(c.warnings.empty());
   EXPECT_TRUE(c.request_id.empty());  // jobctl makes one up when it runs
 }
@@ -144,7 +143,6 @@ TEST(CommandLine, RpcTimeoutAndJobTimeoutAreSeparateFlags) {
   auto c =
       ok({"--rpc-timeout", "5", "exec", "script.sh", "--host-ids", "101", "--job-timeout", "9"});
   EXPECT_EQ(c.global.rpc_timeout, std::chrono::seconds(5));
-  EXPECT_TRUE(c.global.rpc_timeout_set);
   EXPECT_EQ(c.job_timeout, 9);
   EXPECT_EQ(c.script_file, "script.sh");
   auto w = ok({"watch", "7", "--rpc-timeout", "3", "--json"});

@@ -174,9 +174,13 @@ TEST(LogPrinter, FileEntriesOneLineEach) {
   up->set_progress("100%");
   up->set_content("done\n");
   printer.on_event(e);
-  EXPECT_EQ(p.out.str(),
-            "[104 0:192.0.2.4] download 0:192.0.2.1:/data/a.log -> /tmp/in/a.log downloading 40%\n"
-            "[104 0:192.0.2.4] upload /data/b.log success 100%: done\n");
+  // A running entry waits for its end (or the stream's): each entry is printed once.
+  EXPECT_EQ(p.out.str(), "[104 0:192.0.2.4] upload /data/b.log success 100%: done\n");
+  printer.finish();
+  EXPECT_EQ(
+      p.out.str(),
+      "[104 0:192.0.2.4] upload /data/b.log success 100%: done\n"
+      "[104 0:192.0.2.4] download 0:192.0.2.1:/data/a.log -> /tmp/in/a.log downloading 40%\n");
 }
 
 TEST(LogPrinter, TruncatedTextEndsTheLineAndSaysSo) {
