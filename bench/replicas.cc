@@ -36,6 +36,7 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using jobgw::testing::metric_sum;
+using jobgw::testing::metric_value;
 using std::chrono::milliseconds;
 constexpr const char* kScript = "echo replicas";
 
