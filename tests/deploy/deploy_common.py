@@ -395,9 +395,8 @@ def dashboard_left_out(repo):
     return left_out
 
 
-def dashboard_families(dash, families):
-    """The families of `families` that the dashboard's queries name (a histogram by any of its
-    series)."""
+def dashboard_exprs(dash):
+    """Every query of a Grafana dashboard: panel targets, variables and annotations."""
     exprs = []
 
     def walk(node):
@@ -411,8 +410,14 @@ def dashboard_families(dash, families):
             for v in node:
                 walk(v)
     walk(dash)
+    return exprs
+
+
+def dashboard_families(dash, families):
+    """The families of `families` that the dashboard's queries name (a histogram by any of its
+    series)."""
     used = set()
-    for e in exprs:
+    for e in dashboard_exprs(dash):
         for name in re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b", e):
             for fam in families:
                 if name == fam or (name.startswith(fam) and name[len(fam):] in ("_bucket", "_sum", "_count")):

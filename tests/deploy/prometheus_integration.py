@@ -227,20 +227,8 @@ def query_names(texts):
 
 
 def rule_and_dashboard_exprs(repo):
-    exprs = []
     dash = json.load(open(os.path.join(repo, "deploy", "grafana", "jobgw-dashboard.json"), encoding="utf-8"))
-
-    def walk(node):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if k in ("expr", "query", "definition") and isinstance(v, str):
-                    exprs.append(v)
-                else:
-                    walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-    walk(dash)
+    exprs = dc.dashboard_exprs(dash)
     rules = dc.load_yaml_file(os.path.join(repo, "deploy", "prometheus", "jobgw-alerts.yml"))[0]
     rule_exprs = [r["expr"] for g in rules.get("groups", []) for r in g.get("rules", [])]
     return dash, exprs, rule_exprs
