@@ -32,7 +32,11 @@ COPY web/ web/
 COPY server/ server/
 COPY api/ api/
 COPY client/ client/
+# .git stays out of the context: name the revision jobgw_build_info and `jobctl --version` report
+# with --build-arg JOBGW_REVISION=$(git rev-parse --short=12 HEAD).
+ARG JOBGW_REVISION=unknown
 RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DJOBGW_BUILD_TESTS=OFF -DJOBGW_BUILD_BENCH=OFF \
+      -DJOBGW_REVISION="${JOBGW_REVISION}" \
  && cmake --build /build -j"$(nproc)" --target jobgw jobctl \
  && strip /build/server/jobgw /build/client/jobctl
 

@@ -829,8 +829,11 @@ def main():
     for rest in rinstrs.get("ENV", []):
         for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|\S+)", rest):
             env[m.group(1)] = m.group(2).strip('"')
-    for name in sorted(set(re.findall(r"(?<!-D)JOBGW_[A-Z0-9_]+", open(os.path.join(repo, "Dockerfile")).read()))):
-        if name not in env_keys:
+    text = open(os.path.join(repo, "Dockerfile")).read()
+    # Build arguments (ARG NAME) feed the build stage's cmake, not jobgw's configuration.
+    build_args = set(re.findall(r"^ARG\s+([A-Za-z_][A-Za-z0-9_]*)", text, re.M))
+    for name in sorted(set(re.findall(r"(?<!-D)JOBGW_[A-Z0-9_]+", text))):
+        if name not in env_keys and name not in build_args:
             problems.append("Dockerfile names %s, which is no jobgw config key (jobgw --help)" % name)
     exposed = {int(p.split("/")[0]) for rest in rinstrs.get("EXPOSE", []) for p in rest.split()}
     for key in ("JOBGW_GRPC_LISTEN", "JOBGW_METRICS_LISTEN", "JOBGW_CALLBACK_LISTEN"):
