@@ -587,7 +587,6 @@ std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::s
   int positional_index = 0;
   bool only_positionals = false;
   // `jobctl help [COMMAND]`: the next word names the command whose help is wanted.
-  bool help_command = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     bool is_flag = !only_positionals && arg.size() > 1 && arg[0] == '-';
@@ -596,8 +595,8 @@ std::variant<CliCommand, UsageError> parse_command_line(const std::vector<std::s
       continue;
     }
     if (!is_flag) {
-      if (c.name.empty() && arg == "help" && !help_command) {
-        help_command = true;
+      if (c.name.empty() && arg == "help") {
+        // `jobctl help help` is the overview, as `jobctl help` is.
         c.help = true;
         continue;
       }

@@ -209,6 +209,10 @@ TEST(CommandLine, VersionVerboseAndHelpCommand) {
   EXPECT_TRUE(exec.help);
   EXPECT_EQ(exec.name, "exec");
   EXPECT_EQ(error({"help", "launch"}), "unknown command 'launch'");
+  // The overview lists `help` among the commands, so asking about it is the overview again.
+  auto again = ok({"help", "help"});
+  EXPECT_TRUE(again.help);
+  EXPECT_EQ(again.name, "");
 }
 
 TEST(CommandLine, StatusTakesSeveralJobIds) {
