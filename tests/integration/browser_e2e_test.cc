@@ -255,6 +255,35 @@ TEST_F(BrowserE2eTest, LiveJobHostsAndAFollowedLogUpdateInThePage) {
   EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
 }
 
+// While JOB is unreachable the job's view says so (its statuses may be stale), and the notice
+// goes once JOB answers again.
+TEST_F(BrowserE2eTest, AJobOutageShowsANoticeThatGoesWhenJobIsBack) {
+  GatewayStack stack(
+      three_hosts({}, {"--job.unreachable_after_ms=1000", "--watch.poll_ceiling_ms=500"}));
+  const int port = stack.http_port();
+  const std::string job = submit_over_http(port, execute_body("outage", "sleep 120", {101}));
+  ASSERT_FALSE(job.empty()) << diagnostics(stack);
+  ASSERT_TRUE(browser_->navigate(page_url(port, "#biz/1/" + job))) << browser_->process_log();
+  ASSERT_TRUE(
+      browser_->wait_for("document.getElementById('job-status').dataset.status === 'running'", 30s))
+      << diagnostics(stack);
+  EXPECT_EQ(browser_->evaluate("document.getElementById('job-notice').hidden"), true);
+
+  stack.set_faults({"*:status=503"});
+  const std::string notice = "document.getElementById('job-notice')";
+  ASSERT_TRUE(browser_->wait_for(
+      "!" + notice + ".hidden && " + notice + ".textContent.includes('cannot reach JOB')", 30s))
+      << diagnostics(stack);
+  EXPECT_NE(browser_->evaluate(notice + ".textContent").get<std::string>().find("HTTP 503"),
+            std::string::npos);
+  EXPECT_EQ(browser_->evaluate("document.getElementById('job-status').dataset.status"), "running")
+      << "the last state read stays on screen";
+
+  stack.clear_faults();
+  ASSERT_TRUE(browser_->wait_for(notice + ".hidden", 30s)) << diagnostics(stack);
+  EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
+}
+
 TEST_F(BrowserE2eTest, TokenModeAsksForATokenAndKeepsItOutOfUrlsAndLogs) {
   StackOptions options = three_hosts({}, {"--follow.interval_ms=300"});
   options.credentials_json = ops_and_reader_credentials();
