@@ -473,7 +473,8 @@ const std::vector<Key>& keys() {
     k.push_back(ms_key("watch.finished_retention_ms", "how long finished jobs stay readable",
                        FIELD(watch.finished_retention), 0, 30 * kDay));
     k.push_back(ms_key("watch.status_fresh_for_ms",
-                       "GetJobStatus answers from the watch cache when this fresh",
+                       "GetJobStatus answers from the watch cache when this fresh (or "
+                       "polled and not overdue; 0: never for unfinished jobs)",
                        FIELD(service.status_fresh_for), 0, kHour));
     k.push_back(string_key("state.path",
                            "SQLite file remembering request_ids and unfinished jobs across "

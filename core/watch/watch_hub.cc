@@ -389,7 +389,18 @@ std::optional<JobSnapshot> WatchHub::Impl::cached(const Scope& scope, std::int64
   std::lock_guard<std::mutex> lock(w->mu);
   if (w->snapshot == nullptr || w->resubmitted) return std::nullopt;
   if (w->finished) return *w->snapshot;
-  if (w->last_ok_read && scheduler_.now() - *w->last_ok_read <= max_age) return *w->snapshot;
+  if (!w->last_ok_read || max_age.count() <= 0) return std::nullopt;
+  const auto age = scheduler_.now() - *w->last_ok_read;
+  if (age <= max_age) return *w->snapshot;
+  // A job the hub polls is read again within its interval (plus jitter): until that read is
+  // overdue, a caller asking in between gets exactly what every subscriber has, and a JOB read
+  // would tell it nothing newer than the poller will. A failing or overdue watch is not trusted.
+  const auto due =
+      std::chrono::duration_cast<milliseconds>(w->interval * (1.0 + config_.poll_jitter));
+  if (!w->fed && !w->stopped && w->consecutive_errors == 0 && w->interval.count() > 0 &&
+      age <= due + max_age) {
+    return *w->snapshot;
+  }
   return std::nullopt;
 }
 

@@ -137,7 +137,9 @@ class WatchHub {
   void watch(const Scope& scope, std::int64_t job_instance_id);
   // A hint (JOB's callback) that the job changed: read it now. False when no watch knows it.
   bool poke(std::int64_t job_instance_id);
-  // The latest snapshot when read no longer than max_age ago (or the job finished).
+  // The latest snapshot when read no longer than max_age ago, or while the job is polled and its
+  // next read is not overdue (its interval and jitter, plus max_age), or when it finished.
+  // max_age 0: only a finished job's.
   std::optional<JobSnapshot> cached(const Scope& scope, std::int64_t job_instance_id,
                                     std::chrono::milliseconds max_age) const;
   // Ends every stream with `reason` and stops all polling. Idempotent.

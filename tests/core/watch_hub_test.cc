@@ -446,9 +446,42 @@ TEST(WatchHub, CachedIsFreshOnlyWithinMaxAge) {
   EXPECT_EQ(fresh->status, 2);
   EXPECT_EQ(fresh->scope.id, "1");
   f.scheduler.advance(milliseconds(30000));
-  // Reads keep it fresh only when they are recent enough.
-  EXPECT_FALSE(f.hub.cached(kScope, kJob, milliseconds(1)).has_value());
+  // Polled on schedule, the job's snapshot is as fresh as its subscribers'; max_age 0 opts out.
+  EXPECT_TRUE(f.hub.cached(kScope, kJob, milliseconds(1)).has_value());
+  EXPECT_FALSE(f.hub.cached(kScope, kJob, milliseconds(0)).has_value());
   EXPECT_FALSE(f.hub.cached(Scope{"biz", "2"}, kJob, milliseconds(100000)).has_value());
+}
+
+TEST(WatchHub, CachedIsNotServedOnceAReadIsOverdueOrFailing) {
+  Fixture f;
+  f.source.set(kJob, job_state(2, {7}));
+  f.hub.watch(kScope, kJob);
+  f.scheduler.run_due();
+  f.scheduler.advance(milliseconds(30000));
+  ASSERT_TRUE(f.hub.cached(kScope, kJob, milliseconds(1)).has_value());
+  // Reads now fail: the last good one ages past its interval and nothing is served from it.
+  Error refused;
+  refused.kind = ErrorKind::kTransport;
+  refused.message = "connection refused";
+  f.source.fail(kJob, refused);
+  f.scheduler.advance(milliseconds(6000));
+  EXPECT_FALSE(f.hub.cached(kScope, kJob, milliseconds(1)).has_value());
+  // Within max_age it still is, as before.
+  EXPECT_TRUE(f.hub.cached(kScope, kJob, milliseconds(60000)).has_value());
+}
+
+TEST(WatchHub, CachedOfAPolledJobIsServedOnlyUntilItsNextReadIsDue) {
+  Fixture f;
+  f.source.set(kJob, job_state(2, {7}));
+  f.source.hold(true);
+  f.hub.watch(kScope, kJob);
+  f.scheduler.run_due();
+  f.source.release();
+  f.scheduler.run_due();
+  ASSERT_TRUE(f.hub.cached(kScope, kJob, milliseconds(1)).has_value());
+  // The next read is sent but its answer is held: once it is overdue, JOB must be asked.
+  f.scheduler.advance(milliseconds(20000));
+  EXPECT_FALSE(f.hub.cached(kScope, kJob, milliseconds(1)).has_value());
 }
 
 TEST(WatchHub, ShutdownEndsEveryStreamWithTheReason) {
