@@ -257,7 +257,7 @@ TEST(JobctlCli, VersionAndHelpCommand) {
   auto v = jobctl({"--version"}, "");
   EXPECT_EQ(v.code, 0) << v.err;
   EXPECT_TRUE(std::regex_match(v.out, std::regex("jobctl [0-9]+\\.[0-9]+\\.[0-9]+ \\(revision "
-                                                 "([0-9a-f]{7,}|unknown)\\)\n")))
+                                                 "([0-9a-f]{7,}(-dirty)?|unknown)\\)\n")))
       << v.out;
   auto help = jobctl({"help"}, "");
   EXPECT_EQ(help.code, 0);
