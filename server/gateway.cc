@@ -196,8 +196,11 @@ std::optional<StartupError> Gateway::start_core() {
   scheduler_ = std::make_unique<core::AsioScheduler>(io_);
   // Every attempt tells whether JOB answers; a probe keeps that true when nothing else asks.
   reachability_ = core::JobReachability::create(
-      *scheduler_, config_.job_reachability, [this, timeout = config_.service.job_call_timeout] {
-        if (job_) job_->probe([](core::Result<int>) {}, std::chrono::steady_clock::now() + timeout);
+      *scheduler_, config_.job_reachability,
+      [this, timeout = config_.service.job_call_timeout](std::function<void()> done) {
+        if (!job_) return done();
+        job_->probe([done = std::move(done)](core::Result<int>) { done(); },
+                    std::chrono::steady_clock::now() + timeout);
       });
   job_config.http.on_attempt = [this](const core::AttemptRecord& r) {
     core_metrics_.job_attempt(r);

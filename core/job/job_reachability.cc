@@ -35,8 +35,23 @@ void JobReachability::add_listener(Listener listener) {
 }
 
 void JobReachability::start() {
-  if (probe_) probe_();
+  send_probe();
   schedule();
+}
+
+void JobReachability::send_probe() {
+  if (!probe_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (probing_ || stopped_) return;
+    probing_ = true;
+  }
+  probe_([weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->probing_ = false;
+    }
+  });
 }
 
 void JobReachability::stop() {
@@ -70,7 +85,7 @@ void JobReachability::tick() {
     probe = !last_attempt_ || now - *last_attempt_ >= quiet_for;
   }
   announce(changed);
-  if (probe && probe_) probe_();
+  if (probe) send_probe();
   schedule();
 }
 

@@ -49,8 +49,9 @@ struct Reachability {
 class JobReachability : public std::enable_shared_from_this<JobReachability> {
  public:
   using Listener = std::function<void(const Reachability&)>;
-  // Sends one probe; its attempt comes back through on_attempt like any other.
-  using Probe = std::function<void()>;
+  // Sends one probe and calls `done` once it completed, whatever the outcome; its attempt comes
+  // back through on_attempt like any other.
+  using Probe = std::function<void(std::function<void()> done)>;
 
   static std::shared_ptr<JobReachability> create(Scheduler& scheduler, JobReachabilityConfig config,
                                                  Probe probe);
@@ -75,6 +76,9 @@ class JobReachability : public std::enable_shared_from_this<JobReachability> {
   // Evaluates the failure span; returns the state to announce when `up` changed.
   std::optional<Reachability> evaluate_locked(Scheduler::Clock::time_point now);
   void announce(const std::optional<Reachability>& changed);
+  // Sends a probe unless one is still out: a JOB that hangs must not collect one waiting probe
+  // per second on the connections the reads need.
+  void send_probe();
 
   Scheduler& scheduler_;
   const JobReachabilityConfig config_;
@@ -86,6 +90,7 @@ class JobReachability : public std::enable_shared_from_this<JobReachability> {
   std::optional<Scheduler::Clock::time_point> last_attempt_;
   std::shared_ptr<Timer> timer_;
   bool stopped_ = false;
+  bool probing_ = false;
   std::vector<Listener> listeners_;
   // Serializes announcements so listeners see changes in order.
   std::mutex announce_mu_;

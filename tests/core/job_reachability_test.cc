@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <vector>
 
 #include "tests/support/manual_scheduler.h"
@@ -34,12 +35,21 @@ struct Fixture {
     config.unreachable_after = milliseconds(5000);
     config.probe_interval = milliseconds(10000);
     config.probe_interval_failing = milliseconds(1000);
-    reach = JobReachability::create(scheduler, config, [this] { probes++; });
+    reach = JobReachability::create(scheduler, config, [this](std::function<void()> done) {
+      probes++;
+      if (hold_probes) {
+        held.push_back(std::move(done));
+      } else {
+        done();
+      }
+    });
     reach->add_listener([this](const Reachability& r) { heard.push_back(r); });
   }
   ManualScheduler scheduler;
   std::shared_ptr<JobReachability> reach;
   int probes = 0;
+  bool hold_probes = false;
+  std::vector<std::function<void()>> held;
   std::vector<Reachability> heard;
 };
 
@@ -146,6 +156,21 @@ TEST(JobReachabilityTest, ProbesEverySecondWhileFailingAndStopsWhenStopped) {
   EXPECT_EQ(f.probes, before + 3);
   f.reach->on_attempt(refused());
   EXPECT_TRUE(f.heard.empty()) << "nothing is announced after stop";
+}
+
+TEST(JobReachabilityTest, AProbeStillOutIsNotSentAgain) {
+  Fixture f;
+  f.hold_probes = true;
+  f.reach->start();
+  f.reach->on_attempt(refused());
+  // JOB hangs: the first probe never completes, so no second one piles up behind it.
+  f.scheduler.advance(milliseconds(5000));
+  EXPECT_EQ(f.probes, 1);
+  ASSERT_EQ(f.held.size(), 1u);
+  f.held.front()();
+  f.scheduler.advance(milliseconds(1000));
+  EXPECT_EQ(f.probes, 2) << "once it completed, probing goes on";
+  f.reach->stop();
 }
 
 TEST(JobReachabilityTest, NeverAnsweringJobBecomesKnownDown) {
