@@ -115,6 +115,8 @@ struct WatchOutcome {
 
 // A live table redraws about this often, so elapsed times move between events.
 constexpr std::chrono::milliseconds kTableTick{250};
+// How long a finished transfer's final frame waits for the last progress of its hosts.
+constexpr std::chrono::milliseconds kProgressGrace{2000};
 
 RendererOptions renderer_options(const CliCommand& c, const CommandIo& io) {
   RendererOptions ropts;
@@ -202,8 +204,15 @@ WatchOutcome watch_job(GatewayClient& client, const CliCommand& c, std::int64_t 
       },
       wopts);
   ticker.reset();
-  // Transfer progress is a nicety: however its stream ended, the job's outcome decides.
-  if (progress) (void)progress->cancel();
+  // Transfer progress is a nicety: however its stream ended, the job's outcome decides. A
+  // finished job's stream ends by itself once its last FILE entries are sent, which can come
+  // just after FINISHED; the final frame waits briefly for them, or a host that succeeded
+  // would stay at its last reported percent.
+  if (progress) {
+    bool timed_out = false;
+    const bool wait = result.finished && !interrupt.interrupted();
+    (void)(wait ? progress->finish(kProgressGrace, &timed_out) : progress->cancel());
+  }
   renderer.finish(outcome.state);
   if (interrupt.interrupted() && !result.finished) {
     io.out << std::flush;
