@@ -250,6 +250,9 @@ int watch_with_live_logs(GatewayClient& client, const CliCommand& c, const v1::J
   StreamCancel cancel;
   WatchOptions wopts = watch_options(c);
   wopts.cancel = &cancel;
+  // A terminal draws only the final table, from FINISHED's snapshot: no host change is shown
+  // before it, so none is asked for (plain and JSON output print each one).
+  if (ropts.mode == RenderMode::kTable) wopts.detail = v1::WATCH_DETAIL_PROGRESS;
   wopts.on_reconnect = [&](const grpc::Status& s, std::chrono::milliseconds d, int attempt) {
     std::lock_guard<std::mutex> lock(output_mu);
     renderer.on_reconnect(s, d, attempt);

@@ -440,6 +440,7 @@ WatchResult GatewayClient::watch(const v1::Scope& scope, std::int64_t job_instan
     *request.mutable_scope() = scope;
     request.set_job_instance_id(job_instance_id);
     request.set_after_seq(seq);
+    request.set_detail(options.detail);
     return stub_->WatchStatus(context, request);
   };
   auto handle = [&](const v1::StatusEvent& event) {

@@ -72,6 +72,9 @@ struct WatchOptions {
   std::function<void(int attempts)> on_reconnected;
   // Lets another thread end the stream (the result is then CANCELLED); null: none can.
   StreamCancel* cancel = nullptr;
+  // WatchStatus only: what the watcher needs. Progress and end only costs JOB far fewer reads
+  // while JOB's callbacks reach jobgw.
+  v1::WatchDetail detail = v1::WATCH_DETAIL_HOSTS;
 };
 
 struct WatchResult {

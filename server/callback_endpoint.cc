@@ -147,7 +147,7 @@ HttpListenerResponse handle_callback(const RouteTargets& t, const HttpListenerRe
     return json_answer(400, "malformed");
   }
   const JobCallback& cb = parsed.value();
-  bool known = t.hub->poke(cb.job_instance_id);
+  bool known = t.hub->callback_arrived(cb.job_instance_id);
   const char* outcome = known ? "accepted" : "unknown_job";
   count(outcome);
   spdlog::info("event=job_callback outcome={} job_instance_id={} status={} steps={} remote={}",

@@ -454,6 +454,20 @@ const std::vector<Key>& keys() {
                            FIELD(watch.reads_per_second), 0.01, 100000));
     k.push_back(double_key("watch.read_burst", "status reads allowed at once above the rate",
                            FIELD(watch.read_burst), 1, 100000));
+    k.push_back(ms_key("watch.callback_safety_ms",
+                       "read a job nobody wants host detail of this often while callbacks "
+                       "arrive (0: never slow)",
+                       FIELD(watch.callback_safety), 0, kDay));
+    k.push_back(ms_key("watch.callback_grace_ms",
+                       "a finished job's callback missing this long counts as missed",
+                       FIELD(watch.callback_grace), 0, kHour));
+    k.push_back(ms_key("watch.first_read_lead_ms",
+                       "under a spent budget, a first read overtakes reads overdue less than this",
+                       FIELD(watch.read_order.first_read_lead), 0, kHour));
+    k.push_back(ms_key("watch.unwatched_lag_ms",
+                       "under a spent budget, a job nobody watches waits behind watched jobs "
+                       "due up to this much later",
+                       FIELD(watch.read_order.unwatched_lag), 0, kDay));
     k.push_back(ms_key("watch.give_up_after_ms", "end a job's streams after no good read this long",
                        FIELD(watch.give_up_after), 1000, 30 * kDay));
     k.push_back(ms_key("watch.lost_grace_ms",

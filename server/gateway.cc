@@ -220,7 +220,7 @@ std::optional<StartupError> Gateway::start_core() {
   core::ReadBudget* budget = budget_.get();
   if (budget == nullptr) {
     bucket_ = core::TokenBucket::create(*scheduler_, config_.watch.reads_per_second,
-                                        config_.watch.read_burst);
+                                        config_.watch.read_burst, config_.watch.read_order);
     budget = bucket_.get();
   }
   hub_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, watch_config, front_observer,
@@ -614,6 +614,7 @@ std::optional<StartupError> Gateway::start_replication() {
   budget.rate = config_.watch.reads_per_second;
   budget.burst = config_.watch.read_burst;
   budget.fallback_replicas = config_.state.replicas;
+  budget.order = config_.watch.read_order;
   budget_ = std::make_unique<core::RedisReadBudget>(*redis_, *scheduler_, budget);
   poller_ = std::make_unique<core::WatchHub>(*scheduler_, *source_, config_.watch,
                                              poller_observer_.get(), nullptr, budget_.get());

@@ -127,7 +127,8 @@ void JobGatewayService::submitted(const std::shared_ptr<Call>& call, const core:
           SubmitRecord{call->caller(), job_.codec().operator_of(job_operator),
                        ref.job_instance_name});
     }
-    hub_.watch(scope, ref.job_instance_id);
+    hub_.watch(scope, ref.job_instance_id,
+               !options_.callback_url.empty() || options_.callback_url_for_submit != nullptr);
     if (keyed && metrics_ != nullptr) metrics_->idempotent_submit("submitted");
   } else {
     const bool remembered = source == core::SubmitSource::kRemembered;

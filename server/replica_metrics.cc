@@ -93,5 +93,8 @@ void HubObserver::on_subscriber_overflow() {
 void HubObserver::on_watch_ended(const char* reason) {
   if (poller()) to_.on_watch_ended(reason);
 }
+void HubObserver::on_callback_missed() {
+  if (poller()) to_.on_callback_missed();
+}
 
 }  // namespace jobgw::server

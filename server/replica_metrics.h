@@ -51,6 +51,7 @@ class HubObserver final : public core::WatchObserver {
   void on_job_finished(int job_status) override;
   void on_subscriber_overflow() override;
   void on_watch_ended(const char* reason) override;
+  void on_callback_missed() override;
 
  private:
   bool poller() const { return role_ == Role::kPoller; }

@@ -401,6 +401,19 @@ core::Result<WatchTarget> to_watch(const v1::WatchStatusRequest& request) {
   if (auto e = check_job_id(request.job_instance_id(), "job_instance_id")) return *e;
   out.job_instance_id = request.job_instance_id();
   if (request.after_seq() != 0) out.after_seq = request.after_seq();
+  switch (request.detail()) {
+    case v1::WATCH_DETAIL_UNSPECIFIED:
+    case v1::WATCH_DETAIL_HOSTS:
+      out.detail = core::WatchDetail::kHosts;
+      break;
+    case v1::WATCH_DETAIL_PROGRESS:
+      out.detail = core::WatchDetail::kProgress;
+      break;
+    default:
+      return core::Error::invalid_argument("detail: unknown value " +
+                                           std::to_string(request.detail()) +
+                                           " (WATCH_DETAIL_HOSTS or WATCH_DETAIL_PROGRESS)");
+  }
   return out;
 }
 

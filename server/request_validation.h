@@ -9,6 +9,7 @@
 #include "core/base/result.h"
 #include "core/base/targets.h"
 #include "core/job/job_requests.h"
+#include "core/watch/watch_event.h"
 #include "jobgw/v1/job_gateway.pb.h"
 
 namespace jobgw::server {
@@ -30,6 +31,7 @@ struct WatchTarget {
   core::Scope scope;
   std::int64_t job_instance_id = 0;
   std::optional<std::uint64_t> after_seq;  // unset when the request said 0
+  core::WatchDetail detail = core::WatchDetail::kHosts;
   // A stream reads as jobgw's default operator; set by authorization like every request's.
   std::string operator_name;
 };

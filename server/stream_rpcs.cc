@@ -24,7 +24,8 @@ std::shared_ptr<core::Subscription> JobGatewayService::open_watch(
   auto target = call.begin(input.presented, [&request] { return to_watch(request); },
                            core::Operation::kRead, {});
   if (!target) return nullptr;
-  auto subscription = hub_.subscribe(target->scope, target->job_instance_id, target->after_seq);
+  auto subscription =
+      hub_.subscribe(target->scope, target->job_instance_id, target->after_seq, target->detail);
   if (subscription == nullptr) {
     call.finish(
         CallStatus(StatusCode::kUnavailable, "jobgw is shutting down; reconnect with after_seq"),

@@ -847,7 +847,8 @@
 
   function watchJob() {
     const c = current;
-    c.stream = openStream(`${jobPath(c)}/events`, {
+    // The page draws every host, so it asks for every host change (and the detailed schedule).
+    c.stream = openStream(`${jobPath(c)}/events?detail=WATCH_DETAIL_HOSTS`, {
       open() {
         setSource('status', 'live');
         tokenAccepted();

@@ -94,6 +94,12 @@ Metrics::Metrics()
                       .Help("Job watches that ended without FINISHED, by reason (give_up, "
                             "job_error, id_reused, job_lost)")
                       .Register(*registry_)),
+      callbacks_missed_(BuildCounter()
+                            .Name("jobgw_callback_missed_total")
+                            .Help("Jobs submitted with jobgw's callback URL that finished without "
+                                  "their callback arriving within watch.callback_grace_ms")
+                            .Register(*registry_)
+                            .Add({})),
       job_up_(BuildGauge()
                   .Name("jobgw_job_up")
                   .Help("1 while jobgw reaches JOB, else 0 (also before the first call)")
@@ -253,6 +259,8 @@ void Metrics::on_watch_ended(const char* reason) {
   const bool named = std::find(known.begin(), known.end(), given) != known.end();
   watch_ends_.Add({{"reason", std::string(named ? given : kOther)}}).Increment();
 }
+
+void Metrics::on_callback_missed() { callbacks_missed_.Increment(); }
 
 void Metrics::set_job_up(bool up) { job_up_.Set(up ? 1 : 0); }
 

@@ -46,6 +46,7 @@ class Metrics : public WatchObserver {
   void on_subscriber_overflow() override;
   // reason: give_up, job_error, id_reused, job_lost (anything else counts as "other").
   void on_watch_ended(const char* reason) override;
+  void on_callback_missed() override;
 
   // Whether jobgw reaches JOB right now (jobgw_job_up 1) or not (0, also before the first call).
   void set_job_up(bool up);
@@ -92,6 +93,7 @@ class Metrics : public WatchObserver {
   prometheus::Family<prometheus::Counter>& jobs_finished_;
   prometheus::Counter& subscriber_overflows_;
   prometheus::Family<prometheus::Counter>& watch_ends_;
+  prometheus::Counter& callbacks_missed_;
   prometheus::Gauge& job_up_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
 };

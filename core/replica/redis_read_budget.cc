@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <mutex>
 #include <random>
 #include <utility>
@@ -87,7 +86,9 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
         replicas_(std::max<std::size_t>(1, config_.fallback_replicas)),
         batch_(std::max<std::size_t>(1, config_.batch)),
         fallback_(TokenBucket::create(scheduler, config_.rate / static_cast<double>(replicas_),
-                                      config_.burst / static_cast<double>(replicas_))) {
+                                      config_.burst / static_cast<double>(replicas_),
+                                      config_.order)),
+        queue_(config_.order) {
     if (config_.rate > 0) {
       // A key that expired comes back full, so it must outlive the time an empty bucket takes
       // to fill; twice that, and never under a second, leaves room for expiry's own lateness.
@@ -96,7 +97,7 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
     }
   }
 
-  void acquire(std::function<void()> fn, bool priority) {
+  void acquire(std::function<void()> fn, ReadRank rank) {
     if (config_.rate <= 0) return fn();
     std::size_t want = 0;
     bool local = false;
@@ -107,11 +108,11 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
       if (!shared_ && (in_flight_ || scheduler_.now() < retry_at_)) {
         local = true;
       } else {
-        enqueue_locked(std::move(fn), priority);
+        queue_.push(std::move(fn), rank, scheduler_.now());
         want = begin_ask_locked();
       }
     }
-    if (local) return fallback_->acquire(std::move(fn), priority);
+    if (local) return fallback_->acquire(std::move(fn), rank);
     if (want > 0) ask(want);
   }
 
@@ -124,28 +125,7 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
   }
 
  private:
-  struct Waiter {
-    std::function<void()> fn;
-    bool priority = false;
-  };
-
-  void enqueue_locked(std::function<void()> fn, bool priority) {
-    if (priority) {
-      // Behind the priority waiters already queued, ahead of every other.
-      queue_.insert(queue_.begin() + static_cast<std::ptrdiff_t>(priority_count_),
-                    Waiter{std::move(fn), true});
-      ++priority_count_;
-    } else {
-      queue_.push_back(Waiter{std::move(fn), false});
-    }
-  }
-
-  Waiter pop_locked() {
-    Waiter w = std::move(queue_.front());
-    queue_.pop_front();
-    if (w.priority) --priority_count_;
-    return w;
-  }
+  using Waiter = ReadQueue::Waiter;
 
   // How many tokens to ask for now, 0 when a call is already in flight or a timer will ask.
   std::size_t begin_ask_locked() {
@@ -176,12 +156,12 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
       if (!grant) {
         went_local = shared_.exchange(false);
         retry_at_ = scheduler_.now() + config_.retry_interval;
-        while (!queue_.empty()) orphans.push_back(pop_locked());
+        orphans = queue_.take_all();
       } else {
         came_back = !shared_.exchange(true);
         // The queue only grows while a call is in flight, so every token taken finds a waiter.
         for (std::int64_t i = 0; i < grant->taken && !queue_.empty(); ++i) {
-          ready.push_back(pop_locked());
+          ready.push_back(queue_.pop());
         }
         if (!queue_.empty()) {
           if (grant->wait_us == 0) {
@@ -215,14 +195,8 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
       scheduler_.post([weak, orphans = std::move(orphans)]() mutable {
         auto self = weak.lock();
         if (!self) return;
-        // Priority ones go in back to front: the fallback puts each at its head, so they keep
-        // their order.
-        for (auto it = orphans.rbegin(); it != orphans.rend(); ++it) {
-          if (it->priority) self->fallback_->acquire(std::move(it->fn), true);
-        }
-        for (auto& w : orphans) {
-          if (!w.priority) self->fallback_->acquire(std::move(w.fn), false);
-        }
+        // Each keeps its rank, so the fallback serves them in the same order.
+        for (auto& w : orphans) self->fallback_->acquire(std::move(w.fn), w.rank);
       });
     }
     if (want > 0) ask(want);
@@ -262,9 +236,7 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
   std::mt19937_64 rng_{std::random_device{}()};
 
   mutable std::mutex mu_;
-  // Priority waiters first (the first priority_count_), then the others, each in arrival order.
-  std::deque<Waiter> queue_;
-  std::size_t priority_count_ = 0;
+  ReadQueue queue_;
   bool in_flight_ = false;
   // Set while waiting for the next token; the timer then asks Redis.
   std::shared_ptr<Timer> timer_;
@@ -279,8 +251,8 @@ RedisReadBudget::RedisReadBudget(RedisClient& redis, Scheduler& scheduler,
 
 RedisReadBudget::~RedisReadBudget() { impl_->stop(); }
 
-void RedisReadBudget::acquire(std::function<void()> fn, bool priority) {
-  impl_->acquire(std::move(fn), priority);
+void RedisReadBudget::acquire(std::function<void()> fn, ReadRank rank) {
+  impl_->acquire(std::move(fn), rank);
 }
 
 bool RedisReadBudget::shared() const { return impl_->shared(); }

@@ -29,11 +29,13 @@ struct RedisReadBudgetConfig {
   // How long waiters go to the local fallback after Redis failed before the next one tries Redis.
   std::chrono::milliseconds retry_interval{1000};
   std::function<double()> uniform01;  // jitter of the next ask; empty: a PRNG
+  // The order this replica's waiters are served in (and its fallback's).
+  ReadOrder order;
 };
 
 // The read budget shared by every replica: one token bucket in a Redis hash, refilled by Redis's
 // own clock inside one Lua script, so the sum of all replicas' reads keeps to `rate` whatever
-// their clocks say. Waiters queue locally (priority ones first, then in order) and one script
+// their clocks say. Waiters queue locally (in ReadOrder) and one script
 // call at a time takes tokens for them; while Redis fails, a local TokenBucket of the
 // replica's share serves them, and Redis is tried again every retry_interval.
 //
@@ -47,7 +49,7 @@ class RedisReadBudget final : public ReadBudget {
   RedisReadBudget(const RedisReadBudget&) = delete;
   RedisReadBudget& operator=(const RedisReadBudget&) = delete;
 
-  void acquire(std::function<void()> fn, bool priority = false) override;
+  void acquire(std::function<void()> fn, ReadRank rank = {}) override;
 
   // Whether the last attempt to take tokens used Redis (true until one fails); false while the
   // local fallback serves the waiters.

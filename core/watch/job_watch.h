@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -56,6 +57,15 @@ struct JobWatch {
   std::deque<WatchEvent> history;
   std::optional<WatchEvent> finished_event;
   std::vector<std::shared_ptr<SubscriberQueue>> subscribers;
+  // The subscribers (of `subscribers` and `awaiting`) that asked for WatchDetail::kProgress.
+  std::vector<const SubscriberQueue*> progress_only;
+  // jobgw submitted it with its callback URL; whether the callback came.
+  bool callback_wired = false;
+  bool callback_seen = false;
+  // The next read is on the slow safety schedule (WatchHubConfig::callback_safety).
+  bool slow = false;
+  // When the pending poll timer fires: the read's due time under a spent budget.
+  Clock::time_point due{};
   bool registered = false;
   // A submit through jobgw just returned this id while the watch held an earlier read: until
   // the next read shows whether that read was of the same job, nothing is served from it.
@@ -79,6 +89,19 @@ struct JobWatch {
   std::vector<WatchEvent> early;
 
   std::mutex deliver_mu;
+
+  bool progress_only_has(const SubscriberQueue* sub) const {
+    return std::find(progress_only.begin(), progress_only.end(), sub) != progress_only.end();
+  }
+  // Some subscriber wants every host change.
+  bool wants_hosts() const { return subscribers.size() + awaiting.size() > progress_only.size(); }
+};
+
+// A subscriber a delivery goes to, and whether it takes host changes.
+struct DeliveryTarget {
+  std::shared_ptr<SubscriberQueue> sub;
+  bool hosts = true;
+  bool wants(const WatchEvent& e) const { return hosts || e.kind != WatchEventKind::kHostChanged; }
 };
 
 }  // namespace jobgw::core

@@ -1,17 +1,49 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 
+#include "core/base/scheduler.h"
+
 namespace jobgw::core {
+
+// How soon a read should get a token when the budget is spent, and whom it may overtake.
+struct ReadRank {
+  enum class Kind {
+    // The job's own schedule asked for it (a poll timer fired).
+    kScheduled,
+    // A job's first read: a subscriber waits for its SNAPSHOT. It may overtake reads that are
+    // overdue by less than ReadOrder::first_read_lead, no more, so a burst of new jobs cannot
+    // hold back the jobs already running.
+    kFirst,
+    // Something says the job changed (JOB's callback, a subscriber asking for host detail,
+    // JOB reachable again, a resubmitted id): ahead of every other kind.
+    kSignal
+  };
+  Kind kind = Kind::kScheduled;
+  // Someone subscribes to the job. A scheduled read of a job nobody watches waits behind watched
+  // jobs that became due up to ReadOrder::unwatched_lag later, so it is read late but never
+  // starves.
+  bool watched = true;
+  // When the job's schedule wanted the read; the default means "now" (when acquire is called).
+  Scheduler::Clock::time_point due{};
+};
+
+// The order a spent budget serves waiting reads in: earliest key first, where the key is the
+// read's due time, moved earlier for first reads and signals and later for unwatched jobs.
+struct ReadOrder {
+  std::chrono::milliseconds first_read_lead{2000};
+  std::chrono::milliseconds unwatched_lag{30000};
+};
 
 // What every JOB status read waits for: a token of the read budget (watch.reads_per_second).
 // One replica's is a TokenBucket; replicas on Redis share one budget for the deployment.
 class ReadBudget {
  public:
   virtual ~ReadBudget() = default;
-  // Runs fn once a read may be made: inline when one may be made now, later otherwise.
-  // Priority waiters go first; others in order, so no job starves while the budget is spent.
-  virtual void acquire(std::function<void()> fn, bool priority = false) = 0;
+  // Runs fn once a read may be made: inline when one may be made now and nobody waits, later
+  // otherwise, in ReadOrder (ties in arrival order).
+  virtual void acquire(std::function<void()> fn, ReadRank rank = {}) = 0;
 };
 
 }  // namespace jobgw::core

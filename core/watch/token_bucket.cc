@@ -6,16 +6,18 @@
 
 namespace jobgw::core {
 
-std::shared_ptr<TokenBucket> TokenBucket::create(Scheduler& scheduler, double rate, double burst) {
-  return std::shared_ptr<TokenBucket>(new TokenBucket(scheduler, rate, burst));
+std::shared_ptr<TokenBucket> TokenBucket::create(Scheduler& scheduler, double rate, double burst,
+                                                 ReadOrder order) {
+  return std::shared_ptr<TokenBucket>(new TokenBucket(scheduler, rate, burst, order));
 }
 
-TokenBucket::TokenBucket(Scheduler& scheduler, double rate, double burst)
+TokenBucket::TokenBucket(Scheduler& scheduler, double rate, double burst, ReadOrder order)
     : scheduler_(scheduler),
       rate_(rate),
       burst_(std::max(1.0, burst)),
       tokens_(std::max(1.0, burst)),
-      last_(scheduler.now()) {}
+      last_(scheduler.now()),
+      queue_(order) {}
 
 void TokenBucket::refill_locked() {
   auto now = scheduler_.now();
@@ -26,7 +28,7 @@ void TokenBucket::refill_locked() {
   }
 }
 
-void TokenBucket::acquire(std::function<void()> fn, bool priority) {
+void TokenBucket::acquire(std::function<void()> fn, ReadRank rank) {
   if (rate_ <= 0) {
     fn();
     return;
@@ -37,11 +39,7 @@ void TokenBucket::acquire(std::function<void()> fn, bool priority) {
     if (queue_.empty() && tokens_ >= 1.0) {
       tokens_ -= 1.0;
     } else {
-      if (priority) {
-        queue_.push_front(std::move(fn));
-      } else {
-        queue_.push_back(std::move(fn));
-      }
+      queue_.push(std::move(fn), rank, scheduler_.now());
       arm_locked();
       return;
     }
@@ -69,8 +67,7 @@ void TokenBucket::drain() {
     refill_locked();
     while (!queue_.empty() && tokens_ >= 1.0) {
       tokens_ -= 1.0;
-      ready.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+      ready.push_back(queue_.pop().fn);
     }
     arm_locked();
   }

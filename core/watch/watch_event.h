@@ -24,6 +24,10 @@ enum class WatchEventKind {
 
 const char* to_string(WatchEventKind kind);
 
+// What a subscriber needs (WatchStatusRequest.detail): every host change, or the job's progress
+// and end only (no kHostChanged events, and the job may be read on the slow safety schedule).
+enum class WatchDetail { kHosts, kProgress };
+
 // One item of a job's watch stream. Every change has a per-job sequence number; a SNAPSHOT
 // carries the seq of the last change it includes.
 struct WatchEvent {

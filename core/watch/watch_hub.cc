@@ -49,9 +49,11 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
        std::function<double()> uniform01, ReadBudget* budget);
 
   std::shared_ptr<Subscription> subscribe(const Scope& scope, std::int64_t job,
-                                          std::optional<std::uint64_t> after_seq);
-  void watch(const Scope& scope, std::int64_t job);
+                                          std::optional<std::uint64_t> after_seq,
+                                          WatchDetail detail);
+  void watch(const Scope& scope, std::int64_t job, bool callback_wired);
   bool poke(std::int64_t job);
+  bool callback_arrived(std::int64_t job);
   std::optional<JobSnapshot> cached(const Scope& scope, std::int64_t job, milliseconds max_age);
   std::vector<WatchedJob> list() const;
   void shutdown(Error reason);
@@ -87,7 +89,15 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   // Ends a fed watch's streams after FINISHED or an error, outside w's lock.
   void finish_fed(const std::shared_ptr<JobWatch>& w, const std::optional<Error>& error,
                   bool finished);
-  void start_read(const std::shared_ptr<JobWatch>& w, bool priority);
+  void start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Kind kind);
+  // The subscribers a delivery goes to, each with whether it takes host changes.
+  static std::vector<DeliveryTarget> targets_locked(const JobWatch& w);
+  // Whether a job is read on the slow safety schedule now.
+  bool slow_locked(const JobWatch& w) const;
+  // A callback-wired job finished: its callback must come within callback_grace.
+  void expect_callback(const std::shared_ptr<JobWatch>& w);
+  void callback_missed(const std::shared_ptr<JobWatch>& w);
+  std::vector<std::shared_ptr<JobWatch>> watches_of(std::int64_t job) const;
   void read_now(const std::shared_ptr<JobWatch>& w);
   void on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result);
   void after_delivery(const std::shared_ptr<JobWatch>& w, milliseconds next_delay);
@@ -134,6 +144,9 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   bool after_outage(const JobWatch& w, Clock::time_point now) const;
   void push_notice(const std::shared_ptr<SubscriberQueue>& sub, const JobWatch& w);
 
+  // A callback arrived and none was missed since: callback-wired jobs may be read slowly.
+  std::atomic<bool> callbacks_arriving_{false};
+
   std::atomic<std::size_t> subscribers_{0};
   std::atomic<std::uint64_t> reads_{0};
   std::atomic<std::uint64_t> read_errors_{0};
@@ -150,7 +163,7 @@ WatchHub::Impl::Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig 
       poll_(config_, [this] { return random01(); }),
       own_bucket_(budget != nullptr ? nullptr
                                     : TokenBucket::create(scheduler, config_.reads_per_second,
-                                                          config_.read_burst)),
+                                                          config_.read_burst, config_.read_order)),
       budget_(budget != nullptr ? budget : own_bucket_.get()) {}
 
 double WatchHub::Impl::random01() {
@@ -229,8 +242,10 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std
 }
 
 std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std::int64_t job,
-                                                        std::optional<std::uint64_t> after_seq) {
+                                                        std::optional<std::uint64_t> after_seq,
+                                                        WatchDetail detail) {
   bool created = false;
+  bool restore_detail = false;
   std::shared_ptr<JobWatch> w;
   std::shared_ptr<SubscriberQueue> sub;
   for (;;) {
@@ -251,6 +266,10 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
     sub = new_subscriber(w);
     subscribers_++;
     observer().on_subscribers(subscribers_.load());
+    if (detail == WatchDetail::kProgress) w->progress_only.push_back(sub.get());
+    // A job read on the slow schedule has no host detail to give: read it now, and the
+    // detailed schedule follows from that read.
+    restore_detail = detail == WatchDetail::kHosts && w->slow && !w->finished;
     if (w->snapshot != nullptr) {
       attach_locked(*w, sub, after_seq);
     } else if (w->fed) {
@@ -267,15 +286,17 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
     if (feed_ != nullptr) {
       feed_->follow(w->scope, job);
     } else {
-      start_read(w, /*priority=*/true);
+      start_read(w, ReadRank::Kind::kFirst);
     }
+  } else if (restore_detail) {
+    read_now(w);
   }
   return sub;
 }
 
 std::shared_ptr<Subscription> WatchHub::Impl::subscribe_from(const Scope& scope, std::int64_t job,
                                                              const WatchSeed& seed) {
-  if (seed.snapshot == nullptr) return subscribe(scope, job, std::nullopt);
+  if (seed.snapshot == nullptr) return subscribe(scope, job, std::nullopt, WatchDetail::kHosts);
   bool created = false;
   std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, false, &seed);
   std::uint64_t after = seed.seq;
@@ -284,9 +305,9 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe_from(const Scope& scope,
     after = w->seq;
   }
   // after_seq at the watch's own seq: nothing to replay, only what reads add from now on.
-  auto sub = subscribe(scope, job, after);
+  auto sub = subscribe(scope, job, after, WatchDetail::kHosts);
   // subscribe() found the watch made above, so the first read is started here.
-  if (created && w != nullptr) start_read(w, /*priority=*/true);
+  if (created && w != nullptr) start_read(w, ReadRank::Kind::kFirst);
   return sub;
 }
 
@@ -298,8 +319,11 @@ void WatchHub::Impl::attach_locked(JobWatch& w, const std::shared_ptr<Subscriber
       (*after_seq == w.seq || (!w.history.empty() && w.history.front().seq <= *after_seq + 1));
   if (can_replay) {
     sub->set_resumed(true);
+    const bool hosts = !w.progress_only_has(sub.get());
     for (const auto& e : w.history) {
-      if (e.seq > *after_seq) initial.push_back(e);
+      if (e.seq > *after_seq && (hosts || e.kind != WatchEventKind::kHostChanged)) {
+        initial.push_back(e);
+      }
     }
   } else {
     WatchEvent snap;
@@ -321,7 +345,7 @@ void WatchHub::Impl::attach_locked(JobWatch& w, const std::shared_ptr<Subscriber
   }
 }
 
-void WatchHub::Impl::watch(const Scope& scope, std::int64_t job) {
+void WatchHub::Impl::watch(const Scope& scope, std::int64_t job, bool callback_wired) {
   if (feed_ != nullptr) {
     feed_->submitted(scope, job);
     return;
@@ -336,6 +360,7 @@ void WatchHub::Impl::watch(const Scope& scope, std::int64_t job) {
       // Stopped since found (its last subscriber left): a job registered there is never read.
       if (w->stopped) continue;
       w->registered = true;
+      w->callback_wired = callback_wired;
       // Someone watched the id before the submit returned (then it is this job), or an older
       // job held it: read now and let on_read tell which.
       if (!created && w->snapshot != nullptr) {
@@ -343,21 +368,36 @@ void WatchHub::Impl::watch(const Scope& scope, std::int64_t job) {
         verify = true;
       }
     }
-    if (created) start_read(w, /*priority=*/false);
+    if (created) start_read(w, ReadRank::Kind::kFirst);
     if (verify) read_now(w);
     return;
   }
 }
 
+std::vector<std::shared_ptr<JobWatch>> WatchHub::Impl::watches_of(std::int64_t job) const {
+  std::vector<std::shared_ptr<JobWatch>> found;
+  std::lock_guard<std::mutex> lock(table_mu_);
+  for (const auto& [key, w] : table_) {
+    if (key.job == job) found.push_back(w);
+  }
+  return found;
+}
+
 bool WatchHub::Impl::poke(std::int64_t job) {
   if (feed_ != nullptr) return feed_->poke(job);
-  std::vector<std::shared_ptr<JobWatch>> found;
-  {
-    std::lock_guard<std::mutex> lock(table_mu_);
-    for (const auto& [key, w] : table_) {
-      if (key.job == job) found.push_back(w);
-    }
+  auto found = watches_of(job);
+  for (const auto& w : found) read_now(w);
+  return !found.empty();
+}
+
+bool WatchHub::Impl::callback_arrived(std::int64_t job) {
+  if (feed_ != nullptr) return feed_->poke(job);
+  auto found = watches_of(job);
+  for (const auto& w : found) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->callback_seen = true;
   }
+  if (!found.empty()) callbacks_arriving_ = true;
   for (const auto& w : found) read_now(w);
   return !found.empty();
 }
@@ -374,7 +414,7 @@ void WatchHub::Impl::read_now(const std::shared_ptr<JobWatch>& w) {
     timer = std::move(w->timer);
   }
   if (timer) timer->cancel();
-  start_read(w, /*priority=*/true);
+  start_read(w, ReadRank::Kind::kSignal);
 }
 
 std::optional<JobSnapshot> WatchHub::Impl::cached(const Scope& scope, std::int64_t job,
@@ -397,14 +437,17 @@ std::optional<JobSnapshot> WatchHub::Impl::cached(const Scope& scope, std::int64
   // would tell it nothing newer than the poller will. A failing or overdue watch is not trusted.
   const auto due =
       std::chrono::duration_cast<milliseconds>(w->interval * (1.0 + config_.poll_jitter));
-  if (!w->fed && !w->stopped && w->consecutive_errors == 0 && w->interval.count() > 0 &&
+  // A job on the slow schedule is read rarely and not for host detail: only max_age counts.
+  if (!w->fed && !w->stopped && !w->slow && w->consecutive_errors == 0 && w->interval.count() > 0 &&
       age <= due + max_age) {
     return *w->snapshot;
   }
   return std::nullopt;
 }
 
-void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, bool priority) {
+void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Kind kind) {
+  ReadRank rank;
+  rank.kind = kind;
   {
     std::lock_guard<std::mutex> lock(w->mu);
     if (w->stopped || w->finished) return;
@@ -413,6 +456,8 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, bool priorit
       return;
     }
     w->reading = true;
+    rank.watched = !w->subscribers.empty() || !w->awaiting.empty();
+    if (kind == ReadRank::Kind::kScheduled) rank.due = w->due;
   }
   std::weak_ptr<Impl> weak = weak_from_this();
   auto asked = scheduler_.now();
@@ -433,7 +478,7 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, bool priorit
           if (auto hub = weak.lock()) hub->on_read(w, std::move(result));
         });
       },
-      priority);
+      rank);
 }
 
 void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result) {
@@ -442,7 +487,7 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
   if (!result.ok()) read_errors_++;
 
   std::vector<WatchEvent> events;
-  std::vector<std::shared_ptr<SubscriberQueue>> targets;
+  std::vector<DeliveryTarget> targets;
   std::optional<std::optional<Error>> end;  // set: end the streams (inner: with this error)
   std::shared_ptr<const JobSnapshot> latest;
   std::uint64_t latest_seq = 0;
@@ -517,7 +562,8 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
       while (w->history.size() > config_.history_limit) w->history.pop_front();
       w->interval =
           poll_.next_interval(w->interval, changed, poll_.is_young(w->created, *fresh, now, wall));
-      next_delay = poll_.jittered(w->interval);
+      w->slow = slow_locked(*w);
+      next_delay = poll_.jittered(w->slow ? config_.callback_safety : w->interval);
     } else {
       const Error& error = result.error();
       const auto since = now - (w->last_ok_read ? *w->last_ok_read : w->created);
@@ -574,19 +620,25 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
             error.describe());
       }
     }
-    targets = w->subscribers;
-    if (end) w->subscribers.clear();
+    // A read that changed nothing touches no subscriber: idle streams cost nothing per read.
+    if (!events.empty() || end) targets = targets_locked(*w);
+    if (end) {
+      w->subscribers.clear();
+      w->progress_only.clear();
+    }
     latest = w->snapshot;
     latest_seq = w->seq;
   }
 
-  {
+  if (!targets.empty()) {
     std::lock_guard<std::mutex> order(w->deliver_mu);
-    for (const auto& sub : targets) {
+    for (const auto& t : targets) {
       // Only the first read yields a SNAPSHOT here, and only subscribers that came before it
       // are in `targets` then; later ones got their own SNAPSHOT in subscribe().
-      for (const auto& e : events) sub->push(WatchItem::of(e), latest, latest_seq);
-      if (end) sub->push(WatchItem::end(*end), latest, latest_seq);
+      for (const auto& e : events) {
+        if (t.wants(e)) t.sub->push(WatchItem::of(e), latest, latest_seq);
+      }
+      if (end) t.sub->push(WatchItem::end(*end), latest, latest_seq);
     }
   }
   for (const auto& e : events) observer().on_event(e.kind);
@@ -595,9 +647,70 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
   // A resubmitted id's record is the new job's now: the old job's end must not forget it.
   if (end && end_listener_ && !resubmitted) end_listener_(w->scope, w->key.job, *end);
   if (end && !finished_now) remove(w, /*keep_seq=*/id_reused);
-  if (finished_now) retain_finished(w);
-  if (resubmitted) watch(w->scope, w->key.job);
+  if (finished_now) {
+    retain_finished(w);
+    expect_callback(w);
+  }
+  if (resubmitted) watch(w->scope, w->key.job, w->callback_wired);
   after_delivery(w, next_delay);
+}
+
+std::vector<DeliveryTarget> WatchHub::Impl::targets_locked(const JobWatch& w) {
+  std::vector<DeliveryTarget> out;
+  out.reserve(w.subscribers.size());
+  for (const auto& sub : w.subscribers) {
+    out.push_back(DeliveryTarget{sub, !w.progress_only_has(sub.get())});
+  }
+  return out;
+}
+
+bool WatchHub::Impl::slow_locked(const JobWatch& w) const {
+  return w.callback_wired && !w.fed && !w.wants_hosts() && config_.callback_safety.count() > 0 &&
+         callbacks_arriving_.load();
+}
+
+void WatchHub::Impl::expect_callback(const std::shared_ptr<JobWatch>& w) {
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (!w->callback_wired || w->callback_seen) return;
+  }
+  std::weak_ptr<Impl> weak = weak_from_this();
+  std::weak_ptr<JobWatch> weak_watch = w;
+  scheduler_.after(config_.callback_grace, [weak, weak_watch] {
+    auto self = weak.lock();
+    auto watch = weak_watch.lock();
+    if (self && watch) self->callback_missed(watch);
+  });
+}
+
+void WatchHub::Impl::callback_missed(const std::shared_ptr<JobWatch>& w) {
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->callback_seen) return;
+    // Counted once per job, however often it is looked at.
+    w->callback_seen = true;
+  }
+  observer().on_callback_missed();
+  const bool was_arriving = callbacks_arriving_.exchange(false);
+  spdlog::warn(
+      "event=callback_missed job_instance_id={} grace_ms={} detail=\"JOB's callback for a "
+      "finished job did not arrive; jobs are read on the detailed schedule until one does\"",
+      w->key.job, config_.callback_grace.count());
+  if (!was_arriving) return;
+  // Jobs waiting on the slow schedule relied on callbacks: they go back to the detailed one now.
+  std::vector<std::shared_ptr<JobWatch>> slow;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    for (const auto& [key, watch] : table_) slow.push_back(watch);
+  }
+  for (const auto& watch : slow) {
+    bool was_slow;
+    {
+      std::lock_guard<std::mutex> lock(watch->mu);
+      was_slow = watch->slow && !watch->finished && !watch->stopped;
+    }
+    if (was_slow) read_now(watch);
+  }
 }
 
 bool WatchHub::Impl::after_outage(const JobWatch& w, Clock::time_point now) const {
@@ -682,7 +795,7 @@ void WatchHub::Impl::after_delivery(const std::shared_ptr<JobWatch>& w, millisec
     }
   }
   if (again) {
-    start_read(w, /*priority=*/true);
+    start_read(w, ReadRank::Kind::kSignal);
     return;
   }
   observer().on_poll(next_delay);
@@ -692,16 +805,18 @@ void WatchHub::Impl::after_delivery(const std::shared_ptr<JobWatch>& w, millisec
 void WatchHub::Impl::schedule_read(const std::shared_ptr<JobWatch>& w, milliseconds delay) {
   std::weak_ptr<Impl> weak = weak_from_this();
   std::weak_ptr<JobWatch> weak_watch = w;
+  const auto due = scheduler_.now() + delay;
   auto timer = scheduler_.after(delay, [weak, weak_watch] {
     auto self = weak.lock();
     auto watch = weak_watch.lock();
-    if (self && watch) self->start_read(watch, /*priority=*/false);
+    if (self && watch) self->start_read(watch, ReadRank::Kind::kScheduled);
   });
   std::lock_guard<std::mutex> lock(w->mu);
   if (w->stopped) {
     timer->cancel();
     return;
   }
+  w->due = due;
   w->timer = std::move(timer);
 }
 
@@ -772,6 +887,8 @@ void WatchHub::Impl::subscriber_left(const std::shared_ptr<JobWatch>& w, const S
     awaiting.erase(std::remove_if(awaiting.begin(), awaiting.end(),
                                   [sub](const auto& a) { return a.first.get() == sub; }),
                    awaiting.end());
+    auto& progress = w->progress_only;
+    progress.erase(std::remove(progress.begin(), progress.end(), sub), progress.end());
     // Nobody listens and jobgw did not submit it: stop reading JOB for it. Stopped here, under
     // the lock that decided it, so a subscriber or registration arriving before remove() runs
     // sees a stopped watch and looks again instead of joining one that is going away.
@@ -857,7 +974,7 @@ void WatchHub::Impl::initialize_locked(JobWatch& w, std::shared_ptr<const JobSna
 void WatchHub::Impl::feed_state(const Scope& scope, std::int64_t job, FeedState state) {
   std::shared_ptr<JobWatch> w = find(scope, job);
   if (w == nullptr) return;
-  std::vector<std::shared_ptr<SubscriberQueue>> targets;
+  std::vector<DeliveryTarget> targets;
   std::vector<WatchEvent> events;
   std::vector<WatchEvent> early;
   std::shared_ptr<const JobSnapshot> latest;
@@ -871,7 +988,9 @@ void WatchHub::Impl::feed_state(const Scope& scope, std::int64_t job, FeedState 
     if (first_load) early.swap(w->early);
     if (state.end) {
       // The job's poller stopped for good: waiting and served subscribers end alike.
-      for (auto& [sub, after] : w->awaiting) targets.push_back(sub);
+      for (auto& [sub, after] : w->awaiting) {
+        targets.push_back(DeliveryTarget{sub, !w->progress_only_has(sub.get())});
+      }
       w->awaiting.clear();
     } else if (state.snapshot != nullptr && (w->snapshot == nullptr || state.seq > w->seq)) {
       if (w->snapshot == nullptr) {
@@ -895,19 +1014,26 @@ void WatchHub::Impl::feed_state(const Scope& scope, std::int64_t job, FeedState 
       }
       finished_now = w->finished;
     }
-    targets.insert(targets.end(), w->subscribers.begin(), w->subscribers.end());
-    if (state.end || finished_now) w->subscribers.clear();
+    for (const auto& sub : w->subscribers) {
+      targets.push_back(DeliveryTarget{sub, !w->progress_only_has(sub.get())});
+    }
+    if (state.end || finished_now) {
+      w->subscribers.clear();
+      w->progress_only.clear();
+    }
     latest = w->snapshot;
     latest_seq = w->seq;
   }
   {
     std::lock_guard<std::mutex> order(w->deliver_mu);
-    for (const auto& sub : targets) {
-      for (const auto& e : events) sub->push(WatchItem::of(e), latest, latest_seq);
+    for (const auto& t : targets) {
+      for (const auto& e : events) {
+        if (t.wants(e)) t.sub->push(WatchItem::of(e), latest, latest_seq);
+      }
       if (state.end) {
-        sub->push(WatchItem::end(*state.end), latest, latest_seq);
+        t.sub->push(WatchItem::end(*state.end), latest, latest_seq);
       } else if (finished_now) {
-        sub->push(WatchItem::end(std::nullopt), latest, latest_seq);
+        t.sub->push(WatchItem::end(std::nullopt), latest, latest_seq);
       }
     }
   }
@@ -926,7 +1052,7 @@ bool WatchHub::Impl::feed_events(const Scope& scope, std::int64_t job,
                                  std::shared_ptr<const JobSnapshot> latest) {
   std::shared_ptr<JobWatch> w = find(scope, job);
   if (w == nullptr) return true;
-  std::vector<std::shared_ptr<SubscriberQueue>> targets;
+  std::vector<DeliveryTarget> targets;
   std::vector<WatchEvent> fresh;
   bool finished_now = false;
   std::uint64_t latest_seq = 0;
@@ -961,16 +1087,21 @@ bool WatchHub::Impl::feed_events(const Scope& scope, std::int64_t job,
     while (w->history.size() > config_.history_limit) w->history.pop_front();
     if (latest != nullptr && !w->finished) w->snapshot = latest;
     w->last_ok_read = scheduler_.now();
-    targets = w->subscribers;
-    if (finished_now) w->subscribers.clear();
+    targets = targets_locked(*w);
+    if (finished_now) {
+      w->subscribers.clear();
+      w->progress_only.clear();
+    }
     snapshot = w->snapshot;
     latest_seq = w->seq;
   }
   {
     std::lock_guard<std::mutex> order(w->deliver_mu);
-    for (const auto& sub : targets) {
-      for (const auto& e : fresh) sub->push(WatchItem::of(e), snapshot, latest_seq);
-      if (finished_now) sub->push(WatchItem::end(std::nullopt), snapshot, latest_seq);
+    for (const auto& t : targets) {
+      for (const auto& e : fresh) {
+        if (t.wants(e)) t.sub->push(WatchItem::of(e), snapshot, latest_seq);
+      }
+      if (finished_now) t.sub->push(WatchItem::end(std::nullopt), snapshot, latest_seq);
     }
   }
   for (const auto& e : fresh) observer().on_event(e.kind);
@@ -1052,15 +1183,20 @@ WatchHub::~WatchHub() {
 }
 
 std::shared_ptr<Subscription> WatchHub::subscribe(const Scope& scope, std::int64_t job_instance_id,
-                                                  std::optional<std::uint64_t> after_seq) {
-  return impl_->subscribe(scope, job_instance_id, after_seq);
+                                                  std::optional<std::uint64_t> after_seq,
+                                                  WatchDetail detail) {
+  return impl_->subscribe(scope, job_instance_id, after_seq, detail);
 }
 
-void WatchHub::watch(const Scope& scope, std::int64_t job_instance_id) {
-  impl_->watch(scope, job_instance_id);
+void WatchHub::watch(const Scope& scope, std::int64_t job_instance_id, bool callback_wired) {
+  impl_->watch(scope, job_instance_id, callback_wired);
 }
 
 bool WatchHub::poke(std::int64_t job_instance_id) { return impl_->poke(job_instance_id); }
+
+bool WatchHub::callback_arrived(std::int64_t job_instance_id) {
+  return impl_->callback_arrived(job_instance_id);
+}
 
 std::vector<WatchedJob> WatchHub::list() const { return impl_->list(); }
 

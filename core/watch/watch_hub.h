@@ -46,6 +46,17 @@ struct WatchHubConfig {
   // budget.
   double reads_per_second = 50;
   double read_burst = 2.5;
+  // Demand-aware polling: a job no subscriber wants host detail of (WatchDetail::kProgress or
+  // none), that jobgw submitted with its callback, while JOB's callbacks are reaching jobgw
+  // (one arrived and none was missed since), is read this often (jittered) and at once on its
+  // callback, instead of on the floor/ceiling schedule.
+  std::chrono::milliseconds callback_safety{30000};
+  // A job submitted with its callback whose callback has not arrived this long after a read saw
+  // it finished counts as a missed callback (WatchObserver::on_callback_missed); until the next
+  // callback arrives, every job is read on the detailed schedule again.
+  std::chrono::milliseconds callback_grace{10000};
+  // The order reads wait in while the budget is spent (read_budget.h, read_queue.h).
+  ReadOrder read_order;
   // Events kept per job for after_seq resumption.
   std::size_t history_limit = 1024;
   // Events queued per subscriber before intermediate ones collapse into one SNAPSHOT.
@@ -83,6 +94,9 @@ class WatchObserver {
   // "job_error" (JOB refused the read), "id_reused" (the id names another job now) or
   // "job_lost" (JOB no longer knows a job it reported before an outage).
   virtual void on_watch_ended(const char* reason) {}
+  // A job jobgw submitted with its callback finished and its callback did not come within
+  // callback_grace.
+  virtual void on_callback_missed() {}
 };
 
 // One subscriber's stream. Pull-based so a slow consumer never blocks the poller: events queue
@@ -128,15 +142,23 @@ class WatchHub {
   // A stream for the job: SNAPSHOT (or the events after after_seq), changes, FINISHED, end. A
   // read that shows another job under the id (name or create time changed) ends the stream
   // with kNotFound: the watched job is gone.
+  // `detail` kProgress: no kHostChanged events, and the job may be read on the slow schedule
+  // (WatchHubConfig::callback_safety); a kHosts subscriber joining such a job has it read at once
+  // and on the detailed schedule from then on.
   std::shared_ptr<Subscription> subscribe(const Scope& scope, std::int64_t job_instance_id,
-                                          std::optional<std::uint64_t> after_seq = {});
+                                          std::optional<std::uint64_t> after_seq = {},
+                                          WatchDetail detail = WatchDetail::kHosts);
   // Starts polling a job jobgw submitted, so its status is known before anyone watches. JOB
   // just gave out this id, so a finished job the hub keeps under it is an older one (JOB was
   // restored or replaced) and is dropped; a live watch is read at once and replaced if the
   // read shows another job (see same_job_instance).
-  void watch(const Scope& scope, std::int64_t job_instance_id);
-  // A hint (JOB's callback) that the job changed: read it now. False when no watch knows it.
+  // `callback_wired`: JOB was given jobgw's callback URL for it, so its end will be told.
+  void watch(const Scope& scope, std::int64_t job_instance_id, bool callback_wired = false);
+  // A hint that the job changed: read it now. False when no watch knows it.
   bool poke(std::int64_t job_instance_id);
+  // JOB's callback for the job arrived: read it now, and callbacks are reaching jobgw. False
+  // when no watch knows it.
+  bool callback_arrived(std::int64_t job_instance_id);
   // The latest snapshot when read no longer than max_age ago, or while the job is polled and its
   // next read is not overdue (its interval and jitter, plus max_age), or when it finished.
   // max_age 0: only a finished job's.

@@ -147,10 +147,12 @@ TEST(RedisReadBudgetTest, PriorityWaitersGoBeforeEarlierOthersAndTheKeyExpires) 
       order.push_back(name);
     };
   };
+  ReadRank signal;
+  signal.kind = ReadRank::Kind::kSignal;
   for (const char* name : {"n1", "n2", "n3"}) replica.budget->acquire(record(name));
-  replica.budget->acquire(record("p1"), true);
+  replica.budget->acquire(record("p1"), signal);
   replica.budget->acquire(record("n4"));
-  replica.budget->acquire(record("p2"), true);
+  replica.budget->acquire(record("p2"), signal);
 
   ASSERT_TRUE(wait_until(
       [&] {

@@ -26,14 +26,16 @@ TEST(TokenBucket, BurstThenRate) {
   EXPECT_EQ(bucket->waiting(), 0u);
 }
 
-TEST(TokenBucket, FifoWithPriorityFirst) {
+TEST(TokenBucket, InOrderWithSignalsFirst) {
   ManualScheduler s;
   auto bucket = TokenBucket::create(s, 1, 1);
   std::vector<std::string> order;
   bucket->acquire([&] { order.push_back("first"); });
   bucket->acquire([&] { order.push_back("a"); });
   bucket->acquire([&] { order.push_back("b"); });
-  bucket->acquire([&] { order.push_back("urgent"); }, /*priority=*/true);
+  ReadRank signal;
+  signal.kind = ReadRank::Kind::kSignal;
+  bucket->acquire([&] { order.push_back("urgent"); }, signal);
   s.advance(milliseconds(5000));
   EXPECT_EQ(order, (std::vector<std::string>{"first", "urgent", "a", "b"}));
 }

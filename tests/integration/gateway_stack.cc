@@ -248,7 +248,8 @@ std::int64_t submits_reaching_job(const GatewayStack& stack, const std::string& 
 }
 
 WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
-                         std::uint64_t after_seq, std::chrono::milliseconds timeout) {
+                         std::uint64_t after_seq, std::chrono::milliseconds timeout,
+                         v1::WatchDetail detail) {
   WatchResult out;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + timeout);
@@ -256,6 +257,7 @@ WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_i
   request.mutable_scope()->set_id("1");
   request.set_job_instance_id(job_instance_id);
   request.set_after_seq(after_seq);
+  request.set_detail(detail);
   auto reader = stub.WatchStatus(&context, request);
   v1::StatusEvent event;
   while (reader->Read(&event)) out.events.push_back(event);

@@ -197,7 +197,8 @@ struct WatchResult {
 // Reads a WatchStatus stream to its end (or `timeout`).
 WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,
                          std::uint64_t after_seq = 0,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                         v1::WatchDetail detail = v1::WATCH_DETAIL_UNSPECIFIED);
 
 std::string trailing(const grpc::ClientContext& context, const std::string& key);
 

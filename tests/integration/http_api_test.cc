@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -202,6 +203,30 @@ TEST(HttpApi, EventStreamsCarrySeqIdsResumeWithLastEventIdAndEnd) {
   SseClient bad(port, job_path(job) + "/events", {{"Last-Event-ID", "x1"}});
   EXPECT_EQ(bad.status(), 400);
   EXPECT_NE(bad.body().find("Last-Event-ID"), std::string::npos);
+}
+
+TEST(HttpApi, AnEventStreamCanAskForProgressOnlyAndAnUnknownDetailIsRefused) {
+  GatewayStack stack(three_hosts());
+  const int port = stack.http_port();
+  auto submitted =
+      http_post_json(port, "/v1/scripts:execute", script_body("sleep 1; echo one; sleep 1"));
+  ASSERT_EQ(submitted.status, 200);
+  const std::string job = json_of(submitted)["jobInstanceId"];
+
+  SseClient progress(port, job_path(job) + "/events?detail=WATCH_DETAIL_PROGRESS");
+  ASSERT_EQ(progress.status(), 200) << progress.body();
+  std::vector<std::string> kinds;
+  while (auto e = progress.next(30s)) {
+    if (e->event == "end") break;
+    kinds.push_back(Json::parse(e->data).value("kind", ""));
+  }
+  ASSERT_FALSE(kinds.empty());
+  EXPECT_EQ(kinds.back(), "EVENT_KIND_FINISHED");
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "EVENT_KIND_HOST_CHANGED"), 0);
+
+  SseClient bad(port, job_path(job) + "/events?detail=EVERYTHING");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_NE(bad.body().find("detail"), std::string::npos) << bad.body();
 }
 
 TEST(HttpApi, AClientLeavingMidStreamFreesItsSubscriberAndIdleStreamsGetHeartbeats) {
