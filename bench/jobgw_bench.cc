@@ -19,6 +19,7 @@
 #include "replicas.h"
 #include "report.h"
 #include "streams.h"
+#include "sweep.h"
 #include "unary.h"
 #include "web.h"
 
@@ -116,7 +117,8 @@ int cmd_unary(Args& args) {
   if (o.jobsim_port <= 0 || o.concurrency < 1 || o.seconds <= 0) {
     throw std::runtime_error("need --jobsim-port, --concurrency >= 1, --seconds > 0");
   }
-  for (const auto& row : run_unary(o)) std::cout << row.dump() << std::endl;
+  const nlohmann::json rows = o.op == "watched" ? run_unary_watched(o) : run_unary(o);
+  for (const auto& row : rows) std::cout << row.dump() << std::endl;
   return 0;
 }
 
@@ -132,6 +134,9 @@ int cmd_latency(Args& args) {
   o.hosts = static_cast<int>(args.integer("hosts", o.hosts));
   o.young_ms = static_cast<int>(args.integer("young-ms", o.young_ms));
   o.timeout_s = static_cast<int>(args.integer("timeout-s", o.timeout_s));
+  o.detail = args.str("detail", o.detail);
+  o.warmup_jobs = static_cast<int>(args.integer("warmup-jobs", o.warmup_jobs));
+  o.duration_ms = static_cast<int>(args.integer("duration-ms", o.duration_ms));
   const double floor_ms = args.number("floor-ms", 200);
   args.check_all_used();
   if (o.jobsim_port <= 0 || o.jobs < 1 || o.jobs_per_second <= 0 || o.interval_ms < 1) {
@@ -257,6 +262,27 @@ std::vector<int> split_ints(const std::string& list) {
   return out;
 }
 
+int cmd_sweep(Args& args) {
+  SweepOptions o;
+  o.jobsim_port = static_cast<int>(args.integer("jobsim-port", 0));
+  o.grpc_address = args.required("grpc");
+  o.duration_ms = static_cast<int>(args.integer("duration-ms", o.duration_ms));
+  o.jobs = static_cast<int>(args.integer("jobs", o.jobs));
+  if (std::string list = args.str("intervals-ms"); !list.empty()) o.intervals_ms = split_ints(list);
+  o.hosts = static_cast<int>(args.integer("hosts", o.hosts));
+  o.workers = static_cast<int>(args.integer("workers", o.workers));
+  o.timeout_s = static_cast<int>(args.integer("timeout-s", o.timeout_s));
+  args.check_all_used();
+  if (o.jobsim_port <= 0 || o.jobs < 1 || o.hosts < 1) {
+    throw std::runtime_error("need --jobsim-port, --jobs >= 1, --hosts >= 1");
+  }
+  for (int interval : o.intervals_ms) {
+    if (interval < 1) throw std::runtime_error("--intervals-ms: each >= 1");
+  }
+  for (const auto& row : run_sweep(o)) std::cout << row.dump() << std::endl;
+  return 0;
+}
+
 int cmd_replicas(Args& args) {
   ReplicasOptions o;
   o.part = args.required("part");
@@ -327,22 +353,27 @@ int main(int argc, char** argv) {
   using namespace jobgw::bench;
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cerr << "usage: jobgw_bench COMMAND [--flag value]...  (fanin, budget, latency, unary,\n"
-                 "       streams, bigjob, replicas, web, report, check)\n"
+                 "       streams, bigjob, replicas, web, sweep, report, check)\n"
                  "  fanin  --mode baseline|jobgw --jobsim-port P [--grpc HOST:PORT] --k K\n"
                  "         [--interval-ms MS] [--hosts N] [--workers N] [--channels N]\n"
                  "         [--settle-ms MS] [--timeout-s S]\n"
-                 "  unary  --op status|execute --jobsim-port P --grpc HOST:PORT --concurrency C\n"
-                 "         [--seconds S] [--warmup-seconds S] [--max-requests M] [--rounds R]\n"
+                 "  unary  --op status|execute|watched --jobsim-port P --grpc HOST:PORT\n"
+                 "         --concurrency C [--seconds S] [--warmup-seconds S] [--max-requests M]\n"
+                 "         [--rounds R]   (watched: GetJobStatus of a job jobgw watches)\n"
                  "         [--hosts N] [--jobsim-pid PID] [--jobgw-pid PID]   (CPU per call)\n"
                  "  budget --mode baseline|jobgw --jobsim-port P [--grpc HOST:PORT] [--jobs N]\n"
                  "         [--interval-ms MS] [--budget R] [--ceiling-ms MS] [--workers N]\n"
                  "  latency --mode baseline|jobgw --jobsim-port P [--grpc HOST:PORT] [--label L]\n"
                  "         [--interval-ms MS] [--jobs N] [--jobs-per-second R] [--hosts N]\n"
-                 "         [--young-ms MS] [--floor-ms MS]\n"
+                 "         [--young-ms MS] [--floor-ms MS] [--detail hosts|progress]\n"
+                 "         [--warmup-jobs N] [--duration-ms MS]   (the jobs' nominal length)\n"
                  "  streams --jobsim-port P --grpc HOST:PORT --jobgw-pid PID [--streams N]\n"
                  "         [--jobs N] [--channels N] [--idle-seconds S] [--idle-after-ms MS]\n"
                  "  bigjob --jobsim-port P --grpc HOST:PORT --jobgw-pid PID [--hosts N]\n"
                  "         [--settle-ms MS] [--rounds N]\n"
+                 "  sweep  --jobsim-port P --grpc HOST:PORT [--duration-ms MS] [--jobs N]\n"
+                 "         [--intervals-ms MS,...] [--hosts N] [--workers N]   (jobsim synthetic,\n"
+                 "         durations around MS; jobgw and a poller per interval at once)\n"
                  "  replicas --part fanin|failover|redis|fanout --jobsim-port P\n"
                  "         --grpc HOST:PORT[,HOST:PORT...] [--metrics-ports P,...]\n"
                  "         [--redis-port P] [--redis-prefix jobgw] [--replica-ids ID,...]\n"
@@ -368,6 +399,7 @@ int main(int argc, char** argv) {
     if (cmd == "streams") return cmd_streams(args);
     if (cmd == "bigjob") return cmd_bigjob(args);
     if (cmd == "replicas") return cmd_replicas(args);
+    if (cmd == "sweep") return cmd_sweep(args);
     if (cmd == "web") return cmd_web(args);
     if (cmd == "report") return cmd_report(args);
     if (cmd == "check") return cmd_check(args);

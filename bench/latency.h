@@ -19,12 +19,20 @@ struct LatencyOptions {
   int hosts = 5;
   int young_ms = 5000;  // only changes within this age of the job count (the target's "young")
   int timeout_s = 300;
+  // jobgw mode: what the streams ask for, "hosts" (every host change) or "progress" (the job's
+  // progress and end only).
+  std::string detail = "hosts";
+  // jobgw mode: jobs run to their end through jobgw before measuring (each ends after 1 s, its
+  // step timeout), so a fresh jobgw has seen JOB's callback arrive before the measured jobs.
+  int warmup_jobs = 0;
+  // The jobs' nominal length (jobsim's range is centred on it), for the report.
+  int duration_ms = 0;
 };
 
 // The status quo: each caller submits over HTTP and polls get_job_instance_status itself.
 nlohmann::json run_latency_baseline(const LatencyOptions& options);
 
-// Through jobgw: ExecuteScript, then a WatchStatus stream to FINISHED.
+// Through jobgw: ExecuteScript, then a WatchStatus stream (of options.detail) to FINISHED.
 nlohmann::json run_latency_gateway(const LatencyOptions& options);
 
 }  // namespace jobgw::bench

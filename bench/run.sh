@@ -8,7 +8,7 @@
 #
 # Options: --out FILE (where the report goes), --build-dir DIR (default build-bench), --no-build
 # (use what DIR holds), --only LIST (comma-separated: fanin, budget, latency, unary, streams,
-# bigjob, replicas, web), --keep (leave the scratch directory with every process's log).
+# bigjob, replicas, web, sweep), --keep (leave the scratch directory with every process's log).
 # Everything it starts is stopped on exit (also on Ctrl-C).
 set -euo pipefail
 
@@ -20,7 +20,7 @@ BUILD_DIR=$ROOT/build-bench
 OUT=""
 ONLY=""
 KEEP=0
-SCENARIOS="fanin budget latency unary streams bigjob replicas web"
+SCENARIOS="fanin budget latency unary streams bigjob replicas web sweep"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) SMOKE=1 ;;
@@ -63,6 +63,7 @@ if [[ $SMOKE = 1 ]]; then
   REPL_JOB_MS=$JOB_MS; REPL_KS_ONE=""; REPL_KS="10"; FAILOVER_ROUNDS=0
   REDIS_JOBS=6; REDIS_IDLE_S=0.3; FANOUT_HOSTS=0; REPL_SETTLE=200
   WEB_STREAMS=50; WEB_CHANNELS=2; WEB_HOSTS=5; WEB_STEP_MS=200; WEB_KS="1 5"
+  LAT_PROGRESS_MS="1000"; SWEEP_MS="1000"; SWEEP_JOBS=2; SWEEP_INTERVALS="1000"
 else
   JOB_MS=10500; KS="1 10 100 1000"; INTERVALS="1000 20000"
   CONCURRENCY="1 16 64"; UNARY_SECONDS=3; WARMUP=0.5; ROUNDS=2; EXEC_CAP=15000
@@ -73,7 +74,12 @@ else
   REPL_JOB_MS=10500; REPL_KS_ONE="1 30 300"; REPL_KS="1 30 300"; FAILOVER_ROUNDS=5
   REDIS_JOBS=100; REDIS_IDLE_S=3; FANOUT_HOSTS=300; REPL_SETTLE=1000
   WEB_STREAMS=1000; WEB_CHANNELS=10; WEB_HOSTS=20; WEB_STEP_MS=250; WEB_KS="1 10 50"
+  LAT_PROGRESS_MS="1000 10000 60000"; SWEEP_MS="1000 3000 10000 30000 120000"; SWEEP_JOBS=10
+  SWEEP_INTERVALS="1000,20000"
 fi
+# Latency, progress only, and the sweep: jobs of a nominal length each (LAT_PROGRESS_MS, SWEEP_MS),
+# jobsim's synthetic durations within 0.5 s of it on a jobsim (and jobgw) per length, the lengths
+# run side by side.
 # Web: the followed job prints a line every 0.2 s for 6 s (30 lines) on 3 hosts; jobgw reads the
 # followed step's logs every FOLLOW_MS.
 WEB_LINES=30; WEB_LINE_MS=200; FOLLOW_MS=500
@@ -116,8 +122,10 @@ BENCH=$(find_bin jobgw_bench)
 # ---- processes -----------------------------------------------------------------------------
 WORK=$(mktemp -d /tmp/jobgw-bench.XXXXXX)
 PIDS=()
+BG_PIDS=(); BG_NAMES=()  # bench_bg's runs
 cleanup() {
   local pid
+  for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   PIDS=()
@@ -255,6 +263,23 @@ bench() {  # every run bounded in time
   timeout --foreground 900 "$BENCH" "$@" | tee -a "$RESULTS" >&2
 }
 
+# bench_bg NAME ARGS...: a bench run in the background (alongside others), its results held in
+# WORK/bg-NAME.jsonl until bench_wait.
+bench_bg() {
+  local name=$1; shift
+  timeout 900 "$BENCH" "$@" >"$WORK/bg-$name.jsonl" &
+  BG_PIDS+=($!); BG_NAMES+=("$name")
+}
+
+bench_wait() {  # waits for every bench_bg run; their results go in in the order they started
+  local i name failed=0
+  for i in "${!BG_PIDS[@]}"; do wait "${BG_PIDS[$i]}" || failed=1; done
+  BG_PIDS=()
+  for name in "${BG_NAMES[@]}"; do tee -a "$RESULTS" <"$WORK/bg-$name.jsonl" >&2; done
+  BG_NAMES=()
+  [[ $failed = 0 ]] || { echo "run.sh: a benchmark run failed" >&2; exit 1; }
+}
+
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -309,6 +334,18 @@ if want latency; then
   bench latency --mode jobgw --label "callback on" --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" \
     "${LAT[@]}"
   stop_stack
+  # Progress-only streams, callback on: a fresh jobgw per job length, each warmed up by one job
+  # (jobgw reads slowly only once a callback has reached it); every change counted however old.
+  for d in $LAT_PROGRESS_MS; do
+    start_stack "latency-progress-$d" --executor synthetic --synthetic-min-ms $((d - 500)) \
+      --synthetic-max-ms $((d + 500)) -- --callback.listen=127.0.0.1:0
+    bench_bg "latency-progress-$d" latency --mode jobgw --label "callback on, progress only" \
+      --detail progress --warmup-jobs 1 --duration-ms "$d" --young-ms $((2 * d + 5000)) \
+      --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" "${LAT[@]}"
+  done
+  log "latency jobgw, callback on, progress only: jobs of $LAT_PROGRESS_MS ms side by side"
+  bench_wait
+  stop_stack
 fi
 
 # ---- scenario 4: unary overhead ------------------------------------------------------------
@@ -326,6 +363,20 @@ if want unary; then
         --seconds "$UNARY_SECONDS" --warmup-seconds "$WARMUP" --rounds "$ROUNDS" \
         --max-requests "$cap" --hosts "$HOSTS" --jobsim-pid "$SIM_PID" --jobgw-pid "$GW_PID"
     done
+  done
+  stop_stack
+fi
+
+# GetJobStatus of a job jobgw watches: a job far longer than the rounds, jobgw at its defaults (the
+# watch's snapshot answers).
+if want unary; then
+  start_stack unary-watched --executor synthetic --synthetic-min-ms 3600000 \
+    --synthetic-max-ms 3600000 --threads 2
+  for c in $CONCURRENCY; do
+    log "unary GetJobStatus of a watched job C=$c"
+    bench unary --op watched --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --concurrency "$c" \
+      --seconds "$UNARY_SECONDS" --warmup-seconds "$WARMUP" --rounds "$ROUNDS" --hosts "$HOSTS" \
+      --jobsim-pid "$SIM_PID" --jobgw-pid "$GW_PID"
   done
   stop_stack
 fi
@@ -473,6 +524,20 @@ if want web; then
     bench web --part follow --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --k "$k" \
       --lines "$WEB_LINES" --line-ms "$WEB_LINE_MS" --follow-interval-ms "$FOLLOW_MS"
   done
+  stop_stack
+fi
+
+# ---- scenario 9: duration sweep -----------------------------------------------------------
+if want sweep; then
+  # Callback off, one caller per job: jobgw's WatchStatus against fixed pollers, per job length.
+  for d in $SWEEP_MS; do
+    start_stack "sweep-$d" --executor synthetic --synthetic-min-ms $((d - 500)) \
+      --synthetic-max-ms $((d + 500))
+    bench_bg "sweep-$d" sweep --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --duration-ms "$d" \
+      --jobs "$SWEEP_JOBS" --intervals-ms "$SWEEP_INTERVALS"
+  done
+  log "sweep: $SWEEP_JOBS jobs per caller of each of $SWEEP_MS ms, side by side"
+  bench_wait
   stop_stack
 fi
 

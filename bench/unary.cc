@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_grpc.h"
 #include "bench_http.h"
 #include "bench_stats.h"
 #include "jobgw/v1/job_gateway.grpc.pb.h"
@@ -267,6 +268,116 @@ nlohmann::json run_unary(const UnaryOptions& o) {
   }
   return nlohmann::json::array(
       {to_json(o, "direct", std::move(direct)), to_json(o, "jobgw", std::move(gateway))});
+}
+
+namespace {
+
+std::int64_t status_reads_of(int port, std::int64_t job_id) {
+  nlohmann::json s = jobsim_stats(port);
+  if (!s.is_object() || !s.contains("status_reads")) return 0;
+  return s["status_reads"].value(std::to_string(job_id), std::int64_t{0});
+}
+
+}  // namespace
+
+nlohmann::json run_unary_watched(const UnaryOptions& o) {
+  // The job runs as long as jobsim's synthetic range says (run.sh: far longer than the rounds);
+  // the stream keeps jobgw's watch of it, a subscriber's, through every round.
+  auto stubs = make_stubs(o.grpc_address, 1);
+  const std::int64_t job_id =
+      submit_through_gateway(*stubs[0], host_range(o.hosts), kScript, "unary-watched")
+          .job_instance_id();
+  StreamSet stream;
+  stream.open(stubs[0].get(), job_id, std::chrono::system_clock::now() + std::chrono::hours(1));
+  const auto give_up = Clock::now() + std::chrono::seconds(30);
+  while (stream.started() == 0 && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (stream.started() == 0) throw std::runtime_error("the watch of the job sent no event");
+
+  int n_channels = std::max(1, (o.concurrency + 15) / 16);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < n_channels; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("jobgw.bench.channel", i);
+    channels.push_back(
+        grpc::CreateCustomChannel(o.grpc_address, grpc::InsecureChannelCredentials(), args));
+  }
+  const std::string target = status_target(job_id);
+  auto make_direct = [&](int) -> CallFn {
+    auto conn = std::make_shared<HttpConn>(o.jobsim_port);
+    return [conn, target](std::string& error) {
+      return job_data(conn->get(target), &error).is_object();
+    };
+  };
+  v1::GetJobStatusRequest req;
+  req.mutable_scope()->set_type("biz");
+  req.mutable_scope()->set_id("1");
+  req.set_job_instance_id(job_id);
+  auto make_gateway = [&](int i) -> CallFn {
+    std::shared_ptr<v1::JobGateway::Stub> stub =
+        v1::JobGateway::NewStub(channels[i % channels.size()]);
+    return [stub, req](std::string& error) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      v1::JobSnapshot resp;
+      const grpc::Status s = stub->GetJobStatus(&ctx, req, &resp);
+      if (!s.ok()) error = std::to_string(s.error_code()) + ": " + s.error_message();
+      return s.ok();
+    };
+  };
+
+  Totals direct, gateway;
+  std::int64_t watch_reads_direct = 0;  // the watch's own reads while the direct calls ran
+  for (int round = 0; round < std::max(1, o.rounds); ++round) {
+    const std::int64_t r0 = status_reads_of(o.jobsim_port, job_id);
+    const std::int64_t calls0 = direct.calls;
+    CpuMark c0 = cpu_mark(o);
+    run_round(o, make_direct, direct);
+    CpuMark c1 = cpu_mark(o);
+    const std::int64_t r1 = status_reads_of(o.jobsim_port, job_id);
+    CpuMark c2 = cpu_mark(o);
+    run_round(o, make_gateway, gateway);
+    CpuMark c3 = cpu_mark(o);
+    const std::int64_t r2 = status_reads_of(o.jobsim_port, job_id);
+    add_cpu(direct, c0, c1);
+    add_cpu(gateway, c2, c3);
+    direct.job_requests += r1 - r0;
+    direct.endpoint_calls += r1 - r0;
+    gateway.job_requests += r2 - r1;
+    gateway.endpoint_calls += r2 - r1;
+    watch_reads_direct += std::max<std::int64_t>(0, (r1 - r0) - (direct.calls - calls0));
+  }
+
+  // Terminating the job ends the stream (FINISHED), so nothing outlives this run.
+  {
+    v1::TerminateJobRequest stop;
+    stop.mutable_scope()->set_type("biz");
+    stop.mutable_scope()->set_id("1");
+    stop.set_job_instance_id(job_id);
+    v1::TerminateJobResponse ignored;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    const grpc::Status s = stubs[0]->TerminateJob(&ctx, stop, &ignored);
+    if (!s.ok()) throw std::runtime_error("terminating job failed: " + s.error_message());
+  }
+  stream.wait_all();
+
+  const std::int64_t gateway_reads = gateway.job_requests;
+  const std::int64_t gateway_calls = gateway.calls;
+  nlohmann::json direct_row = to_json(o, "direct", std::move(direct));
+  nlohmann::json jobgw_row = to_json(o, "jobgw", std::move(gateway));
+  jobgw_row["job_instance_id"] = job_id;
+  jobgw_row["job_reads_during_calls"] = gateway_reads;
+  jobgw_row["watch_reads_during_direct"] = watch_reads_direct;
+  jobgw_row["added_reads_per_call"] =
+      gateway_calls > 0
+          ? static_cast<double>(std::max<std::int64_t>(0, gateway_reads - watch_reads_direct)) /
+                static_cast<double>(gateway_calls)
+          : 0.0;
+  jobgw_row["rounds"] = std::max(1, o.rounds);
+  jobgw_row["stream_finished"] = stream.streams().front()->finished();
+  return nlohmann::json::array({std::move(direct_row), std::move(jobgw_row)});
 }
 
 }  // namespace jobgw::bench

@@ -12,7 +12,7 @@ namespace jobgw::bench {
 struct UnaryOptions {
   int jobsim_port = 0;
   std::string grpc_address;
-  std::string op = "status";  // status (GetJobStatus) or execute (ExecuteScript)
+  std::string op = "status";  // status (GetJobStatus), execute (ExecuteScript) or watched
   int concurrency = 1;
   double seconds = 5;             // measured time per round and target
   double warmup_seconds = 0.5;    // per round and target, not measured
@@ -25,5 +25,13 @@ struct UnaryOptions {
 
 // Two JSON objects in an array: target "direct" and target "jobgw".
 nlohmann::json run_unary(const UnaryOptions& options);
+
+// GetJobStatus of a job jobgw watches (op "watched"): a long job submitted through jobgw with a
+// WatchStatus stream open on it for the whole run, read through jobgw (answered from the watch's
+// snapshot) and straight from jobsim, rounds alternating as in run_unary. Besides run_unary's
+// fields, the JOB reads of that job during the jobgw rounds and the watch's own reads during the
+// direct rounds (reads there minus the direct calls): the reads the calls added are the
+// difference. Terminates the job at the end. Two JSON objects, as run_unary.
+nlohmann::json run_unary_watched(const UnaryOptions& options);
 
 }  // namespace jobgw::bench
