@@ -423,9 +423,9 @@ std::optional<StartupError> Gateway::start_grpc() {
   builder.SetMaxSendMessageSize(static_cast<int>(config_.grpc.max_send_message_bytes));
   // gRPC's server deadline filter arms one timer per call, and its timer thread rescans every
   // timer far from due about once a second: 10,000 idle streams with deadlines cost more CPU
-  // than the JOB reads they wait on. A caller's own gRPC ends the call at its deadline (and tells
-  // jobgw, which cancels it); streams also end themselves there (StreamReactor), on jobgw's
-  // scheduler, which costs nothing until a timer is due.
+  // than the JOB reads they wait on. The caller's own gRPC ends the call at its deadline and
+  // tells jobgw (RST_STREAM), which cancels it as it cancelled it before; unary calls bound
+  // their JOB calls by the caller's deadline themselves (CallInput::job_deadline).
   builder.AddChannelArgument(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 0);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
