@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/string.hpp>
@@ -223,9 +224,12 @@ class HttpClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
  private:
+  // Deferred, not posted: from an io thread (every completion but a request that does not build)
+  // the callback runs on this same thread right after the strand's handler returns, instead of
+  // waking another io thread to run it; from any other thread defer is a post.
   void deliver(Callback done, Result<HttpResponse> result) {
     if (!done) return;
-    net::post(io_, [done = std::move(done), result = std::move(result)]() mutable {
+    net::defer(io_, [done = std::move(done), result = std::move(result)]() mutable {
       try {
         done(std::move(result));
       } catch (const std::exception& e) {
