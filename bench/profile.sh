@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Where jobgw's CPU goes on the unary path: runs jobgw under callgrind (instruction counts, so a
 # busy machine does not skew it) while jobgw_bench sends GetJobStatus (or ExecuteScript) calls,
-# then prints the costliest functions, inclusive. perf records nothing on some VMs; this works
-# everywhere valgrind does.
+# then prints the instructions per call (Ir over every call the benchmark made, warm-up included;
+# jobgw's start-up is not collected) and the costliest functions, inclusive. perf records nothing
+# on some VMs; this works everywhere valgrind does.
 #
 #   bash bench/profile.sh [--build-dir DIR] [--op status|execute] [--seconds S]
 #
@@ -20,7 +21,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) BUILD_DIR=$2; shift ;;
     --op) OP=$2; shift ;;
     --seconds) SECONDS_=$2; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -47,16 +48,27 @@ wait_for() { for _ in $(seq 300); do [[ -s $1 ]] && return 0; sleep 0.1; done; r
 PIDS+=($!)
 wait_for "$WORK/jobsim.port"
 SIM_PORT=$(tr -d '[:space:]' <"$WORK/jobsim.port")
-valgrind --tool=callgrind --callgrind-out-file="$BUILD_DIR/callgrind.out.jobgw" "$JOBGW" \
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$BUILD_DIR/callgrind.out.jobgw" \
+  "$JOBGW" \
   --grpc.listen=127.0.0.1:0 --metrics.listen=127.0.0.1:0 --job.base_url="http://127.0.0.1:$SIM_PORT" \
-  --ports_file="$WORK/jobgw.ports" --log.level=warn --watch.status_fresh_for_ms=0 \
+  --ports_file="$WORK/jobgw.ports" --state.path="$WORK/jobgw-state.db" --log.level=warn \
+  --insecure-dev --limits.caller_submits_per_second=0 --watch.status_fresh_for_ms=0 \
   >"$WORK/jobgw.log" 2>&1 &
 GW_PID=$!
-wait_for "$WORK/jobgw.ports"
+PIDS+=("$GW_PID")
+wait_for "$WORK/jobgw.ports" || { cat "$WORK/jobgw.log" >&2; exit 1; }
 GRPC=127.0.0.1:$(sed -n 's/.*"grpc":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$WORK/jobgw.ports")
+callgrind_control --instr=on "$GW_PID" >/dev/null 2>&1
 "$BENCH" unary --op "$OP" --jobsim-port "$SIM_PORT" --grpc "$GRPC" --concurrency 4 \
-  --seconds "$SECONDS_" --warmup-seconds 1 --rounds 1 >/dev/null
+  --seconds "$SECONDS_" --warmup-seconds 1 --rounds 1 >"$WORK/rows.jsonl"
+callgrind_control --instr=off "$GW_PID" >/dev/null 2>&1
 kill "$GW_PID"
 wait "$GW_PID" 2>/dev/null || true
+CALLS=$(grep '"target":"jobgw"' "$WORK/rows.jsonl" | sed -n 's/.*"calls":\([0-9][0-9]*\).*/\1/p')
+IR=$(callgrind_annotate "$BUILD_DIR/callgrind.out.jobgw" 2>/dev/null |
+  sed -n 's/^ *\([0-9,][0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+if [[ -n $CALLS && $CALLS -gt 0 && -n $IR ]]; then
+  echo "jobgw: $IR instructions over $CALLS $OP calls: $((IR / CALLS)) Ir per call"
+fi
 callgrind_annotate --inclusive=yes "$BUILD_DIR/callgrind.out.jobgw" 2>/dev/null |
   grep -E 'jobgw::|nlohmann|grpc|beast|PROGRAM TOTALS' | head -n 40 | cut -c1-200

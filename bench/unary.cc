@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -38,6 +39,8 @@ struct Totals {
   double client_cpu_ms = 0;  // this process
   double jobsim_cpu_ms = 0;
   double jobgw_cpu_ms = 0;
+  std::int64_t jobsim_switches = 0;  // context switches, voluntary + involuntary, every thread
+  std::int64_t jobgw_switches = 0;
 };
 
 double own_cpu_ms() {
@@ -46,19 +49,45 @@ double own_cpu_ms() {
   return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
-// CPU of the three processes at one moment.
+// Voluntary plus involuntary context switches of every thread `pid` has now. A hand-off between
+// threads costs a switch (a futex or epoll wake), so per call this counts the hand-offs the CPU
+// time hides. Threads that ended since an earlier reading take their counts with them: the
+// servers keep their threads for their lifetime.
+std::int64_t process_context_switches(int pid) {
+  if (pid <= 0) return 0;
+  std::int64_t total = 0;
+  std::error_code ec;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        total += std::stoll(line.substr(line.find(':') + 1));
+      }
+    }
+  }
+  return total;
+}
+
+// CPU (and context switches) of the three processes at one moment.
 struct CpuMark {
   double client = 0, jobsim = 0, jobgw = 0;
+  std::int64_t jobsim_switches = 0, jobgw_switches = 0;
 };
 
 CpuMark cpu_mark(const UnaryOptions& o) {
-  return {own_cpu_ms(), process_cpu_ms(o.jobsim_pid), process_cpu_ms(o.jobgw_pid)};
+  return {own_cpu_ms(), process_cpu_ms(o.jobsim_pid), process_cpu_ms(o.jobgw_pid),
+          process_context_switches(o.jobsim_pid), process_context_switches(o.jobgw_pid)};
 }
 
 void add_cpu(Totals& t, const CpuMark& from, const CpuMark& to) {
   t.client_cpu_ms += to.client - from.client;
   t.jobsim_cpu_ms += to.jobsim - from.jobsim;
   t.jobgw_cpu_ms += to.jobgw - from.jobgw;
+  t.jobsim_switches += to.jobsim_switches - from.jobsim_switches;
+  t.jobgw_switches += to.jobgw_switches - from.jobgw_switches;
 }
 
 // A caller: sends one request, answers true when it succeeded.
@@ -125,6 +154,7 @@ nlohmann::json to_json(const UnaryOptions& o, const std::string& target, Totals 
       {"errors", t.errors},
       {"measured_s", t.measured_s},
       {"rps", t.measured_s > 0 ? static_cast<double>(t.ok) / t.measured_s : 0.0},
+      {"calls", t.calls},
       {"p50_ms", p.p50},
       {"p95_ms", p.p95},
       {"p99_ms", p.p99},
@@ -141,7 +171,18 @@ nlohmann::json to_json(const UnaryOptions& o, const std::string& target, Totals 
   out["client_cpu_us_per_call"] = per_call_us(t.client_cpu_ms);
   if (o.jobsim_pid > 0) out["jobsim_cpu_us_per_call"] = per_call_us(t.jobsim_cpu_ms);
   if (o.jobgw_pid > 0) out["jobgw_cpu_us_per_call"] = per_call_us(t.jobgw_cpu_ms);
+  auto per_call = [&](std::int64_t n) {
+    return t.calls > 0 ? static_cast<double>(n) / static_cast<double>(t.calls) : 0.0;
+  };
+  if (o.jobsim_pid > 0) out["jobsim_switches_per_call"] = per_call(t.jobsim_switches);
+  if (o.jobgw_pid > 0) out["jobgw_switches_per_call"] = per_call(t.jobgw_switches);
   return out;
+}
+
+// jobgw's throughput over the direct calls' (the same op and concurrency), on jobgw's row.
+void add_ratio(const nlohmann::json& direct, nlohmann::json& jobgw) {
+  const double direct_rps = direct.value("rps", 0.0);
+  jobgw["rps_ratio_to_direct"] = direct_rps > 0 ? jobgw.value("rps", 0.0) / direct_rps : 0.0;
 }
 
 // jobsim's API request counters: every endpoint, and the one endpoint the op calls.
@@ -266,8 +307,10 @@ nlohmann::json run_unary(const UnaryOptions& o) {
     gateway.job_requests += r2.all - r1.all;
     gateway.endpoint_calls += r2.endpoint - r1.endpoint;
   }
-  return nlohmann::json::array(
-      {to_json(o, "direct", std::move(direct)), to_json(o, "jobgw", std::move(gateway))});
+  nlohmann::json direct_row = to_json(o, "direct", std::move(direct));
+  nlohmann::json jobgw_row = to_json(o, "jobgw", std::move(gateway));
+  add_ratio(direct_row, jobgw_row);
+  return nlohmann::json::array({std::move(direct_row), std::move(jobgw_row)});
 }
 
 namespace {
