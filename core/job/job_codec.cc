@@ -344,7 +344,14 @@ Result<ApiMode> parse_api_mode(std::string_view text) {
 
 std::string_view api_mode_name(ApiMode mode) { return mode == ApiMode::kEsb ? "esb" : "apigw"; }
 
-JobCodec::JobCodec(JobApiSettings settings) : settings_(std::move(settings)) {}
+JobCodec::JobCodec(JobApiSettings settings)
+    : settings_(std::move(settings)),
+      apigw_auth_prefix_(
+          "{\"bk_app_code\":" +
+          json(settings_.app_code).dump(-1, ' ', false, json::error_handler_t::replace) +
+          ",\"bk_app_secret\":" +
+          json(settings_.app_secret).dump(-1, ' ', false, json::error_handler_t::replace) +
+          ",\"bk_username\":") {}
 
 std::string JobCodec::path(const char* name) const {
   if (settings_.mode == ApiMode::kApigw) {
@@ -359,16 +366,24 @@ std::string JobCodec::operator_of(const std::string& requested) const {
 
 namespace {
 
-EncodedCall make_post(const JobApiSettings& s, std::string label, std::string target, json body,
-                      const std::string& username) {
+// The apigw credentials header, {"bk_app_code":..,"bk_app_secret":..,"bk_username":..}: the
+// app's part escaped once (JobCodec's constructor), only the operator per call.
+std::string apigw_authorization(const std::string& auth_prefix, const std::string& username) {
+  std::string out = auth_prefix;
+  // Invalid UTF-8 is replaced rather than thrown on.
+  out += json(username).dump(-1, ' ', false, json::error_handler_t::replace);
+  out += '}';
+  return out;
+}
+
+EncodedCall make_post(const JobApiSettings& s, const std::string& auth_prefix, std::string label,
+                      std::string target, json body, const std::string& username) {
   EncodedCall call;
   call.label = std::move(label);
   call.method = "POST";
   call.target = std::move(target);
   if (s.mode == ApiMode::kApigw) {
-    json auth = {
-        {"bk_app_code", s.app_code}, {"bk_app_secret", s.app_secret}, {"bk_username", username}};
-    call.headers.emplace_back("X-Bkapi-Authorization", auth.dump());
+    call.headers.emplace_back("X-Bkapi-Authorization", apigw_authorization(auth_prefix, username));
   } else {
     body["bk_app_code"] = s.app_code;
     body["bk_app_secret"] = s.app_secret;
@@ -378,15 +393,13 @@ EncodedCall make_post(const JobApiSettings& s, std::string label, std::string ta
   return call;
 }
 
-EncodedCall make_get(const JobApiSettings& s, std::string label, std::string path, Query query,
-                     const std::string& username) {
+EncodedCall make_get(const JobApiSettings& s, const std::string& auth_prefix, std::string label,
+                     std::string path, Query query, const std::string& username) {
   EncodedCall call;
   call.label = std::move(label);
   call.method = "GET";
   if (s.mode == ApiMode::kApigw) {
-    json auth = {
-        {"bk_app_code", s.app_code}, {"bk_app_secret", s.app_secret}, {"bk_username", username}};
-    call.headers.emplace_back("X-Bkapi-Authorization", auth.dump());
+    call.headers.emplace_back("X-Bkapi-Authorization", apigw_authorization(auth_prefix, username));
   } else {
     query.emplace_back("bk_app_code", s.app_code);
     query.emplace_back("bk_app_secret", s.app_secret);
@@ -427,8 +440,8 @@ Result<EncodedCall> JobCodec::execute_script(const ExecuteScriptRequest& r) cons
   if (!targets) return targets.error();
   body["target_server"] = std::move(targets.value());
   if (!r.callback_url.empty()) body["callback_url"] = r.callback_url;
-  return make_post(settings_, "fast_execute_script", path("fast_execute_script"), std::move(body),
-                   operator_of(r.operator_name));
+  return make_post(settings_, apigw_auth_prefix_, "fast_execute_script",
+                   path("fast_execute_script"), std::move(body), operator_of(r.operator_name));
 }
 
 Result<EncodedCall> JobCodec::transfer_file(const TransferFileRequest& r) const {
@@ -463,8 +476,8 @@ Result<EncodedCall> JobCodec::transfer_file(const TransferFileRequest& r) const 
   if (r.transfer_mode != kTransferModeDefault) body["transfer_mode"] = r.transfer_mode;
   if (!r.task_name.empty()) body["task_name"] = r.task_name;
   if (!r.callback_url.empty()) body["callback_url"] = r.callback_url;
-  return make_post(settings_, "fast_transfer_file", path("fast_transfer_file"), std::move(body),
-                   operator_of(r.operator_name));
+  return make_post(settings_, apigw_auth_prefix_, "fast_transfer_file", path("fast_transfer_file"),
+                   std::move(body), operator_of(r.operator_name));
 }
 
 EncodedCall JobCodec::get_job_instance_status(const JobStatusRequest& r) const {
@@ -472,12 +485,12 @@ EncodedCall JobCodec::get_job_instance_status(const JobStatusRequest& r) const {
   put_scope(q, r.scope);
   q.emplace_back("job_instance_id", std::to_string(r.job_instance_id));
   q.emplace_back("return_ip_result", r.return_ip_result ? "true" : "false");
-  return make_get(settings_, "get_job_instance_status", path("get_job_instance_status"),
-                  std::move(q), operator_of(r.operator_name));
+  return make_get(settings_, apigw_auth_prefix_, "get_job_instance_status",
+                  path("get_job_instance_status"), std::move(q), operator_of(r.operator_name));
 }
 
 EncodedCall JobCodec::probe() const {
-  return make_get(settings_, "probe", path("get_job_instance_status"), Query{},
+  return make_get(settings_, apigw_auth_prefix_, "probe", path("get_job_instance_status"), Query{},
                   settings_.default_operator);
 }
 
@@ -498,7 +511,7 @@ Result<EncodedCall> JobCodec::batch_get_job_instance_ip_log(const IpLogsRequest&
   Result<json> hosts = encode_hosts(r.host_ids, r.hosts, "hosts");
   if (!hosts) return hosts.error();
   for (auto& [k, v] : hosts->items()) body[k] = v;
-  return make_post(settings_, "batch_get_job_instance_ip_log",
+  return make_post(settings_, apigw_auth_prefix_, "batch_get_job_instance_ip_log",
                    path("batch_get_job_instance_ip_log"), std::move(body),
                    operator_of(r.operator_name));
 }
@@ -526,8 +539,8 @@ Result<EncodedCall> JobCodec::get_job_instance_ip_log(const IpLogsRequest& r) co
     q.emplace_back("bk_cloud_id", std::to_string(h.cloud_id));
     q.emplace_back("ip", h.ip);
   }
-  return make_get(settings_, "get_job_instance_ip_log", path("get_job_instance_ip_log"),
-                  std::move(q), operator_of(r.operator_name));
+  return make_get(settings_, apigw_auth_prefix_, "get_job_instance_ip_log",
+                  path("get_job_instance_ip_log"), std::move(q), operator_of(r.operator_name));
 }
 
 EncodedCall JobCodec::operate_job_instance(const OperateJobRequest& r) const {
@@ -535,8 +548,8 @@ EncodedCall JobCodec::operate_job_instance(const OperateJobRequest& r) const {
   put_scope(body, r.scope);
   body["job_instance_id"] = r.job_instance_id;
   body["operation_code"] = r.operation_code;
-  return make_post(settings_, "operate_job_instance", path("operate_job_instance"), std::move(body),
-                   operator_of(r.operator_name));
+  return make_post(settings_, apigw_auth_prefix_, "operate_job_instance",
+                   path("operate_job_instance"), std::move(body), operator_of(r.operator_name));
 }
 
 Result<JobRef> JobCodec::decode_job_ref(int http_status, std::string_view body) {

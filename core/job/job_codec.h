@@ -78,6 +78,9 @@ class JobCodec {
   std::string path(const char* name) const;
 
   JobApiSettings settings_;
+  // The apigw credentials header up to the operator's name, built once: a JSON object per call
+  // cost every JOB call a map, its nodes and a serializer run.
+  std::string apigw_auth_prefix_;
 };
 
 }  // namespace jobgw::core

@@ -243,6 +243,30 @@ TEST(JobCodecEncode, TransferSourceErrorsNameTheSource) {
   EXPECT_NE(call.error().message.find("sources[0].servers.hosts[0]"), std::string::npos);
 }
 
+// The header is built from a prefix escaped once and the operator per call: both parts must stay
+// JSON whatever the values hold, and a name that is not UTF-8 must not throw.
+TEST(JobCodecEncode, ApigwHeaderEscapesAppAndOperator) {
+  JobApiSettings s = settings(ApiMode::kApigw);
+  s.app_code = "code\"with\\quote";
+  s.app_secret = "sec\nret\u00e9";
+  JobCodec codec(s);
+  JobStatusRequest r;
+  r.scope = {"biz", "1"};
+  r.job_instance_id = 7;
+  r.operator_name = "o\"p\x01";
+  EncodedCall call = codec.get_job_instance_status(r);
+  EXPECT_EQ(json::parse(header(call, "X-Bkapi-Authorization")),
+            (json{{"bk_app_code", s.app_code},
+                  {"bk_app_secret", s.app_secret},
+                  {"bk_username", r.operator_name}}));
+
+  r.operator_name = "bad\xff";
+  call = codec.get_job_instance_status(r);
+  json auth = json::parse(header(call, "X-Bkapi-Authorization"));
+  EXPECT_EQ(auth["bk_app_secret"], s.app_secret);
+  EXPECT_NE(auth["bk_username"].get<std::string>().find("bad"), std::string::npos);
+}
+
 TEST(JobCodecEncode, JobStatusQueryBothModes) {
   JobStatusRequest r;
   r.scope = {"biz", "1"};
