@@ -93,6 +93,8 @@ nlohmann::json run_streams(const StreamsOptions& o) {
                                                    static_cast<double>(std::max(1, opened))},
                         {"idle_window_s", o.idle_seconds},
                         {"idle_valid", idle_before_end},
+                        {"idle_cpu_ms", idle_cpu_ms},
+                        {"idle_reads", idle_reads},
                         {"idle_cpu_percent", idle_cpu_ms / (o.idle_seconds * 1000.0) * 100.0},
                         {"idle_reads_per_s", idle_reads / o.idle_seconds},
                         {"idle_cpu_ms_per_read", idle_reads > 0 ? idle_cpu_ms / idle_reads : 0.0},

@@ -7,8 +7,9 @@ namespace jobgw::bench {
 
 // Scenario 5, stream scale: `streams` WatchStatus streams over `channels` connections on one
 // jobgw, spread over `jobs` jobs of a fixed duration (jobsim synthetic). Reports jobgw's RSS per
-// stream, its CPU while the streams sit idle between polls, and the fan-out time of FINISHED
-// (receive time minus the event's observed_at_ms, jobgw's clock = this machine's).
+// stream, its CPU while the streams sit idle between polls (in all and per JOB status read, the
+// one thing jobgw should spend on then), and the fan-out time of FINISHED (receive time minus the
+// event's observed_at_ms, jobgw's clock = this machine's).
 struct StreamsOptions {
   int jobsim_port = 0;
   std::string grpc_address;
