@@ -97,23 +97,34 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
     }
   }
 
-  void acquire(std::function<void()> fn, ReadRank rank) {
-    if (config_.rate <= 0) return fn();
+  Ticket acquire(std::function<void()> fn, ReadRank rank) {
+    if (config_.rate <= 0) {
+      fn();
+      return 0;
+    }
     std::size_t want = 0;
-    bool local = false;
+    Ticket ticket = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       // While Redis is away only one waiter at a time finds out whether it is back; the rest
       // must not wait on a Redis that may take command_timeout to fail again.
-      if (!shared_ && (in_flight_ || scheduler_.now() < retry_at_)) {
-        local = true;
-      } else {
-        queue_.push(std::move(fn), rank, scheduler_.now());
+      if (shared_ || (!in_flight_ && scheduler_.now() >= retry_at_)) {
+        ticket = queue_.push(std::move(fn), rank, scheduler_.now());
         want = begin_ask_locked();
       }
     }
-    if (local) return fallback_->acquire(std::move(fn), rank);
+    if (ticket == 0) return fallback_->acquire(std::move(fn), rank);
     if (want > 0) ask(want);
+    return ticket;
+  }
+
+  // Tickets are unique across queues: whichever holds it moves it.
+  void rerank(Ticket ticket, ReadRank rank) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.rerank(ticket, rank)) return;
+    }
+    fallback_->rerank(ticket, rank);
   }
 
   bool shared() const { return shared_.load(); }
@@ -160,8 +171,9 @@ class RedisReadBudget::Impl : public std::enable_shared_from_this<RedisReadBudge
       } else {
         came_back = !shared_.exchange(true);
         // The queue only grows while a call is in flight, so every token taken finds a waiter.
+        const auto now = scheduler_.now();
         for (std::int64_t i = 0; i < grant->taken && !queue_.empty(); ++i) {
-          ready.push_back(queue_.pop());
+          ready.push_back(queue_.pop(now));
         }
         if (!queue_.empty()) {
           if (grant->wait_us == 0) {
@@ -251,9 +263,11 @@ RedisReadBudget::RedisReadBudget(RedisClient& redis, Scheduler& scheduler,
 
 RedisReadBudget::~RedisReadBudget() { impl_->stop(); }
 
-void RedisReadBudget::acquire(std::function<void()> fn, ReadRank rank) {
-  impl_->acquire(std::move(fn), rank);
+ReadBudget::Ticket RedisReadBudget::acquire(std::function<void()> fn, ReadRank rank) {
+  return impl_->acquire(std::move(fn), rank);
 }
+
+void RedisReadBudget::rerank(Ticket ticket, ReadRank rank) { impl_->rerank(ticket, rank); }
 
 bool RedisReadBudget::shared() const { return impl_->shared(); }
 

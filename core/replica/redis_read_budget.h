@@ -49,7 +49,8 @@ class RedisReadBudget final : public ReadBudget {
   RedisReadBudget(const RedisReadBudget&) = delete;
   RedisReadBudget& operator=(const RedisReadBudget&) = delete;
 
-  void acquire(std::function<void()> fn, ReadRank rank = {}) override;
+  Ticket acquire(std::function<void()> fn, ReadRank rank = {}) override;
+  void rerank(Ticket ticket, ReadRank rank) override;
 
   // Whether the last attempt to take tokens used Redis (true until one fails); false while the
   // local fallback serves the waiters.

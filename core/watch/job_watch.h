@@ -15,6 +15,7 @@
 #include "core/base/scheduler.h"
 #include "core/base/targets.h"
 #include "core/job/job_snapshot.h"
+#include "core/watch/read_budget.h"
 #include "core/watch/subscriber_queue.h"
 #include "core/watch/watch_event.h"
 
@@ -66,6 +67,10 @@ struct JobWatch {
   bool slow = false;
   // When the pending poll timer fires: the read's due time under a spent budget.
   Clock::time_point due{};
+  // The read waiting for a budget token (0: none or already served) and its rank, so a
+  // subscriber arriving meanwhile can move an unwatched job's read up.
+  std::uint64_t queued = 0;
+  ReadRank queued_rank;
   bool registered = false;
   // A submit through jobgw just returned this id while the watch held an earlier read: until
   // the next read shows whether that read was of the same job, nothing is served from it.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 
 #include "core/base/scheduler.h"
@@ -21,19 +22,23 @@ struct ReadRank {
     kSignal
   };
   Kind kind = Kind::kScheduled;
-  // Someone subscribes to the job. A scheduled read of a job nobody watches waits behind watched
-  // jobs that became due up to ReadOrder::unwatched_lag later, so it is read late but never
-  // starves.
+  // Someone subscribes to the job. While watched jobs' reads wait, a job nobody watches is read
+  // only once its read has waited ReadOrder::unwatched_lag, and then with at most
+  // ReadOrder::unwatched_share of the tokens: late, but never starved. A subscriber arriving
+  // meanwhile moves it up (ReadBudget::rerank). Signals count as watched.
   bool watched = true;
   // When the job's schedule wanted the read; the default means "now" (when acquire is called).
   Scheduler::Clock::time_point due{};
 };
 
-// The order a spent budget serves waiting reads in: earliest key first, where the key is the
-// read's due time, moved earlier for first reads and signals and later for unwatched jobs.
+// The order a spent budget serves waiting reads in (read_queue.h): watched reads by key, the
+// read's due time moved earlier for first reads and signals; unwatched ones by the same key, each
+// after it waited unwatched_lag, taking at most unwatched_share of the tokens while watched reads
+// wait.
 struct ReadOrder {
   std::chrono::milliseconds first_read_lead{2000};
   std::chrono::milliseconds unwatched_lag{30000};
+  double unwatched_share = 0.25;
 };
 
 // What every JOB status read waits for: a token of the read budget (watch.reads_per_second).
@@ -41,9 +46,14 @@ struct ReadOrder {
 class ReadBudget {
  public:
   virtual ~ReadBudget() = default;
+  // Names a waiting read, unique in the process; 0: none (fn already ran).
+  using Ticket = std::uint64_t;
   // Runs fn once a read may be made: inline when one may be made now and nobody waits, later
   // otherwise, in ReadOrder (ties in arrival order).
-  virtual void acquire(std::function<void()> fn, ReadRank rank = {}) = 0;
+  virtual Ticket acquire(std::function<void()> fn, ReadRank rank = {}) = 0;
+  // The read `ticket` still waits: it waits with `rank` from now on. A ticket already served is
+  // ignored.
+  virtual void rerank(Ticket ticket, ReadRank rank) = 0;
 };
 
 }  // namespace jobgw::core

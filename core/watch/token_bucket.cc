@@ -28,23 +28,28 @@ void TokenBucket::refill_locked() {
   }
 }
 
-void TokenBucket::acquire(std::function<void()> fn, ReadRank rank) {
+ReadBudget::Ticket TokenBucket::acquire(std::function<void()> fn, ReadRank rank) {
   if (rate_ <= 0) {
     fn();
-    return;
+    return 0;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     refill_locked();
-    if (queue_.empty() && tokens_ >= 1.0) {
-      tokens_ -= 1.0;
-    } else {
-      queue_.push(std::move(fn), rank, scheduler_.now());
+    if (!(queue_.empty() && tokens_ >= 1.0)) {
+      const Ticket ticket = queue_.push(std::move(fn), rank, scheduler_.now());
       arm_locked();
-      return;
+      return ticket;
     }
+    tokens_ -= 1.0;
   }
   fn();
+  return 0;
+}
+
+void TokenBucket::rerank(Ticket ticket, ReadRank rank) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.rerank(ticket, rank);
 }
 
 void TokenBucket::arm_locked() {
@@ -67,7 +72,7 @@ void TokenBucket::drain() {
     refill_locked();
     while (!queue_.empty() && tokens_ >= 1.0) {
       tokens_ -= 1.0;
-      ready.push_back(queue_.pop().fn);
+      ready.push_back(queue_.pop(scheduler_.now()).fn);
     }
     arm_locked();
   }

@@ -19,7 +19,8 @@ class TokenBucket : public ReadBudget, public std::enable_shared_from_this<Token
                                              ReadOrder order = {});
 
   // Runs fn once a token is available: inline when one is available now, later otherwise.
-  void acquire(std::function<void()> fn, ReadRank rank = {}) override;
+  Ticket acquire(std::function<void()> fn, ReadRank rank = {}) override;
+  void rerank(Ticket ticket, ReadRank rank) override;
   std::size_t waiting() const;
 
  private:

@@ -246,6 +246,8 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
                                                         WatchDetail detail) {
   bool created = false;
   bool restore_detail = false;
+  ReadBudget::Ticket promote = 0;
+  ReadRank promote_rank;
   std::shared_ptr<JobWatch> w;
   std::shared_ptr<SubscriberQueue> sub;
   for (;;) {
@@ -270,6 +272,12 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
     // A job read on the slow schedule has no host detail to give: read it now, and the
     // detailed schedule follows from that read.
     restore_detail = detail == WatchDetail::kHosts && w->slow && !w->finished;
+    // A read waiting as an unwatched job's moves up: someone waits for it now.
+    if (w->queued != 0 && !w->queued_rank.watched) {
+      w->queued_rank.watched = true;
+      promote = w->queued;
+      promote_rank = w->queued_rank;
+    }
     if (w->snapshot != nullptr) {
       attach_locked(*w, sub, after_seq);
     } else if (w->fed) {
@@ -291,6 +299,7 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
   } else if (restore_detail) {
     read_now(w);
   }
+  if (promote != 0) budget_->rerank(promote, promote_rank);
   return sub;
 }
 
@@ -461,7 +470,7 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
   }
   std::weak_ptr<Impl> weak = weak_from_this();
   auto asked = scheduler_.now();
-  budget_->acquire(
+  const ReadBudget::Ticket ticket = budget_->acquire(
       [weak, w, asked] {
         auto self = weak.lock();
         if (!self) return;
@@ -469,6 +478,7 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
             std::chrono::duration_cast<milliseconds>(self->scheduler_.now() - asked));
         {
           std::lock_guard<std::mutex> lock(w->mu);
+          w->queued = 0;
           if (w->stopped) {
             w->reading = false;
             return;
@@ -479,6 +489,12 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
         });
       },
       rank);
+  if (ticket != 0) {
+    // Served already when the token came on another thread: rerank then finds nothing.
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->queued = ticket;
+    w->queued_rank = rank;
+  }
 }
 
 void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result) {
@@ -658,8 +674,14 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
 std::vector<DeliveryTarget> WatchHub::Impl::targets_locked(const JobWatch& w) {
   std::vector<DeliveryTarget> out;
   out.reserve(w.subscribers.size());
+  // Sorted once per delivery, so thousands of progress-only subscribers of one job cost
+  // n log n, not n squared.
+  std::vector<const SubscriberQueue*> progress(w.progress_only);
+  std::sort(progress.begin(), progress.end());
   for (const auto& sub : w.subscribers) {
-    out.push_back(DeliveryTarget{sub, !w.progress_only_has(sub.get())});
+    const bool hosts =
+        progress.empty() || !std::binary_search(progress.begin(), progress.end(), sub.get());
+    out.push_back(DeliveryTarget{sub, hosts});
   }
   return out;
 }

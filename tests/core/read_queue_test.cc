@@ -24,7 +24,7 @@ ReadRank rank(ReadRank::Kind kind, int due_offset_ms, bool watched = true) {
 }
 
 std::vector<std::string> drain(ReadQueue& q, std::vector<std::string>& order) {
-  while (!q.empty()) q.pop().fn();
+  while (!q.empty()) q.pop(kNow).fn();
   return order;
 }
 
@@ -52,19 +52,39 @@ TEST(ReadQueueTest, SignalsGoFirstAndFirstReadsOvertakeOnlyWithinTheirLead) {
             (std::vector<std::string>{"callback", "overdue 3 s", "first read", "overdue 1 s"}));
 }
 
-TEST(ReadQueueTest, AnUnwatchedJobWaitsBehindWatchedOnesOnlyUpToItsLag) {
+TEST(ReadQueueTest, AnUnwatchedJobWaitsItsLagThenTakesItsShareOfTheTokens) {
   ReadOrder o;
   o.unwatched_lag = milliseconds(30000);
+  o.unwatched_share = 0.25;
   ReadQueue q(o);
   std::vector<std::string> order;
   auto note = [&order](const char* s) { return [&order, s] { order.push_back(s); }; };
-  q.push(note("unwatched, overdue 40 s"), rank(ReadRank::Kind::kScheduled, -40000, false), kNow);
-  q.push(note("unwatched, overdue 20 s"), rank(ReadRank::Kind::kScheduled, -20000, false), kNow);
-  q.push(note("watched, due now"), rank(ReadRank::Kind::kScheduled, 0), kNow);
+  q.push(note("unwatched, waited 40 s"), rank(ReadRank::Kind::kScheduled, -40000, false), kNow);
+  q.push(note("unwatched, waited 20 s"), rank(ReadRank::Kind::kScheduled, -20000, false), kNow);
   q.push(note("unwatched first read"), rank(ReadRank::Kind::kFirst, 0, false), kNow);
+  for (const char* w : {"w1", "w2", "w3", "w4", "w5"}) {
+    q.push(note(w), rank(ReadRank::Kind::kScheduled, 0), kNow);
+  }
+  q.push(note("callback of an unwatched job"), rank(ReadRank::Kind::kSignal, 0, false), kNow);
   EXPECT_EQ(drain(q, order),
-            (std::vector<std::string>{"unwatched, overdue 40 s", "unwatched first read",
-                                      "watched, due now", "unwatched, overdue 20 s"}));
+            (std::vector<std::string>{"callback of an unwatched job", "w1", "w2",
+                                      "unwatched, waited 40 s", "w3", "w4", "w5",
+                                      "unwatched, waited 20 s", "unwatched first read"}))
+      << "one token in four for a starving unwatched read; the rest once no watched one waits";
+}
+
+TEST(ReadQueueTest, ARerankedReadMovesAndAServedTicketIsIgnored) {
+  ReadQueue q;
+  std::vector<std::string> order;
+  auto note = [&order](const char* s) { return [&order, s] { order.push_back(s); }; };
+  q.push(note("watched"), rank(ReadRank::Kind::kScheduled, 0), kNow);
+  const auto ticket = q.push(note("now watched"), rank(ReadRank::Kind::kFirst, 0, false), kNow);
+  ReadRank watched = rank(ReadRank::Kind::kFirst, 0);
+  watched.due = {};  // keeps the read's own due time
+  EXPECT_TRUE(q.rerank(ticket, watched));
+  EXPECT_EQ(drain(q, order), (std::vector<std::string>{"now watched", "watched"}));
+  EXPECT_FALSE(q.rerank(ticket, watched));
+  EXPECT_TRUE(q.empty());
 }
 
 TEST(ReadQueueTest, ADefaultDueIsTheTimeOfThePushAndTiesKeepArrivalOrder) {

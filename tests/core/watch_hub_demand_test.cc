@@ -199,8 +199,8 @@ TEST(WatchHubDemandTest, ACallbackAfterTheEndWasReadIsNotMissed) {
 }
 
 // Under a spent budget: R reads a second for N watched jobs and M unwatched ones, nothing
-// changing. Every watched job is read within ceiling + (N + M) / R of its last read, an unwatched
-// one within ceiling + unwatched_lag + (N + M) / R, and watched jobs get the larger share.
+// changing. Every job is read within its interval plus the wait read_queue.h bounds, and watched
+// jobs get the larger share.
 TEST(WatchHubDemandTest, UnderASpentBudgetWatchedJobsComeFirstAndNoJobStarves) {
   WatchHubConfig c = demand_config();
   c.reads_per_second = 10;
@@ -223,11 +223,13 @@ TEST(WatchHubDemandTest, UnderASpentBudgetWatchedJobsComeFirstAndNoJobStarves) {
   }
   for (int s = 0; s < 120; ++s) f.scheduler.advance(milliseconds(1000));
 
+  // read_queue.h: watched by d + N / ((1 - share) R), unwatched by d + lag + M / (share R).
+  const double share = c.read_order.unwatched_share;
   const auto bound = [&](bool watched) {
-    const double backlog_s = static_cast<double>(kWatched + kUnwatched) / c.reads_per_second;
-    return milliseconds(static_cast<std::int64_t>(
-        c.poll_ceiling.count() + (watched ? 0 : c.read_order.unwatched_lag.count()) +
-        backlog_s * 1000 + 100));
+    const double wait_s = watched ? kWatched / ((1 - share) * c.reads_per_second)
+                                  : c.read_order.unwatched_lag.count() / 1000.0 +
+                                        kUnwatched / (share * c.reads_per_second);
+    return milliseconds(static_cast<std::int64_t>(c.poll_ceiling.count() + wait_s * 1000 + 100));
   };
   std::size_t watched_reads = 0;
   std::size_t unwatched_reads = 0;
@@ -247,6 +249,32 @@ TEST(WatchHubDemandTest, UnderASpentBudgetWatchedJobsComeFirstAndNoJobStarves) {
   }
   EXPECT_GT(static_cast<double>(watched_reads) / kWatched,
             1.5 * static_cast<double>(unwatched_reads) / kUnwatched);
+}
+
+// A job jobgw submitted waits behind watched jobs for its first read; the moment someone watches
+// it, its read moves up.
+TEST(WatchHubDemandTest, ASubscriberMovesAnUnwatchedJobsWaitingReadUp) {
+  WatchHubConfig c = demand_config();
+  c.reads_per_second = 1;
+  c.read_burst = 1;
+  Fixture f(c);
+  std::vector<std::unique_ptr<Collector>> watched;
+  for (std::int64_t job = 1; job <= 10; ++job) {
+    f.source.set(job, job_state(2, {7}));
+    watched.push_back(std::make_unique<Collector>(f.hub.subscribe(kScope, job)));
+  }
+  f.scheduler.advance(milliseconds(12000));  // every watched job read once, all due again
+  for (std::int64_t job : {100, 200}) {
+    f.source.set(job, job_state(2, {7}));
+    f.hub.watch(kScope, job);  // submitted, nobody watching yet
+  }
+  f.scheduler.advance(milliseconds(5000));
+  ASSERT_EQ(f.source.reads(100) + f.source.reads(200), 0u) << "behind the watched jobs";
+  Collector c100(f.hub.subscribe(kScope, 100));
+  f.scheduler.advance(milliseconds(6000));
+  EXPECT_EQ(f.source.reads(100), 1u) << "read in its place among the watched jobs";
+  EXPECT_EQ(c100.events().size(), 1u);
+  EXPECT_EQ(f.source.reads(200), 0u) << "still nobody watches it";
 }
 
 }  // namespace
