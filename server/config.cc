@@ -465,9 +465,13 @@ const std::vector<Key>& keys() {
                        "under a spent budget, a first read overtakes reads overdue less than this",
                        FIELD(watch.read_order.first_read_lead), 0, kHour));
     k.push_back(ms_key("watch.unwatched_lag_ms",
-                       "under a spent budget, a job nobody watches waits behind watched jobs "
-                       "due up to this much later",
+                       "under a spent budget, a job nobody watches waits this long before it "
+                       "may take tokens from watched jobs",
                        FIELD(watch.read_order.unwatched_lag), 0, kDay));
+    k.push_back(double_key("watch.unwatched_share",
+                           "under a spent budget, the most of the tokens unwatched jobs take "
+                           "while watched jobs wait",
+                           FIELD(watch.read_order.unwatched_share), 0.01, 1.0));
     k.push_back(ms_key("watch.give_up_after_ms", "end a job's streams after no good read this long",
                        FIELD(watch.give_up_after), 1000, 30 * kDay));
     k.push_back(ms_key("watch.lost_grace_ms",
