@@ -54,12 +54,6 @@ struct Fixture {
   WatchHub hub;
 };
 
-std::vector<WatchEventKind> kinds(const Collector& c) {
-  std::vector<WatchEventKind> out;
-  for (const auto& e : c.events()) out.push_back(e.kind);
-  return out;
-}
-
 TEST(WatchHubDemandTest, AProgressSubscriberHearsStepsAndTheEndButNoHostChanges) {
   Fixture f;
   f.source.set(100, job_state(2, {7, 7}, false, 2));
@@ -72,11 +66,11 @@ TEST(WatchHubDemandTest, AProgressSubscriberHearsStepsAndTheEndButNoHostChanges)
   f.scheduler.advance(milliseconds(300));
   ASSERT_TRUE(progress.ended());
   ASSERT_TRUE(hosts.ended());
-  EXPECT_EQ(kinds(hosts),
+  EXPECT_EQ(testing::event_kinds(hosts),
             (std::vector<WatchEventKind>{WatchEventKind::kSnapshot, WatchEventKind::kHostChanged,
                                          WatchEventKind::kHostChanged, WatchEventKind::kStepChanged,
                                          WatchEventKind::kJobChanged, WatchEventKind::kFinished}));
-  EXPECT_EQ(kinds(progress),
+  EXPECT_EQ(testing::event_kinds(progress),
             (std::vector<WatchEventKind>{WatchEventKind::kSnapshot, WatchEventKind::kStepChanged,
                                          WatchEventKind::kJobChanged, WatchEventKind::kFinished}));
   EXPECT_EQ(progress.events().back().snapshot->steps[0].hosts[1].status, 9)
@@ -94,7 +88,8 @@ TEST(WatchHubDemandTest, AResumedProgressSubscriberIsNotReplayedHostChanges) {
   f.source.set(100, job_state(2, {9, 7}, false, 3));
   f.scheduler.advance(milliseconds(300));
   Collector resumed(f.hub.subscribe(kScope, 100, after, WatchDetail::kProgress));
-  EXPECT_EQ(kinds(resumed), std::vector<WatchEventKind>{WatchEventKind::kStepChanged});
+  EXPECT_EQ(testing::event_kinds(resumed),
+            std::vector<WatchEventKind>{WatchEventKind::kStepChanged});
   EXPECT_EQ(resumed.events()[0].seq, after + 2) << "seqs keep their numbers; host ones are skipped";
 }
 

@@ -61,18 +61,12 @@ Error refused() {
   return e;
 }
 
-std::vector<WatchEventKind> kinds(const Collector& c) {
-  std::vector<WatchEventKind> out;
-  for (const auto& e : c.events()) out.push_back(e.kind);
-  return out;
-}
-
 TEST(WatchHubReachabilityTest, StreamsHearTheOutageAndTheRecoveryAsNotices) {
   Fixture f;
   f.source.set(kJob, job_state(2, {7, 7}));
   Collector c(f.hub.subscribe(kScope, kJob));
   f.scheduler.run_due();
-  ASSERT_EQ(kinds(c), std::vector<WatchEventKind>{WatchEventKind::kSnapshot});
+  ASSERT_EQ(testing::event_kinds(c), std::vector<WatchEventKind>{WatchEventKind::kSnapshot});
   const std::uint64_t seq = c.events().back().seq;
 
   f.source.fail(kJob, refused());
@@ -109,14 +103,14 @@ TEST(WatchHubReachabilityTest, AStreamOpenedDuringTheOutageIsToldAtOnce) {
   f.hub.set_job_reachability(down(1000));
   Collector c(f.hub.subscribe(kScope, kJob));
   f.scheduler.run_due();
-  ASSERT_EQ(kinds(c), std::vector<WatchEventKind>{WatchEventKind::kJobUnreachable})
+  ASSERT_EQ(testing::event_kinds(c), std::vector<WatchEventKind>{WatchEventKind::kJobUnreachable})
       << "no SNAPSHOT can be read yet, but the caller learns why";
   f.source.set(kJob, job_state(2, {7}));
   f.hub.set_job_reachability(up(2000));
   f.scheduler.run_due();
-  EXPECT_EQ(kinds(c), (std::vector<WatchEventKind>{WatchEventKind::kJobUnreachable,
-                                                   WatchEventKind::kJobReachable,
-                                                   WatchEventKind::kSnapshot}));
+  EXPECT_EQ(testing::event_kinds(c), (std::vector<WatchEventKind>{WatchEventKind::kJobUnreachable,
+                                                                  WatchEventKind::kJobReachable,
+                                                                  WatchEventKind::kSnapshot}));
 }
 
 TEST(WatchHubReachabilityTest, NoticesAreNotReplayedOnResume) {

@@ -115,6 +115,13 @@ class Collector {
   std::shared_ptr<State> state_;
 };
 
+// The kinds of the events a collector got, in order.
+inline std::vector<WatchEventKind> event_kinds(const Collector& c) {
+  std::vector<WatchEventKind> out;
+  for (const auto& e : c.events()) out.push_back(e.kind);
+  return out;
+}
+
 inline JobSnapshot job_state(int job_status, std::vector<int> host_statuses, bool finished = false,
                              int step_status = -1) {
   JobSnapshot s;

@@ -11,11 +11,9 @@ namespace jobgw::testing {
 namespace {
 
 v1::JobRef submit(GatewayStack& stack, const v1::ExecuteScriptRequest& request) {
-  grpc::ClientContext context;
-  v1::JobRef ref;
-  grpc::Status status = stack.stub().ExecuteScript(&context, request, &ref);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return ref;
+  Submitted submitted = execute(stack.stub(), request);
+  EXPECT_TRUE(submitted.status.ok()) << submitted.status.error_message() << stack.logs();
+  return submitted.ref;
 }
 
 int count_kind(const WatchResult& w, v1::EventKind kind) {
