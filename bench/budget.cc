@@ -49,10 +49,13 @@ nlohmann::json result(const std::string& mode, const BudgetOptions& o, std::int6
                       std::int64_t last_s, const nlohmann::json& stats, std::vector<double> lags,
                       int done, int errors, double wall_s) {
   Percentiles lag = percentiles(std::move(lags));
+  const int every = std::max(1, o.watch_every);
   return {{"scenario", "budget"},
           {"mode", mode},
           {"interval_ms", mode == "baseline" ? o.interval_ms : 0},
           {"jobs", o.jobs},
+          {"watch_every", every},
+          {"watched", (o.jobs + every - 1) / every},
           {"budget_per_s", o.budget_per_second},
           {"ceiling_ms", o.ceiling_ms},
           {"callers_done", done},
@@ -142,7 +145,8 @@ nlohmann::json run_budget_gateway(const BudgetOptions& o) {
   }
   for (auto& t : submitters) t.join();
   StreamSet streams;
-  for (int i = 0; i < o.jobs; ++i) {
+  const int every = std::max(1, o.watch_every);
+  for (int i = 0; i < o.jobs; i += every) {
     if (job_ids[i] != 0) streams.open(stubs[i % stubs.size()].get(), job_ids[i], deadline);
   }
   streams.wait_all();

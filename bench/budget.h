@@ -17,6 +17,9 @@ struct BudgetOptions {
   int ceiling_ms = 5000;          // jobgw's watch.poll_ceiling_ms, for the report
   int workers = 64;               // baseline threads (each with its keep-alive connection)
   int submitters = 8;             // threads submitting the jobs
+  // jobgw mode: a stream follows every Nth job only; the rest are submitted and left to jobgw
+  // (as services that never watch do), so watched jobs compete with unwatched ones for reads.
+  int watch_every = 1;
   int timeout_s = 600;
 };
 

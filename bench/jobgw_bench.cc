@@ -167,9 +167,11 @@ int cmd_budget(Args& args) {
   o.ceiling_ms = static_cast<int>(args.integer("ceiling-ms", o.ceiling_ms));
   o.workers = static_cast<int>(args.integer("workers", o.workers));
   o.timeout_s = static_cast<int>(args.integer("timeout-s", o.timeout_s));
+  o.watch_every = static_cast<int>(args.integer("watch-every", o.watch_every));
   args.check_all_used();
-  if (o.jobsim_port <= 0 || o.jobs < 1 || o.interval_ms < 1) {
-    throw std::runtime_error("need --jobsim-port, --jobs >= 1, --interval-ms >= 1");
+  if (o.jobsim_port <= 0 || o.jobs < 1 || o.interval_ms < 1 || o.watch_every < 1) {
+    throw std::runtime_error(
+        "need --jobsim-port, --jobs >= 1, --interval-ms >= 1, --watch-every >= 1");
   }
   nlohmann::json out;
   if (mode == "baseline") {
@@ -363,6 +365,7 @@ int main(int argc, char** argv) {
                  "         [--hosts N] [--jobsim-pid PID] [--jobgw-pid PID]   (CPU per call)\n"
                  "  budget --mode baseline|jobgw --jobsim-port P [--grpc HOST:PORT] [--jobs N]\n"
                  "         [--interval-ms MS] [--budget R] [--ceiling-ms MS] [--workers N]\n"
+                 "         [--watch-every N]\n"
                  "  latency --mode baseline|jobgw --jobsim-port P [--grpc HOST:PORT] [--label L]\n"
                  "         [--interval-ms MS] [--jobs N] [--jobs-per-second R] [--hosts N]\n"
                  "         [--young-ms MS] [--floor-ms MS] [--detail hosts|progress]\n"

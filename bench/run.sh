@@ -311,6 +311,10 @@ if want budget; then
     bench budget --mode baseline --jobsim-port "$SIM_PORT" --jobs "$BUDGET_JOBS" \
       --interval-ms "$interval"
   done
+  # Last: jobgw goes on reading the jobs nobody watches after the watched ones ended.
+  log "budget jobgw, $BUDGET_JOBS jobs, 1 in 5 watched"
+  bench budget --mode jobgw --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --jobs "$BUDGET_JOBS" \
+    --watch-every 5
   stop_stack
 fi
 
