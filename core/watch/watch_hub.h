@@ -49,8 +49,10 @@ struct WatchHubConfig {
   // Demand-aware polling: a job no subscriber wants host detail of (WatchDetail::kProgress or
   // none), that jobgw submitted with its callback, while JOB's callbacks are reaching jobgw
   // (one arrived and none was missed since), is read this often (jittered) and at once on its
-  // callback, instead of on the floor/ceiling schedule.
-  std::chrono::milliseconds callback_safety{30000};
+  // callback, instead of on the floor/ceiling schedule. A minute: a job of up to a minute then
+  // costs at most three reads (learn it, perhaps one safety read, the callback's); at 30 s,
+  // 60 s jobs took 3.5 on average.
+  std::chrono::milliseconds callback_safety{60000};
   // A job submitted with its callback whose callback has not arrived this long after a read saw
   // it finished counts as a missed callback (WatchObserver::on_callback_missed); until the next
   // callback arrives, every job is read on the detailed schedule again.
