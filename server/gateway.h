@@ -115,12 +115,7 @@ class Gateway {
   std::unique_ptr<core::AuditLog> audit_;
   std::unique_ptr<core::SubmitStore> store_;
   std::uint64_t run_number_ = 0;
-  // Concurrency hint 1 (still locking, so any number of threads may run it): what a handler
-  // queues (a socket operation's completion, a cancelled timer's handler, a JOB call's callback)
-  // runs next on the same thread instead of waking another io thread for each, which cost a JOB
-  // call several context switches. Work from outside (gRPC threads starting JOB calls) still
-  // wakes an idle io thread.
-  boost::asio::io_context io_{1};
+  boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<core::JobClient> job_;
   std::unique_ptr<core::AsioScheduler> scheduler_;
