@@ -111,10 +111,14 @@ void report_unary(const std::vector<nlohmann::json>& rows, std::ostream& out) {
         << g["errors"] << " | " << (met ? "met" : "**not met**") << " |\n";
   }
   out << "\nWhere the CPU goes: CPU time per call (µs, user + system, warm-up included) of the "
-         "benchmark client, jobgw and jobsim, read from /proc.\n\n"
+         "benchmark client, jobgw and jobsim, read from /proc, and context switches per call "
+         "(voluntary + involuntary, every thread, from /proc/PID/task/*/status). Targets for "
+         "GetJobStatus: jobgw's own CPU per call ≤ jobsim's when answering it directly, at most "
+         "4 context switches per call in jobgw.\n\n"
       << "| call | C | direct: client | direct: jobsim | jobgw: client | jobgw: jobgw | jobgw: "
-         "jobsim | extra CPU per call via jobgw |\n"
-      << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+         "jobsim | extra CPU per call via jobgw | switches per call: jobsim direct / jobgw | "
+         "target |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
   auto us = [](const nlohmann::json& r, const char* key) { return r.value(key, 0.0); };
   for (const auto& [key, by_target] : ordered) {
     const auto& d = by_target.at("direct");
@@ -128,7 +132,24 @@ void report_unary(const std::vector<nlohmann::json>& rows, std::ostream& out) {
         << fmt(us(g, "client_cpu_us_per_call"), 0) << " | "
         << fmt(us(g, "jobgw_cpu_us_per_call"), 0) << " | "
         << fmt(us(g, "jobsim_cpu_us_per_call"), 0) << " | " << fmt(gw_total - direct_total, 0)
-        << " |\n";
+        << " | " << fmt(us(d, "jobsim_switches_per_call"), 1) << " / "
+        << fmt(us(g, "jobgw_switches_per_call"), 1) << " | ";
+    if (key.first != "status") {
+      out << "— |\n";
+      continue;
+    }
+    std::vector<std::string> missed;
+    if (us(g, "jobgw_cpu_us_per_call") > us(d, "jobsim_cpu_us_per_call")) {
+      missed.push_back("CPU ≤ jobsim's");
+    }
+    if (!g.contains("jobgw_switches_per_call") || us(g, "jobgw_switches_per_call") > 4.0) {
+      missed.push_back("≤ 4 switches");
+    }
+    std::string verdict = "met";
+    for (std::size_t i = 0; i < missed.size(); ++i) {
+      verdict = (i == 0 ? "**not met**: " : verdict + ", ") + missed[i];
+    }
+    out << verdict << " |\n";
   }
   out << "\n";
 }
