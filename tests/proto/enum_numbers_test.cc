@@ -156,11 +156,20 @@ TEST(EnumNumbers, JobStateFilterAndLogEventKind) {
   EXPECT_EQ(ValuesOf(jobgw::v1::LogEventKind_descriptor()), kinds);
 }
 
+TEST(EnumNumbers, WatchDetail) {
+  const NameToNumber expected = {
+      {"WATCH_DETAIL_UNSPECIFIED", 0},
+      {"WATCH_DETAIL_HOSTS", 1},
+      {"WATCH_DETAIL_PROGRESS", 2},
+  };
+  EXPECT_EQ(ValuesOf(jobgw::v1::WatchDetail_descriptor()), expected);
+}
+
 TEST(EnumNumbers, AllEnumsAreOpen) {
   // proto3 enums are open: unknown numbers are kept, never mapped to 0 or dropped.
   const auto* file = jobgw::v1::JobSnapshot::descriptor()->file();
   ASSERT_EQ(file->syntax(), google::protobuf::FileDescriptor::SYNTAX_PROTO3);
-  EXPECT_EQ(file->enum_type_count(), 11);
+  EXPECT_EQ(file->enum_type_count(), 12);
 }
 
 }  // namespace
