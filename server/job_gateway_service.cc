@@ -196,11 +196,14 @@ void JobGatewayService::get_job_status(const CallInput& input,
   }
   job_.get_job_instance_status(
       *domain,
-      [call, response](core::Result<core::JobSnapshot> result) {
+      [this, call, response, scope = domain->scope,
+       job = domain->job_instance_id](core::Result<core::JobSnapshot> result) {
         if (!result) {
           call->fail(result.error());
           return;
         }
+        // Before answering: a later call served by the hub must not say running again.
+        hub_.offer_finished(scope, job, result.value());
         to_proto(result.value(), response);
         call->finish_ok();
       },

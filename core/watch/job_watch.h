@@ -71,6 +71,10 @@ struct JobWatch {
   // subscriber arriving meanwhile can move an unwatched job's read up.
   std::uint64_t queued = 0;
   ReadRank queued_rank;
+  // A read made elsewhere (GetJobStatus asking JOB) found the job finished while this watch's
+  // own read was under way: that read's answer, if older, gives way to it, and cached() serves
+  // it meanwhile, so no answer goes back to running.
+  std::shared_ptr<const JobSnapshot> offered;
   bool registered = false;
   // A submit through jobgw just returned this id while the watch held an earlier read: until
   // the next read shows whether that read was of the same job, nothing is served from it.

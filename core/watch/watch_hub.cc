@@ -54,6 +54,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void watch(const Scope& scope, std::int64_t job, bool callback_wired);
   bool poke(std::int64_t job);
   bool callback_arrived(std::int64_t job);
+  void offer_finished(const Scope& scope, std::int64_t job, const JobSnapshot& snapshot);
   std::optional<JobSnapshot> cached(const Scope& scope, std::int64_t job, milliseconds max_age);
   std::vector<WatchedJob> list() const;
   void shutdown(Error reason);
@@ -436,6 +437,7 @@ std::optional<JobSnapshot> WatchHub::Impl::cached(const Scope& scope, std::int64
     w = it->second;
   }
   std::lock_guard<std::mutex> lock(w->mu);
+  if (w->offered != nullptr && !w->finished) return *w->offered;
   if (w->snapshot == nullptr || w->resubmitted) return std::nullopt;
   if (w->finished) return *w->snapshot;
   if (!w->last_ok_read || max_age.count() <= 0) return std::nullopt;
@@ -497,6 +499,25 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
   }
 }
 
+void WatchHub::Impl::offer_finished(const Scope& scope, std::int64_t job,
+                                    const JobSnapshot& snapshot) {
+  if (!snapshot.finished) return;
+  std::shared_ptr<JobWatch> w = find(scope, job);
+  if (w == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->fed || w->stopped || w->finished || w->resubmitted) return;
+    if (w->reading) {
+      // That read's answer may have been asked for before the end: on_read prefers this one.
+      w->offered = std::make_shared<JobSnapshot>(snapshot);
+      return;
+    }
+    // Takes the read slot, so no poll of the job runs beside it.
+    w->reading = true;
+  }
+  on_read(w, snapshot);
+}
+
 void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result) {
   reads_++;
   observer().on_read(result.ok());
@@ -521,6 +542,10 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
     }
     const auto now = scheduler_.now();
     const std::int64_t wall = scheduler_.wall_ms();
+    if (w->offered != nullptr) {
+      if (!result.ok() || !result.value().finished) result = *w->offered;
+      w->offered.reset();
+    }
     if (result.ok() && w->snapshot != nullptr && !same_job_instance(*w->snapshot, result.value())) {
       // The id now names another job. Nothing from the watched one is carried over: its streams
       // end, and a resubmitted id starts a watch of its own below.
@@ -1215,6 +1240,11 @@ void WatchHub::watch(const Scope& scope, std::int64_t job_instance_id, bool call
 }
 
 bool WatchHub::poke(std::int64_t job_instance_id) { return impl_->poke(job_instance_id); }
+
+void WatchHub::offer_finished(const Scope& scope, std::int64_t job_instance_id,
+                              const JobSnapshot& snapshot) {
+  impl_->offer_finished(scope, job_instance_id, snapshot);
+}
 
 bool WatchHub::callback_arrived(std::int64_t job_instance_id) {
   return impl_->callback_arrived(job_instance_id);

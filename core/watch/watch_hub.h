@@ -166,6 +166,11 @@ class WatchHub {
   // max_age 0: only a finished job's.
   std::optional<JobSnapshot> cached(const Scope& scope, std::int64_t job_instance_id,
                                     std::chrono::milliseconds max_age) const;
+  // A read made elsewhere (GetJobStatus asking JOB) found the job finished: a watch that has not
+  // seen the end takes it as its read, so the hub's answers and streams never lag behind an
+  // answer jobgw already gave. Ignored for unfinished snapshots and jobs the hub does not poll.
+  void offer_finished(const Scope& scope, std::int64_t job_instance_id,
+                      const JobSnapshot& snapshot);
   // Ends every stream with `reason` and stops all polling. Idempotent.
   void shutdown(Error reason);
   // JOB's reachability changed (a JobReachability listener): every open stream gets a

@@ -274,3 +274,47 @@ TEST(WatchHubDemandTest, ASubscriberMovesAnUnwatchedJobsWaitingReadUp) {
 
 }  // namespace
 }  // namespace jobgw::core
+
+namespace jobgw::core {
+namespace {
+
+// GetJobStatus asked JOB itself and saw the end: the hub's answers and streams never go back to
+// running after that, even when the hub's own read (asked before the end) answers later.
+TEST(WatchHubOfferTest, AFinishedReadFromElsewhereIsNeverFollowedByRunning) {
+  Fixture f;
+  f.source.set(100, job_state(2, {7}));
+  Collector c(f.hub.subscribe(kScope, 100));
+  f.scheduler.run_due();
+  f.source.hold(true);
+  f.scheduler.advance(milliseconds(300));  // the hub's read is asked while the job runs
+  f.source.set(100, job_state(3, {9}, true));
+  f.hub.offer_finished(kScope, 100, job_state(3, {9}, true));
+  auto cached = f.hub.cached(kScope, 100, milliseconds(1000));
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_TRUE(cached->finished) << "served while the hub's own read is under way";
+  f.source.release();  // answers "running", as JOB did when asked
+  f.scheduler.run_due();
+  ASSERT_TRUE(c.ended());
+  EXPECT_EQ(c.events().back().kind, WatchEventKind::kFinished);
+  for (const auto& e : c.events()) {
+    if (e.kind == WatchEventKind::kHostChanged) EXPECT_EQ(e.host.status, 9);
+  }
+  EXPECT_TRUE(f.hub.cached(kScope, 100, milliseconds(1000))->finished);
+}
+
+TEST(WatchHubOfferTest, WithNoReadUnderWayTheOfferIsTheRead) {
+  Fixture f;
+  f.source.set(100, job_state(2, {7}));
+  Collector c(f.hub.subscribe(kScope, 100));
+  f.scheduler.run_due();
+  const std::size_t reads = f.source.reads(100);
+  f.hub.offer_finished(kScope, 100, job_state(2, {7}));  // not finished: ignored
+  EXPECT_FALSE(c.ended());
+  f.hub.offer_finished(kScope, 100, job_state(3, {9}, true));
+  ASSERT_TRUE(c.ended());
+  EXPECT_EQ(c.events().back().kind, WatchEventKind::kFinished);
+  EXPECT_EQ(f.source.reads(100), reads) << "no JOB read of its own";
+}
+
+}  // namespace
+}  // namespace jobgw::core
