@@ -221,6 +221,19 @@ std::int64_t finished_job(const UnaryOptions& o) {
   throw std::runtime_error("job " + std::to_string(job_id) + " did not finish in 60 s");
 }
 
+// gRPC: one channel (one HTTP/2 connection) per 16 callers, as a service would share them.
+std::vector<std::shared_ptr<grpc::Channel>> caller_channels(const UnaryOptions& o) {
+  const int n = std::max(1, (o.concurrency + 15) / 16);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < n; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("jobgw.bench.channel", i);
+    channels.push_back(
+        grpc::CreateCustomChannel(o.grpc_address, grpc::InsecureChannelCredentials(), args));
+  }
+  return channels;
+}
+
 }  // namespace
 
 nlohmann::json run_unary(const UnaryOptions& o) {
@@ -228,15 +241,7 @@ nlohmann::json run_unary(const UnaryOptions& o) {
   const std::int64_t job_id = o.op == "status" ? finished_job(o) : 0;
   const std::string submit_body = script_submit_body({101}, kScript, "unary-execute");
 
-  // gRPC: one channel (one HTTP/2 connection) per 16 callers, as a service would share them.
-  int n_channels = std::max(1, (o.concurrency + 15) / 16);
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < n_channels; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("jobgw.bench.channel", i);
-    channels.push_back(
-        grpc::CreateCustomChannel(o.grpc_address, grpc::InsecureChannelCredentials(), args));
-  }
+  std::vector<std::shared_ptr<grpc::Channel>> channels = caller_channels(o);
 
   auto make_direct = [&](int) -> CallFn {
     auto conn = std::make_shared<HttpConn>(o.jobsim_port);
@@ -338,14 +343,7 @@ nlohmann::json run_unary_watched(const UnaryOptions& o) {
   }
   if (stream.started() == 0) throw std::runtime_error("the watch of the job sent no event");
 
-  int n_channels = std::max(1, (o.concurrency + 15) / 16);
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < n_channels; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("jobgw.bench.channel", i);
-    channels.push_back(
-        grpc::CreateCustomChannel(o.grpc_address, grpc::InsecureChannelCredentials(), args));
-  }
+  std::vector<std::shared_ptr<grpc::Channel>> channels = caller_channels(o);
   const std::string target = status_target(job_id);
   auto make_direct = [&](int) -> CallFn {
     auto conn = std::make_shared<HttpConn>(o.jobsim_port);
