@@ -94,10 +94,8 @@ TEST(EnumNumbers, TransferModeEqualsJobCodes) {
 
 TEST(EnumNumbers, StepTypeEqualsJobCodes) {
   const NameToNumber expected = {
-      {"STEP_TYPE_UNSPECIFIED", 0},
-      {"STEP_TYPE_SCRIPT", 1},
-      {"STEP_TYPE_FILE", 2},
-      {"STEP_TYPE_SQL", 4},
+      {"STEP_TYPE_UNSPECIFIED", 0},  {"STEP_TYPE_SCRIPT", 1}, {"STEP_TYPE_FILE", 2},
+      {"STEP_TYPE_CONFIRMATION", 3}, {"STEP_TYPE_SQL", 4},
   };
   EXPECT_EQ(ValuesOf(jobgw::v1::StepType_descriptor()), expected);
 }
@@ -165,11 +163,36 @@ TEST(EnumNumbers, WatchDetail) {
   EXPECT_EQ(ValuesOf(jobgw::v1::WatchDetail_descriptor()), expected);
 }
 
+TEST(EnumNumbers, JobPlanEnumsAreJobsCodes) {
+  const NameToNumber types = {
+      {"GLOBAL_VAR_TYPE_UNSPECIFIED", 0}, {"GLOBAL_VAR_TYPE_STRING", 1},
+      {"GLOBAL_VAR_TYPE_NAMESPACE", 2},   {"GLOBAL_VAR_TYPE_HOST_LIST", 3},
+      {"GLOBAL_VAR_TYPE_PASSWORD", 4},    {"GLOBAL_VAR_TYPE_ASSOC_ARRAY", 5},
+      {"GLOBAL_VAR_TYPE_INDEX_ARRAY", 6},
+  };
+  EXPECT_EQ(ValuesOf(jobgw::v1::GlobalVarType_descriptor()), types);
+  const NameToNumber operations = {
+      {"STEP_OPERATION_UNSPECIFIED", 0},
+      {"STEP_OPERATION_RETRY_FAILED", 2},
+      {"STEP_OPERATION_IGNORE_ERROR", 3},
+      {"STEP_OPERATION_CONFIRM", 6},
+      {"STEP_OPERATION_RETRY_ALL", 8},
+      {"STEP_OPERATION_TERMINATE_CONFIRMATION", 9},
+      {"STEP_OPERATION_REINITIATE_CONFIRMATION", 10},
+      {"STEP_OPERATION_NEXT_STEP", 11},
+      {"STEP_OPERATION_SKIP", 12},
+  };
+  EXPECT_EQ(ValuesOf(jobgw::v1::StepOperation_descriptor()), operations);
+  const NameToNumber log_hosts = {
+      {"LOG_VAR_HOSTS_UNSPECIFIED", 0}, {"LOG_VAR_HOSTS_FIRST", 1}, {"LOG_VAR_HOSTS_ALL", 2}};
+  EXPECT_EQ(ValuesOf(jobgw::v1::LogVarHosts_descriptor()), log_hosts);
+}
+
 TEST(EnumNumbers, AllEnumsAreOpen) {
   // proto3 enums are open: unknown numbers are kept, never mapped to 0 or dropped.
   const auto* file = jobgw::v1::JobSnapshot::descriptor()->file();
   ASSERT_EQ(file->syntax(), google::protobuf::FileDescriptor::SYNTAX_PROTO3);
-  EXPECT_EQ(file->enum_type_count(), 12);
+  EXPECT_EQ(file->enum_type_count(), 15);
 }
 
 }  // namespace
