@@ -125,6 +125,42 @@ void JobClient::operate_job_instance(const OperateJobRequest& request, Callback<
                      &JobCodec::decode_operate, std::move(done));
 }
 
+void JobClient::execute_job_plan(const ExecutePlanRequest& request, Callback<JobRef> done,
+                                 Deadline deadline) {
+  call<JobRef>(codec_.execute_job_plan(request), false, deadline, &JobCodec::decode_execute_plan,
+               std::move(done));
+}
+
+void JobClient::get_job_plan_list(const PlanListRequest& request, Callback<PlanPage> done,
+                                  Deadline deadline) {
+  call<PlanPage>(codec_.get_job_plan_list(request), true, deadline, &JobCodec::decode_plan_list,
+                 std::move(done));
+}
+
+void JobClient::get_job_plan_detail(const PlanDetailRequest& request, Callback<PlanDetail> done,
+                                    Deadline deadline) {
+  call<PlanDetail>(codec_.get_job_plan_detail(request), true, deadline,
+                   &JobCodec::decode_plan_detail, std::move(done));
+}
+
+void JobClient::get_job_instance_global_var_value(const GlobalVarValuesRequest& request,
+                                                  Callback<JobGlobalVars> done, Deadline deadline) {
+  call<JobGlobalVars>(codec_.get_job_instance_global_var_value(request), true, deadline,
+                      &JobCodec::decode_global_vars, std::move(done));
+}
+
+void JobClient::get_job_instance_list(const JobListRequest& request, Callback<JobInstancePage> done,
+                                      Deadline deadline) {
+  call<JobInstancePage>(codec_.get_job_instance_list(request), true, deadline,
+                        &JobCodec::decode_job_list, std::move(done));
+}
+
+void JobClient::operate_step_instance(const OperateStepRequest& request, Callback<StepRef> done,
+                                      Deadline deadline) {
+  call<StepRef>(codec_.operate_step_instance(request), false, deadline,
+                &JobCodec::decode_operate_step, std::move(done));
+}
+
 void JobClient::probe(Callback<int> done, Deadline deadline) {
   call<int>(codec_.probe(), false, deadline, &JobCodec::decode_probe, std::move(done));
 }

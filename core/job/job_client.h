@@ -12,6 +12,7 @@
 #include "core/job/job_codec.h"
 #include "core/job/job_requests.h"
 #include "core/job/job_snapshot.h"
+#include "core/job/plan_requests.h"
 
 namespace boost::asio {
 class io_context;
@@ -53,6 +54,21 @@ class JobClient {
   // operate_job_instance; completes with the job_instance_id JOB acknowledged.
   void operate_job_instance(const OperateJobRequest& request, Callback<std::int64_t> done,
                             Deadline deadline = {});
+
+  // Job plans. Reads are retried; execute_job_plan and operate_step_instance are mutations, never
+  // re-sent once they may have reached JOB (a second execute would start a second job).
+  void execute_job_plan(const ExecutePlanRequest& request, Callback<JobRef> done,
+                        Deadline deadline = {});
+  void get_job_plan_list(const PlanListRequest& request, Callback<PlanPage> done,
+                         Deadline deadline = {});
+  void get_job_plan_detail(const PlanDetailRequest& request, Callback<PlanDetail> done,
+                           Deadline deadline = {});
+  void get_job_instance_global_var_value(const GlobalVarValuesRequest& request,
+                                         Callback<JobGlobalVars> done, Deadline deadline = {});
+  void get_job_instance_list(const JobListRequest& request, Callback<JobInstancePage> done,
+                             Deadline deadline = {});
+  void operate_step_instance(const OperateStepRequest& request, Callback<StepRef> done,
+                             Deadline deadline = {});
 
   // One unretried request that names no job (JobCodec::probe); completes with the HTTP status.
   void probe(Callback<int> done, Deadline deadline = {});

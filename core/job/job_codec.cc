@@ -667,4 +667,521 @@ Result<std::int64_t> JobCodec::decode_operate(int http_status, std::string_view 
   return finish(id, err, *request_id);
 }
 
+// ---- job plans ----------------------------------------------------------------------------
+
+namespace {
+
+void put_if(Query& q, const char* key, const std::string& value) {
+  if (!value.empty()) q.emplace_back(key, value);
+}
+
+void put_if_positive(Query& q, const char* key, std::int64_t value) {
+  if (value > 0) q.emplace_back(key, std::to_string(value));
+}
+
+// Standard Base64 as JOB's Java encoder writes it; padding optional, whitespace skipped (a
+// wrapped encoding is still the same text). nullopt on any other character.
+std::optional<std::string> base64_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  bool padded = false;
+  for (char c : in) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+') {
+      v = 62;
+    } else if (c == '/') {
+      v = 63;
+    } else if (c == '=') {
+      padded = true;
+      continue;
+    } else if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
+      continue;
+    }
+    if (v < 0 || padded) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  // A lone trailing sextet cannot end a Base64 text.
+  if (bits >= 6) return std::nullopt;
+  return out;
+}
+
+void set_error(std::optional<Error>& err, std::string message) {
+  if (!err) err = decode_error(std::move(message));
+}
+
+// JOB writes its flags as 0/1 in some answers and as booleans in others.
+bool flag(JsonFields& f, const char* key, std::optional<Error>& err) {
+  std::optional<simdjson::dom::element> v = f.value(key);
+  if (!v) return false;
+  bool b = false;
+  if (v->get(b) == simdjson::SUCCESS) return b;
+  std::int64_t i = 0;
+  if (v->get(i) == simdjson::SUCCESS) return i != 0;
+  set_error(err, f.path_of(key) + ": expected boolean or 0/1, got " + json_type_name(*v));
+  return false;
+}
+
+// A Base64 field, decoded; an error naming the field when it is not Base64.
+std::string base64_field(JsonFields& f, const char* key, std::optional<Error>& err) {
+  std::string raw = f.str(key);
+  std::optional<std::string> decoded = base64_decode(raw);
+  if (!decoded) {
+    set_error(err, f.path_of(key) + ": not Base64");
+    return {};
+  }
+  return std::move(*decoded);
+}
+
+bool require_object(simdjson::dom::element value, const JsonPath& at, std::optional<Error>& err) {
+  if (value.is_object()) return true;
+  set_error(err, at.str() + ": expected object, got " + json_type_name(value));
+  return false;
+}
+
+std::vector<std::string> string_list(JsonFields& f, const char* key, std::optional<Error>& err) {
+  std::vector<std::string> out;
+  std::optional<simdjson::dom::array> list = f.array(key);
+  if (!list) return out;
+  std::size_t i = 0;
+  for (simdjson::dom::element e : *list) {
+    std::string_view text;
+    if (e.get(text) == simdjson::SUCCESS) {
+      out.emplace_back(text);
+    } else {
+      set_error(err,
+                f.path().element(key, i).str() + ": expected string, got " + json_type_name(e));
+    }
+    ++i;
+  }
+  return out;
+}
+
+// A `server` object (host_id_list, ip_list, dynamic_group_list, topo_node_list), as JOB answers
+// it for host-list variables and file steps.
+Targets decode_targets(JsonFields& s, std::optional<Error>& err) {
+  Targets t;
+  if (std::optional<simdjson::dom::array> ids = s.array("host_id_list")) {
+    std::size_t i = 0;
+    for (simdjson::dom::element e : *ids) {
+      std::int64_t id = 0;
+      if (e.get(id) == simdjson::SUCCESS) {
+        t.host_ids.push_back(id);
+      } else {
+        set_error(err, s.path().element("host_id_list", i).str() + ": expected integer, got " +
+                           json_type_name(e));
+      }
+      ++i;
+    }
+  }
+  if (std::optional<simdjson::dom::array> ips = s.array("ip_list")) {
+    std::size_t i = 0;
+    for (simdjson::dom::element e : *ips) {
+      JsonPath at = s.path().element("ip_list", i++);
+      if (!require_object(e, at, err)) continue;
+      JsonFields h(e, at, &err);
+      t.hosts.push_back(decode_host(h));
+    }
+  }
+  if (std::optional<simdjson::dom::array> groups = s.array("dynamic_group_list")) {
+    std::size_t i = 0;
+    for (simdjson::dom::element e : *groups) {
+      JsonPath at = s.path().element("dynamic_group_list", i++);
+      if (!require_object(e, at, err)) continue;
+      JsonFields g(e, at, &err);
+      t.dynamic_group_ids.push_back(g.id_string("id"));
+    }
+  }
+  if (std::optional<simdjson::dom::array> nodes = s.array("topo_node_list")) {
+    std::size_t i = 0;
+    for (simdjson::dom::element e : *nodes) {
+      JsonPath at = s.path().element("topo_node_list", i++);
+      if (!require_object(e, at, err)) continue;
+      JsonFields n(e, at, &err);
+      t.topo_nodes.push_back(TopoNode{n.i64("id"), n.str("node_type")});
+    }
+  }
+  return t;
+}
+
+std::optional<Targets> decode_server(JsonFields& owner, const char* key,
+                                     std::optional<Error>& err) {
+  std::optional<simdjson::dom::object> obj = owner.object(key);
+  if (!obj) return std::nullopt;
+  JsonFields s(*obj, owner.path().field(key), &err);
+  return decode_targets(s, err);
+}
+
+// An account as plan steps give it: {id, name, alias}, or bare id, or bare name.
+PlanAccount decode_account(JsonFields& owner, const char* key, std::optional<Error>& err) {
+  PlanAccount a;
+  std::optional<simdjson::dom::element> v = owner.value(key);
+  if (!v) return a;
+  std::int64_t id = 0;
+  std::string_view name;
+  if (v->get(id) == simdjson::SUCCESS) {
+    a.id = id;
+  } else if (v->get(name) == simdjson::SUCCESS) {
+    a.name = std::string(name);
+  } else if (v->is_object()) {
+    JsonFields f(*v, owner.path().field(key), &err);
+    a.id = f.i64("id");
+    a.name = f.str("name");
+    if (a.name.empty()) a.name = f.str("alias");
+  } else {
+    set_error(err, owner.path_of(key) + ": expected object, integer or string, got " +
+                       json_type_name(*v));
+  }
+  return a;
+}
+
+Scope decode_scope(JsonFields& f) {
+  Scope scope;
+  scope.type = f.str("bk_scope_type", "biz");
+  scope.id = f.id_string("bk_scope_id");
+  if (scope.id.empty()) scope.id = f.id_string("bk_biz_id");
+  return scope;
+}
+
+PlanVariable decode_plan_variable(JsonFields& f, std::optional<Error>& err) {
+  PlanVariable v;
+  v.id = f.i64("id");
+  v.name = f.str("name");
+  v.description = f.str("description");
+  v.type = f.i32("type");
+  v.required = flag(f, "required", err);
+  v.used = flag(f, "used", err);
+  if (v.type == kVarPassword) {
+    // JOB answers a mask, never the secret; keeping the mask would let it be sent back as the
+    // value, so only the fact that one was set is kept.
+    v.masked_value = f.value("value").has_value() && !f.str("value").empty();
+  } else {
+    v.value = f.str("value");
+  }
+  v.server = decode_server(f, "server", err);
+  return v;
+}
+
+PlanScriptInfo decode_script_info(JsonFields& f, std::optional<Error>& err) {
+  PlanScriptInfo s;
+  s.script_type = f.i32("script_type");
+  s.script_id = f.id_string("script_id");
+  s.script_version_id = f.i64("script_version_id");
+  s.script_content = base64_field(f, "script_content", err);
+  s.script_language = f.i32("script_language");
+  s.param_sensitive = flag(f, "is_param_sensitive", err);
+  // JOB masks sensitive parameters in its answers; a mask decoded as text would mislead.
+  if (!s.param_sensitive) s.script_param = base64_field(f, "script_param", err);
+  s.timeout_seconds = f.i32("script_timeout");
+  if (s.timeout_seconds == 0) s.timeout_seconds = f.i32("timeout");
+  s.account = decode_account(f, "account", err);
+  return s;
+}
+
+PlanFileInfo decode_file_info(JsonFields& f, std::optional<Error>& err) {
+  PlanFileInfo info;
+  if (std::optional<simdjson::dom::array> list = f.array("file_source_list")) {
+    std::size_t i = 0;
+    for (simdjson::dom::element e : *list) {
+      JsonPath at = f.path().element("file_source_list", i++);
+      if (!require_object(e, at, err)) continue;
+      JsonFields src(e, at, &err);
+      PlanFileSource s;
+      s.files = string_list(src, "file_list", err);
+      s.server = decode_server(src, "server", err);
+      s.account = decode_account(src, "account", err);
+      s.file_type = src.i32("file_type");
+      info.sources.push_back(std::move(s));
+    }
+  }
+  if (std::optional<simdjson::dom::object> dest = f.object("file_destination")) {
+    JsonFields d(*dest, f.path().field("file_destination"), &err);
+    info.destination_path = d.str("path");
+    info.destination_account = decode_account(d, "account", err);
+    info.destination_server = decode_server(d, "server", err);
+  }
+  info.timeout_seconds = f.i32("timeout");
+  info.transfer_mode = f.i32("transfer_mode");
+  info.upload_limit_mb = f.i64("upload_speed_limit");
+  info.download_limit_mb = f.i64("download_speed_limit");
+  return info;
+}
+
+PlanApprovalInfo decode_approval_info(JsonFields& f, std::optional<Error>& err) {
+  PlanApprovalInfo a;
+  a.message = f.str("approval_message");
+  if (std::optional<simdjson::dom::object> users = f.object("approval_user")) {
+    JsonFields u(*users, f.path().field("approval_user"), &err);
+    a.approval_users = string_list(u, "user_list", err);
+    a.approval_roles = string_list(u, "role_list", err);
+  }
+  a.notify_channels = string_list(f, "notify_channel", err);
+  return a;
+}
+
+PlanStep decode_plan_step(JsonFields& f, std::optional<Error>& err) {
+  PlanStep step;
+  step.id = f.i64("id");
+  step.name = f.str("name");
+  step.type = f.i32("type");
+  if (std::optional<simdjson::dom::object> o = f.object("script_info")) {
+    JsonFields s(*o, f.path().field("script_info"), &err);
+    step.script = decode_script_info(s, err);
+  }
+  if (std::optional<simdjson::dom::object> o = f.object("file_info")) {
+    JsonFields s(*o, f.path().field("file_info"), &err);
+    step.file = decode_file_info(s, err);
+  }
+  if (std::optional<simdjson::dom::object> o = f.object("approval_info")) {
+    JsonFields s(*o, f.path().field("approval_info"), &err);
+    step.approval = decode_approval_info(s, err);
+  }
+  return step;
+}
+
+// Calls read(fields, err) for each object of owner's array `key`; a non-object entry is an error.
+template <typename Read>
+void for_each_object(JsonFields& owner, const char* key, std::optional<Error>& err, Read read) {
+  std::optional<simdjson::dom::array> list = owner.array(key);
+  if (!list) return;
+  std::size_t i = 0;
+  for (simdjson::dom::element e : *list) {
+    JsonPath at = owner.path().element(key, i++);
+    if (!require_object(e, at, err)) continue;
+    JsonFields f(e, at, &err);
+    read(f);
+  }
+}
+
+}  // namespace
+
+Result<EncodedCall> JobCodec::execute_job_plan(const ExecutePlanRequest& r) const {
+  json body = json::object();
+  put_scope(body, r.scope);
+  body["job_plan_id"] = r.job_plan_id;
+  if (!r.variables.empty()) {
+    json vars = json::array();
+    for (std::size_t i = 0; i < r.variables.size(); ++i) {
+      const PlanVariableValue& v = r.variables[i];
+      json item = json::object();
+      if (v.id > 0) item["id"] = v.id;
+      if (!v.name.empty()) item["name"] = v.name;
+      if (v.value) item["value"] = *v.value;
+      if (v.server) {
+        Result<json> server =
+            encode_targets(*v.server, "global_vars[" + std::to_string(i) + "].server");
+        if (!server) return server.error();
+        item["server"] = std::move(server.value());
+      }
+      vars.push_back(std::move(item));
+    }
+    body["global_var_list"] = std::move(vars);
+  }
+  if (!r.callback_url.empty()) body["callback_url"] = r.callback_url;
+  // Sent only when false: JOB's code defaults it to true, and its docs do not list it.
+  if (!r.start_task) body["start_task"] = false;
+  return make_post(settings_, apigw_auth_prefix_, "execute_job_plan", path("execute_job_plan"),
+                   std::move(body), operator_of(r.operator_name));
+}
+
+EncodedCall JobCodec::get_job_plan_list(const PlanListRequest& r) const {
+  Query q;
+  put_scope(q, r.scope);
+  put_if_positive(q, "job_template_id", r.job_template_id);
+  put_if(q, "creator", r.creator);
+  put_if(q, "name", r.name);
+  put_if_positive(q, "create_time_start", r.create_time_start);
+  put_if_positive(q, "create_time_end", r.create_time_end);
+  put_if(q, "last_modify_user", r.last_modify_user);
+  put_if_positive(q, "last_modify_time_start", r.last_modify_time_start);
+  put_if_positive(q, "last_modify_time_end", r.last_modify_time_end);
+  put_if_positive(q, "start", r.start);
+  put_if_positive(q, "length", r.length);
+  return make_get(settings_, apigw_auth_prefix_, "get_job_plan_list", path("get_job_plan_list"),
+                  std::move(q), operator_of(r.operator_name));
+}
+
+EncodedCall JobCodec::get_job_plan_detail(const PlanDetailRequest& r) const {
+  Query q;
+  put_scope(q, r.scope);
+  q.emplace_back("job_plan_id", std::to_string(r.job_plan_id));
+  return make_get(settings_, apigw_auth_prefix_, "get_job_plan_detail", path("get_job_plan_detail"),
+                  std::move(q), operator_of(r.operator_name));
+}
+
+EncodedCall JobCodec::get_job_instance_global_var_value(const GlobalVarValuesRequest& r) const {
+  Query q;
+  put_scope(q, r.scope);
+  q.emplace_back("job_instance_id", std::to_string(r.job_instance_id));
+  return make_get(settings_, apigw_auth_prefix_, "get_job_instance_global_var_value",
+                  path("get_job_instance_global_var_value"), std::move(q),
+                  operator_of(r.operator_name));
+}
+
+EncodedCall JobCodec::get_job_instance_list(const JobListRequest& r) const {
+  Query q;
+  put_scope(q, r.scope);
+  // Always sent: JOB requires both and answers 1241002 (naming them) when they are missing.
+  q.emplace_back("create_time_start", std::to_string(r.create_time_start));
+  q.emplace_back("create_time_end", std::to_string(r.create_time_end));
+  put_if_positive(q, "job_instance_id", r.job_instance_id);
+  put_if_positive(q, "job_cron_id", r.job_cron_id);
+  put_if(q, "operator", r.job_operator);
+  put_if(q, "name", r.name);
+  put_if(q, "ip", r.ip);
+  if (r.launch_mode >= 0) q.emplace_back("launch_mode", std::to_string(r.launch_mode));
+  if (r.type >= 0) q.emplace_back("type", std::to_string(r.type));
+  if (r.status >= 0) q.emplace_back("status", std::to_string(r.status));
+  put_if_positive(q, "start", r.start);
+  put_if_positive(q, "length", r.length);
+  return make_get(settings_, apigw_auth_prefix_, "get_job_instance_list",
+                  path("get_job_instance_list"), std::move(q), operator_of(r.operator_name));
+}
+
+EncodedCall JobCodec::operate_step_instance(const OperateStepRequest& r) const {
+  json body = json::object();
+  put_scope(body, r.scope);
+  body["job_instance_id"] = r.job_instance_id;
+  body["step_instance_id"] = r.step_instance_id;
+  body["operation_code"] = r.operation_code;
+  return make_post(settings_, apigw_auth_prefix_, "operate_step_instance",
+                   path("operate_step_instance"), std::move(body), operator_of(r.operator_name));
+}
+
+Result<JobRef> JobCodec::decode_execute_plan(int http_status, std::string_view body) {
+  return decode_data<JobRef>(http_status, body, [](JsonFields& f, std::optional<Error>& err) {
+    JobRef ref;
+    ref.job_instance_id = f.i64("job_instance_id");
+    ref.job_instance_name = f.str("job_instance_name");
+    if (!err && ref.job_instance_id <= 0) {
+      err = decode_error("data.job_instance_id: missing or not positive");
+    }
+    return ref;
+  });
+}
+
+Result<PlanPage> JobCodec::decode_plan_list(int http_status, std::string_view body) {
+  return decode_data<PlanPage>(http_status, body, [](JsonFields& d, std::optional<Error>& err) {
+    PlanPage page;
+    page.start = d.i64("start");
+    page.length = d.i64("length");
+    page.total = d.i64("total");
+    for_each_object(d, "data", err, [&](JsonFields& f) {
+      PlanSummary p;
+      p.id = f.i64("id");
+      p.job_template_id = f.i64("job_template_id");
+      p.name = f.str("name");
+      p.creator = f.str("creator");
+      p.create_time = f.i64("create_time");
+      p.last_modify_user = f.str("last_modify_user");
+      p.last_modify_time = f.i64("last_modify_time");
+      p.need_update = flag(f, "need_update", err);
+      p.scope = decode_scope(f);
+      page.plans.push_back(std::move(p));
+    });
+    return page;
+  });
+}
+
+Result<PlanDetail> JobCodec::decode_plan_detail(int http_status, std::string_view body) {
+  return decode_data<PlanDetail>(http_status, body, [](JsonFields& d, std::optional<Error>& err) {
+    PlanDetail plan;
+    plan.id = d.i64("id");
+    if (plan.id == 0) plan.id = d.i64("job_plan_id");
+    plan.job_template_id = d.i64("job_template_id");
+    plan.name = d.str("name");
+    plan.creator = d.str("creator");
+    plan.create_time = d.i64("create_time");
+    plan.last_modify_user = d.str("last_modify_user");
+    plan.last_modify_time = d.i64("last_modify_time");
+    plan.scope = decode_scope(d);
+    for_each_object(d, "global_var_list", err,
+                    [&](JsonFields& f) { plan.variables.push_back(decode_plan_variable(f, err)); });
+    for_each_object(d, "step_list", err,
+                    [&](JsonFields& f) { plan.steps.push_back(decode_plan_step(f, err)); });
+    if (!err && plan.id <= 0) err = decode_error("data.id: missing or not positive");
+    return plan;
+  });
+}
+
+Result<JobGlobalVars> JobCodec::decode_global_vars(int http_status, std::string_view body) {
+  return decode_data<JobGlobalVars>(
+      http_status, body, [](JsonFields& d, std::optional<Error>& err) {
+        JobGlobalVars out;
+        out.job_instance_id = d.i64("job_instance_id");
+        for_each_object(d, "step_instance_var_list", err, [&](JsonFields& s) {
+          StepGlobalVars step;
+          step.step_instance_id = s.i64("step_instance_id");
+          for_each_object(s, "global_var_list", err, [&](JsonFields& v) {
+            GlobalVarValue value;
+            value.name = v.str("name");
+            value.value = v.str("value");
+            value.type = v.i32("type");
+            step.vars.push_back(std::move(value));
+          });
+          out.steps.push_back(std::move(step));
+        });
+        return out;
+      });
+}
+
+Result<JobInstancePage> JobCodec::decode_job_list(int http_status, std::string_view body) {
+  return decode_data<JobInstancePage>(http_status, body,
+                                      [](JsonFields& d, std::optional<Error>& err) {
+                                        JobInstancePage page;
+                                        page.start = d.i64("start");
+                                        page.length = d.i64("length");
+                                        page.total = d.i64("total");
+                                        for_each_object(d, "data", err, [&](JsonFields& f) {
+                                          JobInstanceSummary j;
+                                          j.job_instance_id = f.i64("job_instance_id");
+                                          j.job_plan_id = f.i64("job_plan_id");
+                                          j.job_template_id = f.i64("job_template_id");
+                                          j.name = f.str("name");
+                                          j.job_operator = f.str("operator");
+                                          j.launch_mode = f.i32("launch_mode");
+                                          j.status = f.i32("status");
+                                          j.type = f.i32("type");
+                                          j.create_time = f.i64("create_time");
+                                          j.start_time = f.i64("start_time");
+                                          j.end_time = f.i64("end_time");
+                                          j.total_time = f.i64("total_time");
+                                          j.scope = decode_scope(f);
+                                          page.jobs.push_back(std::move(j));
+                                        });
+                                        return page;
+                                      });
+}
+
+Result<StepRef> JobCodec::decode_operate_step(int http_status, std::string_view body) {
+  Result<StepRef> out =
+      decode_data<StepRef>(http_status, body, [](JsonFields& d, std::optional<Error>&) {
+        StepRef ref;
+        ref.job_instance_id = d.i64("job_instance_id");
+        ref.step_instance_id = d.i64("step_instance_id");
+        return ref;
+      });
+  // A well-formed operation the step's state refuses (confirming a step that no longer waits,
+  // retrying one that succeeded): callers racing the step's progress must tell it from a bad
+  // request.
+  if (!out && out.error().kind == ErrorKind::kJob &&
+      (out.error().job_code == kJobCodeStepStateRefused ||
+       out.error().job_code == kJobCodeIllegalParamReason)) {
+    out.error().kind = ErrorKind::kFailedPrecondition;
+  }
+  return out;
+}
+
 }  // namespace jobgw::core

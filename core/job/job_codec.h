@@ -10,6 +10,7 @@
 #include "core/job/ip_logs.h"
 #include "core/job/job_requests.h"
 #include "core/job/job_snapshot.h"
+#include "core/job/plan_requests.h"
 
 namespace jobgw::core {
 
@@ -22,6 +23,8 @@ std::string_view api_mode_name(ApiMode mode);
 
 // JOB's "illegal parameter with reason"; operate_job_instance gives it for a finished job.
 constexpr std::int64_t kJobCodeIllegalParamReason = 1241010;
+// JOB's "the step's state does not allow this operation" (operate_step_instance).
+constexpr std::int64_t kJobCodeStepStateRefused = 1241003;
 
 struct JobApiSettings {
   ApiMode mode = ApiMode::kApigw;
@@ -57,6 +60,13 @@ class JobCodec {
   // Exactly one host, by hosts[0] or host_ids[0].
   Result<EncodedCall> get_job_instance_ip_log(const IpLogsRequest& request) const;
   EncodedCall operate_job_instance(const OperateJobRequest& request) const;
+  // Job plans. execute_job_plan fails only on a host-list variable's targets JOB cannot express.
+  Result<EncodedCall> execute_job_plan(const ExecutePlanRequest& request) const;
+  EncodedCall get_job_plan_list(const PlanListRequest& request) const;
+  EncodedCall get_job_plan_detail(const PlanDetailRequest& request) const;
+  EncodedCall get_job_instance_global_var_value(const GlobalVarValuesRequest& request) const;
+  EncodedCall get_job_instance_list(const JobListRequest& request) const;
+  EncodedCall operate_step_instance(const OperateStepRequest& request) const;
   // A request that names no job: JOB answers it with its own error (a missing parameter), which
   // shows JOB's API is there, without reading anything. JobReachability's probe.
   EncodedCall probe() const;
@@ -67,6 +77,15 @@ class JobCodec {
   static Result<IpLogs> decode_batch_ip_log(int http_status, std::string_view body);
   static Result<IpLogs> decode_ip_log(int http_status, std::string_view body);
   static Result<std::int64_t> decode_operate(int http_status, std::string_view body);
+  // execute_job_plan: a JobRef whose step_instance_id is 0 (JOB names no step for a plan).
+  static Result<JobRef> decode_execute_plan(int http_status, std::string_view body);
+  static Result<PlanPage> decode_plan_list(int http_status, std::string_view body);
+  // Password variables' values are dropped here (PlanVariable::masked_value says one existed).
+  static Result<PlanDetail> decode_plan_detail(int http_status, std::string_view body);
+  static Result<JobGlobalVars> decode_global_vars(int http_status, std::string_view body);
+  static Result<JobInstancePage> decode_job_list(int http_status, std::string_view body);
+  // JOB's "wrong state" codes (1241003, 1241010) become kFailedPrecondition, job_code kept.
+  static Result<StepRef> decode_operate_step(int http_status, std::string_view body);
   // The HTTP status when JOB (or its API gateway) answered below 500.
   static Result<int> decode_probe(int http_status, std::string_view body);
 
