@@ -104,7 +104,10 @@ int cmd_unary(Args& args) {
   UnaryOptions o;
   o.op = args.str("op", o.op);
   o.jobsim_port = static_cast<int>(args.integer("jobsim-port", 0));
-  o.grpc_address = args.required("grpc");
+  o.grpc_address = args.str("grpc");
+  o.floor_address = args.str("floor");
+  o.floor_pid = static_cast<int>(args.integer("floor-pid", 0));
+  o.targets = args.str("targets");
   o.concurrency = static_cast<int>(args.integer("concurrency", o.concurrency));
   o.seconds = args.number("seconds", o.seconds);
   o.warmup_seconds = args.number("warmup-seconds", o.warmup_seconds);
@@ -114,8 +117,11 @@ int cmd_unary(Args& args) {
   o.jobsim_pid = static_cast<int>(args.integer("jobsim-pid", 0));
   o.jobgw_pid = static_cast<int>(args.integer("jobgw-pid", 0));
   args.check_all_used();
-  if (o.jobsim_port <= 0 || o.concurrency < 1 || o.seconds <= 0) {
-    throw std::runtime_error("need --jobsim-port, --concurrency >= 1, --seconds > 0");
+  if (o.concurrency < 1 || o.seconds <= 0) {
+    throw std::runtime_error("need --concurrency >= 1, --seconds > 0");
+  }
+  if (o.op == "watched" && (o.jobsim_port <= 0 || o.grpc_address.empty())) {
+    throw std::runtime_error("watched needs --jobsim-port and --grpc");
   }
   const nlohmann::json rows = o.op == "watched" ? run_unary_watched(o) : run_unary(o);
   for (const auto& row : rows) std::cout << row.dump() << std::endl;
@@ -363,6 +369,8 @@ int main(int argc, char** argv) {
                  "         --concurrency C [--seconds S] [--warmup-seconds S] [--max-requests M]\n"
                  "         [--rounds R]   (watched: GetJobStatus of a job jobgw watches)\n"
                  "         [--hosts N] [--jobsim-pid PID] [--jobgw-pid PID]   (CPU per call)\n"
+                 "         [--floor HOST:PORT] [--floor-pid PID]   (status: jobgw_floor too)\n"
+                 "         [--targets direct,jobgw,floor]   (which run; floor alone: no jobsim)\n"
                  "  budget --mode baseline|jobgw --jobsim-port P [--grpc HOST:PORT] [--jobs N]\n"
                  "         [--interval-ms MS] [--budget R] [--ceiling-ms MS] [--workers N]\n"
                  "         [--watch-every N]\n"

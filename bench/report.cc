@@ -69,8 +69,53 @@ void report_fanin(const std::vector<nlohmann::json>& rows, std::ostream& out) {
   }
 }
 
+using UnaryCells = std::map<std::pair<std::string, int>, std::map<std::string, nlohmann::json>>;
+
+// GetJobStatus answered by jobgw_floor (gRPC alone, a canned snapshot) beside jobgw and jobsim's
+// direct answer: what of jobgw's CPU per call is gRPC's, and whether the target can be met at all.
+void report_unary_floor(const UnaryCells& cells, std::ostream& out) {
+  std::vector<std::pair<int, const std::map<std::string, nlohmann::json>*>> rows;
+  for (const auto& [key, by_target] : cells) {
+    if (key.first == "status" && by_target.count("floor") && by_target.count("jobgw") &&
+        by_target.count("direct")) {
+      rows.emplace_back(key.second, &by_target);
+    }
+  }
+  if (rows.empty()) return;
+  out << "### The gRPC floor\n\n"
+      << "`jobgw_floor` (bench/grpc_floor.cc): a JobGateway server on the callback API with "
+         "jobgw's server options (4 MiB message limits, deadline checks off, health and "
+         "reflection services) whose GetJobStatus copies a canned 5-host JobSnapshot into the "
+         "answer; nothing else. Loaded by the same client, channels and closed loop, in a round "
+         "of its own after each jobgw round. CPU (µs per call, user + system, warm-up included) "
+         "and context switches per call of each server process, from /proc. jobgw − floor: what "
+         "jobgw's own code and hand-offs cost per call; floor − jobsim: how far gRPC alone is "
+         "from the CPU target (jobgw's CPU ≤ jobsim's direct), positive when the target is out "
+         "of reach.\n\n"
+      << "| C | floor req/s | jobgw req/s | floor p50 ms | jobgw p50 ms | jobsim direct CPU | "
+         "floor CPU | jobgw CPU | jobgw − floor | floor − jobsim | switches per call: floor / "
+         "jobgw | answer bytes: floor / jobgw |\n"
+      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& [c, by_target] : rows) {
+    const auto& d = by_target->at("direct");
+    const auto& g = by_target->at("jobgw");
+    const auto& f = by_target->at("floor");
+    const double sim = d.value("jobsim_cpu_us_per_call", 0.0);
+    const double floor = f.value("floor_cpu_us_per_call", 0.0);
+    const double gw = g.value("jobgw_cpu_us_per_call", 0.0);
+    out << "| " << c << " | " << fmt(f.value("rps", 0.0), 0) << " | " << fmt(g.value("rps", 0.0), 0)
+        << " | " << fmt(f.value("p50_ms", 0.0), 3) << " | " << fmt(g.value("p50_ms", 0.0), 3)
+        << " | " << fmt(sim, 0) << " | " << fmt(floor, 0) << " | " << fmt(gw, 0) << " | "
+        << fmt(gw - floor, 0) << " | " << fmt(floor - sim, 0) << " | "
+        << fmt(f.value("floor_switches_per_call", 0.0), 1) << " / "
+        << fmt(g.value("jobgw_switches_per_call", 0.0), 1) << " | " << f.value("answer_bytes", 0)
+        << " / " << g.value("answer_bytes", 0) << " |\n";
+  }
+  out << "\n";
+}
+
 void report_unary(const std::vector<nlohmann::json>& rows, std::ostream& out) {
-  std::map<std::pair<std::string, int>, std::map<std::string, nlohmann::json>> cells;
+  UnaryCells cells;
   for (const auto& r : rows) {
     cells[{r["op"].get<std::string>(), r["concurrency"].get<int>()}][r["target"]] = r;
   }
@@ -150,8 +195,16 @@ void report_unary(const std::vector<nlohmann::json>& rows, std::ostream& out) {
       verdict = (i == 0 ? "**not met**: " : verdict + ", ") + missed[i];
     }
     out << verdict << " |\n";
+    if (!by_target.count("floor")) continue;
+    const auto& f = by_target.at("floor");
+    out << "| gRPC floor (canned answer) | " << key.second << " | — | — | "
+        << fmt(us(f, "client_cpu_us_per_call"), 0) << " | "
+        << fmt(us(f, "floor_cpu_us_per_call"), 0) << " | — | — | "
+        << fmt(us(d, "jobsim_switches_per_call"), 1) << " / "
+        << fmt(us(f, "floor_switches_per_call"), 1) << " | — |\n";
   }
   out << "\n";
+  report_unary_floor(cells, out);
 }
 
 std::string ms3(const nlohmann::json& p) {

@@ -106,7 +106,7 @@ if [[ $BUILD = 1 ]]; then
   cmake -S "$SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DJOBGW_BUILD_TESTS=OFF \
     "${EXTRA[@]}" >"$BUILD_DIR/bench-configure.log" 2>&1 ||
     { cat "$BUILD_DIR/bench-configure.log" >&2; exit 1; }
-  cmake --build "$BUILD_DIR" -j2 --target jobsim jobgw jobgw_bench \
+  cmake --build "$BUILD_DIR" -j2 --target jobsim jobgw jobgw_bench jobgw_floor \
     >"$BUILD_DIR/bench-build.log" 2>&1 || { tail -n 50 "$BUILD_DIR/bench-build.log" >&2; exit 1; }
 fi
 find_bin() {
@@ -118,6 +118,7 @@ find_bin() {
 JOBSIM=$(find_bin jobsim)
 JOBGW=$(find_bin jobgw)
 BENCH=$(find_bin jobgw_bench)
+FLOOR=$(find_bin jobgw_floor)
 
 # ---- processes -----------------------------------------------------------------------------
 WORK=$(mktemp -d /tmp/jobgw-bench.XXXXXX)
@@ -361,14 +362,25 @@ if want unary; then
   # so the comparison is the cost of the hop itself.
   start_stack unary --executor synthetic --synthetic-min-ms 50 --synthetic-max-ms 50 \
     --keep-jobs 200000 --threads 2 -- --watch.status_fresh_for_ms=0
+  # The gRPC floor: gRPC alone answering GetJobStatus with a canned snapshot, jobgw's server
+  # options; each GetJobStatus round through jobgw is followed by one against it.
+  "$FLOOR" --listen 127.0.0.1:0 --port-file "$WORK/unary/floor.port" --hosts "$HOSTS" \
+    >"$WORK/unary/floor.log" 2>&1 &
+  FLOOR_PID=$!
+  PIDS+=($FLOOR_PID)
+  wait_for_file "$WORK/unary/floor.port" 20 '[0-9]' || { cat "$WORK/unary/floor.log" >&2; exit 1; }
+  FLOOR_ADDR=127.0.0.1:$(tr -d '[:space:]' <"$WORK/unary/floor.port")
   for op in status execute; do
     for c in $CONCURRENCY; do
       log "unary $op C=$c"
       cap=0
+      floor=()
       [[ $op = execute ]] && cap=$EXEC_CAP
+      [[ $op = status ]] && floor=(--floor "$FLOOR_ADDR" --floor-pid "$FLOOR_PID")
       bench unary --op "$op" --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --concurrency "$c" \
         --seconds "$UNARY_SECONDS" --warmup-seconds "$WARMUP" --rounds "$ROUNDS" \
-        --max-requests "$cap" --hosts "$HOSTS" --jobsim-pid "$SIM_PID" --jobgw-pid "$GW_PID"
+        --max-requests "$cap" --hosts "$HOSTS" --jobsim-pid "$SIM_PID" --jobgw-pid "$GW_PID" \
+        "${floor[@]}"
     done
   done
   stop_stack

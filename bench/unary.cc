@@ -39,8 +39,11 @@ struct Totals {
   double client_cpu_ms = 0;  // this process
   double jobsim_cpu_ms = 0;
   double jobgw_cpu_ms = 0;
+  double floor_cpu_ms = 0;
   std::int64_t jobsim_switches = 0;  // context switches, voluntary + involuntary, every thread
   std::int64_t jobgw_switches = 0;
+  std::int64_t floor_switches = 0;
+  std::size_t answer_bytes = 0;  // serialized size of the last answer (gRPC targets)
 };
 
 double own_cpu_ms() {
@@ -71,23 +74,30 @@ std::int64_t process_context_switches(int pid) {
   return total;
 }
 
-// CPU (and context switches) of the three processes at one moment.
+// CPU (and context switches) of the processes at one moment.
 struct CpuMark {
-  double client = 0, jobsim = 0, jobgw = 0;
-  std::int64_t jobsim_switches = 0, jobgw_switches = 0;
+  double client = 0, jobsim = 0, jobgw = 0, floor = 0;
+  std::int64_t jobsim_switches = 0, jobgw_switches = 0, floor_switches = 0;
 };
 
 CpuMark cpu_mark(const UnaryOptions& o) {
-  return {own_cpu_ms(), process_cpu_ms(o.jobsim_pid), process_cpu_ms(o.jobgw_pid),
-          process_context_switches(o.jobsim_pid), process_context_switches(o.jobgw_pid)};
+  return {own_cpu_ms(),
+          process_cpu_ms(o.jobsim_pid),
+          process_cpu_ms(o.jobgw_pid),
+          process_cpu_ms(o.floor_pid),
+          process_context_switches(o.jobsim_pid),
+          process_context_switches(o.jobgw_pid),
+          process_context_switches(o.floor_pid)};
 }
 
 void add_cpu(Totals& t, const CpuMark& from, const CpuMark& to) {
   t.client_cpu_ms += to.client - from.client;
   t.jobsim_cpu_ms += to.jobsim - from.jobsim;
   t.jobgw_cpu_ms += to.jobgw - from.jobgw;
+  t.floor_cpu_ms += to.floor - from.floor;
   t.jobsim_switches += to.jobsim_switches - from.jobsim_switches;
   t.jobgw_switches += to.jobgw_switches - from.jobgw_switches;
+  t.floor_switches += to.floor_switches - from.floor_switches;
 }
 
 // A caller: sends one request, answers true when it succeeded.
@@ -171,11 +181,14 @@ nlohmann::json to_json(const UnaryOptions& o, const std::string& target, Totals 
   out["client_cpu_us_per_call"] = per_call_us(t.client_cpu_ms);
   if (o.jobsim_pid > 0) out["jobsim_cpu_us_per_call"] = per_call_us(t.jobsim_cpu_ms);
   if (o.jobgw_pid > 0) out["jobgw_cpu_us_per_call"] = per_call_us(t.jobgw_cpu_ms);
+  if (o.floor_pid > 0) out["floor_cpu_us_per_call"] = per_call_us(t.floor_cpu_ms);
   auto per_call = [&](std::int64_t n) {
     return t.calls > 0 ? static_cast<double>(n) / static_cast<double>(t.calls) : 0.0;
   };
   if (o.jobsim_pid > 0) out["jobsim_switches_per_call"] = per_call(t.jobsim_switches);
   if (o.jobgw_pid > 0) out["jobgw_switches_per_call"] = per_call(t.jobgw_switches);
+  if (o.floor_pid > 0) out["floor_switches_per_call"] = per_call(t.floor_switches);
+  if (t.answer_bytes > 0) out["answer_bytes"] = t.answer_bytes;
   return out;
 }
 
@@ -222,26 +235,72 @@ std::int64_t finished_job(const UnaryOptions& o) {
 }
 
 // gRPC: one channel (one HTTP/2 connection) per 16 callers, as a service would share them.
-std::vector<std::shared_ptr<grpc::Channel>> caller_channels(const UnaryOptions& o) {
+std::vector<std::shared_ptr<grpc::Channel>> caller_channels(const UnaryOptions& o,
+                                                            const std::string& address) {
   const int n = std::max(1, (o.concurrency + 15) / 16);
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < n; ++i) {
     grpc::ChannelArguments args;
     args.SetInt("jobgw.bench.channel", i);
     channels.push_back(
-        grpc::CreateCustomChannel(o.grpc_address, grpc::InsecureChannelCredentials(), args));
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
   }
   return channels;
+}
+
+std::vector<std::shared_ptr<grpc::Channel>> caller_channels(const UnaryOptions& o) {
+  return caller_channels(o, o.grpc_address);
+}
+
+struct Targets {
+  bool direct = false, jobgw = false, floor = false;
+};
+
+Targets targets_of(const UnaryOptions& o) {
+  Targets t;
+  if (o.targets.empty()) {
+    t.direct = t.jobgw = true;
+    t.floor = !o.floor_address.empty();
+    return t;
+  }
+  std::stringstream in(o.targets);
+  std::string name;
+  while (std::getline(in, name, ',')) {
+    if (name == "direct") {
+      t.direct = true;
+    } else if (name == "jobgw") {
+      t.jobgw = true;
+    } else if (name == "floor") {
+      t.floor = true;
+    } else {
+      throw std::runtime_error("--targets: direct, jobgw, floor");
+    }
+  }
+  return t;
 }
 
 }  // namespace
 
 nlohmann::json run_unary(const UnaryOptions& o) {
   if (o.op != "status" && o.op != "execute") throw std::runtime_error("op: status or execute");
-  const std::int64_t job_id = o.op == "status" ? finished_job(o) : 0;
+  const Targets targets = targets_of(o);
+  if (targets.floor && (o.op != "status" || o.floor_address.empty())) {
+    throw std::runtime_error("the floor answers GetJobStatus only: --op status with --floor");
+  }
+  if ((targets.direct || targets.jobgw) && o.jobsim_port <= 0) {
+    throw std::runtime_error("direct and jobgw need --jobsim-port");
+  }
+  if (targets.jobgw && o.grpc_address.empty()) throw std::runtime_error("jobgw needs --grpc");
+  // The floor answers any job id; the job is only needed where jobsim is asked.
+  const bool needs_job = o.op == "status" && (targets.direct || targets.jobgw);
+  const std::int64_t job_id = needs_job ? finished_job(o) : 10001;
   const std::string submit_body = script_submit_body({101}, kScript, "unary-execute");
 
-  std::vector<std::shared_ptr<grpc::Channel>> channels = caller_channels(o);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  if (targets.jobgw) channels = caller_channels(o);
+  std::vector<std::shared_ptr<grpc::Channel>> floor_channels;
+  if (targets.floor) floor_channels = caller_channels(o, o.floor_address);
+  auto answer_bytes = std::make_shared<std::atomic<std::size_t>>(0);
 
   auto make_direct = [&](int) -> CallFn {
     auto conn = std::make_shared<HttpConn>(o.jobsim_port);
@@ -256,9 +315,8 @@ nlohmann::json run_unary(const UnaryOptions& o) {
       return job_data(conn->post(path, submit_body), &error).is_object();
     };
   };
-  auto make_gateway = [&](int i) -> CallFn {
-    std::shared_ptr<v1::JobGateway::Stub> stub =
-        v1::JobGateway::NewStub(channels[i % channels.size()]);
+  auto make_grpc = [&](const std::vector<std::shared_ptr<grpc::Channel>>& over, int i) -> CallFn {
+    std::shared_ptr<v1::JobGateway::Stub> stub = v1::JobGateway::NewStub(over[i % over.size()]);
     auto call = [](std::string& error, const auto& invoke) {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -271,10 +329,12 @@ nlohmann::json run_unary(const UnaryOptions& o) {
       req.mutable_scope()->set_type("biz");
       req.mutable_scope()->set_id("1");
       req.set_job_instance_id(job_id);
-      return [stub, req, call](std::string& error) {
+      return [stub, req, call, answer_bytes](std::string& error) {
         v1::JobSnapshot resp;
-        return call(error,
-                    [&](grpc::ClientContext& ctx) { return stub->GetJobStatus(&ctx, req, &resp); });
+        const bool ok = call(
+            error, [&](grpc::ClientContext& ctx) { return stub->GetJobStatus(&ctx, req, &resp); });
+        if (ok) answer_bytes->store(resp.ByteSizeLong(), std::memory_order_relaxed);
+        return ok;
       };
     }
     v1::ExecuteScriptRequest req;
@@ -290,32 +350,45 @@ nlohmann::json run_unary(const UnaryOptions& o) {
                   [&](grpc::ClientContext& ctx) { return stub->ExecuteScript(&ctx, req, &resp); });
     };
   };
+  auto make_gateway = [&](int i) { return make_grpc(channels, i); };
+  auto make_floor = [&](int i) { return make_grpc(floor_channels, i); };
 
   const std::string endpoint = o.op == "status" ? "get_job_instance_status" : "fast_execute_script";
-  Totals direct, gateway;
-  for (int round = 0; round < std::max(1, o.rounds); ++round) {
-    // jobsim's /jobsim/stats reads are not API requests: they do not count themselves. With
-    // ExecuteScript, jobgw's pollers of the jobs it submitted may still read after its round.
-    Requests r0 = requests(o.jobsim_port, endpoint);
+  // One round of one target: its CPU, switches, JOB requests and answer size go to its totals.
+  // jobsim's /jobsim/stats reads are not API requests: they do not count themselves. With
+  // ExecuteScript, jobgw's pollers of the jobs it submitted may still read after its round.
+  auto measure = [&](const std::function<CallFn(int)>& make, Totals& totals) {
+    const bool asks_jobsim = o.jobsim_port > 0;
+    Requests r0 = asks_jobsim ? requests(o.jobsim_port, endpoint) : Requests{};
+    answer_bytes->store(0);
     CpuMark c0 = cpu_mark(o);
-    run_round(o, make_direct, direct);
+    run_round(o, make, totals);
     CpuMark c1 = cpu_mark(o);
-    Requests r1 = requests(o.jobsim_port, endpoint);
-    CpuMark c2 = cpu_mark(o);
-    run_round(o, make_gateway, gateway);
-    CpuMark c3 = cpu_mark(o);
-    Requests r2 = requests(o.jobsim_port, endpoint);
-    add_cpu(direct, c0, c1);
-    add_cpu(gateway, c2, c3);
-    direct.job_requests += r1.all - r0.all;
-    direct.endpoint_calls += r1.endpoint - r0.endpoint;
-    gateway.job_requests += r2.all - r1.all;
-    gateway.endpoint_calls += r2.endpoint - r1.endpoint;
+    Requests r1 = asks_jobsim ? requests(o.jobsim_port, endpoint) : Requests{};
+    add_cpu(totals, c0, c1);
+    totals.job_requests += r1.all - r0.all;
+    totals.endpoint_calls += r1.endpoint - r0.endpoint;
+    totals.answer_bytes = std::max(totals.answer_bytes, answer_bytes->load());
+  };
+  Totals direct, gateway, floor;
+  for (int round = 0; round < std::max(1, o.rounds); ++round) {
+    if (targets.direct) measure(make_direct, direct);
+    if (targets.jobgw) measure(make_gateway, gateway);
+    if (targets.floor) measure(make_floor, floor);
   }
-  nlohmann::json direct_row = to_json(o, "direct", std::move(direct));
-  nlohmann::json jobgw_row = to_json(o, "jobgw", std::move(gateway));
-  add_ratio(direct_row, jobgw_row);
-  return nlohmann::json::array({std::move(direct_row), std::move(jobgw_row)});
+  nlohmann::json rows = nlohmann::json::array();
+  nlohmann::json direct_row;
+  if (targets.direct) direct_row = to_json(o, "direct", std::move(direct));
+  if (targets.jobgw) {
+    nlohmann::json jobgw_row = to_json(o, "jobgw", std::move(gateway));
+    if (targets.direct) add_ratio(direct_row, jobgw_row);
+    if (targets.direct) rows.push_back(direct_row);
+    rows.push_back(std::move(jobgw_row));
+  } else if (targets.direct) {
+    rows.push_back(direct_row);
+  }
+  if (targets.floor) rows.push_back(to_json(o, "floor", std::move(floor)));
+  return rows;
 }
 
 namespace {

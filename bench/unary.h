@@ -21,9 +21,16 @@ struct UnaryOptions {
   int hosts = 5;                  // status: the job read runs on hosts 101 .. 100 + hosts
   int jobsim_pid = 0;             // when set, CPU time of these processes is reported per call
   int jobgw_pid = 0;
+  // op status: jobgw_floor (bench/grpc_floor.cc), gRPC answering a canned snapshot, loaded like
+  // jobgw in a round of its own after each jobgw round; its pid for CPU and switches per call.
+  std::string floor_address;
+  int floor_pid = 0;
+  // op status: which of direct, jobgw and floor run (comma-separated; empty: direct and jobgw,
+  // and floor when floor_address is set). "floor" alone needs neither jobsim nor jobgw.
+  std::string targets;
 };
 
-// Two JSON objects in an array: target "direct" and target "jobgw".
+// One JSON object per target in an array: "direct", "jobgw" and, with a floor, "floor".
 nlohmann::json run_unary(const UnaryOptions& options);
 
 // GetJobStatus of a job jobgw watches (op "watched"): a long job submitted through jobgw with a
