@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/base/log_throttle.h"
@@ -86,6 +88,59 @@ bool integer_field(const Json& object, const char* name, T min, T max, T& out,
   return true;
 }
 
+// "application/x-www-form-urlencoded" from "Application/X-WWW-Form-Urlencoded; charset=UTF-8".
+std::string media_type(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  std::string out;
+  for (char c : type) {
+    if (c == ' ' || c == '\t') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+bool starts_json_object(std::string_view text) {
+  std::size_t first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == '{';
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding: %XX escapes and '+' for a space.
+std::optional<std::string> form_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = hex_value(in[i + 1]);
+      int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+bool all_digits(const std::string& text) {
+  if (text.empty() || text.size() > 19) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 HttpListenerResponse text(int status, std::string body) {
   HttpListenerResponse r;
   r.status = status;
@@ -137,14 +192,19 @@ HttpListenerResponse handle_callback(const RouteTargets& t, const HttpListenerRe
     r.headers.emplace_back("Allow", "POST");
     return r;
   }
-  auto parsed = parse_job_callback(req.body);
+  auto parsed = parse_job_callback(req.content_type, req.body);
   if (!parsed) {
     count("malformed");
     if (loggable("malformed")) {
       spdlog::warn("event=job_callback outcome=malformed bytes={} remote={} error=\"{}\"",
                    req.body.size(), req.remote, parsed.error().message);
     }
-    return json_answer(400, "malformed");
+    // Says what is wrong (never quoting the body), for whoever reads JOB's callback log.
+    HttpListenerResponse r = json_answer(400, "malformed");
+    r.body =
+        Json{{"result", false}, {"outcome", "malformed"}, {"error", parsed.error().message}}.dump(
+            -1, ' ', false, Json::error_handler_t::replace);
+    return r;
   }
   const JobCallback& cb = parsed.value();
   bool known = t.hub->callback_arrived(cb.job_instance_id);
@@ -172,15 +232,20 @@ core::Result<JobCallback> parse_job_callback(std::string_view body) {
       !integer_field<int>(doc, "status", 0, std::numeric_limits<int>::max(), out.status, problem)) {
     return decode_error(problem);
   }
-  auto steps = doc.find("step_instance_list");
+  // JOB's docs name the list step_instance_list, its code sends step_instances.
+  const char* list_name = "step_instance_list";
+  auto steps = doc.find(list_name);
+  if (steps == doc.end() || steps->is_null()) {
+    list_name = "step_instances";
+    steps = doc.find(list_name);
+  }
   if (steps != doc.end() && !steps->is_null()) {
     if (!steps->is_array()) {
-      return decode_error(std::string("step_instance_list must be an array, got ") +
-                          steps->type_name());
+      return decode_error(std::string(list_name) + " must be an array, got " + steps->type_name());
     }
     for (std::size_t i = 0; i < steps->size(); ++i) {
       const Json& s = (*steps)[i];
-      std::string where = "step_instance_list[" + std::to_string(i) + "]";
+      std::string where = std::string(list_name) + "[" + std::to_string(i) + "]";
       if (!s.is_object()) return decode_error(where + " must be an object");
       JobCallback::Step step;
       if (!integer_field<std::int64_t>(s, "step_instance_id", 1,
@@ -194,6 +259,49 @@ core::Result<JobCallback> parse_job_callback(std::string_view body) {
     }
   }
   return out;
+}
+
+core::Result<JobCallback> parse_job_callback(std::string_view content_type, std::string_view body) {
+  if (media_type(content_type) != "application/x-www-form-urlencoded") {
+    return parse_job_callback(body);
+  }
+  // What JOB's code sends: the JSON text itself, unencoded.
+  if (starts_json_object(body)) return parse_job_callback(body);
+  std::optional<std::string> decoded = form_decode(body);
+  if (!decoded) return decode_error("form body: bad percent-encoding");
+  if (starts_json_object(*decoded)) return parse_job_callback(*decoded);
+  // Form fields: one holding the JSON text (a client that wraps it, e.g. data=...), or the
+  // callback's own two numbers.
+  std::string job_instance_id;
+  std::string status;
+  bool has_fields = false;
+  std::string_view rest = body;
+  while (!rest.empty()) {
+    std::size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    std::size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::optional<std::string> key = form_decode(pair.substr(0, eq));
+    std::optional<std::string> value = form_decode(pair.substr(eq + 1));
+    if (!key || !value) return decode_error("form body: bad percent-encoding");
+    has_fields = true;
+    if (starts_json_object(*value)) return parse_job_callback(*value);
+    if (*key == "job_instance_id") job_instance_id = *value;
+    if (*key == "status") status = *value;
+  }
+  if (!has_fields) {
+    return decode_error("form body is neither JSON text nor URL-encoded JSON nor form fields");
+  }
+  if (job_instance_id.empty() || status.empty()) {
+    return decode_error(
+        "form body has no field holding JSON text, nor job_instance_id and status fields");
+  }
+  if (!all_digits(job_instance_id) || !all_digits(status)) {
+    return decode_error("form fields job_instance_id and status must be integers");
+  }
+  return parse_job_callback("{\"job_instance_id\":" + job_instance_id + ",\"status\":" + status +
+                            "}");
 }
 
 HttpListener::Handler make_http_routes(RouteTargets targets) {

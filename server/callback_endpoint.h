@@ -35,7 +35,16 @@ struct JobCallback {
 // Pure and total: any input gives a JobCallback or a kDecode Error naming the field; never
 // throws, never recurses on attacker-controlled nesting. Unknown fields are ignored so JOB can
 // add some. Error messages never quote the body.
+// The step list is read from `step_instance_list` (JOB's docs) or `step_instances` (what JOB's
+// code sends).
 core::Result<JobCallback> parse_job_callback(std::string_view body);
+
+// The body as JOB sends it under `content_type` (the header's value, parameters included).
+// JOB retries a refused callback as application/x-www-form-urlencoded with the same JSON text as
+// its body; a form body is read as that JSON text, as URL-encoded JSON text, or as form fields
+// one of which holds the JSON text (or which are job_instance_id and status themselves). Any
+// other type is read as JSON.
+core::Result<JobCallback> parse_job_callback(std::string_view content_type, std::string_view body);
 
 // What the HTTP routes serve; a null pointer leaves that route out (404).
 struct RouteTargets {

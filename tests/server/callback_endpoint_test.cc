@@ -115,6 +115,110 @@ TEST(ParseJobCallbackTest, ArbitraryBytesNeverThrow) {
   }
 }
 
+TEST(ParseJobCallbackTest, StepInstancesAsJobsCodeSendsThem) {
+  auto cb = parse_job_callback(
+      R"({"job_instance_id": 12345, "status": 4,
+          "step_instances": [{"step_instance_id": 16271, "status": 3},
+                             {"step_instance_id": 16272, "status": 4}]})");
+  ASSERT_TRUE(cb.ok()) << cb.error().message;
+  ASSERT_EQ(cb.value().steps.size(), 2u);
+  EXPECT_EQ(cb.value().steps[1].step_instance_id, 16272);
+  EXPECT_EQ(cb.value().steps[1].status, 4);
+  // The documented name wins when both are there; a null one gives way to the other.
+  auto both = parse_job_callback(
+      R"({"job_instance_id": 1, "status": 3, "step_instance_list": [{"step_instance_id": 5,
+          "status": 3}], "step_instances": [{"step_instance_id": 6, "status": 3}]})");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both.value().steps.at(0).step_instance_id, 5);
+  auto null_doc = parse_job_callback(
+      R"({"job_instance_id": 1, "status": 3, "step_instance_list": null,
+          "step_instances": [{"step_instance_id": 6, "status": 3}]})");
+  ASSERT_TRUE(null_doc.ok());
+  EXPECT_EQ(null_doc.value().steps.at(0).step_instance_id, 6);
+  auto bad = parse_job_callback(
+      R"({"job_instance_id": 1, "status": 3, "step_instances": [{"status": 3}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("step_instances[0].step_instance_id is missing"),
+            std::string::npos)
+      << bad.error().message;
+  auto not_array =
+      parse_job_callback(R"({"job_instance_id": 1, "status": 3, "step_instances": "x"})");
+  ASSERT_FALSE(not_array.ok());
+  EXPECT_NE(not_array.error().message.find("step_instances must be an array"), std::string::npos);
+}
+
+constexpr const char* kForm = "application/x-www-form-urlencoded";
+
+TEST(ParseJobCallbackTest, FormRetryCarriesTheSameJsonText) {
+  const std::string json = R"({"job_instance_id": 42, "status": 3,
+      "step_instances": [{"step_instance_id": 7, "status": 3}]})";
+  for (const char* type : {kForm, "Application/X-WWW-Form-Urlencoded; charset=UTF-8"}) {
+    auto cb = parse_job_callback(type, json);
+    ASSERT_TRUE(cb.ok()) << type << ": " << cb.error().message;
+    EXPECT_EQ(cb.value().job_instance_id, 42);
+    EXPECT_EQ(cb.value().steps.at(0).step_instance_id, 7);
+  }
+  // The JSON text URL-encoded, '+' for spaces.
+  auto encoded = parse_job_callback(kForm, "%7B%22job_instance_id%22%3A+42%2C%22status%22%3A4%7D");
+  ASSERT_TRUE(encoded.ok()) << encoded.error().message;
+  EXPECT_EQ(encoded.value().status, 4);
+  // A field holding the JSON text.
+  auto wrapped =
+      parse_job_callback(kForm, "app=job&data=%7B%22job_instance_id%22%3A42%2C%22status%22%3A3%7D");
+  ASSERT_TRUE(wrapped.ok()) << wrapped.error().message;
+  EXPECT_EQ(wrapped.value().job_instance_id, 42);
+  // Plain form fields with the two numbers.
+  auto fields = parse_job_callback(kForm, "job_instance_id=42&status=3&extra=");
+  ASSERT_TRUE(fields.ok()) << fields.error().message;
+  EXPECT_EQ(fields.value().job_instance_id, 42);
+  EXPECT_EQ(fields.value().status, 3);
+  EXPECT_TRUE(fields.value().steps.empty());
+  // Other types read the body as JSON, as before.
+  EXPECT_TRUE(parse_job_callback("text/plain", json).ok());
+  EXPECT_TRUE(parse_job_callback("", json).ok());
+  EXPECT_FALSE(parse_job_callback("application/json", "job_instance_id=42&status=3").ok());
+}
+
+TEST(ParseJobCallbackTest, BadFormBodiesNameTheProblem) {
+  struct Case {
+    const char* body;
+    const char* mentions;
+  };
+  const Case cases[] = {
+      {"", "neither JSON text nor URL-encoded JSON nor form fields"},
+      {"garbage", "neither JSON text nor URL-encoded JSON nor form fields"},
+      {"%7B%2", "bad percent-encoding"},
+      {"a=%zz", "bad percent-encoding"},
+      {"job_instance_id=42", "nor job_instance_id and status fields"},
+      {"job_instance_id=4x2&status=3", "must be integers"},
+      {"job_instance_id=-1&status=3", "must be integers"},
+      {"job_instance_id=0&status=3", "job_instance_id is out of range"},
+      {"%7B%22job_instance_id%22%3A%22x%22%2C%22status%22%3A3%7D",
+       "job_instance_id must be an integer"},
+      {"{\"job_instance_id\": 1", "not valid JSON"},
+  };
+  for (const Case& c : cases) {
+    auto cb = parse_job_callback(kForm, c.body);
+    ASSERT_FALSE(cb.ok()) << c.body;
+    EXPECT_EQ(cb.error().kind, core::ErrorKind::kDecode);
+    EXPECT_NE(cb.error().message.find(c.mentions), std::string::npos)
+        << c.body << " -> " << cb.error().message;
+  }
+}
+
+TEST(ParseJobCallbackTest, ArbitraryFormBytesNeverThrow) {
+  std::string bytes;
+  for (int i = 0; i < 4096; ++i) {
+    bytes.push_back("%{}=&+7B2\"a0"[(i * 7919) % 13]);
+    EXPECT_NO_THROW({ (void)parse_job_callback(kForm, bytes); });
+  }
+  std::string deep = "%7B%22job_instance_id%22%3A1%2C%22status%22%3A3%2C%22x%22%3A";
+  for (int i = 0; i < 5000; ++i) deep += "%5B";
+  auto cb = parse_job_callback(kForm, deep);
+  ASSERT_FALSE(cb.ok());
+  EXPECT_NE(cb.error().message.find("nested too deeply"), std::string::npos);
+}
+
 // ---- routes over a real hub -----------------------------------------------------------------
 
 // Reads never complete on their own: the routes only need the hub to know which jobs it watches.
@@ -153,11 +257,13 @@ class RoutesTest : public ::testing::Test {
     return call_target(method, path == kCallbackPath ? secret_.mint(path) : path, body);
   }
   HttpListenerResponse call_target(const std::string& method, const std::string& target,
-                                   const std::string& body = "") {
+                                   const std::string& body = "",
+                                   const std::string& content_type = "") {
     HttpListenerRequest req;
     req.method = method;
     req.target = target;
     req.path = target.substr(0, target.find('?'));
+    req.content_type = content_type;
     req.body = body;
     req.remote = "127.0.0.1:1";
     return routes_(req);
@@ -234,6 +340,30 @@ TEST_F(RoutesTest, MalformedCallbackIs400) {
   EXPECT_EQ(call("POST", "/jobgw/v1/callback", "{not json").status, 400);
   EXPECT_EQ(call("POST", "/jobgw/v1/callback", R"({"job_instance_id": "42"})").status, 400);
   EXPECT_TRUE(metric_has("jobgw_callbacks_total{outcome=\"malformed\"} 2\n"));
+}
+
+TEST_F(RoutesTest, MalformedCallbackSaysWhatIsWrong) {
+  auto r = call("POST", "/jobgw/v1/callback", R"({"job_instance_id": "secret-42", "status": 3})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_NE(r.body.find("\"outcome\":\"malformed\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("job_instance_id must be an integer"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("secret-42"), std::string::npos) << r.body;
+}
+
+TEST_F(RoutesTest, FormEncodedRetryIsAccepted) {
+  const std::string target = secret_.mint(std::string(kCallbackPath));
+  auto raw =
+      call_target("POST", target, R"({"job_instance_id": 42, "status": 3, "step_instances": []})",
+                  "application/x-www-form-urlencoded");
+  EXPECT_EQ(raw.status, 200) << raw.body;
+  auto encoded = call_target("POST", target, "%7B%22job_instance_id%22%3A42%2C%22status%22%3A3%7D",
+                             "application/x-www-form-urlencoded; charset=UTF-8");
+  EXPECT_EQ(encoded.status, 200) << encoded.body;
+  auto bad = call_target("POST", target, "what=ever", "application/x-www-form-urlencoded");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("form body"), std::string::npos) << bad.body;
+  EXPECT_TRUE(metric_has("jobgw_callbacks_total{outcome=\"accepted\"} 2\n"));
 }
 
 TEST_F(RoutesTest, OtherMethodsAre405WithAllow) {
