@@ -558,6 +558,10 @@ const std::vector<Key>& keys() {
                        "how long a step's logs stay held after its last follower left (for "
                        "resumes)",
                        FIELD(follow.retention), 0, kDay));
+    k.push_back(ms_key("plans.cache_ms",
+                       "how long ExecuteJobPlan checks variables against a plan it read from "
+                       "JOB before reading it again (0: every call reads it)",
+                       FIELD(service.plan_cache_ttl), 0, kDay));
     k.push_back(uint_key("limits.max_script_bytes", "largest script_content accepted",
                          FIELD(service.validation.max_script_bytes), 1, 64 * kMiB));
     k.push_back(uint_key("limits.max_param_bytes", "largest script_param accepted",

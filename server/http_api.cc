@@ -628,11 +628,26 @@ struct Route {
     kTerminate,
     kEvents,
     kIpLogs,
-    kFollowLogs
+    kFollowLogs,
+    kListPlans,
+    kGetPlan,
+    kExecutePlan,
+    kOperateStep,
+    kOutputs
   } op = Op::kNone;
   const char* method = "GET";
   Json path_params = Json::object();
 };
+
+// Cuts `suffix` off a path part that has more than it ("7:execute" -> "7").
+bool strip_suffix(std::string& part, std::string_view suffix) {
+  if (part.size() <= suffix.size() ||
+      part.compare(part.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return false;
+  }
+  part.resize(part.size() - suffix.size());
+  return true;
+}
 
 // Every route of the face (README "HTTP API", docs/openapi.yaml).
 std::optional<Route> match(const std::string& raw_path) {
@@ -668,16 +683,40 @@ std::optional<Route> match(const std::string& raw_path) {
     r.method = "POST";
     return r;
   }
-  // /v1/scopes/{type}/{id}/jobs/{job}[...]
-  if (parts.size() < 6 || parts[1] != "scopes" || parts[4] != "jobs") return std::nullopt;
+  if (parts.size() < 5 || parts[1] != "scopes") return std::nullopt;
   r.path_params["scope"] = {{"type", parts[2]}, {"id", parts[3]}};
+  // /v1/scopes/{type}/{id}/plans[/{plan}[:execute]]
+  if (parts[4] == "plans") {
+    if (parts.size() == 5) {
+      r.op = Route::Op::kListPlans;
+      return r;
+    }
+    if (parts.size() != 6) return std::nullopt;
+    std::string plan = parts[5];
+    if (strip_suffix(plan, ":execute")) {
+      r.op = Route::Op::kExecutePlan;
+      r.method = "POST";
+    } else {
+      r.op = Route::Op::kGetPlan;
+    }
+    r.path_params["job_plan_id"] = plan;
+    return r;
+  }
+  // /v1/scopes/{type}/{id}/jobs/{job}[...]
+  if (parts.size() < 6 || parts[4] != "jobs") return std::nullopt;
   std::string job = parts[5];
-  const std::string terminate = ":terminate";
-  if (parts.size() == 6 && job.size() > terminate.size() &&
-      job.compare(job.size() - terminate.size(), terminate.size(), terminate) == 0) {
+  if (parts.size() == 8 && parts[6] == "steps") {
+    // /v1/scopes/{type}/{id}/jobs/{job}/steps/{step}:operate
+    std::string step = parts[7];
+    if (!strip_suffix(step, ":operate")) return std::nullopt;
+    r.op = Route::Op::kOperateStep;
+    r.method = "POST";
+    r.path_params["step_instance_id"] = step;
+  } else if (parts.size() == 6 && strip_suffix(job, ":terminate")) {
     r.op = Route::Op::kTerminate;
     r.method = "POST";
-    job.resize(job.size() - terminate.size());
+  } else if (parts.size() == 7 && parts[6] == "outputs") {
+    r.op = Route::Op::kOutputs;
   } else if (parts.size() == 6) {
     r.op = Route::Op::kJobStatus;
   } else if (parts.size() == 7 && parts[6] == "events") {
@@ -770,6 +809,21 @@ void HttpApi::Impl::handle(const HttpListenerRequest& http,
       return;
     case Route::Op::kIpLogs:
       unary(http, responder, route->path_params, false, &JobGatewayService::get_ip_logs);
+      return;
+    case Route::Op::kListPlans:
+      unary(http, responder, route->path_params, false, &JobGatewayService::list_job_plans);
+      return;
+    case Route::Op::kGetPlan:
+      unary(http, responder, route->path_params, false, &JobGatewayService::get_job_plan);
+      return;
+    case Route::Op::kExecutePlan:
+      unary(http, responder, route->path_params, true, &JobGatewayService::execute_job_plan);
+      return;
+    case Route::Op::kOperateStep:
+      unary(http, responder, route->path_params, true, &JobGatewayService::operate_step);
+      return;
+    case Route::Op::kOutputs:
+      unary(http, responder, route->path_params, false, &JobGatewayService::get_job_outputs);
       return;
     case Route::Op::kEvents:
     case Route::Op::kFollowLogs:

@@ -58,7 +58,8 @@ JobGatewayService::JobGatewayService(core::JobClient& job, core::WatchHub& hub,
       options_(std::move(options)),
       limits_{options_.validation},
       admission_(options_.admission, metrics),
-      authorizer_(required(options_.authorizer)) {}
+      authorizer_(required(options_.authorizer)),
+      plans_(job, options_.plan_cache_ttl) {}
 
 CallServices JobGatewayService::services() {
   CallServices services{admission_,     authorizer_, options_.caller_limits,
@@ -68,19 +69,25 @@ CallServices JobGatewayService::services() {
 }
 
 template <typename Domain>
-void JobGatewayService::submit(
-    const CallInput& input, CallSpec spec, Call::Respond respond, core::Operation operation,
-    const std::string& requested_operator, std::function<core::Result<Domain>()> validate,
-    std::function<void(const Domain&, core::IdempotentSubmitter::SendDone, core::Deadline)> send,
-    v1::JobRef* response) {
+void JobGatewayService::submit(const CallInput& input, CallSpec spec, Call::Respond respond,
+                               core::Operation operation, const std::string& requested_operator,
+                               std::function<core::Result<Domain>()> validate,
+                               SubmitSend<Domain> send, v1::JobRef* response) {
   auto call = std::make_shared<Call>(services(), std::move(spec), std::move(respond));
   auto validated =
       call->begin(input.presented, validate, operation, requested_operator, /*submit=*/true);
   if (!validated) return;
-  auto request = std::make_shared<Domain>(std::move(*validated));
+  submit_validated<Domain>(call, std::make_shared<Domain>(std::move(*validated)),
+                           input.job_deadline(options_.job_call_timeout), std::move(send),
+                           response);
+}
+
+template <typename Domain>
+void JobGatewayService::submit_validated(const std::shared_ptr<Call>& call,
+                                         std::shared_ptr<Domain> request, core::Deadline deadline,
+                                         SubmitSend<Domain> send, v1::JobRef* response) {
   request->callback_url =
       options_.callback_url_for_submit ? options_.callback_url_for_submit() : options_.callback_url;
-  const core::Deadline deadline = input.job_deadline(options_.job_call_timeout);
   const core::Scope scope = request->scope;
   auto done = [this, call, scope, job_operator = request->operator_name, response](
                   core::Result<core::JobRef> result, core::SubmitSource source) {
@@ -103,6 +110,10 @@ void JobGatewayService::submit(
   }
   submitter_->submit(scope, key, core::fingerprint(*request), std::move(to_job), std::move(done));
 }
+
+template void JobGatewayService::submit_validated<core::ExecutePlanRequest>(
+    const std::shared_ptr<Call>& call, std::shared_ptr<core::ExecutePlanRequest> request,
+    core::Deadline deadline, SubmitSend<core::ExecutePlanRequest> send, v1::JobRef* response);
 
 void JobGatewayService::submitted(const std::shared_ptr<Call>& call, const core::Scope& scope,
                                   const std::string& job_operator,
@@ -127,8 +138,7 @@ void JobGatewayService::submitted(const std::shared_ptr<Call>& call, const core:
           SubmitRecord{call->caller(), job_.codec().operator_of(job_operator),
                        ref.job_instance_name});
     }
-    hub_.watch(scope, ref.job_instance_id,
-               !options_.callback_url.empty() || options_.callback_url_for_submit != nullptr);
+    hub_.watch(scope, ref.job_instance_id, callback_wired());
     if (keyed && metrics_ != nullptr) metrics_->idempotent_submit("submitted");
   } else {
     const bool remembered = source == core::SubmitSource::kRemembered;

@@ -25,6 +25,7 @@
 #include "server/call.h"
 #include "server/ip_log_hosts.h"
 #include "server/job_catalog.h"
+#include "server/plan_cache.h"
 #include "server/request_validation.h"
 #include "server/server_metrics.h"
 #include "server/status_mapping.h"
@@ -68,6 +69,8 @@ struct ServiceOptions {
   core::LogFollowHub* logs = nullptr;
   // Hosts one FollowLogs stream may follow (follow.max_hosts).
   std::size_t follow_max_hosts = 100;
+  // How long ExecuteJobPlan trusts a plan it read to check variables against (plans.cache_ms).
+  std::chrono::milliseconds plan_cache_ttl{30000};
 };
 
 // What GetIpLogs asks JOB after filling in what the caller left out from the job's status.
@@ -118,6 +121,17 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
                      v1::TerminateJobResponse* response, Call::Respond respond);
   void list_jobs(const CallInput& input, const v1::ListJobsRequest& request,
                  v1::ListJobsResponse* response, Call::Respond respond);
+  // Job plans (plan_rpcs.cc).
+  void list_job_plans(const CallInput& input, const v1::ListJobPlansRequest& request,
+                      v1::ListJobPlansResponse* response, Call::Respond respond);
+  void get_job_plan(const CallInput& input, const v1::GetJobPlanRequest& request,
+                    v1::JobPlan* response, Call::Respond respond);
+  void execute_job_plan(const CallInput& input, const v1::ExecuteJobPlanRequest& request,
+                        v1::JobRef* response, Call::Respond respond);
+  void operate_step(const CallInput& input, const v1::OperateStepRequest& request,
+                    v1::OperateStepResponse* response, Call::Respond respond);
+  void get_job_outputs(const CallInput& input, const v1::GetJobOutputsRequest& request,
+                       v1::JobOutputs* response, Call::Respond respond);
 
   // Transport-neutral streams: a Call whose respond ends the transport's stream, and the
   // subscription it pulls from. Null subscription: the pipeline refused the call (finished).
@@ -150,6 +164,21 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
                                      v1::ListJobsResponse* response) override;
   grpc::ServerWriteReactor<v1::LogEvent>* FollowLogs(grpc::CallbackServerContext* context,
                                                      const v1::FollowLogsRequest* request) override;
+  grpc::ServerUnaryReactor* ListJobPlans(grpc::CallbackServerContext* context,
+                                         const v1::ListJobPlansRequest* request,
+                                         v1::ListJobPlansResponse* response) override;
+  grpc::ServerUnaryReactor* GetJobPlan(grpc::CallbackServerContext* context,
+                                       const v1::GetJobPlanRequest* request,
+                                       v1::JobPlan* response) override;
+  grpc::ServerUnaryReactor* ExecuteJobPlan(grpc::CallbackServerContext* context,
+                                           const v1::ExecuteJobPlanRequest* request,
+                                           v1::JobRef* response) override;
+  grpc::ServerUnaryReactor* OperateStep(grpc::CallbackServerContext* context,
+                                        const v1::OperateStepRequest* request,
+                                        v1::OperateStepResponse* response) override;
+  grpc::ServerUnaryReactor* GetJobOutputs(grpc::CallbackServerContext* context,
+                                          const v1::GetJobOutputsRequest* request,
+                                          v1::JobOutputs* response) override;
 
   const ServiceOptions& options() const { return options_; }
   // RPCs started and not yet finished; shutdown waits for this to reach 0 rather than for the
@@ -159,14 +188,25 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
  private:
   // What every call's pipeline uses (server/call.h).
   CallServices services();
+  template <typename Domain>
+  using SubmitSend =
+      std::function<void(const Domain&, core::IdempotentSubmitter::SendDone, core::Deadline)>;
   // ExecuteScript and TransferFile: one path from the pipeline's steps to the JobRef. `validate`
   // makes the core request (request_id checked too); `send` hands it to JOB, exactly once.
   template <typename Domain>
-  void submit(
-      const CallInput& input, CallSpec spec, Call::Respond respond, core::Operation operation,
-      const std::string& requested_operator, std::function<core::Result<Domain>()> validate,
-      std::function<void(const Domain&, core::IdempotentSubmitter::SendDone, core::Deadline)> send,
-      v1::JobRef* response);
+  void submit(const CallInput& input, CallSpec spec, Call::Respond respond,
+              core::Operation operation, const std::string& requested_operator,
+              std::function<core::Result<Domain>()> validate, SubmitSend<Domain> send,
+              v1::JobRef* response);
+  // The part of a submit after the pipeline's steps (ExecuteJobPlan joins here once its
+  // variables are checked against the plan): the callback URL, request_id deduplication, JOB.
+  template <typename Domain>
+  void submit_validated(const std::shared_ptr<Call>& call, std::shared_ptr<Domain> request,
+                        core::Deadline deadline, SubmitSend<Domain> send, v1::JobRef* response);
+  // Whether submits carry jobgw's callback URL (so the hub may wait for JOB's callback).
+  bool callback_wired() const {
+    return !options_.callback_url.empty() || options_.callback_url_for_submit != nullptr;
+  }
   void submitted(const std::shared_ptr<Call>& call, const core::Scope& scope,
                  const std::string& job_operator, core::Result<core::JobRef> result,
                  core::SubmitSource source, v1::JobRef* response);
@@ -191,6 +231,7 @@ class JobGatewayService final : public v1::JobGateway::CallbackService {
   const ValidationLimits limits_;
   Admission admission_;
   const Authorizer& authorizer_;
+  PlanCache plans_;
 };
 
 }  // namespace jobgw::server

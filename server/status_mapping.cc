@@ -121,9 +121,23 @@ StatusCode status_code_for_job_code(std::int64_t job_code) {
     case 1244003:
     case 1244006:
     case 1244007:
+    // Job plans: the plan is not there (1244012; 1243009 from the template side).
+    case 1244012:
+    case 1243009:
       return StatusCode::kNotFound;
     case 1244015:
+    // Job plans: the operation does not fit the step's state (1241003); the plan has no steps
+    // (1244011), uses a disabled script (1244014), or a host variable is missing or empty
+    // (1244008, 1244009): the request is fine, the plan or the job is not ready for it.
+    case 1241003:
+    case 1244011:
+    case 1244014:
+    case 1244008:
+    case 1244009:
       return StatusCode::kFailedPrecondition;
+    // A confirmation by a user the plan does not list as a confirmer.
+    case 1244016:
+      return StatusCode::kPermissionDenied;
     case 1244032:
     case 1244033:
     case 1244034:

@@ -40,6 +40,7 @@ std::string audit_line(const AuditRecord& r) {
   j["script_sha256"] = r.script_sha256;
   j["request_id"] = r.request_id;
   j["job_instance_id"] = r.job_instance_id;
+  if (!r.detail.empty()) j["detail"] = r.detail;
   j["outcome"] = r.code;
   j["reason"] = r.reason;
   // Replace rather than throw on bytes that are not UTF-8 (a caller's request_id or a JOB

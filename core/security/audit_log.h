@@ -27,6 +27,9 @@ struct AuditRecord {
   std::string script_sha256;  // of script_content; empty when the call named none
   std::string request_id;
   std::int64_t job_instance_id = 0;
+  // What else names the act, for calls whose job and targets do not: "job_plan_id=7",
+  // "step_instance_id=20002 operation=CONFIRM". Written only when set.
+  std::string detail;
   std::string code;    // gRPC status name, e.g. "OK", "PERMISSION_DENIED"
   std::string reason;  // short: why it was refused or failed; empty when OK
 };

@@ -15,7 +15,7 @@ namespace {
 using nlohmann::json;
 
 constexpr Operation kOperations[] = {Operation::kExecute, Operation::kTransfer, Operation::kRead,
-                                     Operation::kTerminate};
+                                     Operation::kTerminate, Operation::kOperate};
 
 TokenDigest digest_of(std::string_view token) {
   TokenDigest d{};
@@ -132,7 +132,7 @@ Result<Caller> parse_caller(const json& entry, const std::string& where) {
     auto op = parse_operation(o);
     if (!op) {
       return file_error(named + ".operations: \"" + o +
-                        "\" is not execute, transfer, read or terminate");
+                        "\" is not execute, transfer, read, terminate or operate");
     }
     c.operations |= static_cast<std::uint8_t>(*op);
   }
@@ -151,6 +151,8 @@ const char* to_string(Operation op) {
       return "read";
     case Operation::kTerminate:
       return "terminate";
+    case Operation::kOperate:
+      return "operate";
   }
   return "unknown";
 }

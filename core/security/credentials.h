@@ -14,10 +14,11 @@ namespace jobgw::core {
 
 // What a caller may do; the gateway's RPCs map onto these.
 enum class Operation : std::uint8_t {
-  kExecute = 1 << 0,    // ExecuteScript
+  kExecute = 1 << 0,    // ExecuteScript, ExecuteJobPlan
   kTransfer = 1 << 1,   // TransferFile
-  kRead = 1 << 2,       // GetJobStatus, WatchStatus, GetIpLogs
+  kRead = 1 << 2,       // GetJobStatus, WatchStatus, GetIpLogs, the plan and output reads
   kTerminate = 1 << 3,  // TerminateJob
+  kOperate = 1 << 4,    // OperateStep: confirm, retry, skip a step of a running job
 };
 
 const char* to_string(Operation op);

@@ -109,4 +109,22 @@ std::string fingerprint(const TransferFileRequest& r) {
   return c.sha256_hex();
 }
 
+std::string fingerprint(const ExecutePlanRequest& r) {
+  Canonical c("execute_job_plan");
+  c.scope(r.scope);
+  c.number("job_plan_id", r.job_plan_id);
+  c.number("variables", static_cast<std::int64_t>(r.variables.size()));
+  for (const PlanVariableValue& v : r.variables) {
+    c.number("variable.id", v.id);
+    c.text("variable.name", v.name);
+    c.number("variable.has_value", v.value ? 1 : 0);
+    if (v.value) c.text("variable.value", *v.value);
+    c.number("variable.has_server", v.server ? 1 : 0);
+    if (v.server) c.targets("variable.server", *v.server);
+  }
+  c.number("start_task", r.start_task ? 1 : 0);
+  c.text("operator", r.operator_name);
+  return c.sha256_hex();
+}
+
 }  // namespace jobgw::core

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/job/job_requests.h"
+#include "core/job/plan_requests.h"
 
 namespace jobgw::core {
 
@@ -13,5 +14,8 @@ namespace jobgw::core {
 // must not turn a retry into a conflict.
 std::string fingerprint(const ExecuteScriptRequest& request);
 std::string fingerprint(const TransferFileRequest& request);
+// Variables as the caller gave them (before they are resolved against the plan), so a retry
+// after the plan changed is still the same request.
+std::string fingerprint(const ExecutePlanRequest& request);
 
 }  // namespace jobgw::core

@@ -125,7 +125,7 @@ TEST(Credentials, MalformedEntriesNameEntryAndField) {
             "or *");
   EXPECT_EQ(parse_error(R"({"callers": [{"name": "a", "token_sha256": ")" + h +
                         R"(", "scopes": ["biz:1"], "operations": ["delete"]}]})"),
-            "callers[0] (a).operations: \"delete\" is not execute, transfer, read or terminate");
+            "callers[0] (a).operations: \"delete\" is not execute, transfer, read, terminate or operate");
   EXPECT_EQ(parse_error(R"({"callers": [{"name": "a", "token_sha256": ")" + h +
                         R"(", "scopes": [], "operations": ["read"]}]})"),
             "callers[0] (a).scopes: required, at least one");
