@@ -23,6 +23,14 @@ std::string known_label(const std::string& value, const std::array<std::string_v
   return std::string(kOther);
 }
 
+// The index (grpc::StatusCode) of a code's canonical gRPC name as the pipeline reports it, or -1.
+int canonical_code(const std::string& code) {
+  for (int c = grpc::StatusCode::OK; c <= grpc::StatusCode::UNAUTHENTICATED; ++c) {
+    if (code == api::grpc_code_name(static_cast<grpc::StatusCode>(c))) return c;
+  }
+  return -1;
+}
+
 // A status code's canonical gRPC name, in any letter case; anything else is "other".
 std::string code_label(const std::string& code) {
   std::string upper = code;
@@ -46,8 +54,9 @@ constexpr std::array<std::string_view, 6> kAuthRefusals{
 constexpr std::array<std::string_view, 2> kReloadOutcomes{"ok", "failed"};
 constexpr std::array<std::string_view, 2> kCallerLimits{"submit_rate", "streams"};
 // The RPCs of proto/jobgw/v1/job_gateway.proto, by the names the pipeline reports.
-constexpr std::array<std::string_view, 6> kUnaryMethods{
-    "ExecuteScript", "TransferFile", "GetIpLogs", "GetJobStatus", "TerminateJob", "ListJobs"};
+constexpr std::array<std::string_view, 11> kUnaryMethods{
+    "ExecuteScript",  "TransferFile", "GetIpLogs",  "GetJobStatus", "TerminateJob", "ListJobs",
+    "ExecuteJobPlan", "ListJobPlans", "GetJobPlan", "OperateStep",  "GetJobOutputs"};
 constexpr std::array<std::string_view, 2> kStreamMethods{"WatchStatus", "FollowLogs"};
 
 // How long a stream stays open: a short job's watch (seconds) to a follow kept open across a
@@ -162,30 +171,68 @@ ServerMetrics::ServerMetrics(core::Metrics& core)
     credentials_reloads_.Add({{"outcome", std::string(outcome)}});
   }
   for (auto limit : kCallerLimits) caller_limit_rejections_.Add({{"limit", std::string(limit)}});
-  for (auto limit : kAdmissionLimits) admission_in_use_.Add({{"limit", std::string(limit)}});
+  static_assert(kAdmissionLimits.size() == std::tuple_size_v<decltype(admission_in_use_by_limit_)>);
+  static_assert(kCodes == grpc::StatusCode::UNAUTHENTICATED + 1);
+  for (std::size_t i = 0; i < kAdmissionLimits.size(); ++i) {
+    admission_in_use_by_limit_[i] =
+        &admission_in_use_.Add({{"limit", std::string(kAdmissionLimits[i])}});
+  }
   std::vector<std::string> codes;
   for (int c = grpc::StatusCode::OK; c <= grpc::StatusCode::UNAUTHENTICATED; ++c) {
     codes.emplace_back(api::grpc_code_name(static_cast<grpc::StatusCode>(c)));
   }
   auto calls_of = [&](std::string_view method) {
-    for (const auto& code : codes)
-      rpc_requests_.Add({{"method", std::string(method)}, {"code", code}});
+    MethodSeries series;
+    series.method = method;
+    for (std::size_t c = 0; c < codes.size() && c < kCodes; ++c) {
+      series.calls[c] = &rpc_requests_.Add({{"method", std::string(method)}, {"code", codes[c]}});
+    }
+    return series;
   };
   // Latency is by method and code; only the OK series is made up front, the rest would be
   // hundreds of empty buckets.
   for (auto method : kUnaryMethods) {
-    calls_of(method);
-    rpc_duration_.Add({{"method", std::string(method)}, {"code", "OK"}},
-                      core::Metrics::latency_buckets());
+    MethodSeries series = calls_of(method);
+    series.ok_duration = &rpc_duration_.Add({{"method", std::string(method)}, {"code", "OK"}},
+                                            core::Metrics::latency_buckets());
+    methods_.push_back(series);
   }
   for (auto method : kStreamMethods) {
-    calls_of(method);
-    stream_duration_.Add({{"method", std::string(method)}}, stream_buckets());
+    MethodSeries series = calls_of(method);
+    series.stream_duration =
+        &stream_duration_.Add({{"method", std::string(method)}}, stream_buckets());
+    methods_.push_back(series);
   }
+}
+
+const ServerMetrics::MethodSeries* ServerMetrics::method_series(const std::string& method) const {
+  for (const auto& series : methods_) {
+    if (series.method == method) return &series;
+  }
+  return nullptr;
+}
+
+void ServerMetrics::count_call(const std::string& method, const std::string& code) {
+  const MethodSeries* series = method_series(method);
+  const int c = canonical_code(code);
+  if (series != nullptr && c >= 0) {
+    series->calls[static_cast<std::size_t>(c)]->Increment();
+    return;
+  }
+  rpc_requests_
+      .Add({{"method", core::Metrics::identifier_label(method)}, {"code", code_label(code)}})
+      .Increment();
 }
 
 void ServerMetrics::rpc_finished(const std::string& method, const std::string& code,
                                  double seconds) {
+  const MethodSeries* series = method_series(method);
+  if (series != nullptr && series->ok_duration != nullptr && code == "OK") {
+    series->calls[grpc::StatusCode::OK]->Increment();
+    series->ok_duration->Observe(std::max(0.0, seconds));
+    return;
+  }
+  // Failed calls, and anything outside the known sets: series found (or made) by their labels.
   prometheus::Labels labels{{"method", core::Metrics::identifier_label(method)},
                             {"code", code_label(code)}};
   rpc_requests_.Add(labels).Increment();
@@ -194,9 +241,14 @@ void ServerMetrics::rpc_finished(const std::string& method, const std::string& c
 
 void ServerMetrics::stream_finished(const std::string& method, const std::string& code,
                                     double seconds) {
-  const std::string name = core::Metrics::identifier_label(method);
-  rpc_requests_.Add({{"method", name}, {"code", code_label(code)}}).Increment();
-  stream_duration_.Add({{"method", name}}, stream_buckets()).Observe(std::max(0.0, seconds));
+  count_call(method, code);
+  const MethodSeries* series = method_series(method);
+  if (series != nullptr && series->stream_duration != nullptr) {
+    series->stream_duration->Observe(std::max(0.0, seconds));
+    return;
+  }
+  stream_duration_.Add({{"method", core::Metrics::identifier_label(method)}}, stream_buckets())
+      .Observe(std::max(0.0, seconds));
 }
 
 void ServerMetrics::callback(const std::string& outcome) {
@@ -212,6 +264,12 @@ void ServerMetrics::resumed_jobs(std::size_t count) {
 }
 
 void ServerMetrics::admission_changed(const std::string& limit, int delta) {
+  for (std::size_t i = 0; i < kAdmissionLimits.size(); ++i) {
+    if (limit == kAdmissionLimits[i]) {
+      admission_in_use_by_limit_[i]->Increment(delta);
+      return;
+    }
+  }
   admission_in_use_.Add({{"limit", known_label(limit, kAdmissionLimits)}}).Increment(delta);
 }
 

@@ -113,17 +113,24 @@ Metrics::Metrics()
       .Register(*registry_)
       .Add({{"version", build_version()}, {"revision", build_revision()}})
       .Set(1);
+  static_assert(static_cast<std::size_t>(WatchEventKind::kJobReachable) < kEventKinds);
   for (auto api : job_apis()) {
     const std::string name(api);
-    for (auto outcome : job_attempt_outcomes()) {
-      job_attempts_.Add({{"api", name}, {"outcome", std::string(outcome)}});
+    ApiSeries series;
+    series.api = api;
+    const auto& outcomes = job_attempt_outcomes();
+    for (std::size_t i = 0; i < outcomes.size() && i < kAttemptOutcomes; ++i) {
+      series.attempts[i] =
+          &job_attempts_.Add({{"api", name}, {"outcome", std::string(outcomes[i])}});
     }
-    job_call_duration_.Add({{"api", name}}, latency_buckets());
-    job_call_retries_.Add({{"api", name}});
+    series.duration = &job_call_duration_.Add({{"api", name}}, latency_buckets());
+    series.retries = &job_call_retries_.Add({{"api", name}});
+    api_series_.push_back(series);
   }
   for (int kind = static_cast<int>(WatchEventKind::kSnapshot);
        kind <= static_cast<int>(WatchEventKind::kJobReachable); ++kind) {
-    events_.Add({{"kind", to_string(static_cast<WatchEventKind>(kind))}});
+    events_by_kind_[static_cast<std::size_t>(kind)] =
+        &events_.Add({{"kind", to_string(static_cast<WatchEventKind>(kind))}});
   }
   for (int status = 0; status <= 15; ++status) {
     const std::string_view label = job_status_label(status);
@@ -187,7 +194,35 @@ std::string Metrics::job_outcome(const AttemptRecord& record) {
   return outcome;
 }
 
+int Metrics::outcome_index(const AttemptRecord& record) {
+  const auto& known = job_attempt_outcomes();
+  if (record.error) {
+    const std::string_view kind = to_string(*record.error);
+    const auto it = std::find(known.begin(), known.end(), kind);
+    return it == known.end() ? -1 : static_cast<int>(it - known.begin());
+  }
+  // "1xx" .. "5xx" lead the known outcomes, in order.
+  if (record.http_status >= 100 && record.http_status < 600) return record.http_status / 100 - 1;
+  return -1;
+}
+
+const Metrics::ApiSeries* Metrics::api_series(const std::string& label) const {
+  for (const auto& series : api_series_) {
+    if (series.api == label) return &series;
+  }
+  return nullptr;
+}
+
 void Metrics::job_attempt(const AttemptRecord& record) {
+  const ApiSeries* series = api_series(record.label);
+  const int outcome = outcome_index(record);
+  if (series != nullptr && outcome >= 0) {
+    series->attempts[static_cast<std::size_t>(outcome)]->Increment();
+    series->duration->Observe(std::chrono::duration<double>(record.duration).count());
+    if (record.attempt > 1) series->retries->Increment();
+    return;
+  }
+  // An API or outcome outside the known sets: its series is found (or made) by its labels.
   std::string api = identifier_label(record.label);
   job_attempts_.Add({{"api", api}, {"outcome", job_outcome(record)}}).Increment();
   job_call_duration_.Add({{"api", api}}, latency_buckets())
@@ -196,6 +231,11 @@ void Metrics::job_attempt(const AttemptRecord& record) {
 }
 
 void Metrics::on_event(WatchEventKind kind) {
+  const auto index = static_cast<std::size_t>(kind);
+  if (index < kEventKinds && events_by_kind_[index] != nullptr) {
+    events_by_kind_[index]->Increment();
+    return;
+  }
   events_.Add({{"kind", to_string(kind)}}).Increment();
 }
 

@@ -7,6 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -80,6 +81,20 @@ class Metrics : public WatchObserver {
   static const prometheus::Histogram::BucketBoundaries& latency_buckets();
 
  private:
+  static constexpr std::size_t kAttemptOutcomes = 8;  // job_attempt_outcomes().size()
+  static constexpr std::size_t kEventKinds = 16;      // more than WatchEventKind has
+  // One known JOB API's series, looked up once: building label maps and finding the family's
+  // series on every attempt cost more than the attempt's own bookkeeping.
+  struct ApiSeries {
+    std::string_view api;
+    std::array<prometheus::Counter*, kAttemptOutcomes> attempts{};
+    prometheus::Histogram* duration = nullptr;
+    prometheus::Counter* retries = nullptr;
+  };
+  // The index in job_attempt_outcomes() of the record's outcome, or -1 for "other".
+  static int outcome_index(const AttemptRecord& record);
+  const ApiSeries* api_series(const std::string& label) const;
+
   std::shared_ptr<prometheus::Registry> registry_;
 
   prometheus::Family<prometheus::Counter>& job_attempts_;
@@ -95,6 +110,8 @@ class Metrics : public WatchObserver {
   prometheus::Family<prometheus::Counter>& watch_ends_;
   prometheus::Counter& callbacks_missed_;
   prometheus::Gauge& job_up_;
+  std::vector<ApiSeries> api_series_;  // one per job_apis(), filled by the constructor
+  std::array<prometheus::Counter*, kEventKinds> events_by_kind_{};
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
 };
 

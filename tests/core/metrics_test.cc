@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/job/job_codec.h"
@@ -61,6 +63,56 @@ TEST(MetricsTest, JobAttemptsByStatusClassErrorKindAndRetries) {
       << text;
   // The transport cause is free text and must never become a label.
   EXPECT_FALSE(contains(text, "connection refused")) << text;
+}
+
+// Every known API and outcome takes the series made up front; an API outside the known set
+// still gets its own series, and an outcome outside it "other".
+TEST(MetricsTest, EveryKnownApiAndOutcomeCountsOnItsOwnSeries) {
+  Metrics m;
+  const std::vector<std::pair<int, std::optional<ErrorKind>>> outcomes{
+      {150, std::nullopt},      {200, std::nullopt},       {302, std::nullopt},
+      {429, std::nullopt},      {599, std::nullopt},       {0, ErrorKind::kTransport},
+      {0, ErrorKind::kTimeout}, {0, ErrorKind::kCancelled}};
+  for (auto api : Metrics::job_apis()) {
+    for (const auto& [status, error] : outcomes) {
+      AttemptRecord r;
+      r.label = std::string(api);
+      r.attempt = 2;
+      r.http_status = status;
+      r.error = error;
+      m.job_attempt(r);
+    }
+  }
+  AttemptRecord unknown_api;
+  unknown_api.label = "get_job_plan_detail";
+  unknown_api.attempt = 1;
+  unknown_api.http_status = 200;
+  m.job_attempt(unknown_api);
+  AttemptRecord unknown_outcome;
+  unknown_outcome.label = "probe";
+  unknown_outcome.attempt = 1;
+  m.job_attempt(unknown_outcome);
+
+  const std::string text = m.serialize();
+  for (auto api : Metrics::job_apis()) {
+    const std::string name(api);
+    for (auto outcome : Metrics::job_attempt_outcomes()) {
+      const std::string series = "jobgw_job_http_attempts_total{api=\"" + name + "\",outcome=\"" +
+                                 std::string(outcome) + "\"} 1\n";
+      EXPECT_TRUE(contains(text, series)) << series << text;
+    }
+    EXPECT_TRUE(contains(text, "jobgw_job_call_retries_total{api=\"" + name + "\"} 8\n"))
+        << name << text;
+  }
+  EXPECT_TRUE(contains(text, "jobgw_job_call_duration_seconds_count{api=\"probe\"} 9\n")) << text;
+  EXPECT_TRUE(contains(
+      text, "jobgw_job_http_attempts_total{api=\"get_job_plan_detail\",outcome=\"2xx\"} 1\n"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "jobgw_job_call_duration_seconds_count{api=\"get_job_plan_detail\"} 1\n"))
+      << text;
+  EXPECT_TRUE(contains(text, "jobgw_job_http_attempts_total{api=\"probe\",outcome=\"other\"} 1\n"))
+      << text;
 }
 
 TEST(MetricsTest, JobOutcomeLabels) {

@@ -132,6 +132,65 @@ TEST(ServerMetricsTest, KnownLabelSetsStartAtZero) {
   EXPECT_FALSE(contains(text, "\"other\"")) << text;
 }
 
+TEST(ServerMetricsTest, JobPlanMethodsStartAtZero) {
+  core::Metrics core_metrics;
+  ServerMetrics m(core_metrics);
+  std::string text = m.serialize();
+  for (const char* method :
+       {"ExecuteJobPlan", "ListJobPlans", "GetJobPlan", "OperateStep", "GetJobOutputs"}) {
+    const std::string name(method);
+    EXPECT_TRUE(contains(text, "jobgw_rpc_requests_total{code=\"OK\",method=\"" + name + "\"} 0\n"))
+        << name << text;
+    EXPECT_TRUE(
+        contains(text, "jobgw_rpc_requests_total{code=\"NOT_FOUND\",method=\"" + name + "\"} 0\n"))
+        << name << text;
+    EXPECT_TRUE(
+        contains(text, "jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"" + name + "\"} 0\n"))
+        << name << text;
+  }
+}
+
+// Known labels take the series made up front; the rest still find (or make) theirs by label.
+TEST(ServerMetricsTest, KnownAndUnknownLabelsLandOnTheirOwnSeries) {
+  core::Metrics core_metrics;
+  ServerMetrics m(core_metrics);
+  m.rpc_finished("GetJobPlan", "OK", 0.003);
+  m.rpc_finished("GetJobPlan", "NOT_FOUND", 0.001);
+  m.rpc_finished("GetJobPlan", "not_found", 0.001);
+  m.rpc_finished("NewRpc", "OK", 0.001);
+  m.stream_finished("FollowLogs", "OK", 2);
+  m.stream_finished("NewStream", "OK", 2);
+  m.admission_changed("limits.max_streams", +1);
+  m.admission_changed("limits.max_streams", +1);
+  m.admission_changed("limits.max_streams", -1);
+  m.admission_changed("limits.max_inflight_job_calls", +1);
+  m.admission_changed("limits.unknown", +1);
+  std::string text = m.serialize();
+  for (const char* series : {
+           "jobgw_rpc_requests_total{code=\"OK\",method=\"GetJobPlan\"} 1\n",
+           "jobgw_rpc_requests_total{code=\"NOT_FOUND\",method=\"GetJobPlan\"} 2\n",
+           "jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"GetJobPlan\"} 1\n",
+           "jobgw_rpc_duration_seconds_count{code=\"NOT_FOUND\",method=\"GetJobPlan\"} 2\n",
+           "jobgw_rpc_requests_total{code=\"OK\",method=\"NewRpc\"} 1\n",
+           "jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"NewRpc\"} 1\n",
+           "jobgw_rpc_requests_total{code=\"OK\",method=\"FollowLogs\"} 1\n",
+           "jobgw_stream_duration_seconds_count{method=\"FollowLogs\"} 1\n",
+           "jobgw_rpc_requests_total{code=\"OK\",method=\"NewStream\"} 1\n",
+           "jobgw_stream_duration_seconds_count{method=\"NewStream\"} 1\n",
+           "jobgw_admission_in_use{limit=\"limits.max_streams\"} 1\n",
+           "jobgw_admission_in_use{limit=\"limits.max_inflight_job_calls\"} 1\n",
+           "jobgw_admission_in_use{limit=\"other\"} 1\n",
+       }) {
+    EXPECT_TRUE(contains(text, series)) << series << text;
+  }
+  // A unary method's calls are not timed as streams, nor a stream's as unary calls.
+  EXPECT_FALSE(contains(text, "jobgw_stream_duration_seconds_count{method=\"GetJobPlan\"}"))
+      << text;
+  EXPECT_FALSE(
+      contains(text, "jobgw_rpc_duration_seconds_count{code=\"OK\",method=\"FollowLogs\"}"))
+      << text;
+}
+
 TEST(ServerMetricsTest, ConcurrentUpdatesAreNotLost) {
   core::Metrics core_metrics;
   ServerMetrics m(core_metrics);
