@@ -6,7 +6,7 @@
 namespace jobgw::core {
 namespace {
 
-std::string where(std::size_t index) { return "global_vars[" + std::to_string(index) + "]"; }
+std::string where(std::size_t index) { return "variables[" + std::to_string(index) + "]"; }
 
 std::string quoted(const std::string& name) { return "\"" + name + "\""; }
 
@@ -140,7 +140,7 @@ Result<std::vector<PlanVariableValue>> resolve_plan_variables(
   for (std::size_t k = 0; k < plan.variables.size(); ++k) {
     const PlanVariable& v = plan.variables[k];
     if (v.required && given_at[k] == static_cast<std::size_t>(-1) && !has_default(v)) {
-      return Error::invalid_argument("global_vars: " + describe(v) +
+      return Error::invalid_argument("variables: " + describe(v) +
                                      " is required and the plan has no default for it");
     }
   }

@@ -17,7 +17,8 @@ namespace jobgw::core {
 // - every required variable has a value: given, or the plan's default (a masked password
 //   default counts, as JOB keeps it).
 // Returns the values to send, each by the variable's id (by name when the plan gave no id), in
-// the order given. Errors are kInvalidArgument, naming the entry (`global_vars[2]: ...`).
+// the order given. Errors are kInvalidArgument, naming the entry as ExecuteJobPlanRequest names
+// it (`variables[2]: ...`).
 Result<std::vector<PlanVariableValue>> resolve_plan_variables(
     const PlanDetail& plan, const std::vector<PlanVariableValue>& given);
 

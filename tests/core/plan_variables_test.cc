@@ -93,39 +93,39 @@ TEST(PlanVariables, VariableWithoutIdIsSentByName) {
 
 TEST(PlanVariables, UnknownVariablesAreNamed) {
   EXPECT_EQ(error_of(plan(), {by_name("version", "1"), by_name("ns", "x"), by_name("foo", "1")}),
-            "global_vars[2]: the plan has no variable named \"foo\"");
+            "variables[2]: the plan has no variable named \"foo\"");
   PlanVariableValue id_only;
   id_only.id = 99;
   id_only.value = "1";
-  EXPECT_EQ(error_of(plan(), {id_only}), "global_vars[0]: the plan has no variable with id 99");
+  EXPECT_EQ(error_of(plan(), {id_only}), "variables[0]: the plan has no variable with id 99");
   EXPECT_EQ(error_of(plan(), {PlanVariableValue{0, "", std::string("x"), std::nullopt}}),
-            "global_vars[0]: names no variable (give its id or name)");
+            "variables[0]: names no variable (give its id or name)");
 }
 
 TEST(PlanVariables, IdAndNameMustNameTheSameVariable) {
   PlanVariableValue both = by_name("ns", "x");
   both.id = 1;
   EXPECT_EQ(error_of(plan(), {both}),
-            "global_vars[0]: id 1 is \"version\" but the name given is \"ns\"");
+            "variables[0]: id 1 is \"version\" but the name given is \"ns\"");
 }
 
 TEST(PlanVariables, WrongKindIsNamedWithItsType) {
   EXPECT_EQ(error_of(plan(), {by_name("hosts", "192.0.2.1")}),
-            "global_vars[0]: \"hosts\" (host list) takes a server, not a value");
+            "variables[0]: \"hosts\" (host list) takes a server, not a value");
   EXPECT_EQ(error_of(plan(), {hosts_by_name("version", Targets{{1}, {}, {}, {}})}),
-            "global_vars[0]: \"version\" (string) takes a value, not a server");
+            "variables[0]: \"version\" (string) takes a value, not a server");
   PlanVariableValue both = by_name("ns", "x");
   both.server = Targets{{1}, {}, {}, {}};
   EXPECT_EQ(error_of(plan(), {both}),
-            "global_vars[0]: \"ns\" (namespace) takes a value or a server, not both");
+            "variables[0]: \"ns\" (namespace) takes a value or a server, not both");
   PlanVariableValue neither;
   neither.name = "ns";
-  EXPECT_EQ(error_of(plan(), {neither}), "global_vars[0]: \"ns\" (namespace) is given no value");
+  EXPECT_EQ(error_of(plan(), {neither}), "variables[0]: \"ns\" (namespace) is given no value");
 }
 
 TEST(PlanVariables, ArrayValuesMustBeParenthesised) {
   EXPECT_EQ(error_of(plan(), {by_name("pkgs", "a b c")}),
-            "global_vars[0]: \"pkgs\" (indexed array) takes a bash array literal such as (a b c) "
+            "variables[0]: \"pkgs\" (indexed array) takes a bash array literal such as (a b c) "
             "or ([k]=v), got a value not in parentheses");
   EXPECT_NE(error_of(plan(), {by_name("opts", "(")}), "ok");
   EXPECT_NE(error_of(plan(), {by_name("opts", "[k]=v)")}), "ok");
@@ -139,20 +139,20 @@ TEST(PlanVariables, RequiredVariablesNeedAValue) {
   PlanDetail p = plan();
   p.variables.push_back(var(7, "target_dir", kVarString, true));
   EXPECT_EQ(error_of(p, {}),
-            "global_vars: \"target_dir\" (string) is required and the plan has no default for it");
+            "variables: \"target_dir\" (string) is required and the plan has no default for it");
   EXPECT_EQ(error_of(p, {by_name("target_dir", "/data")}), "ok");
   EXPECT_EQ(error_of(p, {by_name("target_dir", "/data"), by_name("version", "")}),
-            "global_vars[1]: \"version\" (string) is required and the value given is empty");
+            "variables[1]: \"version\" (string) is required and the value given is empty");
   EXPECT_EQ(error_of(p, {by_name("target_dir", "/d"), hosts_by_name("hosts", Targets{})}),
-            "global_vars[1]: \"hosts\" (host list) is required and the server given is empty");
+            "variables[1]: \"hosts\" (host list) is required and the server given is empty");
   PlanDetail no_hosts = plan();
   no_hosts.variables[2].server.reset();
   EXPECT_EQ(error_of(no_hosts, {}),
-            "global_vars: \"hosts\" (host list) is required and the plan has no default for it");
+            "variables: \"hosts\" (host list) is required and the plan has no default for it");
   PlanDetail no_password = plan();
   no_password.variables[1].masked_value = false;
   EXPECT_EQ(error_of(no_password, {}),
-            "global_vars: \"token\" (password) is required and the plan has no default for it");
+            "variables: \"token\" (password) is required and the plan has no default for it");
   EXPECT_EQ(error_of(no_password, {by_name("token", "s3cret")}), "ok");
 }
 
@@ -161,7 +161,7 @@ TEST(PlanVariables, TheSameVariableTwiceIsAnError) {
   by_id.id = 6;
   by_id.value = "y";
   EXPECT_EQ(error_of(plan(), {by_name("version", "1"), by_name("ns", "x"), by_id}),
-            "global_vars[2]: \"ns\" is already given by global_vars[1]");
+            "variables[2]: \"ns\" is already given by variables[1]");
 }
 
 TEST(PlanVariables, UnknownTypesPassThroughWithTheirNumber) {
@@ -169,7 +169,7 @@ TEST(PlanVariables, UnknownTypesPassThroughWithTheirNumber) {
   p.variables.push_back(var(1, "future", 9, false));
   EXPECT_EQ(error_of(p, {by_name("future", "x")}), "ok");
   EXPECT_EQ(error_of(p, {hosts_by_name("future", Targets{{1}, {}, {}, {}})}),
-            "global_vars[0]: \"future\" (type 9) takes a value, not a server");
+            "variables[0]: \"future\" (type 9) takes a value, not a server");
 }
 
 HostResult host(std::int64_t id, int status) {
