@@ -12,8 +12,10 @@ constexpr int64_t kOk = 0;
 constexpr int64_t kServiceUnavailable = 1240001;
 constexpr int64_t kInternal = 1240002;
 constexpr int64_t kBadRequest = 1240003;
+constexpr int64_t kNoPermission = 1238001;
 constexpr int64_t kMissingParam = 1241001;
 constexpr int64_t kIllegalParam = 1241002;
+constexpr int64_t kWrongState = 1241003;
 constexpr int64_t kMissingNamedParam = 1241004;
 constexpr int64_t kIllegalNamedParam = 1241005;
 constexpr int64_t kIllegalParamReason = 1241010;
@@ -21,7 +23,13 @@ constexpr int64_t kHostListEmpty = 1244001;
 constexpr int64_t kHostsInvalid = 1244002;
 constexpr int64_t kJobNotFound = 1244006;
 constexpr int64_t kStepNotFound = 1244007;
+constexpr int64_t kHostVarMissing = 1244008;
+constexpr int64_t kHostVarEmpty = 1244009;
+constexpr int64_t kPlanNoSteps = 1244011;
+constexpr int64_t kPlanNotFound = 1244012;
+constexpr int64_t kScriptDisabled = 1244014;
 constexpr int64_t kJobTerminating = 1244015;
+constexpr int64_t kNotConfirmer = 1244016;
 }  // namespace code
 
 // A business error: answered as an envelope with result=false and this code (HTTP 200).

@@ -17,6 +17,8 @@
 #include "jobsim/inventory.h"
 #include "jobsim/job_api.h"
 #include "jobsim/job_store.h"
+#include "jobsim/plan.h"
+#include "jobsim/plan_runner.h"
 #include "jobsim/real_executor.h"
 #include "jobsim/router.h"
 #include "jobsim/sandbox.h"
@@ -73,6 +75,8 @@ int run_jobsim(const Config& config) {
     Inventory inventory = !config.inventory.empty()
                               ? Inventory::from_file(config.inventory)
                               : Inventory::generate(config.hosts >= 0 ? config.hosts : 5);
+    PlanCatalog plans = !config.inventory.empty() ? PlanCatalog::from_file(config.inventory)
+                                                  : PlanCatalog::demo(inventory);
     Sandboxes sandboxes(data_dir);
     // Real hosts get their sandboxes up front (so files can be put there before a transfer);
     // synthetic ones never touch the disk.
@@ -114,7 +118,8 @@ int run_jobsim(const Config& config) {
       executor =
           std::make_unique<RealExecutor>(ioc, store, sandboxes, opts, config.transfer_threads);
     }
-    JobApi api(inventory, store, *executor);
+    PlanRunner plan_runner(ioc, store, *executor);
+    JobApi api(inventory, plans, store, *executor, plan_runner);
     Router router(api, stats, faults, AuthConfig{config.app_code, config.app_secret}, store,
                   *executor, inventory, config.executor);
     HttpServer server(ioc, router);
@@ -122,8 +127,9 @@ int run_jobsim(const Config& config) {
     unsigned short bound = server.listen(host, port);
     if (!config.port_file.empty()) write_port_file(config.port_file, bound);
     spdlog::info(
-        "event=listening address={} port={} hosts={} executor={} data_dir={} auth={} faults={}",
-        host, bound, inventory.hosts().size(), config.executor, data_dir,
+        "event=listening address={} port={} hosts={} plans={} executor={} data_dir={} auth={} "
+        "faults={}",
+        host, bound, inventory.hosts().size(), plans.plans().size(), config.executor, data_dir,
         config.app_code.empty() ? "off" : "on", config.faults.size());
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);

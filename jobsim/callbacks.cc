@@ -36,8 +36,18 @@ std::string CallbackSender::body_for(const Job& job) {
   nlohmann::json j;
   j["job_instance_id"] = job.id;
   j["status"] = job.status;
-  j["step_instance_list"] =
-      nlohmann::json::array({{{"step_instance_id", job.step_id}, {"status", job.step_status}}});
+  if (job.is_plan()) {
+    // JOB's code names a plan's list step_instances. Callers hold job.mu; steps lock after it.
+    nlohmann::json steps = nlohmann::json::array();
+    for (auto& s : job.steps) {
+      std::lock_guard<std::mutex> lock(s->mu);
+      steps.push_back({{"step_instance_id", s->step_id}, {"status", s->step_status}});
+    }
+    j["step_instances"] = std::move(steps);
+  } else {
+    j["step_instance_list"] =
+        nlohmann::json::array({{{"step_instance_id", job.step_id}, {"status", job.step_status}}});
+  }
   return j.dump();
 }
 
@@ -82,6 +92,9 @@ void CallbackSender::send(const std::string& url, const std::string& body, int64
 
 void CallbackSender::attempt(const std::shared_ptr<Attempt>& a) {
   ++a->number;
+  // As JOB: the first try is JSON, the ones after it form-encoded with the same JSON text.
+  a->req.set(http::field::content_type,
+             a->number == 1 ? "application/json" : "application/x-www-form-urlencoded");
   stats_.callback("attempts");
   beast::error_code ignored;
   a->stream.socket().close(ignored);

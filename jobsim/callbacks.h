@@ -16,7 +16,9 @@ struct CallbackOptions {
 };
 
 // POSTs JOB's callback body to a job's callback_url when the job ends (http:// only), retrying
-// on a non-200 answer or a transport error. Fully asynchronous on the io_context.
+// on a non-200 answer or a transport error: the first try as application/json, the retries as
+// application/x-www-form-urlencoded with the same body, as JOB does. Fully asynchronous on the
+// io_context.
 class CallbackSender {
  public:
   CallbackSender(boost::asio::io_context& ioc, Stats& stats, CallbackOptions options)

@@ -8,7 +8,10 @@ namespace {
 
 const char* kEndpoints[] = {"fast_execute_script",     "fast_transfer_file",
                             "get_job_instance_status", "batch_get_job_instance_ip_log",
-                            "get_job_instance_ip_log", "operate_job_instance"};
+                            "get_job_instance_ip_log", "operate_job_instance",
+                            "execute_job_plan",        "get_job_plan_list",
+                            "get_job_plan_detail",     "get_job_instance_global_var_value",
+                            "get_job_instance_list",   "operate_step_instance"};
 
 int64_t parse_int(const std::string& s, const std::string& what) {
   try {

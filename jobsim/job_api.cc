@@ -5,6 +5,7 @@
 #include <set>
 
 #include "jobsim/api_error.h"
+#include "jobsim/params.h"
 #include "jobsim/sandbox.h"
 #include "jobsim/target_resolver.h"
 #include "jobsim/text_util.h"
@@ -17,85 +18,10 @@ namespace {
 
 const char* kEndpoints[] = {"fast_execute_script",     "fast_transfer_file",
                             "get_job_instance_status", "batch_get_job_instance_ip_log",
-                            "get_job_instance_ip_log", "operate_job_instance"};
-
-bool present(const json& p, const char* key) {
-  auto it = p.find(key);
-  return it != p.end() && !it->is_null();
-}
-
-std::optional<int64_t> opt_int(const json& p, const char* key) {
-  if (!present(p, key)) return std::nullopt;
-  const json& v = p[key];
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float()) {
-    double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
-  }
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (s.empty()) return std::nullopt;
-    try {
-      size_t used = 0;
-      long long n = std::stoll(s, &used);
-      if (used == s.size()) return n;
-    } catch (const std::exception&) {
-    }
-  }
-  throw illegal_param(key, "must be an integer");
-}
-
-int64_t req_int(const json& p, const char* key) {
-  auto v = opt_int(p, key);
-  if (!v) throw missing_param(key);
-  return *v;
-}
-
-std::optional<std::string> opt_string(const json& p, const char* key) {
-  if (!present(p, key)) return std::nullopt;
-  const json& v = p[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-  throw illegal_param(key, "must be a string");
-}
-
-bool opt_bool(const json& p, const char* key, bool def) {
-  if (!present(p, key)) return def;
-  const json& v = p[key];
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number_integer()) return v.get<int64_t>() != 0;
-  if (v.is_string()) {
-    std::string s = v.get<std::string>();
-    if (s == "true" || s == "True" || s == "1") return true;
-    if (s == "false" || s == "False" || s == "0" || s.empty()) return false;
-  }
-  throw illegal_param(key, "must be a boolean");
-}
-
-Scope read_scope(const json& p) {
-  Scope s;
-  auto type = opt_string(p, "bk_scope_type");
-  auto id = opt_string(p, "bk_scope_id");
-  if (type || id) {
-    if (!type || type->empty())
-      throw ApiError(code::kMissingParam, "Missing parameter: bk_scope_type");
-    if (!id || id->empty()) throw ApiError(code::kMissingParam, "Missing parameter: bk_scope_id");
-    if (*type != "biz" && *type != "biz_set") {
-      throw illegal_param("bk_scope_type", "must be \"biz\" or \"biz_set\"");
-    }
-    s.type = *type;
-    s.id = *id;
-    return s;
-  }
-  auto biz = opt_int(p, "bk_biz_id");
-  if (!biz) {
-    throw ApiError(code::kMissingParam,
-                   "Missing parameter: bk_scope_type and bk_scope_id (or bk_biz_id)");
-  }
-  s.type = "biz";
-  s.id = std::to_string(*biz);
-  return s;
-}
+                            "get_job_instance_ip_log", "operate_job_instance",
+                            "execute_job_plan",        "get_job_plan_list",
+                            "get_job_plan_detail",     "get_job_instance_global_var_value",
+                            "get_job_instance_list",   "operate_step_instance"};
 
 int read_timeout(const json& p) {
   auto t = opt_int(p, "timeout");
@@ -119,15 +45,6 @@ std::string read_task_name(const json& p, const std::string& fallback) {
   if (!name || name->empty()) return fallback;
   if (name->size() > 512) throw illegal_param("task_name", "at most 512 characters");
   return *name;
-}
-
-std::string read_callback(const json& p) {
-  auto url = opt_string(p, "callback_url");
-  if (!url || url->empty()) return "";
-  if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
-    throw illegal_param("callback_url", "must be an http:// or https:// URL");
-  }
-  return *url;
 }
 
 json host_ref(const Host& h) {
@@ -165,7 +82,9 @@ bool JobApi::is_endpoint(const std::string& name) {
 }
 
 bool JobApi::is_get(const std::string& name) {
-  return name == "get_job_instance_status" || name == "get_job_instance_ip_log";
+  return name == "get_job_instance_status" || name == "get_job_instance_ip_log" ||
+         name == "get_job_plan_list" || name == "get_job_plan_detail" ||
+         name == "get_job_instance_global_var_value" || name == "get_job_instance_list";
 }
 
 json JobApi::call(const std::string& name, const json& params, const std::string& username) {
@@ -177,6 +96,12 @@ json JobApi::call(const std::string& name, const json& params, const std::string
   if (name == "batch_get_job_instance_ip_log") return batch_get_job_instance_ip_log(params);
   if (name == "get_job_instance_ip_log") return get_job_instance_ip_log(params);
   if (name == "operate_job_instance") return operate_job_instance(params);
+  if (name == "execute_job_plan") return execute_job_plan(params, username);
+  if (name == "get_job_plan_list") return get_job_plan_list(params);
+  if (name == "get_job_plan_detail") return get_job_plan_detail(params);
+  if (name == "get_job_instance_global_var_value") return get_job_instance_global_var_value(params);
+  if (name == "get_job_instance_list") return get_job_instance_list(params);
+  if (name == "operate_step_instance") return operate_step_instance(params, username);
   throw ApiError(code::kBadRequest, "Unknown API " + name);
 }
 
@@ -322,6 +247,39 @@ std::shared_ptr<Job> JobApi::find_job(const json& p, const Scope& scope) {
   return job;
 }
 
+namespace {
+
+json step_json(const Job& s, bool ip_result) {
+  json step = {{"step_instance_id", s.step_id},
+               {"type", s.step_type},
+               {"name", s.name},
+               {"status", s.step_status},
+               {"execute_count", s.execute_count},
+               {"create_time", s.create_ms},
+               {"start_time", s.start_ms},
+               {"end_time", s.end_ms},
+               {"total_time", total(s.start_ms, s.end_ms)}};
+  if (ip_result) {
+    json list = json::array();
+    for (auto& h : s.hosts) {
+      list.push_back({{"bk_host_id", h.host.host_id},
+                      {"ip", h.host.ip},
+                      {"bk_cloud_id", h.host.cloud_id},
+                      {"status", h.status},
+                      {"tag", h.tag},
+                      {"exit_code", h.exit_code},
+                      {"error_code", h.error_code},
+                      {"start_time", h.start_ms},
+                      {"end_time", h.end_ms},
+                      {"total_time", total(h.start_ms, h.end_ms)}});
+    }
+    step["step_ip_result_list"] = std::move(list);
+  }
+  return step;
+}
+
+}  // namespace
+
 json JobApi::get_job_instance_status(const json& p) {
   Scope scope = read_scope(p);
   auto job = find_job(p, scope);
@@ -336,34 +294,27 @@ json JobApi::get_job_instance_status(const json& p) {
              {"start_time", job->start_ms},
              {"end_time", job->end_ms},
              {"total_time", total(job->start_ms, job->end_ms)}};
-  json step = {{"step_instance_id", job->step_id},
-               {"type", job->step_type},
-               {"name", job->name},
-               {"status", job->step_status},
-               {"execute_count", 0},
-               {"create_time", job->create_ms},
-               {"start_time", job->start_ms},
-               {"end_time", job->end_ms},
-               {"total_time", total(job->start_ms, job->end_ms)}};
-  if (ip_result) {
-    json list = json::array();
-    for (auto& h : job->hosts) {
-      list.push_back({{"bk_host_id", h.host.host_id},
-                      {"ip", h.host.ip},
-                      {"bk_cloud_id", h.host.cloud_id},
-                      {"status", h.status},
-                      {"tag", h.tag},
-                      {"exit_code", h.exit_code},
-                      {"error_code", h.error_code},
-                      {"start_time", h.start_ms},
-                      {"end_time", h.end_ms},
-                      {"total_time", total(h.start_ms, h.end_ms)}});
+  json steps = json::array();
+  if (job->is_plan()) {
+    for (auto& s : job->steps) {
+      std::lock_guard<std::mutex> step_lock(s->mu);
+      steps.push_back(step_json(*s, ip_result));
     }
-    step["step_ip_result_list"] = std::move(list);
+  } else {
+    steps.push_back(step_json(*job, ip_result));
   }
   return {{"finished", job->finished},
           {"job_instance", std::move(ji)},
-          {"step_instance_list", json::array({std::move(step)})}};
+          {"step_instance_list", std::move(steps)}};
+}
+
+std::shared_ptr<Job> JobApi::find_step(const std::shared_ptr<Job>& job, int64_t step_id) {
+  if (!job->is_plan() && step_id == job->step_id) return job;
+  for (auto& s : job->steps) {
+    if (s->step_id == step_id) return s;
+  }
+  throw ApiError(code::kStepNotFound,
+                 "Step instance " + std::to_string(step_id) + " does not exist");
 }
 
 namespace {
@@ -406,12 +357,8 @@ std::vector<Host> requested_hosts(const Inventory& inv, const json& p) {
 
 json JobApi::batch_get_job_instance_ip_log(const json& p) {
   Scope scope = read_scope(p);
-  auto job = find_job(p, scope);
-  int64_t step_id = req_int(p, "step_instance_id");
-  if (step_id != job->step_id) {
-    throw ApiError(code::kStepNotFound,
-                   "Step instance " + std::to_string(step_id) + " does not exist");
-  }
+  auto job = find_step(find_job(p, scope), req_int(p, "step_instance_id"));
+  int64_t step_id = job->step_id;
   std::vector<Host> hosts = requested_hosts(inventory_, p);
   std::lock_guard<std::mutex> lock(job->mu);
   json data = {{"job_instance_id", job->id}, {"step_instance_id", job->step_id}};
@@ -460,12 +407,8 @@ json JobApi::batch_get_job_instance_ip_log(const json& p) {
 
 json JobApi::get_job_instance_ip_log(const json& p) {
   Scope scope = read_scope(p);
-  auto job = find_job(p, scope);
-  int64_t step_id = req_int(p, "step_instance_id");
-  if (step_id != job->step_id) {
-    throw ApiError(code::kStepNotFound,
-                   "Step instance " + std::to_string(step_id) + " does not exist");
-  }
+  auto job = find_step(find_job(p, scope), req_int(p, "step_instance_id"));
+  int64_t step_id = job->step_id;
   const Host* host = nullptr;
   if (auto id = opt_int(p, "bk_host_id")) {
     host = inventory_.find(*id);
@@ -509,12 +452,23 @@ json JobApi::operate_job_instance(const json& p) {
   Scope scope = read_scope(p);
   auto job = find_job(p, scope);
   int64_t op = req_int(p, "operation_code");
-  if (op != 1) throw illegal_param("operation_code", "jobsim supports 1 (terminate) only");
+  if (op == 2 && job->is_plan()) {
+    plan_runner_.start_created(job);
+    return {{"job_instance_id", job->id}};
+  }
+  if (op != 1) {
+    throw illegal_param("operation_code",
+                        "jobsim supports 1 (terminate), and 2 (start) for job plans");
+  }
   int64_t err = 0;
   std::string why;
   if (!store_.begin_terminate(job, &err, &why)) throw ApiError(err, why);
   spdlog::info("event=job_terminate job={}", job->id);
-  executor_.terminate(job);
+  if (job->is_plan()) {
+    plan_runner_.terminate(job);
+  } else {
+    executor_.terminate(job);
+  }
   return {{"job_instance_id", job->id}};
 }
 

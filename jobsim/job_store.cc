@@ -10,8 +10,20 @@ JobStore::JobStore(const Clock& clock, size_t keep_jobs, size_t log_cap)
 std::shared_ptr<Job> JobStore::add(std::shared_ptr<Job> job) {
   std::lock_guard<std::mutex> lock(mu_);
   job->id = next_job_id_++;
-  job->step_id = next_step_id_++;
   job->create_ms = clock_.now_ms();
+  if (job->is_plan()) {
+    for (auto& step : job->steps) {
+      step->id = job->id;
+      step->step_id = next_step_id_++;
+      step->create_ms = job->create_ms;
+      for (size_t i = 0; i < step->hosts.size(); ++i) {
+        step->index_of[step->hosts[i].host.host_id] = i;
+      }
+    }
+    job->step_id = job->steps.empty() ? 0 : job->steps.front()->step_id;
+  } else {
+    job->step_id = next_step_id_++;
+  }
   for (size_t i = 0; i < job->hosts.size(); ++i) job->index_of[job->hosts[i].host.host_id] = i;
   jobs_[job->id] = job;
   created_total_.fetch_add(1);
@@ -44,6 +56,14 @@ std::shared_ptr<Job> JobStore::find(int64_t job_id) const {
 size_t JobStore::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return jobs_.size();
+}
+
+std::vector<std::shared_ptr<Job>> JobStore::all() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<Job>> out;
+  out.reserve(jobs_.size());
+  for (auto& [id, job] : jobs_) out.push_back(job);
+  return out;
 }
 
 size_t JobStore::running() const {
@@ -121,7 +141,47 @@ void JobStore::host_finished(const std::shared_ptr<Job>& job, size_t idx, int st
       job_done = true;
     }
   }
-  if (job_done && on_finished_) on_finished_(job);
+  if (!job_done) return;
+  if (!job->parent.expired()) {
+    if (on_step_finished_) on_step_finished_(job);
+  } else if (on_finished_) {
+    on_finished_(job);
+  }
+}
+
+void JobStore::set_host_vars(const std::shared_ptr<Job>& job, size_t idx,
+                             std::map<std::string, std::string> vars) {
+  std::lock_guard<std::mutex> lock(job->mu);
+  job->hosts.at(idx).vars = std::move(vars);
+}
+
+size_t JobStore::reset_for_retry(const std::shared_ptr<Job>& step, bool all_hosts) {
+  std::lock_guard<std::mutex> lock(step->mu);
+  bool any_failed = false;
+  for (auto& h : step->hosts) any_failed = any_failed || h.status != host_status::kSuccess;
+  // Nothing failed (a step stopped between hosts): a retry of the failed hosts reruns them all.
+  if (!any_failed) all_hosts = true;
+  size_t rerun = 0;
+  step->hosts_final = 0;
+  for (auto& h : step->hosts) {
+    if (!all_hosts && h.status == host_status::kSuccess) {
+      ++step->hosts_final;
+      continue;
+    }
+    HostResult fresh;
+    fresh.host = h.host;
+    h = std::move(fresh);
+    ++rerun;
+  }
+  if (all_hosts) step->uploads.clear();
+  step->status = job_status::kPending;
+  step->step_status = job_status::kPending;
+  step->end_ms = 0;
+  step->finished = false;
+  step->terminating = false;
+  step->skip_requested = false;
+  ++step->execute_count;
+  return rerun;
 }
 
 bool JobStore::begin_terminate(const std::shared_ptr<Job>& job, int64_t* error_code,

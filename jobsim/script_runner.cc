@@ -11,6 +11,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include "jobsim/plan.h"
 
 extern char** environ;
 
@@ -107,20 +110,46 @@ void ScriptRunner::wait_signal() {
   }));
 }
 
+bool ScriptRunner::wrapped(const Job& job) {
+  return job.script.language == 1 && (!job.script.prelude.empty() || !job.script.read_back.empty());
+}
+
 std::string ScriptRunner::script_file(const std::shared_ptr<Job>& job) {
-  auto it = script_files_.find(job->id);
+  auto it = script_files_.find(job->step_id);
   if (it != script_files_.end()) return it->second;
-  fs::path dir = sandboxes_.data_dir() / "work" / ("job_" + std::to_string(job->id));
+  fs::path dir = sandboxes_.data_dir() / "work" / ("step_" + std::to_string(job->step_id));
   std::error_code ec;
   fs::create_directories(dir, ec);
   fs::path file = dir / (std::string("script") + extension(job->script.language));
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out << job->script.content;
-  out.close();
-  if (!out) return "";
-  fs::permissions(file, fs::perms::owner_all, ec);
-  script_files_[job->id] = file.string();
-  return file.string();
+  auto write = [&ec](const fs::path& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.close();
+    if (!out) return false;
+    fs::permissions(path, fs::perms::owner_all, ec);
+    return true;
+  };
+  if (!write(file, job->script.content)) return "";
+  fs::path run = file;
+  if (wrapped(*job)) {
+    // JOB sources a shell step and reads its variables back at the end: the wrapper declares
+    // them, sources the script (so its line numbers and exit code stay its own) and, on exit,
+    // writes name/value pairs (NUL-separated) to a side file per host, never to the log.
+    std::string names;
+    for (auto& n : job->script.read_back) names += " " + shell_quote(n);
+    std::string wrapper = job->script.prelude;
+    if (!job->script.read_back.empty()) {
+      wrapper += "__jobsim_vars_out() { local __jobsim_n; for __jobsim_n in" + names +
+                 "; do printf '%s\\0' \"$__jobsim_n\" \"${!__jobsim_n-}\"; done 2>/dev/null >" +
+                 shell_quote((dir / "vars_").string()) + "\"$JOB_HOST_ID\"; }\n" +
+                 "trap __jobsim_vars_out EXIT\n";
+    }
+    wrapper += ". " + shell_quote(file.string()) + " \"$@\"\n";
+    run = dir / "run.sh";
+    if (!write(run, wrapper)) return "";
+  }
+  script_files_[job->step_id] = run.string();
+  return run.string();
 }
 
 void ScriptRunner::start(const std::shared_ptr<Job>& job) {
@@ -130,6 +159,11 @@ void ScriptRunner::start(const std::shared_ptr<Job>& job) {
     std::string script;
     size_t queued = 0;
     for (size_t i = 0; i < job->hosts.size(); ++i) {
+      {
+        // A plan step's retry runs only the hosts made to wait again.
+        std::lock_guard<std::mutex> lock(job->mu);
+        if (host_status::final(job->hosts[i].status)) continue;
+      }
       const Host& h = job->hosts[i].host;
       if (h.agent_abnormal) {
         store_.host_finished(
@@ -157,7 +191,7 @@ void ScriptRunner::start(const std::shared_ptr<Job>& job) {
       queue_.emplace_back(job, i);
       ++queued;
     }
-    if (queued > 0) outstanding_[job->id] += queued;
+    if (queued > 0) outstanding_[job->step_id] += queued;
     pump();
   });
 }
@@ -174,8 +208,8 @@ void ScriptRunner::pump() {
     if (terminating) {
       store_.host_finished(job, idx, host_status::kTerminated, 0,
                            "[jobsim] terminated before start");
-      if (--outstanding_[job->id] == 0) {
-        outstanding_.erase(job->id);
+      if (--outstanding_[job->step_id] == 0) {
+        outstanding_.erase(job->step_id);
       }
       continue;
     }
@@ -197,7 +231,7 @@ void ScriptRunner::spawn(const std::shared_ptr<Job>& job, size_t idx) {
   const Host& host = job->hosts[idx].host;
   fs::path cwd = sandboxes_.ensure_host(host.host_id);
   std::string interp = interpreter(job->script.language);
-  std::string script = script_files_[job->id];
+  std::string script = script_files_[job->step_id];
 
   std::vector<std::string> argv_s{interp, script};
   argv_s.insert(argv_s.end(), job->script.args.begin(), job->script.args.end());
@@ -228,7 +262,7 @@ void ScriptRunner::spawn(const std::shared_ptr<Job>& job, size_t idx) {
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     store_.host_finished(job, idx, host_status::kSubmitFailed, 0,
                          std::string("[jobsim] submit failed: pipe: ") + std::strerror(errno));
-    if (--outstanding_[job->id] == 0) outstanding_.erase(job->id);
+    if (--outstanding_[job->step_id] == 0) outstanding_.erase(job->step_id);
     return;
   }
   // Until execve the child is a copy of jobsim with jobsim's signal handlers, which write into a
@@ -261,7 +295,7 @@ void ScriptRunner::spawn(const std::shared_ptr<Job>& job, size_t idx) {
     ::close(fds[0]);
     store_.host_finished(job, idx, host_status::kSubmitFailed, 0,
                          std::string("[jobsim] submit failed: fork: ") + std::strerror(errno));
-    if (--outstanding_[job->id] == 0) outstanding_.erase(job->id);
+    if (--outstanding_[job->step_id] == 0) outstanding_.erase(job->step_id);
     return;
   }
   ::setpgid(pid, pid);
@@ -362,9 +396,33 @@ void ScriptRunner::maybe_finish(const std::shared_ptr<Proc>& p) {
   }
   spdlog::debug("event=host_end job={} host={} status={} exit_code={}", p->job->id,
                 p->job->hosts[p->idx].host.host_id, status, exit_code);
+  if (!p->job->script.read_back.empty()) read_vars(p->job, p->idx);
   store_.host_finished(p->job, p->idx, status, exit_code, line);
-  if (--outstanding_[p->job->id] == 0) outstanding_.erase(p->job->id);
+  if (--outstanding_[p->job->step_id] == 0) outstanding_.erase(p->job->step_id);
   pump();
+}
+
+void ScriptRunner::read_vars(const std::shared_ptr<Job>& job, size_t idx) {
+  auto it = script_files_.find(job->step_id);
+  if (it == script_files_.end()) return;
+  fs::path file =
+      fs::path(it->second).parent_path() / ("vars_" + std::to_string(job->hosts[idx].host.host_id));
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return;  // killed before its exit trap ran: the variables keep their values
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  std::map<std::string, std::string> vars;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t name_end = text.find('\0', pos);
+    if (name_end == std::string::npos) break;
+    size_t value_end = text.find('\0', name_end + 1);
+    if (value_end == std::string::npos) break;
+    vars[text.substr(pos, name_end - pos)] = text.substr(name_end + 1, value_end - name_end - 1);
+    pos = value_end + 1;
+  }
+  store_.set_host_vars(job, idx, std::move(vars));
 }
 
 void ScriptRunner::terminate(const std::shared_ptr<Job>& job) {
@@ -373,7 +431,7 @@ void ScriptRunner::terminate(const std::shared_ptr<Job>& job) {
       if (it->first == job) {
         store_.host_finished(job, it->second, host_status::kTerminated, 0,
                              "[jobsim] terminated before start");
-        if (--outstanding_[job->id] == 0) outstanding_.erase(job->id);
+        if (--outstanding_[job->step_id] == 0) outstanding_.erase(job->step_id);
         it = queue_.erase(it);
       } else {
         ++it;

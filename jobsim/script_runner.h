@@ -43,7 +43,10 @@ class ScriptRunner {
   void wait_signal();
   void maybe_finish(const std::shared_ptr<Proc>& p);
   std::string interpreter(int language) const;
+  // The file to run: the script itself, or a wrapper around it for plan shell steps.
   std::string script_file(const std::shared_ptr<Job>& job);
+  static bool wrapped(const Job& job);
+  void read_vars(const std::shared_ptr<Job>& job, size_t idx);
 
   boost::asio::io_context& ioc_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
@@ -53,8 +56,9 @@ class ScriptRunner {
   boost::asio::signal_set sigchld_;
   std::deque<std::pair<std::shared_ptr<Job>, size_t>> queue_;
   std::map<pid_t, std::shared_ptr<Proc>> procs_;
-  std::map<int64_t, std::string> script_files_;  // job id -> script path
-  std::map<int64_t, size_t> outstanding_;        // job id -> hosts not yet finished here
+  // By step instance id: a plan's steps share their job's id.
+  std::map<int64_t, std::string> script_files_;  // step id -> the file to run
+  std::map<int64_t, size_t> outstanding_;        // step id -> hosts not yet finished here
   std::atomic<size_t> running_count_{0};
   std::string bash_, python_, perl_;
 };

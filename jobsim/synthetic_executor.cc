@@ -42,12 +42,17 @@ void SyntheticExecutor::start_on_strand(const std::shared_ptr<Job>& job) {
     std::bernoulli_distribution fail(std::clamp(options_.fail_rate, 0.0, 1.0));
     for (size_t i = 0; i < job->hosts.size(); ++i) {
       if (job->hosts[i].host.agent_abnormal) continue;
+      {
+        // A plan step's retry runs only the hosts made to wait again.
+        std::lock_guard<std::mutex> job_lock(job->mu);
+        if (host_status::final(job->hosts[i].status)) continue;
+      }
       auto t = std::make_shared<HostTimer>(ioc_);
       t->job = job;
       t->idx = i;
       t->duration_ms = duration(rng_);
       t->fail = fail(rng_);
-      live_[job->id][i] = t;
+      live_[job->step_id][i] = t;
       timers.push_back(t);
       ++running_;
     }
@@ -106,7 +111,7 @@ void SyntheticExecutor::finish(const std::shared_ptr<HostTimer>& t, int status, 
                                const std::string& line) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = live_.find(t->job->id);
+    auto it = live_.find(t->job->step_id);
     if (it == live_.end() || it->second.erase(t->idx) == 0) return;  // already finished
     if (it->second.empty()) live_.erase(it);
     --running_;
@@ -118,7 +123,7 @@ void SyntheticExecutor::terminate_on_strand(const std::shared_ptr<Job>& job) {
   std::vector<std::shared_ptr<HostTimer>> timers;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = live_.find(job->id);
+    auto it = live_.find(job->step_id);
     if (it != live_.end()) {
       for (auto& [idx, t] : it->second) timers.push_back(t);
     }

@@ -48,7 +48,7 @@ class SyntheticExecutor : public Executor {
   SyntheticOptions options_;
   mutable std::mutex mu_;
   std::mt19937_64 rng_;
-  std::map<int64_t, std::map<size_t, std::shared_ptr<HostTimer>>> live_;  // job id -> idx -> timer
+  std::map<int64_t, std::map<size_t, std::shared_ptr<HostTimer>>> live_;  // step id -> idx -> timer
   size_t running_ = 0;
 };
 

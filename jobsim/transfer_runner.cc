@@ -185,6 +185,11 @@ void TransferRunner::start(const std::shared_ptr<Job>& job) {
   }
   std::vector<size_t> queued;
   for (size_t i = 0; i < job->hosts.size(); ++i) {
+    {
+      // A plan step's retry runs only the hosts made to wait again.
+      std::lock_guard<std::mutex> lock(job->mu);
+      if (host_status::final(job->hosts[i].status)) continue;
+    }
     if (job->hosts[i].host.agent_abnormal) {
       store_.host_finished(job, i, host_status::kAgentAbnormal, 0,
                            "[jobsim] agent status of host " +

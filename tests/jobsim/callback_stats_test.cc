@@ -27,10 +27,13 @@ TEST(JobsimCallbackTest, DeliveredAndRetriedOnNon200) {
   std::this_thread::sleep_for(500ms);
   auto reqs = receiver.requests();
   ASSERT_EQ(reqs.size(), 3u);  // 500, 500, 200: no more after the success
-  for (auto& r : reqs) {
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const RecordedRequest& r = reqs[i];
     EXPECT_EQ(r.method, "POST");
     EXPECT_EQ(r.target, "/jobgw/callback?x=1");
-    EXPECT_EQ(r.header("content-type").value_or(""), "application/json");
+    // As JOB: JSON first, then form-encoded retries carrying the same JSON text.
+    EXPECT_EQ(r.header("content-type").value_or(""),
+              i == 0 ? "application/json" : "application/x-www-form-urlencoded");
     json body = json::parse(r.body);
     EXPECT_EQ(body["job_instance_id"], job);
     EXPECT_EQ(body["status"], 3);
