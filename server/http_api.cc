@@ -639,14 +639,10 @@ struct Route {
   Json path_params = Json::object();
 };
 
-// Cuts `suffix` off a path part that has more than it ("7:execute" -> "7").
-bool strip_suffix(std::string& part, std::string_view suffix) {
-  if (part.size() <= suffix.size() ||
-      part.compare(part.size() - suffix.size(), suffix.size(), suffix) != 0) {
-    return false;
-  }
-  part.resize(part.size() - suffix.size());
-  return true;
+// Whether a path part is more than `suffix` and ends with it ("7:execute").
+bool has_suffix(const std::string& part, const std::string& suffix) {
+  return part.size() > suffix.size() &&
+         part.compare(part.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Every route of the face (README "HTTP API", docs/openapi.yaml).
@@ -686,35 +682,36 @@ std::optional<Route> match(const std::string& raw_path) {
   if (parts.size() < 5 || parts[1] != "scopes") return std::nullopt;
   r.path_params["scope"] = {{"type", parts[2]}, {"id", parts[3]}};
   // /v1/scopes/{type}/{id}/plans[/{plan}[:execute]]
-  if (parts[4] == "plans") {
-    if (parts.size() == 5) {
-      r.op = Route::Op::kListPlans;
-      return r;
-    }
-    if (parts.size() != 6) return std::nullopt;
-    std::string plan = parts[5];
-    if (strip_suffix(plan, ":execute")) {
-      r.op = Route::Op::kExecutePlan;
-      r.method = "POST";
-    } else {
-      r.op = Route::Op::kGetPlan;
-    }
-    r.path_params["job_plan_id"] = plan;
+  const std::string execute_plan = ":execute";
+  if (parts.size() == 5 && parts[4] == "plans") {
+    r.op = Route::Op::kListPlans;
+    return r;
+  }
+  if (parts.size() == 6 && parts[4] == "plans" && has_suffix(parts[5], execute_plan)) {
+    r.op = Route::Op::kExecutePlan;
+    r.method = "POST";
+    r.path_params["job_plan_id"] = parts[5].substr(0, parts[5].size() - execute_plan.size());
+    return r;
+  }
+  if (parts.size() == 6 && parts[4] == "plans") {
+    r.op = Route::Op::kGetPlan;
+    r.path_params["job_plan_id"] = parts[5];
     return r;
   }
   // /v1/scopes/{type}/{id}/jobs/{job}[...]
-  if (parts.size() < 6 || parts[4] != "jobs") return std::nullopt;
+  if (parts.size() < 6 || parts[1] != "scopes" || parts[4] != "jobs") return std::nullopt;
   std::string job = parts[5];
-  if (parts.size() == 8 && parts[6] == "steps") {
+  const std::string terminate = ":terminate";
+  const std::string operate_step = ":operate";
+  if (parts.size() == 8 && parts[6] == "steps" && has_suffix(parts[7], operate_step)) {
     // /v1/scopes/{type}/{id}/jobs/{job}/steps/{step}:operate
-    std::string step = parts[7];
-    if (!strip_suffix(step, ":operate")) return std::nullopt;
     r.op = Route::Op::kOperateStep;
     r.method = "POST";
-    r.path_params["step_instance_id"] = step;
-  } else if (parts.size() == 6 && strip_suffix(job, ":terminate")) {
+    r.path_params["step_instance_id"] = parts[7].substr(0, parts[7].size() - operate_step.size());
+  } else if (parts.size() == 6 && has_suffix(job, terminate)) {
     r.op = Route::Op::kTerminate;
     r.method = "POST";
+    job.resize(job.size() - terminate.size());
   } else if (parts.size() == 7 && parts[6] == "outputs") {
     r.op = Route::Op::kOutputs;
   } else if (parts.size() == 6) {
