@@ -52,6 +52,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
                                           std::optional<std::uint64_t> after_seq,
                                           WatchDetail detail);
   void watch(const Scope& scope, std::int64_t job, bool callback_wired);
+  void reopen(const Scope& scope, std::int64_t job, bool callback_wired);
   bool poke(std::int64_t job);
   bool callback_arrived(std::int64_t job);
   void offer_finished(const Scope& scope, std::int64_t job, const JobSnapshot& snapshot);
@@ -381,6 +382,50 @@ void WatchHub::Impl::watch(const Scope& scope, std::int64_t job, bool callback_w
     if (created) start_read(w, ReadRank::Kind::kFirst);
     if (verify) read_now(w);
     return;
+  }
+}
+
+void WatchHub::Impl::reopen(const Scope& scope, std::int64_t job, bool callback_wired) {
+  if (feed_ != nullptr) {
+    feed_->submitted(scope, job);
+    return;
+  }
+  WatchSeed seed;
+  if (std::shared_ptr<JobWatch> old = find(scope, job)) {
+    bool live = false;
+    {
+      std::lock_guard<std::mutex> lock(old->mu);
+      if (old->finished && !old->stopped) {
+        seed.snapshot = old->snapshot;
+        seed.seq = old->seq;
+      } else {
+        live = !old->stopped;
+      }
+    }
+    if (live) {
+      read_now(old);
+      return;
+    }
+  }
+  if (seed.snapshot == nullptr) {
+    // Nothing kept of the job (evicted, or never watched here): seqs start afresh, as for a
+    // submit; a watcher resuming from an old seq gets a SNAPSHOT.
+    watch(scope, job, callback_wired);
+    return;
+  }
+  bool created = false;
+  std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, /*new_job_id=*/true, &seed);
+  if (w == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->stopped) return;
+    w->registered = true;
+    w->callback_wired = callback_wired;
+  }
+  if (created) {
+    start_read(w, ReadRank::Kind::kSignal);
+  } else {
+    read_now(w);
   }
 }
 
@@ -1237,6 +1282,10 @@ std::shared_ptr<Subscription> WatchHub::subscribe(const Scope& scope, std::int64
 
 void WatchHub::watch(const Scope& scope, std::int64_t job_instance_id, bool callback_wired) {
   impl_->watch(scope, job_instance_id, callback_wired);
+}
+
+void WatchHub::reopen(const Scope& scope, std::int64_t job_instance_id, bool callback_wired) {
+  impl_->reopen(scope, job_instance_id, callback_wired);
 }
 
 bool WatchHub::poke(std::int64_t job_instance_id) { return impl_->poke(job_instance_id); }

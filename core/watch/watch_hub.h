@@ -156,6 +156,12 @@ class WatchHub {
   // read shows another job (see same_job_instance).
   // `callback_wired`: JOB was given jobgw's callback URL for it, so its end will be told.
   void watch(const Scope& scope, std::int64_t job_instance_id, bool callback_wired = false);
+  // JOB set the job going again after it had finished (a plan step retried, its error ignored,
+  // a refused confirmation asked again): the finished watch the hub keeps makes way for one
+  // that starts from its snapshot and continues its seqs, so a stream resuming from the first
+  // FINISHED gets the changes and a second FINISHED with a higher seq. A job still running is
+  // read now; one the hub no longer keeps is watched as after a submit.
+  void reopen(const Scope& scope, std::int64_t job_instance_id, bool callback_wired = false);
   // A hint that the job changed: read it now. False when no watch knows it.
   bool poke(std::int64_t job_instance_id);
   // JOB's callback for the job arrived: read it now, and callbacks are reaching jobgw. False

@@ -1,0 +1,95 @@
+// A finished job JOB sets going again (a plan step retried): its watch goes on, seqs continuing,
+// and a stream resuming from the first FINISHED gets the changes and a second FINISHED.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/watch/watch_hub.h"
+#include "tests/core/watch_test_support.h"
+
+namespace jobgw::core {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::Collector;
+using testing::job_state;
+using testing::ScriptedSource;
+
+const Scope kScope{"biz", "1"};
+
+struct Fixture {
+  Fixture() : source(scheduler), hub(scheduler, source, config(), nullptr, [] { return 0.5; }) {}
+  static WatchHubConfig config() {
+    WatchHubConfig c;
+    c.reads_per_second = 1000;
+    c.read_burst = 1000;
+    c.poll_floor = milliseconds(200);
+    c.poll_ceiling = milliseconds(1000);
+    return c;
+  }
+  ManualScheduler scheduler;
+  ScriptedSource source;
+  WatchHub hub;
+};
+
+TEST(WatchHubReopenTest, ARetriedJobFinishesAgainWithAHigherSeq) {
+  Fixture f;
+  f.source.set(100, job_state(2, {7, 7}));
+  f.hub.watch(kScope, 100);
+  Collector first(f.hub.subscribe(kScope, 100));
+  f.scheduler.run_due();
+  f.source.set(100, job_state(4, {9, 104}, true));
+  f.scheduler.advance(milliseconds(300));
+  ASSERT_TRUE(first.ended());
+  const WatchEvent failed = first.events().back();
+  ASSERT_EQ(failed.kind, WatchEventKind::kFinished);
+  EXPECT_EQ(failed.snapshot->status, 4);
+
+  // Retried: running again, then success.
+  f.source.set(100, job_state(2, {9, 7}));
+  f.hub.reopen(kScope, 100);
+  Collector resumed(f.hub.subscribe(kScope, 100, failed.seq));
+  f.scheduler.run_due();
+  ASSERT_FALSE(resumed.ended());
+  f.source.set(100, job_state(3, {9, 9}, true));
+  f.scheduler.advance(milliseconds(300));
+  ASSERT_TRUE(resumed.ended());
+  EXPECT_FALSE(resumed.end_error().has_value());
+  const auto events = resumed.events();
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_NE(events.front().kind, WatchEventKind::kSnapshot) << "resumed, not started afresh";
+  auto back_to_running = std::find_if(events.begin(), events.end(), [](const WatchEvent& e) {
+    return e.kind == WatchEventKind::kJobChanged && e.old_status == 4 && e.new_status == 2;
+  });
+  EXPECT_NE(back_to_running, events.end()) << "the job going back to running is an event";
+  std::uint64_t last = failed.seq;
+  for (const auto& e : events) {
+    EXPECT_GT(e.seq, last) << "seqs keep growing past the first FINISHED";
+    last = e.seq;
+  }
+  EXPECT_EQ(events.back().kind, WatchEventKind::kFinished);
+  EXPECT_EQ(events.back().snapshot->status, 3);
+  EXPECT_TRUE(f.hub.cached(kScope, 100, milliseconds(0))->status == 3);
+}
+
+TEST(WatchHubReopenTest, AJobStillRunningIsReadNowAndAnUnknownOneIsWatched) {
+  Fixture f;
+  f.source.set(100, job_state(2, {7}));
+  f.hub.watch(kScope, 100);
+  f.scheduler.run_due();
+  const std::size_t reads = f.source.reads(100);
+  f.hub.reopen(kScope, 100);
+  f.scheduler.run_due();
+  EXPECT_EQ(f.source.reads(100), reads + 1) << "read at once, no new watch";
+
+  f.source.set(200, job_state(2, {7}));
+  f.hub.reopen(kScope, 200);
+  f.scheduler.run_due();
+  EXPECT_EQ(f.source.reads(200), 1u);
+  Collector c(f.hub.subscribe(kScope, 200));
+  ASSERT_FALSE(c.events().empty());
+  EXPECT_EQ(c.events().front().kind, WatchEventKind::kSnapshot);
+}
+
+}  // namespace
+}  // namespace jobgw::core
