@@ -7,11 +7,14 @@
 #include <map>
 #include <set>
 
+#include "client/plan_args.h"
+
 namespace jobgw::client {
 namespace {
 
-const std::set<std::string> kCommands = {"exec",   "transfer",  "watch",  "logs", "list",
-                                         "status", "terminate", "health", "token"};
+const std::set<std::string> kCommands = {"exec",   "transfer",  "watch",   "logs",    "list",
+                                         "status", "terminate", "health",  "token",   "plans",
+                                         "plan",   "run-plan",  "operate", "confirm", "outputs"};
 
 bool parse_int64(const std::string& text, std::int64_t* out) {
   if (text.empty()) return false;
@@ -249,6 +252,87 @@ std::string set_limit(const std::string& v, std::int64_t* out) {
   return parse_positive(v, out) ? "" : "bad speed limit '" + v + "' (MB/s, > 0)";
 }
 
+std::string set_count(const std::string& v, const char* flag, std::int64_t min, std::int64_t max,
+                      std::int32_t* out) {
+  std::int64_t n = 0;
+  if (!parse_int64(v, &n) || n < min || n > max) {
+    return "bad " + std::string(flag) + " '" + v + "' (" + std::to_string(min) + ".." +
+           std::to_string(max) + ")";
+  }
+  *out = static_cast<std::int32_t>(n);
+  return "";
+}
+
+// A flag adding one plan variable through `parse` (parse_var_by_name, ...).
+Flag variable_flag(CliCommand* c,
+                   std::optional<v1::PlanVariable> (*parse)(const std::string&, std::string*)) {
+  return {true, [c, parse](const std::string& v) {
+            std::string e;
+            auto var = parse(v, &e);
+            if (var) c->plan_variables.push_back(std::move(*var));
+            return e;
+          }};
+}
+
+void add_plan_flags(std::map<std::string, Flag>& f, CliCommand* c) {
+  const std::string& cmd = c->name;
+  if (cmd == "plans" || cmd == "plan" || cmd == "outputs") {
+    f["--json"] = {false, [c](const std::string&) {
+                     c->output = OutputMode::kJson;
+                     return std::string();
+                   }};
+  }
+  if (cmd == "plans") {
+    f["--name"] = {true, [c](const std::string& v) {
+                     c->plan_name_filter = v;
+                     return std::string();
+                   }};
+    f["--creator"] = {true, [c](const std::string& v) {
+                        c->creator = v;
+                        return std::string();
+                      }};
+    f["--page-size"] = {true, [c](const std::string& v) {
+                          return set_count(v, "--page-size", 1, 1000, &c->page_size);
+                        }};
+    f["--offset"] = {true, [c](const std::string& v) {
+                       return set_count(v, "--offset", 0, INT32_MAX, &c->offset);
+                     }};
+  } else if (cmd == "run-plan") {
+    add_output_flags(f, c);
+    f["--var"] = variable_flag(c, parse_var_by_name);
+    f["--var-id"] = variable_flag(c, parse_var_by_id);
+    f["--hosts-var"] = variable_flag(c, parse_hosts_var);
+    f["--request-id"] = {true, [c](const std::string& v) {
+                           if (v.empty() || v.size() > 128) {
+                             return std::string("--request-id needs an id of 1..128 characters");
+                           }
+                           c->request_id = v;
+                           return std::string();
+                         }};
+    f["--no-request-id"] = {false, [c](const std::string&) {
+                              c->no_request_id = true;
+                              return std::string();
+                            }};
+    f["--watch"] = {false, [c](const std::string&) {
+                      c->watch = true;
+                      return std::string();
+                    }};
+    f["--logs"] = {false, [c](const std::string&) {
+                     c->logs = true;
+                     return std::string();
+                   }};
+  } else if (cmd == "outputs") {
+    f["--all-hosts"] = {false, [c](const std::string&) {
+                          c->all_hosts = true;
+                          return std::string();
+                        }};
+    f["--per-step"] = {false, [c](const std::string&) {
+                         c->per_step = true;
+                         return std::string();
+                       }};
+  }
+}
+
 std::map<std::string, Flag> command_flags(CliCommand* c) {
   std::map<std::string, Flag> f;
   const std::string& cmd = c->name;
@@ -360,6 +444,9 @@ std::map<std::string, Flag> command_flags(CliCommand* c) {
                             c->require_job = true;
                             return std::string();
                           }};
+  } else if (cmd == "plans" || cmd == "plan" || cmd == "run-plan" || cmd == "operate" ||
+             cmd == "confirm" || cmd == "outputs") {
+    add_plan_flags(f, c);
   } else if (cmd == "token") {
     f["--generate"] = {false, [c](const std::string&) {
                          c->generate_token = true;
@@ -390,6 +477,22 @@ std::string positional(CliCommand* c, const std::string& arg, int index) {
     if (index == 0) c->job_id = id;
     c->job_ids.push_back(id);
     return "";
+  }
+  if ((cmd == "plan" || cmd == "run-plan") && index == 0) {
+    return parse_positive(arg, &c->plan_id) ? "" : "bad PLAN_ID '" + arg + "'";
+  }
+  if (cmd == "operate" || cmd == "confirm") {
+    if (index == 0) return parse_positive(arg, &c->job_id) ? "" : "bad JOB_ID '" + arg + "'";
+    if (index == 1) return parse_positive(arg, &c->step_id) ? "" : "bad STEP_ID '" + arg + "'";
+    if (index == 2 && cmd == "operate") {
+      auto op = parse_step_operation(arg);
+      if (!op) return "unknown OPERATION '" + arg + "' (" + step_operation_list() + ")";
+      c->step_operation = *op;
+      return "";
+    }
+  }
+  if (cmd == "outputs" && index == 0) {
+    return parse_positive(arg, &c->job_id) ? "" : "bad JOB_ID '" + arg + "'";
   }
   if (cmd == "token" && index == 0) {
     if (arg != "hash") return "unknown token action '" + arg + "' (hash)";
@@ -427,6 +530,20 @@ std::string check(const CliCommand& c) {
   }
   if ((cmd == "watch" || cmd == "logs" || cmd == "status" || cmd == "terminate") && c.job_id == 0) {
     return cmd + " needs a JOB_ID";
+  }
+  if ((cmd == "plan" || cmd == "run-plan") && c.plan_id == 0) return cmd + " needs a PLAN_ID";
+  if (cmd == "operate" || cmd == "confirm" || cmd == "outputs") {
+    if (c.job_id == 0) return cmd + " needs a JOB_ID";
+    if (cmd != "outputs" && c.step_id == 0) return cmd + " needs a STEP_ID";
+    if (cmd == "operate" && c.step_operation == v1::STEP_OPERATION_UNSPECIFIED) {
+      return "operate needs an OPERATION (" + step_operation_list() + ")";
+    }
+  }
+  if (cmd == "run-plan") {
+    if (c.logs && !c.watch) return "--logs needs --watch";
+    if (c.no_request_id && !c.request_id.empty()) {
+      return "--request-id and --no-request-id do not go together";
+    }
   }
   if (cmd == "token" && c.token_action.empty()) return "token needs an action: jobctl token hash";
   if (c.global.cert_file.empty() != c.global.key_file.empty()) {
@@ -760,6 +877,8 @@ std::string usage(const std::string& command) {
         "  --require-job        exit 1 also when JOB is not SERVING (or not reported)\n"
         "  --service NAME       ask about this one service instead (jobgw.v1.JobGateway,\n"
         "                       jobgw.v1.JOB, '' = the whole server); exit 0 when SERVING\n";
+  } else if (std::string plan = plan_usage(command); !plan.empty()) {
+    out = plan;
   } else {
     out =
         "Usage: jobctl [global options] COMMAND [options]\n\n"
@@ -773,6 +892,12 @@ std::string usage(const std::string& command) {
         "  terminate  terminate a running job\n"
         "  health     check that jobgw is serving and reaches JOB\n"
         "  token      make a credentials-file entry for a bearer token\n"
+        "  plans      list the scope's job plans\n"
+        "  plan       print a job plan's steps and global variables\n"
+        "  run-plan   run a job plan with variables, and follow it (--watch)\n"
+        "  operate    operate a step of a running job (confirm, retry-failed, ...)\n"
+        "  confirm    confirm a step that waits for confirmation\n"
+        "  outputs    print a job's output variables and last step's hosts\n"
         "  help       this help, or 'jobctl help COMMAND'\n\n"
         "Exit codes: 0 success, 1 job finished unsuccessfully (health: not serving),\n"
         "2 usage error, 3 RPC error (e.g. jobgw unreachable).\n"

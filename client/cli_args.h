@@ -47,8 +47,9 @@ struct TransferSourceSpec {
 };
 
 struct CliCommand {
-  std::string
-      name;  // exec, transfer, watch, logs, list, status, terminate, health, token; "" = top
+  // exec, transfer, watch, logs, list, status, terminate, health, token, plans, plan, run-plan,
+  // operate, confirm, outputs; "" = top
+  std::string name;
   bool help = false;     // --help, -h, or `jobctl help [COMMAND]`
   bool version = false;  // --version
   // --verbose: gRPC's own log lines on stderr (otherwise silenced) and event seq numbers.
@@ -105,6 +106,20 @@ struct CliCommand {
   // token: the action ("hash") and whether to make a new random token rather than read one
   std::string token_action;
   bool generate_token = false;
+  // plans: filters and the page
+  std::string plan_name_filter;
+  std::string creator;
+  std::int32_t page_size = 0;  // 0: JOB's default
+  std::int32_t offset = 0;
+  // plan, run-plan
+  std::int64_t plan_id = 0;
+  // run-plan: --var, --var-id and --hosts-var, in the order given
+  std::vector<v1::PlanVariable> plan_variables;
+  // operate (confirm: CONFIRM); UNSPECIFIED until the OPERATION word is read
+  v1::StepOperation step_operation = v1::STEP_OPERATION_UNSPECIFIED;
+  // outputs
+  bool all_hosts = false;
+  bool per_step = false;
 };
 
 // A usage error: the one-line reason jobctl prints before exiting 2.

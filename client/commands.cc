@@ -19,6 +19,7 @@
 #include "client/job_state.h"
 #include "client/list_command.h"
 #include "client/log_printer.h"
+#include "client/plan_commands.h"
 #include "client/terminal_style.h"
 #include "client/ticker.h"
 #include "client/token_command.h"
@@ -130,6 +131,7 @@ RendererOptions renderer_options(const CliCommand& c, const CommandIo& io) {
     ropts.terminal_size = stdout_terminal_size;
   }
   ropts.verbose = c.verbose;
+  ropts.command_flags = connection_flags(c, false);
   return ropts;
 }
 
@@ -313,8 +315,8 @@ int watch_with_live_logs(GatewayClient& client, const CliCommand& c, const v1::J
 }
 
 // After a submit: print the job, then optionally watch it and print its logs.
-int follow_submitted(GatewayClient& client, const CliCommand& c, const v1::JobRef& ref,
-                     const std::string& request_id, CommandIo& io) {
+int follow_submitted_job(GatewayClient& client, const CliCommand& c, const v1::JobRef& ref,
+                         const std::string& request_id, CommandIo& io) {
   if (c.output == OutputMode::kJson) {
     std::string json = to_json(ref);
     // JobRef has no request_id: it is added as one more field of the same object.
@@ -328,12 +330,18 @@ int follow_submitted(GatewayClient& client, const CliCommand& c, const v1::JobRe
   }
   io.out << std::flush;
   if (!c.watch) return kExitOk;
+  // A plan's steps run one after another, and a live follow covers one step: its logs are
+  // printed step by step once the job ended.
+  const bool plan = c.name == "run-plan";
   // JSON output keeps its records as they were: status events, then the logs at the end.
-  if (c.logs && c.output != OutputMode::kJson) return watch_with_live_logs(client, c, ref, io);
+  if (c.logs && !plan && c.output != OutputMode::kJson) {
+    return watch_with_live_logs(client, c, ref, io);
+  }
   auto outcome =
       watch_job(client, c, ref.job_instance_id(), io, c.name == "transfer" ? &ref : nullptr);
   if (outcome.exit_code == kExitRpcError || !c.logs) return outcome.exit_code;
-  int logs = print_logs(client, c, outcome.state.snapshot(), ref.step_instance_id(), {}, io);
+  int logs =
+      print_logs(client, c, outcome.state.snapshot(), plan ? 0 : ref.step_instance_id(), {}, io);
   return logs != kExitOk ? logs : outcome.exit_code;
 }
 
@@ -364,9 +372,8 @@ bool blank(const std::string& text) {
   return text.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
-// The id a submit carries: --request-id, else a new one, announced (on stderr, or as a field
-// of --json's output) so a rerun after a lost answer can reuse it and get the same job.
-std::string submit_request_id(const CliCommand& c, CommandIo& io) {
+// submit_request_id (commands.h).
+std::string new_submit_request_id(const CliCommand& c, CommandIo& io) {
   if (!c.request_id.empty() || c.no_request_id) return c.request_id;
   std::uint64_t random = 0;
   if (io.random) {
@@ -444,10 +451,10 @@ int run_exec(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   *req.mutable_targets() = c.targets;
   req.set_task_name(c.task_name);
   req.set_operator_(c.global.operator_name);
-  req.set_request_id(submit_request_id(c, io));
+  req.set_request_id(new_submit_request_id(c, io));
   auto r = client.execute_script(req);
   if (!r.ok()) return submit_failed(io, c, "ExecuteScript", r, req.request_id());
-  return follow_submitted(client, c, r.response, req.request_id(), io);
+  return follow_submitted_job(client, c, r.response, req.request_id(), io);
 }
 
 int run_transfer(const CliCommand& c, GatewayClient& client, CommandIo& io) {
@@ -484,10 +491,10 @@ int run_transfer(const CliCommand& c, GatewayClient& client, CommandIo& io) {
   req.set_transfer_mode(c.transfer_mode);
   req.set_task_name(c.task_name);
   req.set_operator_(c.global.operator_name);
-  req.set_request_id(submit_request_id(c, io));
+  req.set_request_id(new_submit_request_id(c, io));
   auto r = client.transfer_file(req);
   if (!r.ok()) return submit_failed(io, c, "TransferFile", r, req.request_id());
-  return follow_submitted(client, c, r.response, req.request_id(), io);
+  return follow_submitted_job(client, c, r.response, req.request_id(), io);
 }
 
 int run_watch(const CliCommand& c, GatewayClient& client, CommandIo& io) {
@@ -622,6 +629,15 @@ int run_health(const CliCommand& c, GatewayClient& client, CommandIo& io) {
 
 }  // namespace
 
+int follow_submitted(GatewayClient& client, const CliCommand& command, const v1::JobRef& ref,
+                     const std::string& request_id, CommandIo& io) {
+  return follow_submitted_job(client, command, ref, request_id, io);
+}
+
+std::string submit_request_id(const CliCommand& command, CommandIo& io) {
+  return new_submit_request_id(command, io);
+}
+
 int run_command(const CliCommand& c, CommandIo io) {
   if (c.name == "token") return run_token(c, io);
   std::string error;
@@ -641,6 +657,11 @@ int run_command(const CliCommand& c, CommandIo io) {
   if (c.name == "list") return run_list(c, client, io);
   if (c.name == "terminate") return run_terminate(c, client, io);
   if (c.name == "health") return run_health(c, client, io);
+  if (c.name == "plans") return run_plans(c, client, io);
+  if (c.name == "plan") return run_plan(c, client, io);
+  if (c.name == "run-plan") return run_run_plan(c, client, io);
+  if (c.name == "operate" || c.name == "confirm") return run_operate(c, client, io);
+  if (c.name == "outputs") return run_outputs(c, client, io);
   io.err << "jobctl: unknown command '" << c.name << "'\n";
   return kExitUsage;
 }

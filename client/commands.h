@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "client/cli_args.h"
 
@@ -24,6 +26,19 @@ struct CommandIo {
   // Source of generated request ids; empty: std::random_device.
   std::function<std::uint64_t()> random;
 };
+
+class GatewayClient;
+
+// After a submit (exec, transfer, run-plan): prints the job ("job ID step ID", or with --json
+// the JobRef and `request_id`), then with --watch follows it and with --logs prints its output;
+// returns the exit code.
+int follow_submitted(GatewayClient& client, const CliCommand& command, const v1::JobRef& ref,
+                     const std::string& request_id, CommandIo& io);
+
+// The id a submit carries: --request-id, else a new one, announced (on stderr, or with --json as
+// the output's request_id) so a rerun after a lost answer can reuse it and get the same job;
+// "" with --no-request-id.
+std::string submit_request_id(const CliCommand& command, CommandIo& io);
 
 // Runs a parsed subcommand and returns jobctl's exit code.
 int run_command(const CliCommand& command, CommandIo io);

@@ -392,6 +392,32 @@ CallResult<v1::ListJobsResponse> GatewayClient::list_jobs(const v1::ListJobsRequ
   return unary<v1::ListJobsRequest, v1::ListJobsResponse>(request, &v1::JobGateway::Stub::ListJobs);
 }
 
+CallResult<v1::ListJobPlansResponse> GatewayClient::list_job_plans(
+    const v1::ListJobPlansRequest& request) {
+  return unary<v1::ListJobPlansRequest, v1::ListJobPlansResponse>(
+      request, &v1::JobGateway::Stub::ListJobPlans);
+}
+
+CallResult<v1::JobPlan> GatewayClient::get_job_plan(const v1::GetJobPlanRequest& request) {
+  return unary<v1::GetJobPlanRequest, v1::JobPlan>(request, &v1::JobGateway::Stub::GetJobPlan);
+}
+
+CallResult<v1::JobRef> GatewayClient::execute_job_plan(const v1::ExecuteJobPlanRequest& request) {
+  return unary<v1::ExecuteJobPlanRequest, v1::JobRef>(request,
+                                                      &v1::JobGateway::Stub::ExecuteJobPlan);
+}
+
+CallResult<v1::OperateStepResponse> GatewayClient::operate_step(
+    const v1::OperateStepRequest& request) {
+  return unary<v1::OperateStepRequest, v1::OperateStepResponse>(request,
+                                                                &v1::JobGateway::Stub::OperateStep);
+}
+
+CallResult<v1::JobOutputs> GatewayClient::get_job_outputs(const v1::GetJobOutputsRequest& request) {
+  return unary<v1::GetJobOutputsRequest, v1::JobOutputs>(request,
+                                                         &v1::JobGateway::Stub::GetJobOutputs);
+}
+
 CallResult<ServingStatus> GatewayClient::check_health(const std::string& service) {
   grpc::GenericStub generic(channel_);
   grpc::ClientContext context;

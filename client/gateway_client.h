@@ -136,6 +136,13 @@ class GatewayClient {
   CallResult<v1::TerminateJobResponse> terminate_job(const v1::TerminateJobRequest& request);
   // One page of jobs; the caller follows next_page_token.
   CallResult<v1::ListJobsResponse> list_jobs(const v1::ListJobsRequest& request);
+  // Job plans. ExecuteJobPlan is a submit: like the others it is never retried (request_id
+  // makes a rerun safe).
+  CallResult<v1::ListJobPlansResponse> list_job_plans(const v1::ListJobPlansRequest& request);
+  CallResult<v1::JobPlan> get_job_plan(const v1::GetJobPlanRequest& request);
+  CallResult<v1::JobRef> execute_job_plan(const v1::ExecuteJobPlanRequest& request);
+  CallResult<v1::OperateStepResponse> operate_step(const v1::OperateStepRequest& request);
+  CallResult<v1::JobOutputs> get_job_outputs(const v1::GetJobOutputsRequest& request);
   // The standard grpc.health.v1.Health/Check; `service` empty asks about the whole server.
   CallResult<ServingStatus> check_health(const std::string& service);
 

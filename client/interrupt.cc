@@ -40,8 +40,9 @@ std::string shell_word(const std::string& text) {
   return out + "'";
 }
 
-// The flags another jobctl needs to reach the same job: where jobgw is, and the scope.
-std::string connection_flags(const CliCommand& c) {
+}  // namespace
+
+std::string connection_flags(const CliCommand& c, bool default_scope) {
   const auto& g = c.global;
   std::string flags;
   auto add = [&flags](const std::string& flag, const std::string& value) {
@@ -57,12 +58,13 @@ std::string connection_flags(const CliCommand& c) {
   if (!g.cert_file.empty()) add("--cert-file", g.cert_file);
   if (!g.key_file.empty()) add("--key-file", g.key_file);
   if (!g.server_name.empty()) add("--server-name", g.server_name);
-  add("--scope",
-      (g.scope.type().empty() ? std::string("biz") : g.scope.type()) + ":" + g.scope.id());
+  const bool is_default = !c.global.scope_set && g.scope.type() == "biz" && g.scope.id() == "1";
+  if (default_scope || !is_default) {
+    add("--scope",
+        (g.scope.type().empty() ? std::string("biz") : g.scope.type()) + ":" + g.scope.id());
+  }
   return flags;
 }
-
-}  // namespace
 
 std::string interrupted_note(const CliCommand& c, std::int64_t job_id, bool job_finished,
                              bool follow) {

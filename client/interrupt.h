@@ -37,6 +37,11 @@ class InterruptWatch {
 std::string interrupted_note(const CliCommand& command, std::int64_t job_id, bool job_finished,
                              bool follow);
 
+// The flags another jobctl needs to reach the same job: where jobgw is, and the scope (left
+// out when it is biz:1 from no flag or variable, unless `default_scope`), each with a leading
+// space.
+std::string connection_flags(const CliCommand& command, bool default_scope = true);
+
 // jobctl's exit code after Ctrl-C ended a watch: 128 + SIGINT, as a shell reports it.
 inline constexpr int kExitInterrupted = 130;
 

@@ -11,6 +11,7 @@
 
 #include "api/status_names.h"
 #include "client/gateway_client.h"
+#include "client/plan_view.h"
 
 namespace jobgw::client {
 namespace {
@@ -228,9 +229,52 @@ std::string outcome_bar(const HostCounts& counts, int width) {
   return out + std::string(width - drawn, ' ') + "]";
 }
 
+namespace {
+
+// The step whose hosts a step-by-step frame shows: the current one, or when it has no hosts (a
+// confirmation) the latest earlier one that has; -1 for none.
+int host_step_index(const v1::JobSnapshot& snap) {
+  const int current = current_step_index(snap);
+  for (int i = current; i >= 0; --i) {
+    if (snap.steps(i).hosts_size() > 0) return i;
+  }
+  return current;
+}
+
+// A row per step and the prompt of each step waiting for a user.
+void step_lines(const v1::JobSnapshot& snap, const TableView& view, std::vector<Line>* lines) {
+  lines->push_back(
+      {{pad("STEP", 10) + pad("TYPE", 14) + pad("STATUS", 22) + pad("ELAPSED", 9) + "NAME",
+        Colour::kNone}});
+  for (const auto& step : snap.steps()) {
+    const bool pending =
+        step.status() == v1::JOB_STATUS_PENDING || step.status() == v1::JOB_STATUS_UNSPECIFIED;
+    lines->push_back(
+        {{pad(std::to_string(step.step_instance_id()), 10) +
+              pad(step.type() == v1::STEP_TYPE_UNSPECIFIED ? "-" : api::step_type_name(step.type()),
+                  14),
+          Colour::kNone},
+         {pad(api::job_status_name(step.status()), 22),
+          pending ? Colour::kDim : job_colour(step.status())},
+         {pad(format_elapsed(step_elapsed(step, view.now_ms)), 9) +
+              (step.name().empty() ? "-" : step.name()),
+          Colour::kNone}});
+  }
+  for (const auto& step : snap.steps()) {
+    if (waits_for_user(step)) {
+      lines->push_back({{confirmation_prompt(snap.job_instance_id(), step, view.command_flags),
+                         Colour::kYellow}});
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> table_frame(const JobState& state, const TableView& view) {
   const auto& snap = state.snapshot();
-  const auto counts = state.counts();
+  const bool by_step = shows_steps(snap);
+  const int host_step = by_step ? host_step_index(snap) : -1;
+  const auto counts = host_step >= 0 ? step_counts(snap.steps(host_step)) : state.counts();
   const bool progress_column = view.transfers != nullptr && !view.transfers->empty();
 
   std::vector<Line> top;
@@ -239,6 +283,12 @@ std::vector<std::string> table_frame(const JobState& state, const TableView& vie
   head.push_back({"  status: ", Colour::kNone});
   head.push_back({api::job_status_name(snap.status()), job_colour(snap.status())});
   top.push_back(head);
+  if (by_step) {
+    step_lines(snap, view, &top);
+    if (host_step >= 0) {
+      top.push_back({{"hosts of " + step_label(snap.steps(host_step)) + ":", Colour::kBold}});
+    }
+  }
   top.push_back(bar_line(counts));
   top.push_back(summary_line(counts, job_elapsed(snap, view.now_ms)));
   for (const auto& notice : view.notices) top.push_back({{notice, Colour::kYellow}});
@@ -248,8 +298,9 @@ std::vector<std::string> table_frame(const JobState& state, const TableView& vie
 
   // Failed hosts first: they are what someone watching acts on.
   std::vector<const v1::HostResult*> hosts;
-  for (const auto& step : snap.steps()) {
-    for (const auto& h : step.hosts()) hosts.push_back(&h);
+  for (int i = 0; i < snap.steps_size(); ++i) {
+    if (by_step && i != host_step) continue;
+    for (const auto& h : snap.steps(i).hosts()) hosts.push_back(&h);
   }
   std::stable_sort(hosts.begin(), hosts.end(), [](const auto* a, const auto* b) {
     return outcome_rank(host_outcome(a->status())) < outcome_rank(host_outcome(b->status()));
@@ -407,10 +458,27 @@ void WatchRenderer::plain_line(const v1::StatusEvent& event, const JobState& sta
   auto counts = state.counts();
   std::string done = "done=" + std::to_string(counts.done) + "/" + std::to_string(counts.total);
   std::string line = seq_prefix(event);
+  const bool by_step = shows_steps(snap);
+  std::vector<std::string> extra;  // lines after the event's own
   switch (event.kind()) {
     case v1::EVENT_KIND_SNAPSHOT:
       line += "snapshot job=" + std::to_string(snap.job_instance_id()) +
               " status=" + api::job_status_name(snap.status()) + " " + done;
+      // Where a plan's job stands: each step, and what a waiting one needs.
+      if (by_step) {
+        for (const auto& step : snap.steps()) {
+          extra.push_back(
+              step_label(step) + " " +
+              (step.type() == v1::STEP_TYPE_UNSPECIFIED ? "-" : api::step_type_name(step.type())) +
+              " " + api::job_status_name(step.status()));
+        }
+        for (const auto& step : snap.steps()) {
+          if (waits_for_user(step)) {
+            extra.push_back(
+                confirmation_prompt(snap.job_instance_id(), step, options_.command_flags));
+          }
+        }
+      }
       break;
     case v1::EVENT_KIND_FINISHED:
       line += "finished job=" + std::to_string(snap.job_instance_id()) +
@@ -422,11 +490,22 @@ void WatchRenderer::plain_line(const v1::StatusEvent& event, const JobState& sta
               api::job_status_name(event.job().old_status()) + " -> " +
               api::job_status_name(event.job().new_status());
       break;
-    case v1::EVENT_KIND_STEP_CHANGED:
-      line += "step " + std::to_string(event.step().step_instance_id()) + " " +
-              api::job_status_name(event.step().old_status()) + " -> " +
+    case v1::EVENT_KIND_STEP_CHANGED: {
+      const v1::StepSnapshot* step = nullptr;
+      for (const auto& s : snap.steps()) {
+        if (s.step_instance_id() == event.step().step_instance_id()) step = &s;
+      }
+      // A plan's steps are told apart by name; a fast_* job's one step keeps its short line.
+      line += by_step && step != nullptr
+                  ? step_label(*step)
+                  : "step " + std::to_string(event.step().step_instance_id());
+      line += " " + api::job_status_name(event.step().old_status()) + " -> " +
               api::job_status_name(event.step().new_status());
+      if (step != nullptr && event.step().new_status() == v1::JOB_STATUS_WAITING_USER) {
+        extra.push_back(confirmation_prompt(snap.job_instance_id(), *step, options_.command_flags));
+      }
       break;
+    }
     case v1::EVENT_KIND_HOST_CHANGED: {
       const auto& h = event.host();
       line += "host " + host_label(h.host()) + " " + api::host_status_name(h.old_status()) +
@@ -441,7 +520,9 @@ void WatchRenderer::plain_line(const v1::StatusEvent& event, const JobState& sta
       line += "event kind=" + std::to_string(event.kind());
       break;
   }
-  out_ << line << "\n" << std::flush;
+  out_ << line << "\n";
+  for (const auto& e : extra) out_ << e << "\n";
+  out_ << std::flush;
 }
 
 void WatchRenderer::draw_table(const JobState& state) {
@@ -453,6 +534,7 @@ void WatchRenderer::draw_table(const JobState& state) {
   if (!banner_.empty()) view.notices.push_back(banner_);
   if (!note_.empty()) view.notices.push_back(note_);
   view.transfers = &transfers_;
+  view.command_flags = options_.command_flags;
   auto lines = table_frame(state, view);
   std::string frame;
   // Back to the top of the previous frame, then overwrite it line by line.

@@ -40,6 +40,8 @@ struct RendererOptions {
   // Injected for tests; default steady_clock and local_clock_text.
   std::function<std::chrono::steady_clock::time_point()> clock;
   std::function<std::string(std::int64_t unix_ms)> clock_text;
+  // Flags the confirmation prompt's commands carry (connection_flags), so they work as printed.
+  std::string command_flags;
 };
 
 // Prints a watch as it goes. `out` gets the events; `err` gets reconnect notes in plain and
@@ -106,11 +108,16 @@ struct TableView {
   std::vector<std::string> notices;
   // Transfer progress per host (PROGRESS column); null or empty: no such column.
   const TransferProgress* transfers = nullptr;
+  // Flags of the commands a step waiting for confirmation prompts for.
+  std::string command_flags;
 };
 
 // One table frame: the job, a progress bar of outcomes, a summary line, notices, then a row per
 // host (failed first, then running, waiting, success; in the job's order within each group)
-// and "... N more hosts" when they do not all fit.
+// and "... N more hosts" when they do not all fit. A job shown step by step (shows_steps) has a
+// row per step and a prompt per step waiting for confirmation under its first line, and its
+// bar, summary and host rows are those of the current step (the latest one with hosts, when
+// the current step has none).
 std::vector<std::string> table_frame(const JobState& state, const TableView& view);
 // table_frame without colours, terminal or notices (exposed for tests and `jobctl status`).
 std::vector<std::string> table_lines(const JobState& state, int max_rows, std::int64_t now_ms);
