@@ -1,0 +1,342 @@
+// Job plans end to end on real processes: jobsim's built-in plans (jobsim/README.md "Job plans")
+// run through jobgw with variables by name and by id, a confirmation confirmed and refused, a
+// failed step retried to success, outputs read back, every validation error named, and an
+// idempotent ExecuteJobPlan across a restart.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/integration/gateway_stack.h"
+#include "tests/support/http_client.h"
+
+namespace jobgw::testing {
+namespace {
+
+constexpr std::int64_t kThreeSteps = 1;  // set greeting, confirm, print greeting
+constexpr std::int64_t kMayFail = 2;     // fails on each host the first time, then "after"
+
+v1::ExecuteJobPlanRequest plan_request(std::int64_t plan) {
+  v1::ExecuteJobPlanRequest r;
+  r.mutable_scope()->set_id("1");
+  r.set_job_plan_id(plan);
+  return r;
+}
+
+v1::PlanVariable* add_var(v1::ExecuteJobPlanRequest& r, const std::string& name,
+                          const std::string& value) {
+  v1::PlanVariable* v = r.add_variables();
+  v->set_name(name);
+  v->set_value(value);
+  return v;
+}
+
+struct PlanRun {
+  grpc::Status status;
+  v1::JobRef ref;
+};
+
+PlanRun execute_plan(v1::JobGateway::Stub& stub, const v1::ExecuteJobPlanRequest& request) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  PlanRun run;
+  run.status = stub.ExecuteJobPlan(&context, request, &run.ref);
+  return run;
+}
+
+grpc::Status operate(v1::JobGateway::Stub& stub, std::int64_t job, std::int64_t step,
+                     v1::StepOperation operation) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::OperateStepRequest r;
+  r.mutable_scope()->set_id("1");
+  r.set_job_instance_id(job);
+  r.set_step_instance_id(step);
+  r.set_operation(operation);
+  v1::OperateStepResponse response;
+  return stub.OperateStep(&context, r, &response);
+}
+
+v1::JobOutputs outputs(v1::JobGateway::Stub& stub, std::int64_t job, bool per_step = false) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GetJobOutputsRequest r;
+  r.mutable_scope()->set_id("1");
+  r.set_job_instance_id(job);
+  r.set_per_step(per_step);
+  v1::JobOutputs out;
+  grpc::Status status = stub.GetJobOutputs(&context, r, &out);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return out;
+}
+
+std::string output(const google::protobuf::RepeatedPtrField<v1::OutputVar>& vars,
+                   const std::string& name) {
+  for (const auto& v : vars) {
+    if (v.name() == name) return v.value();
+  }
+  return "<none>";
+}
+
+// A watch read event by event: until() reads until `pred` holds for an event (returned), or the
+// stream ends (nullopt).
+class Watch {
+ public:
+  Watch(v1::JobGateway::Stub& stub, std::int64_t job, std::uint64_t after_seq = 0) {
+    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    v1::WatchStatusRequest r;
+    r.mutable_scope()->set_id("1");
+    r.set_job_instance_id(job);
+    r.set_after_seq(after_seq);
+    reader_ = stub.WatchStatus(&context_, r);
+  }
+  std::optional<v1::StatusEvent> until(const std::function<bool(const v1::StatusEvent&)>& pred) {
+    v1::StatusEvent e;
+    while (reader_->Read(&e)) {
+      events_.push_back(e);
+      if (pred(e)) return e;
+    }
+    status_ = reader_->Finish();
+    return std::nullopt;
+  }
+  std::optional<v1::StatusEvent> finished() {
+    return until([](const v1::StatusEvent& e) { return e.kind() == v1::EVENT_KIND_FINISHED; });
+  }
+  const std::vector<v1::StatusEvent>& events() const { return events_; }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::StatusEvent>> reader_;
+  std::vector<v1::StatusEvent> events_;
+  grpc::Status status_;
+};
+
+bool waits_for_user(const v1::StatusEvent& e) {
+  return e.kind() == v1::EVENT_KIND_STEP_CHANGED &&
+         e.step().new_status() == v1::JOB_STATUS_WAITING_USER;
+}
+
+TEST(JobPlans, ARunWithVariablesByNameIsConfirmedAndItsOutputsReadBack) {
+  GatewayStack stack(three_hosts());
+  auto request = plan_request(kThreeSteps);
+  add_var(request, "who", "jobgw ✓ & co");
+  PlanRun run = execute_plan(stack.stub(), request);
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message() << stack.logs();
+  const std::int64_t job = run.ref.job_instance_id();
+  EXPECT_GT(job, 0);
+  EXPECT_EQ(run.ref.step_instance_id(), 0) << "a plan has no single step";
+
+  Watch watch(stack.stub(), job);
+  auto waiting = watch.until(waits_for_user);
+  ASSERT_TRUE(waiting) << "the confirmation step never waited" << stack.logs();
+  const std::int64_t confirm_step = waiting->step().step_instance_id();
+
+  // A step that is not a confirmation, or one in the wrong state, is refused naming why.
+  grpc::Status wrong = operate(stack.stub(), job, confirm_step, v1::STEP_OPERATION_RETRY_FAILED);
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(wrong.error_message().find("confirmation"), std::string::npos) << wrong.error_message();
+
+  grpc::Status confirmed = operate(stack.stub(), job, confirm_step, v1::STEP_OPERATION_CONFIRM);
+  ASSERT_TRUE(confirmed.ok()) << confirmed.error_message();
+  auto finished = watch.finished();
+  ASSERT_TRUE(finished) << stack.logs();
+  const v1::JobSnapshot& end = finished->snapshot();
+  EXPECT_EQ(end.status(), v1::JOB_STATUS_SUCCESS);
+  ASSERT_EQ(end.steps_size(), 3);
+  EXPECT_EQ(end.steps(1).type(), v1::STEP_TYPE_CONFIRMATION);
+  EXPECT_EQ(end.steps(1).step_instance_id(), confirm_step);
+  EXPECT_EQ(end.steps(0).hosts_size(), 2) << "the host-list variable's default hosts";
+
+  v1::JobOutputs out = outputs(stack.stub(), job, /*per_step=*/true);
+  EXPECT_TRUE(out.finished());
+  EXPECT_EQ(output(out.variables(), "greeting"), "hello, jobgw ✓ & co");
+  EXPECT_EQ(output(out.log_variables(), "greeting"), "hello, jobgw ✓ & co");
+  EXPECT_EQ(out.last_step_instance_id(), end.steps(2).step_instance_id());
+  EXPECT_EQ(out.last_step_hosts().success_hosts_size(), 2);
+  EXPECT_EQ(out.steps_size(), 3);
+
+  // Confirmed already: a second confirmation names the state.
+  grpc::Status again = operate(stack.stub(), job, confirm_step, v1::STEP_OPERATION_CONFIRM);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(again.error_message().find("is success"), std::string::npos) << again.error_message();
+}
+
+TEST(JobPlans, ARefusedConfirmationEndsTheJobWithoutACallback) {
+  StackOptions options = three_hosts();
+  options.callback = true;
+  GatewayStack stack(options);
+  auto request = plan_request(kThreeSteps);
+  v1::PlanVariable* who = request.add_variables();
+  who->set_id(1);  // "who", by id
+  who->set_value("by id");
+  PlanRun run = execute_plan(stack.stub(), request);
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  const std::int64_t job = run.ref.job_instance_id();
+  Watch watch(stack.stub(), job);
+  auto waiting = watch.until(waits_for_user);
+  ASSERT_TRUE(waiting) << stack.logs();
+  ASSERT_TRUE(operate(stack.stub(), job, waiting->step().step_instance_id(),
+                      v1::STEP_OPERATION_TERMINATE_CONFIRMATION)
+                  .ok());
+  auto finished = watch.finished();
+  ASSERT_TRUE(finished) << "jobgw's reads see the end JOB does not call back about";
+  EXPECT_EQ(finished->snapshot().status(), v1::JOB_STATUS_TERMINATION_CONFIRMED);
+  EXPECT_TRUE(stack.jobsim_stats()["callbacks"].empty())
+      << "JOB calls back on no refused confirmation: " << stack.jobsim_stats()["callbacks"];
+  v1::JobOutputs out = outputs(stack.stub(), job);
+  EXPECT_EQ(output(out.variables(), "greeting"), "hello, by id") << "set by step 1";
+  EXPECT_EQ(output(out.log_variables(), "greeting"), "<none>") << "step 3 never ran";
+}
+
+TEST(JobPlans, AFailedStepRetriedFinishesAgainWithAHigherSeq) {
+  GatewayStack stack(three_hosts());
+  PlanRun run = execute_plan(stack.stub(), plan_request(kMayFail));
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  const std::int64_t job = run.ref.job_instance_id();
+  WatchResult first = watch_to_end(stack.stub(), job);
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  ASSERT_FALSE(first.events.empty());
+  const v1::StatusEvent failed = first.events.back();
+  ASSERT_EQ(failed.kind(), v1::EVENT_KIND_FINISHED);
+  ASSERT_EQ(failed.snapshot().status(), v1::JOB_STATUS_FAILED);
+  const std::int64_t failed_step = failed.snapshot().steps(0).step_instance_id();
+  v1::JobOutputs failed_out = outputs(stack.stub(), job);
+  EXPECT_EQ(failed_out.last_step_hosts().non_zero_exit_hosts_size(), 2)
+      << "both hosts exited 1 on the first try";
+
+  ASSERT_TRUE(operate(stack.stub(), job, failed_step, v1::STEP_OPERATION_RETRY_FAILED).ok());
+  WatchResult second = watch_to_end(stack.stub(), job, failed.seq());
+  ASSERT_TRUE(second.status.ok()) << second.status.error_message() << stack.logs();
+  ASSERT_FALSE(second.events.empty());
+  EXPECT_TRUE(second.events.front().resumed()) << "the retry continues the job's events";
+  const v1::StatusEvent& done = second.events.back();
+  EXPECT_EQ(done.kind(), v1::EVENT_KIND_FINISHED);
+  EXPECT_EQ(done.snapshot().status(), v1::JOB_STATUS_SUCCESS);
+  EXPECT_GT(done.seq(), failed.seq());
+  bool back_to_running = false;
+  for (const auto& e : second.events) {
+    back_to_running |=
+        e.kind() == v1::EVENT_KIND_JOB_CHANGED && e.job().new_status() == v1::JOB_STATUS_RUNNING;
+  }
+  EXPECT_TRUE(back_to_running);
+  v1::JobOutputs out = outputs(stack.stub(), job);
+  EXPECT_NE(output(out.log_variables(), "result").find("done on "), std::string::npos);
+  EXPECT_EQ(out.last_step_hosts().success_hosts_size(), 2);
+}
+
+TEST(JobPlans, EveryBadVariableIsNamedBeforeAnythingReachesJob) {
+  GatewayStack stack(three_hosts());
+  auto expect_refused = [&](const v1::ExecuteJobPlanRequest& r, grpc::StatusCode code,
+                            const std::string& fragment) {
+    PlanRun run = execute_plan(stack.stub(), r);
+    EXPECT_EQ(run.status.error_code(), code) << run.status.error_message();
+    EXPECT_NE(run.status.error_message().find(fragment), std::string::npos)
+        << run.status.error_message();
+  };
+  auto unknown = plan_request(kThreeSteps);
+  add_var(unknown, "who", "x");
+  add_var(unknown, "nobody", "x");
+  expect_refused(unknown, grpc::StatusCode::INVALID_ARGUMENT, "variables[1]");
+
+  auto hosts_as_text = plan_request(kThreeSteps);
+  add_var(hosts_as_text, "targets", "101");
+  expect_refused(hosts_as_text, grpc::StatusCode::INVALID_ARGUMENT, "variables[0]");
+
+  auto text_as_hosts = plan_request(kThreeSteps);
+  v1::PlanVariable* v = text_as_hosts.add_variables();
+  v->set_name("who");
+  v->mutable_hosts()->add_host_ids(101);
+  expect_refused(text_as_hosts, grpc::StatusCode::INVALID_ARGUMENT, "variables[0]");
+
+  auto mismatched = plan_request(kThreeSteps);
+  v1::PlanVariable* both = add_var(mismatched, "greeting", "x");
+  both->set_id(1);  // id 1 is "who"
+  expect_refused(mismatched, grpc::StatusCode::INVALID_ARGUMENT, "variables[0]");
+
+  auto twice = plan_request(kThreeSteps);
+  add_var(twice, "who", "a");
+  add_var(twice, "who", "b");
+  expect_refused(twice, grpc::StatusCode::INVALID_ARGUMENT, "variables[1]");
+
+  auto bad_host = plan_request(kThreeSteps);
+  v1::PlanVariable* hosts = bad_host.add_variables();
+  hosts->set_name("targets");
+  hosts->mutable_hosts()->add_hosts()->set_ip("300.1.1.1");
+  expect_refused(bad_host, grpc::StatusCode::INVALID_ARGUMENT, "variables[0].hosts.hosts[0]");
+
+  expect_refused(plan_request(999), grpc::StatusCode::NOT_FOUND, "");
+  EXPECT_EQ(submits_reaching_job(stack, "execute_job_plan"), 0);
+}
+
+TEST(JobPlans, ExecuteJobPlanIsIdempotentAcrossARestart) {
+  GatewayStack stack(three_hosts());
+  auto request = plan_request(kMayFail);
+  request.set_request_id("plan-run-1");
+  add_var(request, "fail_first", "false");
+  PlanRun first = execute_plan(stack.stub(), request);
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  stack.restart_jobgw(SIGTERM);
+  PlanRun again = execute_plan(stack.stub(), request);
+  ASSERT_TRUE(again.status.ok()) << again.status.error_message();
+  EXPECT_EQ(again.ref.job_instance_id(), first.ref.job_instance_id());
+  EXPECT_EQ(submits_reaching_job(stack, "execute_job_plan"), 1);
+
+  add_var(request, "result", "other");  // same key, another request
+  PlanRun conflict = execute_plan(stack.stub(), request);
+  EXPECT_EQ(conflict.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(submits_reaching_job(stack, "execute_job_plan"), 1);
+}
+
+TEST(JobPlans, TheHttpFaceListsShowsRunsAndReadsOutputs) {
+  GatewayStack stack(three_hosts({}, {"--http.listen=127.0.0.1:0"}));
+  const int port = stack.http_port();
+  HttpResponse list = http_get(port, "/v1/scopes/biz/1/plans?name=three");
+  ASSERT_EQ(list.status, 200) << list.body << list.error;
+  auto plans = nlohmann::json::parse(list.body);
+  ASSERT_EQ(plans["plans"].size(), 1u) << list.body;
+  EXPECT_EQ(plans["plans"][0]["name"], "three steps");
+
+  HttpResponse plan = http_get(port, "/v1/scopes/biz/1/plans/1");
+  ASSERT_EQ(plan.status, 200) << plan.body;
+  auto detail = nlohmann::json::parse(plan.body);
+  ASSERT_EQ(detail["steps"].size(), 3u);
+  EXPECT_EQ(detail["steps"][1]["type"], "STEP_TYPE_CONFIRMATION");
+  for (const auto& var : detail["variables"]) {
+    if (var["name"] == "token") {
+      EXPECT_EQ(var["type"], "GLOBAL_VAR_TYPE_PASSWORD");
+      EXPECT_FALSE(var.contains("defaultValue")) << "a password default is never shown";
+      EXPECT_EQ(var["hasDefault"], true);
+    }
+  }
+  EXPECT_EQ(plan.body.find("s3cret"), std::string::npos);
+
+  HttpResponse bad = http_post_json(port, "/v1/scopes/biz/1/plans/1:execute",
+                                    R"({"variables":[{"name":"nobody","value":"x"}]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("variables[0]"), std::string::npos) << bad.body;
+
+  HttpResponse ran = http_post_json(port, "/v1/scopes/biz/1/plans/2:execute",
+                                    R"({"variables":[{"name":"fail_first","value":"false"}]})");
+  ASSERT_EQ(ran.status, 200) << ran.body;
+  const std::int64_t job =
+      std::stoll(nlohmann::json::parse(ran.body)["jobInstanceId"].get<std::string>());
+  WatchResult end = watch_to_end(stack.stub(), job);
+  ASSERT_TRUE(end.status.ok());
+  HttpResponse out = http_get(port, "/v1/scopes/biz/1/jobs/" + std::to_string(job) + "/outputs");
+  ASSERT_EQ(out.status, 200) << out.body;
+  EXPECT_NE(out.body.find("done on "), std::string::npos) << out.body;
+
+  HttpResponse op = http_post_json(
+      port,
+      "/v1/scopes/biz/1/jobs/" + std::to_string(job) + "/steps/" +
+          std::to_string(end.events.back().snapshot().steps(0).step_instance_id()) + ":operate",
+      R"({"operation":"STEP_OPERATION_CONFIRM"})");
+  EXPECT_EQ(op.status, 400) << op.body;
+  EXPECT_NE(op.body.find("FAILED_PRECONDITION"), std::string::npos) << op.body;
+}
+
+}  // namespace
+}  // namespace jobgw::testing
