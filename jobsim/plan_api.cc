@@ -234,7 +234,8 @@ json JobApi::get_job_plan_detail(const json& p) {
     bool used = false;
     for (auto& s : plan->steps) {
       used = used || mentions_var(s.script_content, v.name) ||
-             mentions_var(s.script_param, v.name) || s.server.value("variable", "") == v.name;
+             mentions_var(s.script_param, v.name) ||
+             (s.server.is_object() && s.server.value("variable", "") == v.name);
       for (auto& src : s.file_source_list) {
         used = used || (src.contains("server") && src["server"].is_object() &&
                         src["server"].value("variable", "") == v.name);
