@@ -364,11 +364,12 @@ class JobsimPlanInventoryTest : public ::testing::Test {
                      {"steps", json::array({script(1, "true", {{"variable", "nope"}})})}});
     plans.push_back({{"id", 12}, {"name", "disabled"}, {"steps", json::array({disabled})}});
     // The first step ignores SIGTERM, so it stays terminating until the kill grace ends.
-    plans.push_back({{"id", 13},
-                     {"name", "stubborn"},
-                     {"global_vars", json::array({host_var})},
-                     {"steps", json::array({script(1, "trap '' TERM\nsleep 30", targets),
-                                            script(2, "echo next", targets)})}});
+    plans.push_back(
+        {{"id", 13},
+         {"name", "stubborn"},
+         {"global_vars", json::array({host_var})},
+         {"steps", json::array({script(1, "trap '' TERM\necho ready\nsleep 30", targets),
+                                script(2, "echo next", targets)})}});
     plans.push_back(
         {{"id", 14},
          {"name", "guarded"},
@@ -390,7 +391,7 @@ class JobsimPlanInventoryTest : public ::testing::Test {
     plans.push_back({{"id", 16},
                      {"name", "slow"},
                      {"global_vars", json::array({host_var})},
-                     {"steps", json::array({script(1, "sleep 30", targets),
+                     {"steps", json::array({script(1, "echo ready\nsleep 30", targets),
                                             script(2, "echo next", targets)})}});
     plans.push_back({{"id", 70},
                      {"name", "biz 7"},
@@ -445,14 +446,12 @@ TEST_F(JobsimPlanInventoryTest, OnlyAllowedUsersConfirm) {
   wait_status(*sim_, job, 3);
 }
 
-// Waits until the first step's host 101 runs, then terminates the job.
+// Waits until the first step's script on host 101 said it is ready (its SIGTERM trap is set),
+// then terminates the job.
 json terminate_running(Jobsim& sim, int64_t job) {
-  json st;
+  const int64_t first = step_id(sim.status(job), 0);
   EXPECT_TRUE(jobgw::testing::wait_until(
-      [&] {
-        st = sim.status(job);
-        return st["step_instance_list"][0]["step_ip_result_list"][0]["status"] == 7;
-      },
+      [&] { return sim.script_logs(job, first, {101})[101].find("ready") != std::string::npos; },
       10s));
   json env = sim.post("operate_job_instance",
                       with_scope({{"job_instance_id", job}, {"operation_code", 1}}));
