@@ -126,7 +126,8 @@ void to_proto(const core::WatchEvent& event, v1::StatusEvent* out) {
       job->set_new_status(job_status(event.new_status));
       break;
     }
-    case core::WatchEventKind::kStepChanged: {
+    case core::WatchEventKind::kStepChanged:
+    case core::WatchEventKind::kStepWaitingUser: {
       auto* step = out->mutable_step();
       step->set_step_instance_id(event.step_instance_id);
       step->set_old_status(job_status(event.old_status));

@@ -113,7 +113,7 @@ Metrics::Metrics()
       .Register(*registry_)
       .Add({{"version", build_version()}, {"revision", build_revision()}})
       .Set(1);
-  static_assert(static_cast<std::size_t>(WatchEventKind::kJobReachable) < kEventKinds);
+  static_assert(static_cast<std::size_t>(WatchEventKind::kStepWaitingUser) < kEventKinds);
   for (auto api : job_apis()) {
     const std::string name(api);
     ApiSeries series;
@@ -128,7 +128,7 @@ Metrics::Metrics()
     api_series_.push_back(series);
   }
   for (int kind = static_cast<int>(WatchEventKind::kSnapshot);
-       kind <= static_cast<int>(WatchEventKind::kJobReachable); ++kind) {
+       kind <= static_cast<int>(WatchEventKind::kStepWaitingUser); ++kind) {
     events_by_kind_[static_cast<std::size_t>(kind)] =
         &events_.Add({{"kind", to_string(static_cast<WatchEventKind>(kind))}});
   }

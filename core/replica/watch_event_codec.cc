@@ -182,8 +182,11 @@ Result<WatchEvent> decode_event(const std::string& text) {
   // In Redis the seq travels beside the event (Redis numbers the log), so it may be absent.
   if (j.contains("q")) e.seq = r.get<std::uint64_t>(j, "q", "event");
   const int kind = r.get<int>(j, "k", "event");
-  if (kind < static_cast<int>(WatchEventKind::kSnapshot) ||
-      kind > static_cast<int>(WatchEventKind::kFinished)) {
+  // Notices are never stored; every other kind is.
+  const bool stored = (kind >= static_cast<int>(WatchEventKind::kSnapshot) &&
+                       kind <= static_cast<int>(WatchEventKind::kFinished)) ||
+                      kind == static_cast<int>(WatchEventKind::kStepWaitingUser);
+  if (!stored) {
     return Error::internal("stored watch state: event.k: unknown kind " + std::to_string(kind));
   }
   e.kind = static_cast<WatchEventKind>(kind);

@@ -11,6 +11,9 @@ std::string host_key(const Host& h) {
   return std::to_string(h.cloud_id) + ":" + h.ip;
 }
 
+// JOB's step status "waiting for a user" (a manual confirmation waiting).
+constexpr int kStepWaitingForUser = 7;
+
 bool host_changed(const HostResult& a, const HostResult& b) {
   return a.status != b.status || a.exit_code != b.exit_code || a.error_code != b.error_code ||
          a.tag != b.tag;
@@ -51,7 +54,11 @@ std::vector<WatchEvent> diff_snapshots(const JobSnapshot& before, const JobSnaps
       e.step_instance_id = step.step_instance_id;
       e.old_status = old_status;
       e.new_status = step.status;
-      events.push_back(std::move(e));
+      events.push_back(e);
+      if (step.status == kStepWaitingForUser) {
+        e.kind = WatchEventKind::kStepWaitingUser;
+        events.push_back(std::move(e));
+      }
     }
   }
   if (before.status != after.status) {
@@ -80,6 +87,8 @@ const char* to_string(WatchEventKind kind) {
       return "job_unreachable";
     case WatchEventKind::kJobReachable:
       return "job_reachable";
+    case WatchEventKind::kStepWaitingUser:
+      return "step_waiting_user";
   }
   return "unknown";
 }

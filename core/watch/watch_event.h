@@ -19,7 +19,10 @@ enum class WatchEventKind {
   kFinished = 5,
   // Notices, not changes: they carry the seq of the latest change and never enter history.
   kJobUnreachable = 6,
-  kJobReachable = 7
+  kJobReachable = 7,
+  // A step now waits for a user (a plan's manual confirmation, status 7): sent right after the
+  // kStepChanged that took it there, with its own seq, so a dashboard can ask someone to act.
+  kStepWaitingUser = 8
 };
 
 const char* to_string(WatchEventKind kind);

@@ -73,3 +73,38 @@ TEST(SnapshotDiff, NewStepsAndHostsAppearWithOldStatusZero) {
 
 }  // namespace
 }  // namespace jobgw::core
+
+namespace jobgw::core {
+namespace {
+
+TEST(SnapshotDiff, AStepWaitingForAUserIsAnEventOfItsOwnAfterItsStepChange) {
+  JobSnapshot before = testing::job_state(2, {9}, false, 3);
+  StepSnapshot confirm;
+  confirm.step_instance_id = 76;
+  confirm.type = 3;
+  confirm.status = 1;
+  before.steps.push_back(confirm);
+  JobSnapshot after = before;
+  after.steps[1].status = 7;
+  after.status = 7;
+  auto events = diff_snapshots(before, after);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kind, WatchEventKind::kStepChanged);
+  EXPECT_EQ(events[1].kind, WatchEventKind::kStepWaitingUser);
+  EXPECT_EQ(events[1].step_instance_id, 76);
+  EXPECT_EQ(events[1].old_status, 1);
+  EXPECT_EQ(events[1].new_status, 7);
+  EXPECT_EQ(events[2].kind, WatchEventKind::kJobChanged);
+  EXPECT_STREQ(to_string(WatchEventKind::kStepWaitingUser), "step_waiting_user");
+
+  // Confirmed: the step runs on, no second waiting event.
+  JobSnapshot later = after;
+  later.steps[1].status = 3;
+  later.status = 2;
+  for (const auto& e : diff_snapshots(after, later)) {
+    EXPECT_NE(e.kind, WatchEventKind::kStepWaitingUser);
+  }
+}
+
+}  // namespace
+}  // namespace jobgw::core

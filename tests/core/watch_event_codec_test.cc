@@ -42,6 +42,20 @@ TEST(WatchEventCodec, SnapshotsAndEventsRoundTrip) {
   ASSERT_TRUE(hb.ok());
   EXPECT_EQ(hb->host, h.host);
   EXPECT_EQ(hb->snapshot, nullptr);
+
+  WatchEvent waiting;
+  waiting.kind = WatchEventKind::kStepWaitingUser;
+  waiting.step_instance_id = 76;
+  waiting.old_status = 1;
+  waiting.new_status = 7;
+  auto wb = decode_event(encode_event(waiting));
+  ASSERT_TRUE(wb.ok()) << wb.error().message;
+  EXPECT_EQ(wb->kind, WatchEventKind::kStepWaitingUser);
+  EXPECT_EQ(wb->step_instance_id, 76);
+
+  WatchEvent notice;
+  notice.kind = WatchEventKind::kJobUnreachable;
+  EXPECT_FALSE(decode_event(encode_event(notice)).ok()) << "notices are never stored";
 }
 
 TEST(WatchEventCodec, BadInputNamesThePathAndNeverThrows) {

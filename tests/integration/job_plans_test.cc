@@ -115,8 +115,7 @@ class Watch {
 };
 
 bool waits_for_user(const v1::StatusEvent& e) {
-  return e.kind() == v1::EVENT_KIND_STEP_CHANGED &&
-         e.step().new_status() == v1::JOB_STATUS_WAITING_USER;
+  return e.kind() == v1::EVENT_KIND_STEP_WAITING_USER;
 }
 
 TEST(JobPlans, ARunWithVariablesByNameIsConfirmedAndItsOutputsReadBack) {
@@ -133,6 +132,12 @@ TEST(JobPlans, ARunWithVariablesByNameIsConfirmedAndItsOutputsReadBack) {
   auto waiting = watch.until(waits_for_user);
   ASSERT_TRUE(waiting) << "the confirmation step never waited" << stack.logs();
   const std::int64_t confirm_step = waiting->step().step_instance_id();
+  EXPECT_EQ(waiting->step().new_status(), v1::JOB_STATUS_WAITING_USER);
+  ASSERT_GE(watch.events().size(), 2u);
+  const v1::StatusEvent& before = watch.events()[watch.events().size() - 2];
+  EXPECT_EQ(before.kind(), v1::EVENT_KIND_STEP_CHANGED) << "the step change comes first";
+  EXPECT_EQ(before.step().step_instance_id(), confirm_step);
+  EXPECT_GT(waiting->seq(), before.seq());
 
   // A step that is not a confirmation, or one in the wrong state, is refused naming why.
   grpc::Status wrong = operate(stack.stub(), job, confirm_step, v1::STEP_OPERATION_RETRY_FAILED);

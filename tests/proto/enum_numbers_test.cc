@@ -129,10 +129,11 @@ TEST(EnumNumbers, FileLogStatusEqualsJobCodes) {
 
 TEST(EnumNumbers, EventKind) {
   const NameToNumber expected = {
-      {"EVENT_KIND_UNSPECIFIED", 0},     {"EVENT_KIND_SNAPSHOT", 1},
-      {"EVENT_KIND_JOB_CHANGED", 2},     {"EVENT_KIND_STEP_CHANGED", 3},
-      {"EVENT_KIND_HOST_CHANGED", 4},    {"EVENT_KIND_FINISHED", 5},
-      {"EVENT_KIND_JOB_UNREACHABLE", 6}, {"EVENT_KIND_JOB_REACHABLE", 7},
+      {"EVENT_KIND_UNSPECIFIED", 0},       {"EVENT_KIND_SNAPSHOT", 1},
+      {"EVENT_KIND_JOB_CHANGED", 2},       {"EVENT_KIND_STEP_CHANGED", 3},
+      {"EVENT_KIND_HOST_CHANGED", 4},      {"EVENT_KIND_FINISHED", 5},
+      {"EVENT_KIND_JOB_UNREACHABLE", 6},   {"EVENT_KIND_JOB_REACHABLE", 7},
+      {"EVENT_KIND_STEP_WAITING_USER", 8},
   };
   EXPECT_EQ(ValuesOf(jobgw::v1::EventKind_descriptor()), expected);
 }
