@@ -367,6 +367,24 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "a terminated job should make jobctl exit 1, got $rc"
 
+step "3c. A job plan (JOB's saved multi-step jobs): plan 1 sets a variable, waits for a confirmation, prints it"
+"$jobctl_bin" plan 1
+ref=$("$jobctl_bin" run-plan 1 --var who=demo 2>/dev/null)
+job_id=$(echo "$ref" | awk '{print $2}')
+echo "$ref"
+confirm_step=""
+for _ in $(seq 1 100); do
+  confirm_step=$("$jobctl_bin" status "$job_id" 2>/dev/null | awk '/waits for confirmation/ {print $2; exit}')
+  [ -n "$confirm_step" ] && break
+  sleep 0.1
+done
+[ -n "$confirm_step" ] || fail "plan job $job_id never waited for its confirmation"
+"$jobctl_bin" status "$job_id" | grep -E "^(STEP|[0-9]+ )|waits for confirmation" | head -n 5
+"$jobctl_bin" confirm "$job_id" "$confirm_step"
+"$jobctl_bin" watch "$job_id" --plain | grep -E "^(step|finished)" || fail "plan job $job_id did not succeed"
+"$jobctl_bin" outputs "$job_id"
+"$jobctl_bin" outputs "$job_id" --json | grep -q '"hello, demo"' || fail "plan job $job_id has no greeting output"
+
 step "4. Metrics (Prometheus text at http://127.0.0.1:$metrics_port/metrics)"
 python3 - "$metrics_port" <<'PY' || fail "metrics are missing"
 import sys, urllib.request
