@@ -1,5 +1,6 @@
 // jobgw's live status page: the job list (ListJobs), a job's steps and hosts (the status event
-// stream) and one host's log (the log follow stream). Plain DOM, no framework, no build step: the
+// stream), one host's log (the log follow stream), and job plans: a plan's variables and steps,
+// running it, confirming or retrying its steps (OperateStep) and its outputs. Plain DOM, no framework, no build step: the
 // file is embedded in jobgw as written. The server's CSP allows only same-origin scripts, styles
 // and connections, so nothing here sets inline styles, compiles code from strings or parses markup
 // from strings; every server-provided string reaches the page through textContent or attributes.
@@ -63,6 +64,13 @@
   const hostStatusName = (v) => enumName(v, 'HOST_STATUS_', HOST_STATUS_BY_NUMBER);
   const fileStatusName = (v) => enumName(v, 'FILE_LOG_STATUS_', FILE_STATUS_BY_NUMBER);
   const humanize = (name) => name.toLowerCase().replace(/_/g, ' ');
+  const STEP_TYPE_BY_NUMBER = {0: 'UNSPECIFIED', 1: 'SCRIPT', 2: 'FILE', 3: 'CONFIRMATION', 4: 'SQL'};
+  const VAR_TYPE_BY_NUMBER = {
+    0: 'UNSPECIFIED', 1: 'STRING', 2: 'NAMESPACE', 3: 'HOST_LIST', 4: 'PASSWORD',
+    5: 'ASSOC_ARRAY', 6: 'INDEX_ARRAY',
+  };
+  const stepTypeName = (v) => enumName(v, 'STEP_TYPE_', STEP_TYPE_BY_NUMBER);
+  const varTypeName = (v) => enumName(v, 'GLOBAL_VAR_TYPE_', VAR_TYPE_BY_NUMBER);
 
   // Four classes, each with its own colour and glyph, so status never rests on colour alone.
   const GLYPH = {waiting: '\u25CB', running: '\u25B6', success: '\u2713', failed: '\u2717'};
@@ -217,6 +225,32 @@
     }
   }
 
+  async function postJson(path, body) {
+    const headers = requestHeaders('application/json');
+    headers.set('Content-Type', 'application/json');
+    let response;
+    try {
+      response = await fetch(path, {method: 'POST', headers, body: JSON.stringify(body),
+                                    cache: 'no-store'});
+    } catch (e) {
+      throw unreachable();
+    }
+    if (!response.ok) throw await errorOf(response);
+    try {
+      return await response.json();
+    } catch (e) {
+      throw new ApiError('INTERNAL', 'jobgw sent an answer that is not JSON', response.status);
+    }
+  }
+
+  // An idempotency key per Run press, so a retried POST cannot start the plan twice.
+  // crypto.randomUUID needs a secure context; jobgw may be served over plain HTTP.
+  function requestId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return `page-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Server-Sent Events over fetch(): EventSource cannot send an Authorization header.
 
@@ -289,12 +323,12 @@
   // Follows one SSE URL until it sends `event: end` or close() is called: reconnects with backoff
   // and Last-Event-ID after network errors, a silent connection, 5xx or UNAVAILABLE answers.
   // handlers: open(reconnected), event(type, json), reconnecting(error), end(code, message),
-  // failed(apiError).
-  function openStream(url, handlers) {
+  // failed(apiError). `afterId` resumes an earlier stream of the same URL after that event.
+  function openStream(url, handlers, afterId) {
     let closed = false;
     let controller = null;
     let wakeUp = null;
-    let lastEventId = '';
+    let lastEventId = afterId || '';
 
     const sleep = (ms) => new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
@@ -401,6 +435,7 @@
         if (controller) controller.abort();
         if (wakeUp) wakeUp();
       },
+      lastEventId: () => lastEventId,
     };
   }
 
@@ -464,7 +499,8 @@
   // ---------------------------------------------------------------------------------------------
   // Rendering is batched: events mark what changed and one animation frame applies it all.
 
-  const dirty = {head: false, steps: false, grid: false, hosts: new Set(), log: false};
+  const dirty = {head: false, steps: false, grid: false, hosts: new Set(), log: false,
+                 prompt: false};
   let frameRequested = false;
 
   function scheduleRender() {
@@ -490,7 +526,8 @@
       renderHostCounts();
     }
     if (dirty.log) renderLog();
-    dirty.head = dirty.steps = dirty.grid = dirty.log = false;
+    if (dirty.prompt) renderPrompt();
+    dirty.head = dirty.steps = dirty.grid = dirty.log = dirty.prompt = false;
     dirty.hosts.clear();
     const now = performance.now();
     const spent = now - t0;
@@ -648,7 +685,8 @@
   // ---------------------------------------------------------------------------------------------
   // The selected job: its state as the status stream tells it.
 
-  let current = null;  // {key, type, scopeId, jobId, job, stepId, stream, refetching}
+  // stepPinned: the user chose the step shown; else the shown step follows the job's current one.
+  let current = null;  // {key, type, scopeId, jobId, job, stepId, stepPinned, stream, refetching}
 
   const jobPath = (c) => ['/v1/scopes', c.type, c.scopeId, 'jobs', c.jobId]
       .map((part, i) => (i === 0 ? part : encodeURIComponent(part)))
@@ -712,13 +750,34 @@
     return current.job.stepsById.get(current.stepId) || null;
   }
 
+  // The step a multi-step job is at: the last one that has started (a later step stays PENDING
+  // until the one before it ends), else the first.
+  function currentStepId(job) {
+    let pick = job.steps.length ? job.steps[0].id : '';
+    for (const step of job.steps) {
+      const name = jobStatusName(step.status);
+      if (name !== 'PENDING' && name !== 'UNSPECIFIED') pick = step.id;
+    }
+    return pick;
+  }
+
+  function followCurrentStep() {
+    const c = current;
+    if (!c || !c.job || (c.stepPinned && c.job.stepsById.has(c.stepId))) return;
+    const id = currentStepId(c.job);
+    if (id !== c.stepId) {
+      c.stepId = id;
+      dirty.steps = dirty.grid = true;
+    }
+  }
+
   function replaceJob(snapshot) {
     current.job = modelOf(snapshot);
-    if (!current.job.stepsById.has(current.stepId)) {
-      current.stepId = current.job.steps.length ? current.job.steps[0].id : '';
-    }
-    dirty.head = dirty.steps = dirty.grid = true;
+    if (!current.job.stepsById.has(current.stepId)) current.stepPinned = false;
+    followCurrentStep();
+    dirty.head = dirty.steps = dirty.grid = dirty.prompt = true;
     scheduleRender();
+    if (current.job.finished) loadOutputs(current);
     if (current.pendingFollow) {
       const key = current.pendingFollow;
       current.pendingFollow = '';
@@ -753,10 +812,13 @@
       case 'EVENT_KIND_JOB_CHANGED':
         if (!c.job) return;
         c.job.status = (ev.job || {}).newStatus;
-        dirty.head = true;
+        // A retried step sets a finished job going again; FINISHED says when it ends anew.
+        c.job.finished = false;
+        dirty.head = dirty.prompt = true;
         refreshListSoon();
         break;
-      case 'EVENT_KIND_STEP_CHANGED': {
+      case 'EVENT_KIND_STEP_CHANGED':
+      case 'EVENT_KIND_STEP_WAITING_USER': {
         if (!c.job) return;
         const change = ev.step || {};
         const step = c.job.stepsById.get(idString(change.stepInstanceId));
@@ -764,8 +826,10 @@
           refetchJob();
           return;
         }
-        step.status = change.newStatus;
-        dirty.steps = true;
+        step.status = ev.kind === 'EVENT_KIND_STEP_WAITING_USER' ? 'JOB_STATUS_WAITING_USER' :
+                                                                    change.newStatus;
+        dirty.steps = dirty.prompt = true;
+        followCurrentStep();
         refreshListSoon();
         break;
       }
@@ -828,8 +892,10 @@
     // Selecting the shown job again reopens its stream only once that stream has ended.
     if (current && current.key === key && !current.streamDone) return;
     closeJob();
-    current = {key, type, scopeId, jobId, job: null, stepId: '', stream: null, refetching: false,
-               streamDone: false, pendingFollow: ''};
+    current = {key, type, scopeId, jobId, job: null, stepId: '', stepPinned: false, stream: null,
+               refetching: false, streamDone: false, resumeAfterEnd: false, pendingFollow: '',
+               operation: null, outputsRead: 0};
+    showPlanView(false);
     history.replaceState(null, '',
                          `#${[type, scopeId, jobId].map(encodeURIComponent).join('/')}`);
     $('detail-empty').hidden = true;
@@ -839,14 +905,18 @@
     $('job-status').removeAttribute('data-status');
     showJobError('');
     showJobNotice('');
-    dirty.grid = dirty.steps = true;
+    resetOutputs();
+    dirty.grid = dirty.steps = dirty.prompt = true;
     scheduleRender();
     markSelectedJob();
     watchJob();
   }
 
-  function watchJob() {
+  // afterId: resume the job's ended stream after that event (a retried step runs the job again,
+  // its events continuing the seqs), rather than start over from a snapshot.
+  function watchJob(afterId) {
     const c = current;
+    c.streamDone = false;
     // The page draws every host, so it asks for every host change (and the detailed schedule).
     c.stream = openStream(`${jobPath(c)}/events?detail=WATCH_DETAIL_HOSTS`, {
       open() {
@@ -864,6 +934,7 @@
         c.streamDone = true;
         if (code === 'OK') {
           setSource('status', 'idle');
+          if (c.resumeAfterEnd) resumeWatch(c);
         } else {
           setSource('status', 'error', message ? `${code}: ${message}` : code);
           showJobError(`Status stream ended: ${message ? `${code}: ${message}` : code}`);
@@ -875,7 +946,15 @@
         reportError('status', error);
         showJobError(`Status stream: ${error.describe()}`);
       },
-    });
+    }, afterId);
+  }
+
+  function resumeWatch(c) {
+    c.resumeAfterEnd = false;
+    if (current !== c || !c.streamDone) return;
+    const after = c.stream ? c.stream.lastEventId() : '';
+    if (c.stream) c.stream.close();
+    watchJob(after);
   }
 
   function closeJob() {
@@ -887,7 +966,9 @@
   }
 
   function selectStep(stepId) {
-    if (!current || current.stepId === stepId) return;
+    if (!current) return;
+    current.stepPinned = true;
+    if (current.stepId === stepId) return;
     current.stepId = stepId;
     dirty.steps = dirty.grid = true;
     scheduleRender();
@@ -941,7 +1022,8 @@
         li = el('li');
         const b = el('button', 'step');
         b.type = 'button';
-        b.append(el('span', 'step-name'), el('span', 'badge'), el('span', 'step-hosts'));
+        b.append(el('span', 'step-name'), el('span', 'step-type'), el('span', 'badge'),
+                 el('span', 'step-hosts'));
         li.append(b);
         list.append(li);
       }
@@ -949,10 +1031,15 @@
       b.dataset.stepId = step.id;
       setAttr(b, 'aria-pressed', String(step.id === current.stepId));
       const cls = jobClass(step.status);
+      const typeName = stepTypeName(step.type);
+      b.dataset.stepType = typeName;
       setText(b.children[0], step.name || `step ${step.id}`);
-      setBadge(b.children[1], cls, jobStatusName(step.status));
+      setText(b.children[1], humanize(typeName));
+      setBadge(b.children[2], cls, jobStatusName(step.status));
       const counts = countHosts(step);
-      setText(b.children[2], `${counts.success + counts.failed}/${step.hosts.size} hosts`);
+      // A confirmation step has no hosts: a host count would only say 0/0.
+      setText(b.children[3], typeName === 'CONFIRMATION' && step.hosts.size === 0 ? '' :
+                                 `${counts.success + counts.failed}/${step.hosts.size} hosts`);
     });
   }
 
@@ -1086,6 +1173,7 @@
     else q.set('hosts', `${host.cloudId}:${host.ip}`);
     const f = {
       key,
+      stepId: step.id,
       label: host.label,
       stepName: step.name || `step ${step.id}`,
       stream: null,
@@ -1164,7 +1252,8 @@
   }
 
   function markFollowedCell() {
-    const key = follow ? follow.key : '';
+    // The grid shows one step; the same host in another step is not the followed one.
+    const key = follow && current && follow.stepId === current.stepId ? follow.key : '';
     const old = document.querySelector('#host-grid button.host[aria-current]');
     if (old && old.dataset.host !== key) old.removeAttribute('aria-current');
     const cell = key && cells.get(key);
@@ -1313,6 +1402,426 @@
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Step operations: a manual confirmation waiting for a user, and a failed step to retry.
+
+  function waitingStep(job) {
+    return job.steps.find((s) => jobStatusName(s.status) === 'WAITING_USER') || null;
+  }
+
+  // A failed step of a job that has ended: RETRY_FAILED runs its failed hosts again.
+  function failedStep(job) {
+    if (!job.finished) return null;
+    return job.steps.find((s) => jobStatusName(s.status) === 'FAILED') || null;
+  }
+
+  function stepTitle(step) {
+    return step.name ? `"${step.name}"` : `step ${step.id}`;
+  }
+
+  // current.operation: {stepId, kind ('confirm' | 'retry'), state ('busy' | 'sent' | 'denied' |
+  // 'error'), text}, the last operation the page asked for.
+  function renderPrompt() {
+    const c = current;
+    const job = c && c.job;
+    const waiting = job ? waitingStep(job) : null;
+    const failed = job ? failedStep(job) : null;
+    const op = c && c.operation;
+
+    const prompt = $('step-prompt');
+    prompt.hidden = !waiting;
+    if (waiting) {
+      prompt.dataset.stepId = waiting.id;
+      setText($('step-prompt-text'), `Step ${stepTitle(waiting)} is waiting for confirmation.`);
+      const mine = op && op.kind === 'confirm' && op.stepId === waiting.id ? op : null;
+      // Hidden once jobgw refused this caller: asking again would only be refused again.
+      const denied = !!mine && mine.state === 'denied';
+      $('step-confirm').hidden = denied;
+      $('step-terminate').hidden = denied;
+      $('step-confirm').disabled = !!mine && mine.state === 'busy';
+      $('step-terminate').disabled = !!mine && mine.state === 'busy';
+      setPromptStatus($('step-prompt-status'), mine);
+    }
+
+    // Once a retry is accepted the job runs again (no longer finished), so the box goes.
+    const retry = $('step-retry-box');
+    retry.hidden = !failed;
+    if (failed) {
+      retry.dataset.stepId = failed.id;
+      setText($('step-retry-text'), `Step ${stepTitle(failed)} failed.`);
+      const mine = op && op.kind === 'retry' && op.stepId === failed.id ? op : null;
+      $('step-retry').hidden = !!mine && mine.state === 'denied';
+      $('step-retry').disabled = !!mine && mine.state === 'busy';
+      setPromptStatus($('step-retry-status'), mine);
+    }
+  }
+
+  function setPromptStatus(p, op) {
+    if (!op) {
+      p.removeAttribute('data-status');
+      setText(p, '');
+      return;
+    }
+    p.dataset.status = op.state;
+    setText(p, op.text);
+  }
+
+  const OPERATION = {
+    confirm: 'STEP_OPERATION_CONFIRM',
+    terminate: 'STEP_OPERATION_TERMINATE_CONFIRMATION',
+    retry: 'STEP_OPERATION_RETRY_FAILED',
+  };
+
+  // There is no "may I operate this step?" call in jobgw's API: the page offers the buttons and
+  // tells a 403 PERMISSION_DENIED answer apart as "you may not", hiding them from then on.
+  async function operateStep(which, stepId) {
+    const c = current;
+    if (!c || !stepId) return;
+    const kind = which === 'retry' ? 'retry' : 'confirm';
+    const verb = {confirm: 'confirm', terminate: 'terminate', retry: 'retry'}[which];
+    c.operation = {stepId, kind, state: 'busy', text: `Asking JOB to ${verb}\u2026`};
+    dirty.prompt = true;
+    scheduleRender();
+    const path = `${jobPath(c)}/steps/${encodeURIComponent(stepId)}:operate`;
+    try {
+      await postJson(path, {operation: OPERATION[which]});
+      if (current !== c) return;
+      const done = {confirm: 'Confirmed: the job goes on.',
+                    terminate: 'Refused: the job ends.',
+                    retry: 'Retrying the failed hosts\u2026'}[which];
+      c.operation = {stepId, kind, state: 'sent', text: done};
+      if (which === 'retry') {
+        // The job runs again: keep following it where its stream ended.
+        c.job.finished = false;
+        resetOutputs();
+        c.resumeAfterEnd = true;
+        if (c.streamDone) resumeWatch(c);
+      }
+    } catch (e) {
+      if (current !== c || !(e instanceof ApiError)) return;
+      if (e.httpStatus === 403 || e.code === 'PERMISSION_DENIED') {
+        const what = kind === 'retry' ? 'retry this step' : 'confirm this step';
+        c.operation = {stepId, kind, state: 'denied', text: `You may not ${what}: ${e.describe()}`};
+      } else {
+        c.operation = {stepId, kind, state: 'error', text: e.describe()};
+        if (e.httpStatus === 401) reportError('status', e);
+      }
+    }
+    dirty.prompt = true;
+    scheduleRender();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // A finished job's outputs (GetJobOutputs): final variables, log variables, last step's hosts.
+
+  function resetOutputs() {
+    $('job-outputs').hidden = true;
+    for (const id of ['outputs-vars', 'outputs-log-vars', 'outputs-hosts']) $(id).replaceChildren();
+    setText($('outputs-status'), '');
+  }
+
+  async function loadOutputs(c) {
+    const read = ++c.outputsRead;
+    try {
+      const outputs = await getJson(`${jobPath(c)}/outputs`);
+      if (current === c && read === c.outputsRead) renderOutputs(outputs || {});
+    } catch (e) {
+      if (current !== c || read !== c.outputsRead || !(e instanceof ApiError)) return;
+      resetOutputs();
+      $('job-outputs').hidden = false;
+      setText($('outputs-status'), `Reading the outputs: ${e.describe()}`);
+    }
+  }
+
+  function pairs(dl, entries, emptyText) {
+    const rows = entries.map(([name, value]) => {
+      const pair = el('div');
+      pair.dataset.name = name;
+      pair.append(el('dt', '', name), el('dd', '', value));
+      return pair;
+    });
+    if (!rows.length) {
+      const pair = el('div');
+      pair.append(el('dd', 'muted', emptyText));
+      rows.push(pair);
+    }
+    dl.replaceChildren(...rows);
+  }
+
+  function renderOutputs(o) {
+    const vars = (list) => (Array.isArray(list) ? list : [])
+        .map((v) => [String((v && v.name) || ''), String((v && v.value) || '')]);
+    pairs($('outputs-vars'), vars(o.variables), 'None.');
+    pairs($('outputs-log-vars'), vars(o.logVariables), 'None.');
+    const h = o.lastStepHosts || {};
+    const hosts = (list) => (Array.isArray(list) && list.length ?
+                                 list.map(hostLabel).join(', ') : 'none');
+    pairs($('outputs-hosts'), [
+      ['Succeeded', hosts(h.successHosts)],
+      ['Non-zero exit', hosts(h.nonZeroExitHosts)],
+      ['Other failures', hosts(h.otherFailedHosts)],
+    ], '');
+    setText($('outputs-status'), o.finished ? '' : 'The job still runs: outputs may change.');
+    $('job-outputs').hidden = false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Job plans: the scope's plans, one plan's steps and variables, and running it.
+
+  const plans = {generation: 0, loaded: false, shown: null};  // shown: {scopeId, id, name, fields}
+
+  function showTab(name, focus) {
+    const isPlans = name === 'plans';
+    for (const [id, on] of [['tab-jobs', !isPlans], ['tab-plans', isPlans]]) {
+      const tab = $(id);
+      setAttr(tab, 'aria-selected', String(on));
+      tab.tabIndex = on ? 0 : -1;
+      if (on && focus) tab.focus();
+    }
+    $('jobs-panel').hidden = isPlans;
+    $('plans-panel').hidden = !isPlans;
+    if (isPlans) {
+      const input = $('plans-scope');
+      if (!input.value.trim() && filters.scope) input.value = filters.scope;
+      if (!plans.loaded) loadPlans();
+    }
+  }
+
+  const plansPath = (scopeId) => `/v1/scopes/biz/${encodeURIComponent(scopeId)}/plans`;
+
+  async function loadPlans() {
+    const generation = ++plans.generation;
+    plans.loaded = true;
+    const scopeId = $('plans-scope').value.trim();
+    const list = $('plan-list');
+    if (!scopeId) {
+      list.replaceChildren();
+      setText($('plans-status'), 'Enter a scope id to see its plans.');
+      return;
+    }
+    setText($('plans-status'), 'Loading plans\u2026');
+    try {
+      const body = await getJson(`${plansPath(scopeId)}?page_size=1000`);
+      if (generation !== plans.generation) return;
+      const items = (body && Array.isArray(body.plans)) ? body.plans : [];
+      list.replaceChildren(...items.map((p) => planItem(scopeId, p)));
+      const total = num(body && body.total);
+      setText($('plans-status'), items.length ? (total > items.length ?
+          `${items.length} of ${total} plans.` : '') : 'No plans in this scope.');
+      tokenAccepted();
+    } catch (e) {
+      if (generation !== plans.generation || !(e instanceof ApiError)) return;
+      list.replaceChildren();
+      setText($('plans-status'), `Listing plans: ${e.describe()}`);
+      if (e.httpStatus === 401) reportError('list', e);
+    }
+  }
+
+  function planItem(scopeId, p) {
+    const li = el('li');
+    const b = el('button', 'job plan');
+    b.type = 'button';
+    const id = idString(p.jobPlanId);
+    b.dataset.planId = id;
+    b.dataset.scopeId = scopeId;
+    const changed = num(p.lastModifyTimeMs) ? formatTime(p.lastModifyTimeMs) : '\u2014';
+    const line = `#${id} \u00B7 by ${p.creator || '?'} \u00B7 changed ${changed}` +
+        (p.needUpdate ? ' \u00B7 template changed since' : '');
+    b.append(el('span', 'job-name', p.name || `plan ${id}`), el('span', 'job-time', line));
+    if (plans.shown && plans.shown.id === id && plans.shown.scopeId === scopeId) {
+      b.setAttribute('aria-current', 'true');
+    }
+    li.append(b);
+    return li;
+  }
+
+  function showPlanView(on) {
+    $('plan-view').hidden = !on;
+    if (on) {
+      $('job-view').hidden = true;
+      $('detail-empty').hidden = true;
+    } else {
+      plans.shown = null;
+      markSelectedPlan();
+    }
+  }
+
+  function markSelectedPlan() {
+    for (const b of document.querySelectorAll('#plan-list button.plan')) {
+      const on = !!plans.shown && b.dataset.planId === plans.shown.id &&
+          b.dataset.scopeId === plans.shown.scopeId;
+      if (on) b.setAttribute('aria-current', 'true');
+      else b.removeAttribute('aria-current');
+    }
+  }
+
+  async function selectPlan(scopeId, id) {
+    closeJob();
+    markSelectedJob();
+    showPlanView(true);
+    const shown = {scopeId, id, name: '', fields: []};
+    plans.shown = shown;
+    markSelectedPlan();
+    setText($('plan-name'), `plan ${id}`);
+    $('plan-meta').replaceChildren();
+    $('plan-steps').replaceChildren();
+    $('plan-vars').replaceChildren();
+    showPlanError('');
+    $('plan-run').disabled = true;
+    try {
+      const plan = await getJson(`${plansPath(scopeId)}/${encodeURIComponent(id)}`);
+      if (plans.shown !== shown) return;
+      renderPlan(shown, plan || {});
+      $('plan-run').disabled = false;
+    } catch (e) {
+      if (plans.shown === shown && e instanceof ApiError) {
+        showPlanError(`Reading the plan: ${e.describe()}`);
+      }
+    }
+  }
+
+  function showPlanError(text) {
+    const p = $('plan-error');
+    setText(p, text);
+    p.hidden = !text;
+  }
+
+  function defaultHostsText(targets) {
+    const t = targets || {};
+    const ids = (Array.isArray(t.hostIds) ? t.hostIds : []).map(idString);
+    const others = (Array.isArray(t.hosts) ? t.hosts : []).map(hostLabel);
+    return {ids: ids.join(', '), exact: others.length === 0 && !(t.dynamicGroupIds || []).length &&
+                                       !(t.topoNodes || []).length,
+            all: [...ids.map((i) => `id ${i}`), ...others].join(', ')};
+  }
+
+  function renderPlan(shown, plan) {
+    shown.name = plan.name || `plan ${shown.id}`;
+    setText($('plan-name'), shown.name);
+    const meta = [['Plan', `#${shown.id}`], ['Scope', `biz ${shown.scopeId}`],
+                  ['Creator', plan.creator || '\u2014'],
+                  ['Changed', formatTime(plan.lastModifyTimeMs)]];
+    $('plan-meta').replaceChildren(...meta.map(([k, v]) => {
+      const pair = el('div');
+      pair.append(el('dt', '', k), el('dd', '', v));
+      return pair;
+    }));
+
+    const steps = Array.isArray(plan.steps) ? plan.steps : [];
+    $('plan-steps').replaceChildren(...steps.map((st) => {
+      const li = el('li', 'plan-step');
+      const type = stepTypeName(st.type);
+      li.dataset.stepType = type;
+      li.append(el('span', 'step-name', st.name || `step ${idString(st.id)}`),
+                el('span', 'step-type', humanize(type)));
+      return li;
+    }));
+
+    const vars = Array.isArray(plan.variables) ? plan.variables : [];
+    shown.fields = vars.map((v, i) => planField(v, i));
+    $('plan-vars').replaceChildren(...shown.fields.map((f) => f.box));
+    if (!vars.length) $('plan-vars').append(el('p', 'muted', 'This plan has no variables.'));
+  }
+
+  function planField(v, i) {
+    const name = String(v.name || '');
+    const type = varTypeName(v.type);
+    const box = el('div', 'plan-var');
+    box.dataset.var = name;
+    const input = el('input');
+    input.id = `plan-var-${i}`;
+    input.autocomplete = 'off';
+    input.spellcheck = false;
+    input.dataset.varName = name;
+    input.dataset.varType = type;
+    const label = el('label', 'var-name', name);
+    label.htmlFor = input.id;
+    const parts = [humanize(type)];
+    if (v.required) parts.push('required');
+    let initial = '';
+    if (type === 'PASSWORD') {
+      // Never pre-filled: jobgw does not send a password's default, and an empty field means
+      // "keep it".
+      input.type = 'password';
+      input.autocomplete = 'new-password';
+      if (v.hasDefault) {
+        parts.push('has a default (hidden)');
+        input.placeholder = 'keep the default';
+      }
+    } else if (type === 'HOST_LIST') {
+      input.type = 'text';
+      const d = defaultHostsText(v.defaultHosts);
+      if (d.all) parts.push(`default: ${d.all}`);
+      // Only a default made of host ids can be shown as the field's text and sent back as is.
+      if (d.exact) initial = d.ids;
+      else if (d.all) input.placeholder = 'keep the default';
+      input.inputMode = 'numeric';
+    } else {
+      input.type = 'text';
+      initial = String(v.defaultValue || '');
+      if (v.hasDefault || initial) parts.push(`default: ${initial === '' ? '(empty)' : initial}`);
+    }
+    input.value = initial;
+    const info = el('span', 'var-info', parts.join(' \u00B7 '));
+    info.id = `plan-var-${i}-info`;
+    input.setAttribute('aria-describedby', info.id);
+    box.append(label, info, input);
+    if (v.description) box.append(el('span', 'hint var-desc', String(v.description)));
+    return {name, type, input, initial, box};
+  }
+
+  // The values the user changed, by name; null (with the error shown) when one cannot be sent.
+  function changedVariables(fields) {
+    const out = [];
+    for (const f of fields) {
+      const value = f.input.value;
+      if (f.type === 'PASSWORD') {
+        if (value !== '') out.push({name: f.name, value});
+        continue;
+      }
+      if (value === f.initial) continue;
+      if (f.type === 'HOST_LIST') {
+        const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
+        const bad = ids.find((s) => !/^[0-9]+$/.test(s));
+        if (bad !== undefined) {
+          showPlanError(`${f.name}: "${bad}" is not a host id (host ids are numbers separated by ` +
+                        'commas)');
+          f.input.focus();
+          return null;
+        }
+        out.push({name: f.name, hosts: {hostIds: ids}});
+      } else {
+        out.push({name: f.name, value});
+      }
+    }
+    return out;
+  }
+
+  async function runPlan() {
+    const shown = plans.shown;
+    if (!shown) return;
+    showPlanError('');
+    const variables = changedVariables(shown.fields);
+    if (!variables) return;
+    const run = $('plan-run');
+    run.disabled = true;
+    try {
+      const ref = await postJson(`${plansPath(shown.scopeId)}/${encodeURIComponent(shown.id)}:execute`,
+                                 {variables, requestId: requestId()});
+      if (plans.shown !== shown) return;
+      const jobId = idString(ref && ref.jobInstanceId);
+      // Passwords typed for this run are not kept on the page.
+      for (const f of shown.fields) if (f.type === 'PASSWORD') f.input.value = '';
+      showTab('jobs', false);
+      refreshList();
+      selectJob('biz', shown.scopeId, jobId, (ref && ref.jobInstanceName) || shown.name);
+    } catch (e) {
+      if (plans.shown === shown && e instanceof ApiError) showPlanError(e.describe());
+    } finally {
+      run.disabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Wiring.
 
   function useToken() {
@@ -1327,6 +1836,7 @@
     renderConnection();
     listGeneration++;
     refreshList();
+    if (plans.loaded) loadPlans();
     if (current) {
       const {type, scopeId, jobId} = current;
       const followed = follow ? follow.key : '';
@@ -1410,6 +1920,32 @@
       }
     });
     $('log-stop').addEventListener('click', pauseFollowing);
+    $('tab-jobs').addEventListener('click', () => showTab('jobs', false));
+    $('tab-plans').addEventListener('click', () => showTab('plans', false));
+    for (const id of ['tab-jobs', 'tab-plans']) {
+      $(id).addEventListener('keydown', (e) => {
+        if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key)) return;
+        e.preventDefault();
+        const toPlans = e.key === 'End' || (e.key !== 'Home' && id === 'tab-jobs');
+        showTab(toPlans ? 'plans' : 'jobs', true);
+      });
+    }
+    let plansDebounce = 0;
+    $('plans-scope').addEventListener('input', () => {
+      clearTimeout(plansDebounce);
+      plansDebounce = setTimeout(loadPlans, FILTER_DEBOUNCE_MS);
+    });
+    $('plan-list').addEventListener('click', (e) => {
+      const b = e.target.closest('button.plan');
+      if (b) selectPlan(b.dataset.scopeId, b.dataset.planId);
+    });
+    $('plan-run').addEventListener('click', runPlan);
+    $('step-confirm').addEventListener(
+        'click', () => operateStep('confirm', $('step-prompt').dataset.stepId));
+    $('step-terminate').addEventListener(
+        'click', () => operateStep('terminate', $('step-prompt').dataset.stepId));
+    $('step-retry').addEventListener(
+        'click', () => operateStep('retry', $('step-retry-box').dataset.stepId));
     window.addEventListener('hashchange', selectFromHash);
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') refreshList();

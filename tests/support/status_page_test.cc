@@ -464,14 +464,16 @@ TEST_F(StatusPageTest, ANewStepRereadsTheJob) {
   EXPECT_EQ(browser_->evaluate("[...document.querySelectorAll('button.step .step-name')]"
                                ".map((e) => e.textContent)"),
             json({"run script", "copy files"}));
-  EXPECT_EQ(browser_->evaluate(host_status("12")), "running");
-  // The new step is one click away.
-  browser_->evaluate("document.querySelector('button.step[data-step-id=\"2002\"]').click()");
+  // The grid follows the job to the step it is at now, the new one.
   ASSERT_TRUE(browser_->wait_for(host_status("11") + " === 'waiting'", seconds(10)));
   EXPECT_EQ(browser_->evaluate("document.querySelectorAll('#host-grid button.host').length"), 1);
   EXPECT_EQ(browser_->evaluate("document.querySelector('button.step[data-step-id=\"2002\"]')"
                                ".getAttribute('aria-pressed')"),
             "true");
+  // The earlier step is one click away.
+  browser_->evaluate("document.querySelector('button.step[data-step-id=\"2001\"]').click()");
+  ASSERT_TRUE(browser_->wait_for(host_status("12") + " === 'running'", seconds(10)));
+  EXPECT_EQ(browser_->evaluate(host_status("11")), "running");
   EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
 }
 
@@ -574,13 +576,14 @@ TEST_F(StatusPageTest, KeyboardOnlyNarrowAndReadable) {
                          "document.querySelectorAll('#host-grid button.host').length === 3",
                          seconds(10)));
 
-  // Tab order: header, filters, the list, the steps, one stop in the grid, the log.
+  // Tab order: header, the selected tab (jobs or plans), filters, the list, the steps, one stop in
+  // the grid, the log.
   std::vector<std::string> order;
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < 11; ++i) {
     ASSERT_TRUE(browser_->press_key("Tab"));
     order.push_back(browser_->evaluate(kFocused).get<std::string>());
   }
-  EXPECT_EQ(order, (std::vector<std::string>{"token-input", "token-use", "filter-state",
+  EXPECT_EQ(order, (std::vector<std::string>{"token-input", "token-use", "tab-jobs", "filter-state",
                                              "filter-scope", "filter-name", "job:1001", "job:1000",
                                              "step:2001", "host:11", "log-pane"}));
   ASSERT_TRUE(browser_->press_key("Tab", /*shift=*/true));
@@ -613,6 +616,316 @@ TEST_F(StatusPageTest, KeyboardOnlyNarrowAndReadable) {
   const json narrow_low = browser_->evaluate(kLowContrast);
   EXPECT_EQ(narrow_low, json::array()) << narrow_low.dump();
   EXPECT_TRUE(browser_->screenshot(kOutputDir + "/status-page-narrow.png"));
+  EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
+}
+
+// --- job plans ---
+
+json plan_step_snapshot(const std::string& id, const std::string& type, const std::string& name,
+                        const std::string& status, const std::vector<json>& hosts) {
+  return {{"stepInstanceId", id},
+          {"type", "STEP_TYPE_" + type},
+          {"name", name},
+          {"status", "JOB_STATUS_" + status},
+          {"hosts", hosts}};
+}
+
+// A three-step plan job (script, confirmation, script) with each step's status as given.
+json plan_job(const std::string& job_status, const std::string& first, const std::string& second,
+              const std::string& third, bool finished = false) {
+  const json h11 = host(11, "10.0.0.1");
+  json job = snapshot({}, job_status);
+  job["name"] = "three steps";
+  job["steps"] = {
+      plan_step_snapshot("2001", "SCRIPT", "set greeting", first, {host_result(h11, "SUCCESS")}),
+      plan_step_snapshot("2002", "CONFIRMATION", "confirm", second, {}),
+      plan_step_snapshot("2003", "SCRIPT", "print greeting", third,
+                         {host_result(h11, third == "PENDING" ? "WAITING" : "SUCCESS")})};
+  if (finished) job["finished"] = true;
+  return job;
+}
+
+json plan_detail() {
+  return {{"jobPlanId", "1"},
+          {"name", "three steps"},
+          {"creator", "admin"},
+          {"variables",
+           {{{"id", "1"},
+             {"name", "who"},
+             {"type", "GLOBAL_VAR_TYPE_STRING"},
+             {"defaultValue", "world"},
+             {"hasDefault", true}},
+            {{"id", "2"}, {"name", "greeting"}, {"type", "GLOBAL_VAR_TYPE_STRING"}},
+            {{"id", "3"},
+             {"name", "targets"},
+             {"type", "GLOBAL_VAR_TYPE_HOST_LIST"},
+             {"required", true},
+             {"defaultHosts", {{"hostIds", {"101", "102"}}}},
+             {"hasDefault", true}},
+            {{"id", "4"},
+             {"name", "token"},
+             {"type", "GLOBAL_VAR_TYPE_PASSWORD"},
+             {"hasDefault", true}}}},
+          {"steps",
+           {{{"id", "1"}, {"name", "set greeting"}, {"type", "STEP_TYPE_SCRIPT"}},
+            {{"id", "2"}, {"name", "confirm"}, {"type", "STEP_TYPE_CONFIRMATION"}},
+            {{"id", "3"}, {"name", "print greeting"}, {"type", "STEP_TYPE_SCRIPT"}}}}};
+}
+
+constexpr char kPlansPath[] = "/v1/scopes/biz/2/plans";
+
+std::string field(const std::string& var, const std::string& prop) {
+  return "document.querySelector('#plan-vars input[data-var-name=\"" + var + "\"]')." + prop;
+}
+
+TEST_F(StatusPageTest, ThePlanPickerShowsAPlanAndRunsItWithTheChangedVariables) {
+  route(kPlansPath, [](const RecordedRequest&) {
+    return FakeResponse::json(json({{"plans",
+                                     {{{"jobPlanId", "1"}, {"name", "three steps"}},
+                                      {{"jobPlanId", "2"}, {"name", "may fail"}}}},
+                                    {"total", "2"}})
+                                  .dump());
+  });
+  route(std::string(kPlansPath) + "/1",
+        [](const RecordedRequest&) { return FakeResponse::json(plan_detail().dump()); });
+  auto runs = std::make_shared<std::atomic<int>>(0);
+  route(std::string(kPlansPath) + "/1:execute", [runs](const RecordedRequest&) {
+    if ((*runs)++ == 0) {
+      return FakeResponse::json(
+          R"({"code":"INVALID_ARGUMENT","message":"variables[1]: targets: host_ids: 999 is not a host","httpStatus":400})",
+          400);
+    }
+    return FakeResponse::json(R"({"jobInstanceId":"1001","jobInstanceName":"three steps"})");
+  });
+  // The job the run started: its confirmation step is already waiting in the snapshot.
+  route(std::string(kJobPath) + "/events", [](const RecordedRequest&) {
+    return sse_response(
+        sse("status",
+            {{"kind", "EVENT_KIND_SNAPSHOT"},
+             {"snapshot", plan_job("RUNNING", "SUCCESS", "WAITING_USER", "PENDING")}},
+            1) +
+        sse_end());
+  });
+  route(std::string(kJobPath) + "/steps/2002:operate", [](const RecordedRequest&) {
+    return FakeResponse::json(R"({"jobInstanceId":"1001","stepInstanceId":"2002"})");
+  });
+
+  ASSERT_TRUE(open()) << browser_->process_log();
+  browser_->evaluate("document.getElementById('tab-plans').click()");
+  EXPECT_EQ(browser_->evaluate("document.getElementById('plans-panel').hidden"), false);
+  EXPECT_EQ(browser_->evaluate("document.getElementById('jobs-panel').hidden"), true);
+  browser_->evaluate("document.getElementById('plans-scope').focus()");
+  ASSERT_TRUE(browser_->press_key("2"));
+  ASSERT_TRUE(browser_->wait_for("document.querySelectorAll('#plan-list button.plan').length === 2",
+                                 seconds(10)));
+  browser_->evaluate("document.querySelector('button.plan[data-plan-id=\"1\"]').click()");
+  ASSERT_TRUE(browser_->wait_for("document.querySelectorAll('#plan-vars input').length === 4",
+                                 seconds(10)));
+  EXPECT_EQ(browser_->evaluate("document.getElementById('plan-name').textContent"), "three steps");
+  EXPECT_EQ(browser_->evaluate("[...document.querySelectorAll('#plan-steps li')]"
+                               ".map((li) => li.textContent)"),
+            json({"set greetingscript", "confirmconfirmation", "print greetingscript"}));
+  EXPECT_EQ(browser_->evaluate(field("who", "value")), "world");
+  EXPECT_EQ(browser_->evaluate(field("greeting", "value")), "");
+  EXPECT_EQ(browser_->evaluate(field("targets", "value")), "101, 102");
+  // A password is never pre-filled, though the plan has a default.
+  EXPECT_EQ(browser_->evaluate(field("token", "type")), "password");
+  EXPECT_EQ(browser_->evaluate(field("token", "value")), "");
+  EXPECT_EQ(browser_->evaluate("document.querySelector('.plan-var[data-var=\"targets\"] "
+                               ".var-info').textContent"),
+            "host list \u00B7 required \u00B7 default: id 101, id 102");
+  EXPECT_EQ(browser_->evaluate("document.querySelector('.plan-var[data-var=\"token\"] "
+                               ".var-info').textContent"),
+            "password \u00B7 has a default (hidden)");
+
+  // Changed: who and targets; the API's refusal is shown as its message.
+  browser_->evaluate(field("who", "value = 'there'"));
+  browser_->evaluate(field("targets", "value = '101, 999'"));
+  browser_->evaluate("document.getElementById('plan-run').click()");
+  ASSERT_TRUE(browser_->wait_for("!document.getElementById('plan-error').hidden", seconds(10)));
+  EXPECT_EQ(browser_->evaluate("document.getElementById('plan-error').textContent"),
+            "INVALID_ARGUMENT: variables[1]: targets: host_ids: 999 is not a host");
+  // A host list that is not host ids never leaves the page.
+  browser_->evaluate(field("targets", "value = '101, web-1'"));
+  browser_->evaluate("document.getElementById('plan-run').click()");
+  ASSERT_TRUE(browser_->wait_for(
+      "document.getElementById('plan-error').textContent.includes('\"web-1\" is not a host id')",
+      seconds(10)));
+  EXPECT_EQ(runs->load(), 1);
+
+  browser_->evaluate(field("targets", "value = '101, 102'"));
+  browser_->evaluate(field("token", "value = 'pw'"));
+  browser_->clear_console_errors();  // the 400 above is logged as a failed load
+  browser_->evaluate("document.getElementById('plan-run').click()");
+  // The new job's live view opens: every step, and the waiting one's prompt.
+  ASSERT_TRUE(browser_->wait_for("location.hash === '#biz/2/1001'", seconds(10)));
+  ASSERT_TRUE(browser_->wait_for("!document.getElementById('step-prompt').hidden", seconds(10)));
+  EXPECT_EQ(browser_->evaluate("document.getElementById('plan-view').hidden"), true);
+  EXPECT_EQ(
+      browser_->evaluate("[...document.querySelectorAll('button.step')].map((b) => "
+                         "b.dataset.stepType + ':' + b.querySelector('.badge').textContent)"),
+      json({"SCRIPT:\u2713 success", "CONFIRMATION:\u25CB waiting user", "SCRIPT:\u25CB pending"}));
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-prompt-text').textContent"),
+            "Step \"confirm\" is waiting for confirmation.");
+
+  const auto executes = requests_to(std::string(kPlansPath) + "/1:execute");
+  ASSERT_EQ(executes.size(), 2u);
+  const json first = json::parse(executes[0].body);
+  const json second = json::parse(executes[1].body);
+  EXPECT_EQ(first["variables"], json::parse(R"([{"name":"who","value":"there"},
+      {"name":"targets","hosts":{"hostIds":["101","999"]}}])"));
+  // Back to the default hosts: not sent; the typed password is.
+  EXPECT_EQ(second["variables"], json::parse(R"([{"name":"who","value":"there"},
+      {"name":"token","value":"pw"}])"));
+  EXPECT_NE(first["requestId"], second["requestId"]);
+
+  browser_->evaluate("document.getElementById('step-confirm').click()");
+  ASSERT_TRUE(browser_->wait_for(
+      "document.getElementById('step-prompt-status').textContent.startsWith('Confirmed')",
+      seconds(10)));
+  const auto operates = requests_to(std::string(kJobPath) + "/steps/2002:operate");
+  ASSERT_EQ(operates.size(), 1u);
+  EXPECT_EQ(operates[0].method, "POST");
+  EXPECT_EQ(json::parse(operates[0].body), json({{"operation", "STEP_OPERATION_CONFIRM"}}));
+  EXPECT_TRUE(browser_->screenshot(kOutputDir + "/status-page-plan-waiting.png"));
+  EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
+}
+
+TEST_F(StatusPageTest, AStepWaitingEventShowsThePromptAndARefusedConfirmSaysSo) {
+  route(std::string(kJobPath) + "/events", [](const RecordedRequest&) {
+    const json changed = {{"kind", "EVENT_KIND_STEP_CHANGED"},
+                          {"step",
+                           {{"stepInstanceId", "2002"},
+                            {"oldStatus", "JOB_STATUS_PENDING"},
+                            {"newStatus", "JOB_STATUS_WAITING_USER"}}}};
+    json waiting = changed;
+    waiting["kind"] = "EVENT_KIND_STEP_WAITING_USER";
+    return sse_response(sse("status",
+                            {{"kind", "EVENT_KIND_SNAPSHOT"},
+                             {"snapshot", plan_job("RUNNING", "SUCCESS", "PENDING", "PENDING")}},
+                            1) +
+                        sse("status", changed, 2) + sse("status", waiting, 3) + sse_end());
+  });
+  route(std::string(kJobPath) + "/steps/2002:operate", [](const RecordedRequest&) {
+    return FakeResponse::json(
+        R"({"code":"PERMISSION_DENIED","message":"reader may not operate biz 2","httpStatus":403})",
+        403);
+  });
+
+  ASSERT_TRUE(open("#biz/2/1001")) << browser_->process_log();
+  ASSERT_TRUE(browser_->wait_for("!document.getElementById('step-prompt').hidden", seconds(10)));
+  // The grid shows the step the job is at: the confirmation, which has no hosts.
+  EXPECT_EQ(browser_->evaluate("document.querySelector('button.step[aria-pressed=\"true\"]')"
+                               ".dataset.stepId"),
+            "2002");
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-confirm').hidden"), false);
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-terminate').hidden"), false);
+
+  browser_->evaluate("document.getElementById('step-terminate').click()");
+  ASSERT_TRUE(browser_->wait_for("document.getElementById('step-confirm').hidden", seconds(10)));
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-prompt-status').textContent"),
+            "You may not confirm this step: PERMISSION_DENIED: reader may not operate biz 2");
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-terminate').hidden"), true);
+  const auto operates = requests_to(std::string(kJobPath) + "/steps/2002:operate");
+  ASSERT_EQ(operates.size(), 1u);
+  EXPECT_EQ(json::parse(operates[0].body),
+            json({{"operation", "STEP_OPERATION_TERMINATE_CONFIRMATION"}}));
+  // The 403 is logged by the browser as a failed load, and nothing else.
+  for (const auto& line : browser_->console_errors()) {
+    EXPECT_NE(line.find("403"), std::string::npos) << line;
+  }
+}
+
+TEST_F(StatusPageTest, AFinishedJobsOutputsAreShownAsText) {
+  route(std::string(kJobPath) + "/events", [](const RecordedRequest&) {
+    return sse_response(
+        sse("status",
+            {{"kind", "EVENT_KIND_FINISHED"},
+             {"snapshot", plan_job("SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", true)}},
+            9) +
+        sse_end());
+  });
+  route(std::string(kJobPath) + "/outputs", [](const RecordedRequest&) {
+    return FakeResponse::json(
+        json({{"jobInstanceId", "1001"},
+              {"status", "JOB_STATUS_SUCCESS"},
+              {"finished", true},
+              {"variables", {{{"name", "who"}, {"value", "<b>x</b>"}}, {{"name", "greeting"}}}},
+              {"logVariables", {{{"name", "greeting"}, {"value", "hello, <b>x</b>"}}}},
+              {"lastStepInstanceId", "2003"},
+              {"lastStepHosts",
+               {{"successHosts", {host(11, "10.0.0.1")}},
+                {"nonZeroExitHosts", {host(0, "10.0.0.3")}}}}})
+            .dump());
+  });
+
+  ASSERT_TRUE(open("#biz/2/1001")) << browser_->process_log();
+  ASSERT_TRUE(browser_->wait_for("!document.getElementById('job-outputs').hidden", seconds(10)));
+  const std::string pairs_of = R"JS(((id) => [...document.querySelectorAll('#' + id + ' > div')]
+      .map((d) => [...d.children].map((c) => c.textContent))))JS";
+  EXPECT_EQ(browser_->evaluate(pairs_of + "('outputs-vars')"),
+            json::parse(R"([["who", "<b>x</b>"], ["greeting", ""]])"));
+  EXPECT_EQ(browser_->evaluate(pairs_of + "('outputs-log-vars')"),
+            json::parse(R"([["greeting", "hello, <b>x</b>"]])"));
+  EXPECT_EQ(browser_->evaluate(pairs_of + "('outputs-hosts')"),
+            json::parse(R"([["Succeeded", "10.0.0.1"], ["Non-zero exit", "10.0.0.3"],
+                               ["Other failures", "none"]])"));
+  EXPECT_EQ(browser_->evaluate("document.querySelectorAll('#job-outputs b').length"), 0);
+  // A finished successful job offers nothing to confirm or retry; the grid shows its last step.
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-prompt').hidden"), true);
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-retry-box').hidden"), true);
+  EXPECT_EQ(browser_->evaluate("document.querySelector('button.step[aria-pressed=\"true\"]')"
+                               ".dataset.stepId"),
+            "2003");
+  EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
+}
+
+TEST_F(StatusPageTest, RetryingAFailedStepFollowsTheJobToItsSecondEnd) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  route(std::string(kJobPath) + "/events", [calls](const RecordedRequest&) {
+    if ((*calls)++ == 0) {
+      return sse_response(
+          sse("status",
+              {{"kind", "EVENT_KIND_FINISHED"},
+               {"snapshot", plan_job("FAILED", "FAILED", "PENDING", "PENDING", true)}},
+              5) +
+          sse_end());
+    }
+    const json running = {
+        {"kind", "EVENT_KIND_JOB_CHANGED"},
+        {"job", {{"oldStatus", "JOB_STATUS_FAILED"}, {"newStatus", "JOB_STATUS_RUNNING"}}}};
+    return sse_response(
+        sse("status", running, 6) +
+        sse("status",
+            {{"kind", "EVENT_KIND_FINISHED"},
+             {"snapshot", plan_job("SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", true)}},
+            7) +
+        sse_end());
+  });
+  route(std::string(kJobPath) + "/steps/2001:operate", [](const RecordedRequest&) {
+    return FakeResponse::json(R"({"jobInstanceId":"1001","stepInstanceId":"2001"})");
+  });
+  route(std::string(kJobPath) + "/outputs", [](const RecordedRequest&) {
+    return FakeResponse::json(R"({"jobInstanceId":"1001","finished":true})");
+  });
+
+  ASSERT_TRUE(open("#biz/2/1001")) << browser_->process_log();
+  ASSERT_TRUE(browser_->wait_for("!document.getElementById('step-retry-box').hidden", seconds(10)));
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-retry-text').textContent"),
+            "Step \"set greeting\" failed.");
+  browser_->evaluate("document.getElementById('step-retry').click()");
+  ASSERT_TRUE(browser_->wait_for(
+      "document.getElementById('job-status').dataset.status === 'success'", seconds(10)));
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-retry-box').hidden"), true);
+  const auto streams = requests_to(std::string(kJobPath) + "/events");
+  ASSERT_EQ(streams.size(), 2u);
+  EXPECT_EQ(streams[1].header("Last-Event-ID").value_or(""), "5");
+  const auto operates = requests_to(std::string(kJobPath) + "/steps/2001:operate");
+  ASSERT_EQ(operates.size(), 1u);
+  EXPECT_EQ(json::parse(operates[0].body), json({{"operation", "STEP_OPERATION_RETRY_FAILED"}}));
+  // Outputs read at each end.
+  EXPECT_TRUE(wait_until(
+      [&] { return requests_to(std::string(kJobPath) + "/outputs").size() == 2; }, seconds(10)));
   EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
 }
 
