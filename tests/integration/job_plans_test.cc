@@ -232,6 +232,30 @@ TEST(JobPlans, AFailedStepRetriedFinishesAgainWithAHigherSeq) {
   EXPECT_EQ(out.last_step_hosts().success_hosts_size(), 2);
 }
 
+// Log outputs read back exactly as bk-sops reads them, from any job's script logs.
+TEST(JobPlans, LogVariablesAreReadBackExactlyFromAScriptsLog) {
+  GatewayStack stack(three_hosts());
+  Submitted job = execute(stack.stub(), script_request(R"(
+echo "<SOPS_VAR>plain:a:b c</SOPS_VAR>"
+printf '<SOPS_VAR>multi:line one\nline two</SOPS_VAR>\n'
+echo "&lt;SOPS_VAR&gt;escaped:x &amp; y&lt;/SOPS_VAR&gt;"
+echo "<SOPS_VAR>utf8:héllo ✓</SOPS_VAR> <SOPS_VAR>plain:later wins</SOPS_VAR>"
+echo "<SOPS_VAR>no colon</SOPS_VAR>"
+)",
+                                                       {101, 102}));
+  ASSERT_TRUE(job.status.ok()) << job.status.error_message();
+  ASSERT_TRUE(watch_to_end(stack.stub(), job.ref.job_instance_id()).status.ok());
+  v1::JobOutputs out = outputs(stack.stub(), job.ref.job_instance_id());
+  ASSERT_EQ(out.log_variables_size(), 4) << out.DebugString();
+  EXPECT_EQ(out.log_variables(0).name(), "plain");
+  EXPECT_EQ(out.log_variables(0).value(), "later wins");
+  EXPECT_EQ(output(out.log_variables(), "multi"), "line one\nline two");
+  EXPECT_EQ(output(out.log_variables(), "escaped"), "x &amp; y");
+  EXPECT_EQ(output(out.log_variables(), "utf8"), "héllo ✓");
+  EXPECT_EQ(out.variables_size(), 0) << "a script job has no plan variables";
+  EXPECT_EQ(out.last_step_hosts().success_hosts_size(), 2);
+}
+
 TEST(JobPlans, EveryBadVariableIsNamedBeforeAnythingReachesJob) {
   GatewayStack stack(three_hosts());
   auto expect_refused = [&](const v1::ExecuteJobPlanRequest& r, grpc::StatusCode code,
