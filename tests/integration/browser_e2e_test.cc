@@ -356,6 +356,78 @@ TEST_F(BrowserE2eTest, TokenModeAsksForATokenAndKeepsItOutOfUrlsAndLogs) {
   EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
 }
 
+// jobsim's built-in plan 1 ("three steps": set greeting, confirm, print greeting) picked, run,
+// confirmed and read back through the page alone.
+TEST_F(BrowserE2eTest, APlanPickedRunAndConfirmedInThePageShowsItsOutputs) {
+  GatewayStack stack(three_hosts({}, {"--watch.poll_ceiling_ms=500"}));
+  const int port = stack.http_port();
+  ASSERT_GT(port, 0);
+  browser_->set_viewport(1280, 900);
+  ASSERT_TRUE(browser_->navigate(page_url(port))) << browser_->process_log();
+  ASSERT_TRUE(browser_->wait_for("document.getElementById('conn').dataset.state === 'live'", 20s))
+      << diagnostics(stack);
+
+  ASSERT_TRUE(click(*browser_, "document.getElementById('tab-plans')"));
+  ASSERT_TRUE(click(*browser_, "document.getElementById('plans-scope')"));
+  ASSERT_TRUE(browser_->press_key("1"));
+  const std::string plan_button =
+      "document.querySelector('#plan-list button.plan[data-plan-id=\"1\"]')";
+  ASSERT_TRUE(browser_->wait_for("!!" + plan_button, 20s))
+      << browser_->evaluate("document.getElementById('plans-status').textContent").dump()
+      << diagnostics(stack);
+  ASSERT_TRUE(click(*browser_, plan_button));
+  const std::string who = "document.querySelector('#plan-vars input[data-var-name=\"who\"]')";
+  ASSERT_TRUE(browser_->wait_for("!!" + who, 20s)) << diagnostics(stack);
+  EXPECT_EQ(browser_->evaluate(who + ".value"), "world");
+  EXPECT_EQ(browser_->evaluate("document.querySelector('#plan-vars input[data-var-name=\"token\"]')"
+                               ".value"),
+            "");
+  // Typed as a user would: the default selected and replaced.
+  ASSERT_TRUE(click(*browser_, who));
+  browser_->evaluate(who + ".select()");
+  for (const char c : std::string("browser")) ASSERT_TRUE(browser_->press_key(std::string(1, c)));
+  EXPECT_EQ(browser_->evaluate(who + ".value"), "browser");
+  ASSERT_TRUE(click(*browser_, "document.getElementById('plan-run')"));
+
+  // The new job's view: three steps, then the confirmation's prompt.
+  ASSERT_TRUE(browser_->wait_for("location.hash.startsWith('#biz/1/')", 30s))
+      << browser_->evaluate("document.getElementById('plan-error').textContent").dump()
+      << diagnostics(stack);
+  ASSERT_TRUE(
+      browser_->wait_for("document.querySelectorAll('#step-list button.step').length === 3", 30s))
+      << diagnostics(stack);
+  EXPECT_EQ(browser_->evaluate("[...document.querySelectorAll('#step-list .step-name')]"
+                               ".map((e) => e.textContent)"),
+            json({"set greeting", "confirm", "print greeting"}));
+  ASSERT_TRUE(browser_->wait_for("!document.getElementById('step-prompt').hidden", 60s))
+      << diagnostics(stack);
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-prompt-text').textContent"),
+            "Step \"confirm\" is waiting for confirmation.");
+  EXPECT_TRUE(browser_->screenshot(kOutputDir + "/e2e-plan-waiting.png"));
+  ASSERT_TRUE(click(*browser_, "document.getElementById('step-confirm')"));
+
+  ASSERT_TRUE(
+      browser_->wait_for("document.getElementById('job-status').dataset.status === 'success'", 60s))
+      << browser_->evaluate("document.getElementById('step-prompt-status').textContent").dump()
+      << diagnostics(stack);
+  EXPECT_EQ(browser_->evaluate("document.getElementById('step-prompt').hidden"), true);
+  const std::string greeting =
+      "document.querySelector('#outputs-log-vars > div[data-name=\"greeting\"] dd')";
+  ASSERT_TRUE(browser_->wait_for("!!" + greeting, 30s))
+      << browser_->evaluate("document.getElementById('job-outputs').textContent").dump()
+      << diagnostics(stack);
+  EXPECT_EQ(browser_->evaluate(greeting + ".textContent"), "hello, browser");
+  EXPECT_EQ(
+      browser_->evaluate("document.querySelector('#outputs-vars > div[data-name=\"greeting\"] "
+                         "dd').textContent"),
+      "hello, browser");
+  EXPECT_EQ(browser_->evaluate("document.querySelector('#outputs-hosts > div[data-name="
+                               "\"Succeeded\"] dd').textContent"),
+            "192.0.2.1, 192.0.2.2");
+  EXPECT_TRUE(browser_->screenshot(kOutputDir + "/e2e-plan-finished.png"));
+  EXPECT_TRUE(browser_->console_errors().empty()) << joined(browser_->console_errors());
+}
+
 TEST_F(BrowserE2eTest, AThousandHostGridStaysResponsive) {
   constexpr int kHosts = 1000;
   StackOptions options;
