@@ -326,7 +326,10 @@ int follow_submitted_job(GatewayClient& client, const CliCommand& c, const v1::J
     }
     io.out << json << "\n";
   } else {
-    io.out << "job " << ref.job_instance_id() << " step " << ref.step_instance_id() << "\n";
+    io.out << "job " << ref.job_instance_id();
+    // A plan's job names no single step.
+    if (ref.step_instance_id() != 0) io.out << " step " << ref.step_instance_id();
+    io.out << "\n";
   }
   io.out << std::flush;
   if (!c.watch) return kExitOk;

@@ -126,7 +126,7 @@ std::string plan_usage(const std::string& command) {
   if (command == "run-plan") {
     return "Usage: jobctl run-plan PLAN_ID [--var NAME=VALUE]... [--var-id ID=VALUE]...\n"
            "       [--hosts-var NAME=HOSTSPEC,...]... [--watch [--logs]] [options]\n"
-           "Runs a job plan and prints 'job ID step ID' (its first step). Variables not\n"
+           "Runs a job plan and prints 'job ID'. Variables not\n"
            "given keep the plan's defaults; jobgw refuses unknown names and required\n"
            "variables left empty before JOB sees them.\n\n"
            "  --var NAME=VALUE     a text variable's value, by name (repeatable)\n"

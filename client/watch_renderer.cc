@@ -474,6 +474,7 @@ void WatchRenderer::plain_line(const v1::StatusEvent& event, const JobState& sta
         }
         for (const auto& step : snap.steps()) {
           if (waits_for_user(step)) {
+            prompted_.insert(step.step_instance_id());
             extra.push_back(
                 confirmation_prompt(snap.job_instance_id(), step, options_.command_flags));
           }
@@ -501,9 +502,24 @@ void WatchRenderer::plain_line(const v1::StatusEvent& event, const JobState& sta
                   : "step " + std::to_string(event.step().step_instance_id());
       line += " " + api::job_status_name(event.step().old_status()) + " -> " +
               api::job_status_name(event.step().new_status());
-      if (step != nullptr && event.step().new_status() == v1::JOB_STATUS_WAITING_USER) {
+      const std::int64_t id = event.step().step_instance_id();
+      if (event.step().new_status() != v1::JOB_STATUS_WAITING_USER) {
+        prompted_.erase(id);  // a confirmation asked again is prompted for again
+      } else if (step != nullptr && prompted_.insert(id).second) {
         extra.push_back(confirmation_prompt(snap.job_instance_id(), *step, options_.command_flags));
       }
+      break;
+    }
+    case v1::EVENT_KIND_STEP_WAITING_USER: {
+      // jobgw's own word that the step waits, right after its STEP_CHANGED: the prompt once.
+      const std::int64_t id = event.step().step_instance_id();
+      if (!prompted_.insert(id).second) return;
+      v1::StepSnapshot named;
+      named.set_step_instance_id(id);
+      for (const auto& s : snap.steps()) {
+        if (s.step_instance_id() == id) named = s;
+      }
+      line += confirmation_prompt(snap.job_instance_id(), named, options_.command_flags);
       break;
     }
     case v1::EVENT_KIND_HOST_CHANGED: {

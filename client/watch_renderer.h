@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,8 @@ class WatchRenderer {
   TransferProgress transfers_;
   bool logs_reconnected_ = false;
   const JobState* last_state_ = nullptr;
+  // Plain mode: steps whose confirmation prompt was printed since they began to wait.
+  std::set<std::int64_t> prompted_;
 };
 
 // What a table frame shows besides the job.

@@ -17,11 +17,12 @@ using testing::has_text;
 using testing::JobctlProcessRun;
 using testing::run_jobctl;
 
-// The job and step ids of the confirmation prompt line in `out`; {0, 0} when there is none.
+// The job and step ids of the confirmation prompt line in `out` (its commands carry the test's
+// --addr); {0, 0} when there is none.
 std::pair<std::int64_t, std::int64_t> prompt_ids(const std::string& out) {
   static const std::regex kPrompt(
-      R"(step (\d+) \(confirm\) waits for confirmation: jobctl confirm (\d+) (\d+)  /  )"
-      R"(jobctl operate (\d+) (\d+) terminate-confirmation)");
+      R"(step (\d+) \(confirm\) waits for confirmation: jobctl confirm --addr \S+ (\d+) (\d+)  /  )"
+      R"(jobctl operate --addr \S+ (\d+) (\d+) terminate-confirmation)");
   std::smatch m;
   if (!std::regex_search(out, m, kPrompt)) return {0, 0};
   EXPECT_EQ(m[1], m[3]);
@@ -128,15 +129,14 @@ TEST_F(JobctlPlans, FailedStepRetriedWithOperateThenOutputs) {
   EXPECT_EQ(parsed["steps"].size(), 2u) << json.out;
 }
 
-// Plan 1 has a confirmation step, and jobsim's get_job_plan_detail fails on it
-// (JobApi::get_job_plan_detail reads a confirmation step's null "server" with value()), so
-// GetJobPlan and ExecuteJobPlan of plan 1 are INTERNAL until jobsim answers them: these run once
-// it does (--gtest_also_run_disabled_tests).
-TEST_F(JobctlPlans, DISABLED_RunPlanWatchesUntilConfirmationThenConfirmAndOutputs) {
+TEST_F(JobctlPlans, RunPlanWatchesUntilConfirmationThenConfirmAndOutputs) {
   JobctlProcessRun watch({"run-plan", "1", "--var", "who=alice", "--watch"}, addr());
   ASSERT_TRUE(watch.wait_for_output("waits for confirmation", std::chrono::seconds(60)))
       << watch.out();
   auto [job, step] = prompt_ids(watch.out());
+  const std::string waiting = watch.out();
+  EXPECT_EQ(waiting.find("waits for confirmation"), waiting.rfind("waits for confirmation"))
+      << waiting;
   ASSERT_NE(job, 0) << watch.out();
   EXPECT_TRUE(has_text(watch.out(), "step " + std::to_string(step) + " (confirm) confirmation"))
       << watch.out();
@@ -179,7 +179,7 @@ TEST_F(JobctlPlans, DISABLED_RunPlanWatchesUntilConfirmationThenConfirmAndOutput
   EXPECT_EQ(again.out, "");
 }
 
-TEST_F(JobctlPlans, DISABLED_RunPlanByVariableIdAndTerminateTheConfirmation) {
+TEST_F(JobctlPlans, RunPlanByVariableIdAndTerminateTheConfirmation) {
   auto started =
       run_jobctl({"run-plan", "1", "--var-id", "1=bob", "--request-id", "plans-by-id"}, addr());
   ASSERT_EQ(started.code, 0) << started.err;

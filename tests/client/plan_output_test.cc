@@ -254,7 +254,11 @@ TEST(PlanView, PlainLinesNameStepsAndPromptOnce) {
   waits.mutable_step()->set_step_instance_id(302);
   waits.mutable_step()->set_old_status(v1::JOB_STATUS_PENDING);
   waits.mutable_step()->set_new_status(v1::JOB_STATUS_WAITING_USER);
-  for (const auto& e : {first, waits}) {
+  // jobgw's STEP_WAITING_USER follows the STEP_CHANGED: the prompt is not printed twice.
+  v1::StatusEvent notice = waits;
+  notice.set_seq(3);
+  notice.set_kind(v1::EVENT_KIND_STEP_WAITING_USER);
+  for (const auto& e : {first, waits, notice}) {
     state.apply(e);
     r.on_event(e, state);
   }
@@ -266,6 +270,31 @@ TEST(PlanView, PlainLinesNameStepsAndPromptOnce) {
             "step 302 (confirm) pending -> waiting_user\n"
             "step 302 (confirm) waits for confirmation: jobctl confirm 77 302  /  jobctl operate "
             "77 302 terminate-confirmation\n");
+}
+
+TEST(PlanView, WaitingUserEventAloneIsThePrompt) {
+  // A stream that resumed after the STEP_CHANGED still gets the prompt, and only once.
+  RendererOptions o;
+  o.mode = RenderMode::kPlain;
+  o.command_flags = " --scope biz:2";
+  std::ostringstream out, err;
+  WatchRenderer r(o, out, err);
+  JobState state;
+  auto snap = waiting_plan_job();
+  snap.mutable_steps(1)->set_status(v1::JOB_STATUS_RUNNING);
+  state.replace(snap);
+  v1::StatusEvent notice;
+  notice.set_seq(9);
+  notice.set_kind(v1::EVENT_KIND_STEP_WAITING_USER);
+  notice.mutable_step()->set_step_instance_id(302);
+  notice.mutable_step()->set_new_status(v1::JOB_STATUS_WAITING_USER);
+  for (int i = 0; i < 2; ++i) {
+    state.apply(notice);
+    r.on_event(notice, state);
+  }
+  EXPECT_EQ(out.str(),
+            "step 302 (confirm) waits for confirmation: jobctl confirm --scope biz:2 77 302  /  "
+            "jobctl operate --scope biz:2 77 302 terminate-confirmation\n");
 }
 
 }  // namespace
