@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/core/job_client_test_support.h"
 #include "tests/support/fake_http_server.h"
 
 namespace jobgw::core {
@@ -18,6 +19,9 @@ using jobgw::testing::FakeResponse;
 using jobgw::testing::FakeServerOptions;
 using jobgw::testing::RecordedRequest;
 using nlohmann::json;
+using testing::config_for;
+using testing::IoThread;
+using testing::Waiter;
 
 const char* kStatusOk = R"({"result":true,"code":0,"message":"success","request_id":"r1","data":{
   "finished":false,"job_instance":{"job_instance_id":100,"status":2,"bk_scope_type":"biz","bk_scope_id":"1"},
@@ -26,45 +30,6 @@ const char* kStatusOk = R"({"result":true,"code":0,"message":"success","request_
 
 const char* kSubmitOk =
     R"({"result":true,"code":0,"request_id":"r2","data":{"job_instance_id":100,"job_instance_name":"x","step_instance_id":75}})";
-
-// An io_context on its own thread, as jobgw runs it.
-class IoThread {
- public:
-  IoThread() : guard_(io_.get_executor()), thread_([this] { io_.run(); }) {}
-  ~IoThread() {
-    guard_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& io() { return io_; }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
-
-JobClientConfig config_for(const FakeHttpServer& server, ApiMode mode = ApiMode::kApigw) {
-  JobClientConfig c;
-  c.api.mode = mode;
-  c.api.app_code = "bk_log";
-  c.api.app_secret = "s3cret";
-  c.http.base_url = server.base_url();
-  c.http.request_timeout = std::chrono::milliseconds(2000);
-  c.http.backoff = BackoffPolicy{std::chrono::milliseconds(1), std::chrono::milliseconds(5), 2, 0};
-  c.http.max_retry_after = std::chrono::milliseconds(50);
-  c.http.ca_file = server.ca_file();
-  return c;
-}
-
-template <typename T>
-struct Waiter {
-  std::promise<Result<T>> promise;
-  std::function<void(Result<T>)> callback() {
-    return [this](Result<T> r) { promise.set_value(std::move(r)); };
-  }
-  Result<T> get() { return promise.get_future().get(); }
-};
 
 JobStatusRequest status_request() {
   JobStatusRequest r;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/job/job_client.h"
+#include "tests/core/job_client_test_support.h"
 #include "tests/support/fake_http_server.h"
 
 namespace jobgw::core {
@@ -18,6 +19,9 @@ using jobgw::testing::FakeHttpServer;
 using jobgw::testing::FakeResponse;
 using jobgw::testing::RecordedRequest;
 using nlohmann::json;
+using testing::config_for;
+using testing::IoThread;
+using testing::Waiter;
 
 const char* kExecuteOk =
     R"({"result":true,"code":0,"request_id":"r1","data":{"job_instance_id":555,"job_instance_name":"deploy_1"}})";
@@ -28,43 +32,6 @@ const char* kDetailOk = R"({"result":true,"code":0,"request_id":"r2","data":{"id
   "step_list":[{"id":21,"name":"run","type":1,"script_info":{"script_content":"ZWNobyBoaQ==",
                 "script_language":1}},
                {"id":22,"name":"approve","type":3}]}})";
-
-class IoThread {
- public:
-  IoThread() : guard_(io_.get_executor()), thread_([this] { io_.run(); }) {}
-  ~IoThread() {
-    guard_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& io() { return io_; }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
-
-JobClientConfig config_for(const FakeHttpServer& server) {
-  JobClientConfig c;
-  c.api.app_code = "bk_sops";
-  c.api.app_secret = "s3cret";
-  c.http.base_url = server.base_url();
-  c.http.request_timeout = std::chrono::milliseconds(2000);
-  c.http.backoff = BackoffPolicy{std::chrono::milliseconds(1), std::chrono::milliseconds(5), 2, 0};
-  c.http.max_retry_after = std::chrono::milliseconds(50);
-  c.http.ca_file = server.ca_file();
-  return c;
-}
-
-template <typename T>
-struct Waiter {
-  std::promise<Result<T>> promise;
-  std::function<void(Result<T>)> callback() {
-    return [this](Result<T> r) { promise.set_value(std::move(r)); };
-  }
-  Result<T> get() { return promise.get_future().get(); }
-};
 
 ExecutePlanRequest execute_request() {
   ExecutePlanRequest r;
