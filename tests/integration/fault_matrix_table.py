@@ -7,7 +7,8 @@ import re
 import sys
 
 COLUMNS = ["ExecuteScript", "TransferFile", "TerminateJob", "GetJobStatus", "GetIpLogs",
-           "WatchStatus"]
+           "WatchStatus", "ExecuteJobPlan", "OperateStep", "ListJobPlans", "GetJobPlan",
+           "GetJobOutputs"]
 ROW = re.compile(r"MATRIX\| (\w+) \| `([^:]+):([^`]+)` \| ([^|]+) \| ([^|]+) \| (\w+) \|")
 
 

@@ -52,6 +52,45 @@ DirectJob jobsim_submit_script(const GatewayStack& stack, const std::string& scr
                    answer["data"]["step_instance_id"].get<std::int64_t>()};
 }
 
+DirectJob jobsim_plan_at_confirmation(const GatewayStack& stack) {
+  nlohmann::json body = {{"bk_scope_type", "biz"}, {"bk_scope_id", "1"}, {"job_plan_id", 1}};
+  HttpResponse r = http_post_json(stack.jobsim_port(), "/api/v3/execute_job_plan/", body.dump());
+  auto answer = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status != 200 || !answer.is_object() || answer.value("result", false) != true) {
+    throw std::runtime_error("direct plan run on jobsim failed: " + r.error + " " + r.body);
+  }
+  const auto job = answer["data"]["job_instance_id"].get<std::int64_t>();
+  const std::string status_target =
+      "/api/v3/get_job_instance_status/?bk_scope_type=biz&bk_scope_id=1&job_instance_id=" +
+      std::to_string(job);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < until) {
+    auto status =
+        nlohmann::json::parse(http_get(stack.jobsim_port(), status_target).body, nullptr, false);
+    if (status.is_object() && status["data"].is_object()) {
+      for (const auto& step : status["data"].value("step_instance_list", nlohmann::json::array())) {
+        if (step.value("type", 0) == 3 && step.value("status", 0) == 7) {
+          return DirectJob{job, step["step_instance_id"].get<std::int64_t>()};
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("plan job " + std::to_string(job) + " never waited for confirmation");
+}
+
+bool jobsim_operate_step(const GatewayStack& stack, const DirectJob& step, int operation_code) {
+  nlohmann::json body = {{"bk_scope_type", "biz"},
+                         {"bk_scope_id", "1"},
+                         {"job_instance_id", step.job_instance_id},
+                         {"step_instance_id", step.step_instance_id},
+                         {"operation_code", operation_code}};
+  HttpResponse r =
+      http_post_json(stack.jobsim_port(), "/api/v3/operate_step_instance/", body.dump());
+  auto answer = nlohmann::json::parse(r.body, nullptr, false);
+  return r.status == 200 && answer.is_object() && answer.value("result", false) == true;
+}
+
 bool jobsim_terminate(const GatewayStack& stack, std::int64_t job_instance_id) {
   nlohmann::json body = {{"bk_scope_type", "biz"},
                          {"bk_scope_id", "1"},

@@ -27,6 +27,12 @@ struct DirectJob {
 // nothing of the job until a caller asks. Throws std::runtime_error when jobsim refuses.
 DirectJob jobsim_submit_script(const GatewayStack& stack, const std::string& script,
                                const std::vector<std::int64_t>& host_ids);
+// Runs jobsim's built-in plan 1 ("three steps") straight on jobsim and waits (up to 20 s) until
+// its confirmation step waits for a user: the job and that step. Throws std::runtime_error when
+// jobsim refuses or the step never waits.
+DirectJob jobsim_plan_at_confirmation(const GatewayStack& stack);
+// operate_step_instance straight to jobsim; true when jobsim accepted it.
+bool jobsim_operate_step(const GatewayStack& stack, const DirectJob& step, int operation_code);
 // operate_job_instance (terminate) straight to jobsim; true when jobsim accepted it.
 bool jobsim_terminate(const GatewayStack& stack, std::int64_t job_instance_id);
 // How many requests reached jobsim's endpoint `api` (faulted ones included).
