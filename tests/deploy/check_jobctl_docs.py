@@ -31,7 +31,7 @@ def main():
     if rc != 0:
         problems.append(f"`jobctl help` exited {rc}")
     listing = top.split("Commands:", 1)[1].split("\n\n", 1)[0]
-    commands = re.findall(r"^  ([a-z]+)\s{2,}", listing, re.M)
+    commands = re.findall(r"^  ([a-z][a-z-]*)\s{2,}", listing, re.M)
     if len(commands) < 5:
         problems.append(f"`jobctl help` lists too few commands: {commands}")
     helps = {"": top}
