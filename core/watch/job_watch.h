@@ -88,6 +88,9 @@ struct JobWatch {
   int consecutive_errors = 0;
   // Since when JOB has answered "no such job" after an outage (see WatchHubConfig::lost_grace).
   std::optional<Clock::time_point> lost_since;
+  // Reopened after its end (WatchHub::reopen): until a read shows a change, JOB may not have
+  // set the job going yet, so a read that still shows the old end is not a second end.
+  std::optional<Clock::time_point> reopened_at;
   std::shared_ptr<Timer> timer;
 
   // Fed by a WatchFeed instead of reads. Until the feed's first state arrives, subscribers wait

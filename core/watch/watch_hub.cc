@@ -21,6 +21,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// How long a reopened job's reads may still show its old end before that end is taken as the
+// answer: JOB applies a step operation asynchronously, and one that JOB accepted but never
+// acted on must not keep a watch open forever.
+constexpr milliseconds kReopenSettle{30000};
+
 std::string describe_job(const JobSnapshot& s) {
   return "'" + s.name + "' created at " + std::to_string(s.create_time_ms);
 }
@@ -421,6 +426,7 @@ void WatchHub::Impl::reopen(const Scope& scope, std::int64_t job, bool callback_
     if (w->stopped) return;
     w->registered = true;
     w->callback_wired = callback_wired;
+    if (created) w->reopened_at = scheduler_.now();
   }
   if (created) {
     start_read(w, ReadRank::Kind::kSignal);
@@ -631,7 +637,12 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
         }
       }
       w->snapshot = fresh;
-      if (fresh->finished) {
+      bool settling = false;
+      if (w->reopened_at) {
+        settling = !changed && fresh->finished && now - *w->reopened_at < kReopenSettle;
+        if (!settling) w->reopened_at.reset();
+      }
+      if (fresh->finished && !settling) {
         WatchEvent fin;
         fin.kind = WatchEventKind::kFinished;
         fin.seq = ++w->seq;

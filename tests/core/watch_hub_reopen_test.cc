@@ -72,6 +72,51 @@ TEST(WatchHubReopenTest, ARetriedJobFinishesAgainWithAHigherSeq) {
   EXPECT_TRUE(f.hub.cached(kScope, 100, milliseconds(0))->status == 3);
 }
 
+// JOB applies a step operation later than it answers it: reads that still show the old end
+// are not a second end.
+TEST(WatchHubReopenTest, ReadsStillShowingTheOldEndAreNotASecondEnd) {
+  Fixture f;
+  f.source.set(100, job_state(2, {7}));
+  f.hub.watch(kScope, 100);
+  Collector first(f.hub.subscribe(kScope, 100));
+  f.scheduler.run_due();
+  f.source.set(100, job_state(4, {104}, true));
+  f.scheduler.advance(milliseconds(300));
+  ASSERT_TRUE(first.ended());
+  const std::uint64_t failed_seq = first.events().back().seq;
+
+  f.hub.reopen(kScope, 100);  // JOB still reports the failed end for a while
+  Collector resumed(f.hub.subscribe(kScope, 100, failed_seq));
+  f.scheduler.run_due();
+  f.scheduler.advance(milliseconds(1000));
+  EXPECT_FALSE(resumed.ended()) << "the old end again is not a second FINISHED";
+  EXPECT_TRUE(resumed.events().empty());
+  f.source.set(100, job_state(2, {7}));
+  f.scheduler.advance(milliseconds(2000));
+  f.source.set(100, job_state(3, {9}, true));
+  f.scheduler.advance(milliseconds(2000));
+  ASSERT_TRUE(resumed.ended());
+  EXPECT_EQ(resumed.events().back().kind, WatchEventKind::kFinished);
+  EXPECT_EQ(resumed.events().back().snapshot->status, 3);
+  int finished = 0;
+  for (const auto& e : resumed.events()) finished += e.kind == WatchEventKind::kFinished;
+  EXPECT_EQ(finished, 1);
+}
+
+TEST(WatchHubReopenTest, AnOperationJobNeverActsOnEndsTheWatchAtTheOldEnd) {
+  Fixture f;
+  f.source.set(100, job_state(4, {104}, true));
+  f.hub.watch(kScope, 100);
+  f.scheduler.run_due();
+  f.hub.reopen(kScope, 100);
+  Collector c(f.hub.subscribe(kScope, 100));
+  f.scheduler.advance(milliseconds(29000));
+  EXPECT_FALSE(c.ended());
+  f.scheduler.advance(milliseconds(7000));
+  ASSERT_TRUE(c.ended()) << "given up waiting for the job to run again";
+  EXPECT_EQ(c.events().back().kind, WatchEventKind::kFinished);
+}
+
 TEST(WatchHubReopenTest, AJobStillRunningIsReadNowAndAnUnknownOneIsWatched) {
   Fixture f;
   f.source.set(100, job_state(2, {7}));
