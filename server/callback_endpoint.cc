@@ -12,6 +12,7 @@
 #include "core/watch/watch_hub.h"
 #include "server/callback_secret.h"
 #include "server/server_metrics.h"
+#include "server/url_decode.h"
 
 namespace jobgw::server {
 namespace {
@@ -102,35 +103,6 @@ std::string media_type(std::string_view content_type) {
 bool starts_json_object(std::string_view text) {
   std::size_t first = text.find_first_not_of(" \t\r\n");
   return first != std::string_view::npos && text[first] == '{';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding: %XX escapes and '+' for a space.
-std::optional<std::string> form_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 bool all_digits(const std::string& text) {
@@ -267,7 +239,7 @@ core::Result<JobCallback> parse_job_callback(std::string_view content_type, std:
   }
   // What JOB's code sends: the JSON text itself, unencoded.
   if (starts_json_object(body)) return parse_job_callback(body);
-  std::optional<std::string> decoded = form_decode(body);
+  std::optional<std::string> decoded = url_decode(body, /*plus_is_space=*/true);
   if (!decoded) return decode_error("form body: bad percent-encoding");
   if (starts_json_object(*decoded)) return parse_job_callback(*decoded);
   // Form fields: one holding the JSON text (a client that wraps it, e.g. data=...), or the
@@ -282,8 +254,8 @@ core::Result<JobCallback> parse_job_callback(std::string_view content_type, std:
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    std::optional<std::string> key = form_decode(pair.substr(0, eq));
-    std::optional<std::string> value = form_decode(pair.substr(eq + 1));
+    std::optional<std::string> key = url_decode(pair.substr(0, eq), /*plus_is_space=*/true);
+    std::optional<std::string> value = url_decode(pair.substr(eq + 1), /*plus_is_space=*/true);
     if (!key || !value) return decode_error("form body: bad percent-encoding");
     has_fields = true;
     if (starts_json_object(*value)) return parse_job_callback(*value);

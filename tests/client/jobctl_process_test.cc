@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/client/jobctl_runner.h"
 #include "tests/integration/gateway_stack.h"
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
@@ -22,18 +23,10 @@ using jobgw::testing::ChildProcess;
 using jobgw::testing::GatewayStack;
 using jobgw::testing::TempDir;
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Run = testing::JobctlRun;
+using RunningJobctl = testing::JobctlProcessRun;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string slurp(const std::string& path) { return testing::slurp_file(path); }
 
 // Runs jobctl through sh so stdout and stderr land in separate files, stdin reading `in` (a
 // file path; default empty), with `env` (NAME=VALUE) added; bounded by `timeout`.
@@ -83,52 +76,8 @@ std::int64_t job_id_of(const std::string& out) {
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
+  return testing::has_text(haystack, needle);
 }
-
-// jobctl running in the background, its stdout and stderr in files the test reads meanwhile.
-class RunningJobctl {
- public:
-  RunningJobctl(const std::vector<std::string>& args, const std::string& addr)
-      : dir_("jobctl-bg"), out_(dir_.file("out")), err_(dir_.file("err")) {
-    std::vector<std::string> sh = {"-c", "exec \"$0\" \"$@\" >'" + out_ + "' 2>'" + err_ + "'",
-                                   JOBCTL_BINARY, "--addr", addr};
-    sh.insert(sh.end(), args.begin(), args.end());
-    child_ = std::make_unique<ChildProcess>("/bin/sh", sh, dir_.file("sh.log"));
-  }
-
-  // Polls stdout until it holds `text`; false when jobctl exited or `timeout` passed first.
-  bool wait_for_output(const std::string& text, std::chrono::seconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      if (contains(slurp(out_), text)) return true;
-      if (!child_->running()) return contains(slurp(out_), text);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-
-  std::string out() const { return slurp(out_); }
-
-  Run finish(std::chrono::seconds timeout = std::chrono::seconds(60)) {
-    Run r;
-    int status = child_->wait_exit(timeout);
-    if (status == -1) {
-      child_->stop();
-      ADD_FAILURE() << "jobctl did not finish within " << timeout.count() << "s";
-    } else if (WIFEXITED(status)) {
-      r.code = WEXITSTATUS(status);
-    }
-    r.out = slurp(out_);
-    r.err = slurp(err_);
-    return r;
-  }
-
- private:
-  TempDir dir_;
-  std::string out_, err_;
-  std::unique_ptr<ChildProcess> child_;
-};
 
 class JobctlProcess : public ::testing::Test {
  protected:

@@ -5,20 +5,13 @@
 
 #include <string>
 
+#include "tests/server/expect_invalid.h"
+
 namespace jobgw::server {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-template <typename T>
-void expect_invalid(const core::Result<T>& result, const std::string& field,
-                    const std::string& fragment = {}) {
-  ASSERT_FALSE(result.ok()) << "expected a failure naming " << field;
-  EXPECT_EQ(result.error().kind, core::ErrorKind::kInvalidArgument);
-  EXPECT_THAT(result.error().message, StartsWith(field + ": "));
-  if (!fragment.empty()) EXPECT_THAT(result.error().message, HasSubstr(fragment));
-}
 
 v1::ExecuteJobPlanRequest valid_plan_run() {
   v1::ExecuteJobPlanRequest r;

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "tests/server/expect_invalid.h"
+
 namespace jobgw::server {
 namespace {
 
@@ -30,18 +32,6 @@ v1::TransferFileRequest valid_transfer() {
   r.set_target_path("/tmp/");
   r.mutable_targets()->add_host_ids(101);
   return r;
-}
-
-// Expects an invalid-argument error whose message starts with `field` + ": ".
-template <typename T>
-void expect_invalid(const core::Result<T>& result, const std::string& field,
-                    const std::string& fragment = {}) {
-  ASSERT_FALSE(result.ok()) << "expected a failure naming " << field;
-  EXPECT_EQ(result.error().kind, core::ErrorKind::kInvalidArgument);
-  EXPECT_THAT(result.error().message, StartsWith(field + ": "));
-  if (!fragment.empty()) {
-    EXPECT_THAT(result.error().message, HasSubstr(fragment));
-  }
 }
 
 // ----- scope ------------------------------------------------------------------------------
