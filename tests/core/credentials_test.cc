@@ -123,9 +123,10 @@ TEST(Credentials, MalformedEntriesNameEntryAndField) {
                         R"(", "scopes": ["biz:one"], "operations": ["read"]}]})"),
             "callers[0] (a).scopes: \"biz:one\" is not biz:<id>, biz_set:<id>, biz:*, biz_set:* "
             "or *");
-  EXPECT_EQ(parse_error(R"({"callers": [{"name": "a", "token_sha256": ")" + h +
-                        R"(", "scopes": ["biz:1"], "operations": ["delete"]}]})"),
-            "callers[0] (a).operations: \"delete\" is not execute, transfer, read, terminate or operate");
+  EXPECT_EQ(
+      parse_error(R"({"callers": [{"name": "a", "token_sha256": ")" + h +
+                  R"(", "scopes": ["biz:1"], "operations": ["delete"]}]})"),
+      "callers[0] (a).operations: \"delete\" is not execute, transfer, read, terminate or operate");
   EXPECT_EQ(parse_error(R"({"callers": [{"name": "a", "token_sha256": ")" + h +
                         R"(", "scopes": [], "operations": ["read"]}]})"),
             "callers[0] (a).scopes: required, at least one");
