@@ -57,7 +57,11 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
                                           std::optional<std::uint64_t> after_seq,
                                           WatchDetail detail);
   void watch(const Scope& scope, std::int64_t job, bool callback_wired);
-  void reopen(const Scope& scope, std::int64_t job, bool callback_wired);
+  void reopen(const Scope& scope, std::int64_t job, bool callback_wired,
+              std::optional<JobSnapshot> read = std::nullopt);
+  // A callback for a job the hub saw end unsuccessfully: one read (under the budget) tells
+  // whether it ran again (a step retried in JOB itself); if so, the watch reopens with it.
+  void check_rerun(const std::shared_ptr<JobWatch>& w);
   bool poke(std::int64_t job);
   bool callback_arrived(std::int64_t job);
   void offer_finished(const Scope& scope, std::int64_t job, const JobSnapshot& snapshot);
@@ -390,7 +394,8 @@ void WatchHub::Impl::watch(const Scope& scope, std::int64_t job, bool callback_w
   }
 }
 
-void WatchHub::Impl::reopen(const Scope& scope, std::int64_t job, bool callback_wired) {
+void WatchHub::Impl::reopen(const Scope& scope, std::int64_t job, bool callback_wired,
+                            std::optional<JobSnapshot> read) {
   if (feed_ != nullptr) {
     feed_->submitted(scope, job);
     return;
@@ -427,12 +432,58 @@ void WatchHub::Impl::reopen(const Scope& scope, std::int64_t job, bool callback_
     w->registered = true;
     w->callback_wired = callback_wired;
     if (created) w->reopened_at = scheduler_.now();
+    // A read that already shows the job ran again is the new watch's first read.
+    if (created && read && !w->reading) {
+      w->reading = true;
+    } else {
+      read.reset();
+    }
   }
-  if (created) {
+  if (read) {
+    on_read(w, std::move(*read));
+  } else if (created) {
     start_read(w, ReadRank::Kind::kSignal);
   } else {
     read_now(w);
   }
+}
+
+void WatchHub::Impl::check_rerun(const std::shared_ptr<JobWatch>& w) {
+  std::shared_ptr<const JobSnapshot> ended;
+  {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (!w->finished || w->stopped || w->fed || w->snapshot == nullptr) return;
+    // Only an unsuccessful end can be followed by more (a retry, an ignored error, a refused
+    // confirmation asked again): a callback after a success is JOB's own, late or repeated.
+    if (w->snapshot->status == job_status::kSuccess) return;
+    ended = w->snapshot;
+  }
+  std::weak_ptr<Impl> weak = weak_from_this();
+  ReadRank rank;
+  rank.kind = ReadRank::Kind::kSignal;
+  rank.watched = true;
+  budget_->acquire(
+      [weak, w, ended] {
+        auto self = weak.lock();
+        if (!self) return;
+        self->source_.read_status(
+            w->scope, w->key.job, [weak, w, ended](Result<JobSnapshot> result) {
+              auto hub = weak.lock();
+              if (!hub || !result) return;
+              const JobSnapshot& now = result.value();
+              if (!same_job_instance(*ended, now)) return;
+              if (diff_snapshots(*ended, now).empty() && now.end_time_ms == ended->end_time_ms) {
+                return;  // the same end: a repeated callback
+              }
+              bool wired;
+              {
+                std::lock_guard<std::mutex> lock(w->mu);
+                wired = w->callback_wired;
+              }
+              hub->reopen(w->scope, w->key.job, wired, std::move(result.value()));
+            });
+      },
+      rank);
 }
 
 std::vector<std::shared_ptr<JobWatch>> WatchHub::Impl::watches_of(std::int64_t job) const {
@@ -459,7 +510,10 @@ bool WatchHub::Impl::callback_arrived(std::int64_t job) {
     w->callback_seen = true;
   }
   if (!found.empty()) callbacks_arriving_ = true;
-  for (const auto& w : found) read_now(w);
+  for (const auto& w : found) {
+    read_now(w);
+    check_rerun(w);
+  }
   return !found.empty();
 }
 

@@ -164,7 +164,9 @@ class WatchHub {
   void reopen(const Scope& scope, std::int64_t job_instance_id, bool callback_wired = false);
   // A hint that the job changed: read it now. False when no watch knows it.
   bool poke(std::int64_t job_instance_id);
-  // JOB's callback for the job arrived: read it now, and callbacks are reaching jobgw. False
+  // JOB's callback for the job arrived: read it now, and callbacks are reaching jobgw. For a job
+  // the hub saw end unsuccessfully, one read tells whether it ran again (a step retried in JOB
+  // itself, which calls back at its new end), and then the watch reopens as for reopen(). False
   // when no watch knows it.
   bool callback_arrived(std::int64_t job_instance_id);
   // The latest snapshot when read no longer than max_age ago, or while the job is polled and its

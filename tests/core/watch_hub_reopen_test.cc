@@ -117,6 +117,52 @@ TEST(WatchHubReopenTest, AnOperationJobNeverActsOnEndsTheWatchAtTheOldEnd) {
   EXPECT_EQ(c.events().back().kind, WatchEventKind::kFinished);
 }
 
+// A step retried in JOB itself, not through jobgw: JOB's callback at the new end shows the job
+// ran again, and a stream resuming from the first end gets the second.
+TEST(WatchHubReopenTest, ACallbackAfterAFailedEndShowsARerunInJobItself) {
+  Fixture f;
+  f.source.set(100, job_state(2, {7}));
+  f.hub.watch(kScope, 100, /*callback_wired=*/true);
+  Collector first(f.hub.subscribe(kScope, 100));
+  f.scheduler.run_due();
+  JobSnapshot failed = job_state(4, {104}, true);
+  failed.end_time_ms = 1000;
+  f.source.set(100, failed);
+  f.scheduler.advance(milliseconds(300));
+  ASSERT_TRUE(first.ended());
+  const std::uint64_t failed_seq = first.events().back().seq;
+
+  // JOB calls back again for the same end (its form-encoded retry): nothing ran again.
+  const std::size_t reads = f.source.reads(100);
+  ASSERT_TRUE(f.hub.callback_arrived(100));
+  f.scheduler.run_due();
+  EXPECT_EQ(f.source.reads(100), reads + 1) << "one read to tell";
+  EXPECT_TRUE(f.hub.cached(kScope, 100, milliseconds(0))->finished);
+
+  JobSnapshot succeeded = job_state(3, {9}, true);
+  succeeded.end_time_ms = 9000;
+  f.source.set(100, succeeded);
+  ASSERT_TRUE(f.hub.callback_arrived(100));
+  f.scheduler.run_due();
+  Collector resumed(f.hub.subscribe(kScope, 100, failed_seq));
+  f.scheduler.run_due();
+  ASSERT_TRUE(resumed.ended());
+  EXPECT_EQ(resumed.events().back().kind, WatchEventKind::kFinished);
+  EXPECT_EQ(resumed.events().back().snapshot->status, 3);
+  EXPECT_GT(resumed.events().back().seq, failed_seq);
+}
+
+TEST(WatchHubReopenTest, ACallbackAfterASuccessReadsNothing) {
+  Fixture f;
+  f.source.set(100, job_state(3, {9}, true));
+  f.hub.watch(kScope, 100, /*callback_wired=*/true);
+  f.scheduler.run_due();
+  const std::size_t reads = f.source.reads(100);
+  f.hub.callback_arrived(100);
+  f.scheduler.run_due();
+  EXPECT_EQ(f.source.reads(100), reads);
+}
+
 TEST(WatchHubReopenTest, AJobStillRunningIsReadNowAndAnUnknownOneIsWatched) {
   Fixture f;
   f.source.set(100, job_state(2, {7}));

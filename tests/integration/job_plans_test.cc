@@ -11,7 +11,9 @@
 #include <string>
 
 #include "tests/integration/gateway_stack.h"
+#include "tests/integration/stack_probes.h"
 #include "tests/support/http_client.h"
+#include "tests/support/wait.h"
 
 namespace jobgw::testing {
 namespace {
@@ -233,6 +235,44 @@ TEST(JobPlans, AFailedStepRetriedFinishesAgainWithAHigherSeq) {
 }
 
 // Log outputs read back exactly as bk-sops reads them, from any job's script logs.
+// A step retried in JOB itself (its UI, another client): JOB's callback at the new end tells
+// jobgw, which follows the job to its second end.
+TEST(JobPlans, ARetryMadeInJobItselfIsFollowedThroughItsCallback) {
+  StackOptions options = three_hosts();
+  options.callback = true;
+  GatewayStack stack(options);
+  PlanRun run = execute_plan(stack.stub(), plan_request(kMayFail));
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  const std::int64_t job = run.ref.job_instance_id();
+  WatchResult first = watch_to_end(stack.stub(), job);
+  ASSERT_TRUE(first.status.ok());
+  const v1::StatusEvent failed = first.events.back();
+  ASSERT_EQ(failed.snapshot().status(), v1::JOB_STATUS_FAILED);
+  constexpr int kRetryFailed = 2;
+  ASSERT_TRUE(jobsim_operate_step(
+      stack, DirectJob{job, failed.snapshot().steps(0).step_instance_id()}, kRetryFailed));
+  // Until JOB calls back at the new end jobgw cannot know (a stream resuming now would get the
+  // old end again); then its status read says success.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        grpc::ClientContext context;
+        v1::GetJobStatusRequest r;
+        r.mutable_scope()->set_id("1");
+        r.set_job_instance_id(job);
+        v1::JobSnapshot snapshot;
+        return stack.stub().GetJobStatus(&context, r, &snapshot).ok() &&
+               snapshot.status() == v1::JOB_STATUS_SUCCESS;
+      },
+      std::chrono::seconds(20)))
+      << stack.logs();
+  WatchResult second = watch_to_end(stack.stub(), job, failed.seq(), std::chrono::seconds(30));
+  ASSERT_TRUE(second.status.ok()) << second.status.error_message() << stack.logs();
+  ASSERT_FALSE(second.events.empty());
+  EXPECT_EQ(second.events.back().kind(), v1::EVENT_KIND_FINISHED);
+  EXPECT_EQ(second.events.back().snapshot().status(), v1::JOB_STATUS_SUCCESS) << stack.logs();
+  EXPECT_GT(second.events.back().seq(), failed.seq());
+}
+
 TEST(JobPlans, LogVariablesAreReadBackExactlyFromAScriptsLog) {
   GatewayStack stack(three_hosts());
   Submitted job = execute(stack.stub(), script_request(R"(
