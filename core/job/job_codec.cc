@@ -1060,16 +1060,9 @@ EncodedCall JobCodec::operate_step_instance(const OperateStepRequest& r) const {
                    path("operate_step_instance"), std::move(body), operator_of(r.operator_name));
 }
 
+// execute_job_plan answers the submits' shape without a step (a plan has several): step 0.
 Result<JobRef> JobCodec::decode_execute_plan(int http_status, std::string_view body) {
-  return decode_data<JobRef>(http_status, body, [](JsonFields& f, std::optional<Error>& err) {
-    JobRef ref;
-    ref.job_instance_id = f.i64("job_instance_id");
-    ref.job_instance_name = f.str("job_instance_name");
-    if (!err && ref.job_instance_id <= 0) {
-      err = decode_error("data.job_instance_id: missing or not positive");
-    }
-    return ref;
-  });
+  return decode_job_ref(http_status, body);
 }
 
 Result<PlanPage> JobCodec::decode_plan_list(int http_status, std::string_view body) {
