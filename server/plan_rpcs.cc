@@ -210,9 +210,12 @@ void JobGatewayService::operate_step(const CallInput& input, const v1::OperateSt
               response->set_job_instance_id(operate->job_instance_id);
               response->set_step_instance_id(operate->step_instance_id);
               // A retry or a confirmation sets the job going again, maybe after the hub saw it
-              // end: its watch goes on (seqs continuing) and reads it now.
-              hub_.reopen(operate->scope, operate->job_instance_id, callback_wired());
-              call->finish_ok(step_operation_name(operate->operation_code));
+              // end: its watch goes on (seqs continuing) and reads it now. The answer waits
+              // until every replica knows, so a stream the caller resumes anywhere continues.
+              hub_.reopen(operate->scope, operate->job_instance_id, callback_wired(),
+                          [call, operate] {
+                            call->finish_ok(step_operation_name(operate->operation_code));
+                          });
             },
             deadline);
       },

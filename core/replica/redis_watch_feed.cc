@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/replica/redis_watch_scripts.h"
 #include "core/replica/watch_event_codec.h"
@@ -164,14 +165,37 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
     acquire(member_of(scope, job), scope, job, "submit");
   }
 
-  bool poke(std::int64_t job) {
-    redis_.command({"PUBLISH", poke_channel(), std::to_string(job)}, [job](Result<RedisReply> r) {
-      if (!r)
-        spdlog::warn("event=poke_not_shared job_instance_id={} {}", job, r.error().describe());
-    });
+  void reload(const Scope& scope, std::int64_t job) { load(member_of(scope, job)); }
+
+  void reopened(const Scope& scope, std::int64_t job, std::function<void()> shared = {}) {
+    acquire(member_of(scope, job), scope, job, "reopen", /*reopen=*/true, std::move(shared));
+  }
+
+  // A poke message is "JOB KIND REPLICA": KIND "poke" or "callback", REPLICA the sender, who
+  // acted on it already.
+  bool poke(std::int64_t job, bool callback = false) {
+    const char* kind = callback ? "callback" : "poke";
+    redis_.command(
+        {"PUBLISH", poke_channel(), std::to_string(job) + " " + kind + " " + config_.replica_id},
+        [job](Result<RedisReply> r) {
+          if (!r) {
+            spdlog::warn("event=poke_not_shared job_instance_id={} {}", job, r.error().describe());
+          }
+        });
     // Read here at once when this replica polls it; the message reaches the owner otherwise.
-    poller_.poke(job);
+    poked(job, callback);
     return true;
+  }
+
+  // A poke or callback for the job, from here or from another replica's message: the poller
+  // reads it if this replica polls it (and, for a callback, checks whether a job it saw end
+  // ran again).
+  void poked(std::int64_t job, bool callback) {
+    if (callback) {
+      poller_.callback_arrived(job);
+    } else {
+      poller_.poke(job);
+    }
   }
 
   bool stopped() const {
@@ -191,10 +215,13 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
   // ---- the subscriber connection ----
   void on_message(const RedisMessage& message) {
     if (message.channel == poke_channel()) {
-      try {
-        poller_.poke(std::stoll(message.payload));
-      } catch (const std::exception&) {
-      }
+      std::istringstream in(message.payload);
+      std::int64_t job = 0;
+      std::string kind;
+      std::string from;
+      if (!(in >> job)) return;
+      in >> kind >> from;
+      if (from != config_.replica_id) poked(job, kind == "callback");
       return;
     }
     const std::string& ch = message.channel;
@@ -209,6 +236,11 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
       f = it->second;
     }
     Json j = Json::parse(message.payload, nullptr, false);
+    if (j.is_object() && j.contains("r") && j["r"].is_number_unsigned()) {
+      // The job ran again after the end at that seq: the streams here continue past it.
+      front_.feed_reopened(f.scope, f.job, j["r"].get<std::uint64_t>());
+      return;
+    }
     if (!j.is_object() || !j.contains("q") || !j["q"].is_number_unsigned() || !j.contains("e") ||
         !j["e"].is_array()) {
       spdlog::warn("event=feed_message_unreadable channel={}", ch);
@@ -330,7 +362,7 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
   }
 
   void loaded(const Followed& f, const RedisReply& reply) {
-    if (reply.elements.size() != 4) return;
+    if (reply.elements.size() != 5) return;
     FeedState state;
     state.seq = parse_seq(reply.elements[0]);
     const std::string& snap = reply.elements[1].str;
@@ -367,6 +399,11 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
     // The history must run up to the state's seq to serve replays; a log cut short (Redis
     // lost it) serves SNAPSHOTs instead.
     if (!state.history.empty() && state.history.back().seq != state.seq) state.history.clear();
+    // An end in the snapshot without the log's finished mark: the job runs again (its reopen
+    // message may have been missed here, as by a watch that ended before it).
+    state.reopened = state.snapshot != nullptr && state.snapshot->finished && !state.end &&
+                     reply.elements[4].str != "1";
+    if (state.reopened) front_.feed_reopened(f.scope, f.job, state.seq);
     front_.feed_state(f.scope, f.job, std::move(state));
   }
 
@@ -477,32 +514,39 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
   // registers its state file's unfinished jobs whenever Redis comes back.
   static constexpr int kAcquireAttempts = 5;
 
+  // `answered` runs at the first attempt's answer, whatever it was.
   void acquire(const std::string& m, const Scope& scope, std::int64_t job, const char* kind,
-               int attempt = 1) {
+               bool reopen = false, std::function<void()> answered = {}, int attempt = 1) {
     std::weak_ptr<Impl> weak = weak_from_this();
     const std::int64_t now = scheduler_.wall_ms();
     redis_.command(
-        {"EVAL", scripts::kAcquire, "4", registry(), key(m, "lease"), key(m, "epoch"),
-         key(m, "state"), m, std::to_string(now), config_.replica_id,
-         std::to_string(config_.lease_ttl.count()), std::to_string(new_log_seq_base(now))},
-        [weak, m, scope, job, kind, attempt](Result<RedisReply> r) {
+        {"EVAL", scripts::kAcquire, "5", registry(), key(m, "lease"), key(m, "epoch"),
+         key(m, "state"), key(m, "log"), m, std::to_string(now), config_.replica_id,
+         std::to_string(config_.lease_ttl.count()), std::to_string(new_log_seq_base(now)),
+         reopen ? "1" : "0", channel(m), std::to_string(now)},
+        [weak, m, scope, job, kind, reopen, answered, attempt](Result<RedisReply> r) {
+          if (answered) answered();
           auto self = weak.lock();
           if (!self) return;
           if (!r) {
             spdlog::warn("event=job_not_registered job_instance_id={} attempt={} {}", job, attempt,
                          r.error().describe());
             if (attempt >= kAcquireAttempts) return;
-            self->scheduler_.after(self->config_.retry_every, [weak, m, scope, job, kind, attempt] {
-              auto again = weak.lock();
-              if (again && !again->stopped()) {
-                again->acquire(m, scope, job, kind, attempt + 1);
-              }
-            });
+            self->scheduler_.after(self->config_.retry_every,
+                                   [weak, m, scope, job, kind, reopen, attempt] {
+                                     auto again = weak.lock();
+                                     if (again && !again->stopped()) {
+                                       again->acquire(m, scope, job, kind, reopen, {}, attempt + 1);
+                                     }
+                                   });
             return;
           }
           const auto& e = r->elements;
-          if (e.size() == 4 && e[0].as_integer() == 2) {
-            self->own(m, scope, job, e[1].str, parse_seq(e[2]), e[3].str, kind);
+          if (e.size() == 5 && e[0].as_integer() == 2) {
+            self->own(m, scope, job, e[1].str, parse_seq(e[2]), e[3].str, kind, e[4].str == "1");
+          } else if (reopen && !e.empty() && e[0].as_integer() == 1) {
+            // Still polled by its owner (it had not ended there): that owner reads it now.
+            self->poke(job);
           }
         });
   }
@@ -553,9 +597,11 @@ class RedisWatchFeed::Impl : public std::enable_shared_from_this<RedisWatchFeed:
   }
 
   void own(const std::string& m, const Scope& scope, std::int64_t job, const std::string& token,
-           std::uint64_t seq, const std::string& snapshot, const char* kind) {
+           std::uint64_t seq, const std::string& snapshot, const char* kind,
+           bool reopened = false) {
     WatchSeed seed;
     seed.seq = seq;
+    seed.reopen = reopened;
     if (!snapshot.empty()) {
       auto decoded = decode_snapshot(snapshot);
       if (decoded) seed.snapshot = std::make_shared<const JobSnapshot>(std::move(decoded.value()));
@@ -761,6 +807,10 @@ Result<std::unique_ptr<RedisWatchFeed>> RedisWatchFeed::create(
     ReplicaObserver* observer) {
   auto impl = std::make_shared<Impl>(redis, scheduler, front, poller, std::move(config), observer);
   std::weak_ptr<Impl> weak = impl;
+  // A job the poller saw end ran again: every replica follows it through the shared log.
+  poller.set_rerun_listener([weak](const Scope& scope, std::int64_t job) {
+    if (auto self = weak.lock()) self->reopened(scope, job);
+  });
   subscriber.on_message = [weak](const RedisMessage& m) {
     if (auto self = weak.lock()) self->on_message(m);
   };
@@ -796,6 +846,19 @@ void RedisWatchFeed::submitted(const Scope& scope, std::int64_t job_instance_id)
 }
 
 bool RedisWatchFeed::poke(std::int64_t job_instance_id) { return impl_->poke(job_instance_id); }
+
+void RedisWatchFeed::reload(const Scope& scope, std::int64_t job_instance_id) {
+  impl_->reload(scope, job_instance_id);
+}
+
+bool RedisWatchFeed::callback(std::int64_t job_instance_id) {
+  return impl_->poke(job_instance_id, /*callback=*/true);
+}
+
+void RedisWatchFeed::reopened(const Scope& scope, std::int64_t job_instance_id,
+                              std::function<void()> shared) {
+  impl_->reopened(scope, job_instance_id, std::move(shared));
+}
 
 std::size_t RedisWatchFeed::owned_jobs() const { return impl_->owned_jobs(); }
 std::size_t RedisWatchFeed::followed_jobs() const { return impl_->followed_jobs(); }

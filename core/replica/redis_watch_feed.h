@@ -65,7 +65,8 @@ class ReplicaObserver {
 //   PREFIX:job:{m}:state             hash: seq, snapshot, finished, end
 //   PREFIX:job:{m}:log               stream of the job's events (bounded like history_limit)
 //   PREFIX:ev:{m}                    channel a change is published on, once per append
-//   PREFIX:poke                      channel for JOB callbacks, so the owner reads at once
+//   PREFIX:poke                      channel for pokes and JOB callbacks ("JOB KIND REPLICA"), so
+//                                    the owner reads at once
 //
 // The owner's appends are one Lua script that checks its lease token and numbers the events
 // (Redis, not a replica, gives out seqs), so a replica that lost its lease while paused can
@@ -94,6 +95,12 @@ class RedisWatchFeed final : public WatchFeed {
   void unfollow(const Scope& scope, std::int64_t job_instance_id) override;
   void submitted(const Scope& scope, std::int64_t job_instance_id) override;
   bool poke(std::int64_t job_instance_id) override;
+  bool callback(std::int64_t job_instance_id) override;
+  void reload(const Scope& scope, std::int64_t job_instance_id) override;
+  // The log's end is cleared (kAcquire with reopen), every replica's front hub is told on the
+  // job's channel, and the replica that takes the lease polls on from the log's seq.
+  void reopened(const Scope& scope, std::int64_t job_instance_id,
+                std::function<void()> shared) override;
 
   std::size_t owned_jobs() const;
   std::size_t followed_jobs() const;

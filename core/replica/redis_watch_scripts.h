@@ -5,20 +5,33 @@
 // print a 16-digit seq as 1.8e+15.
 namespace jobgw::core::redis_watch_scripts {
 
-// Registers a job and takes its lease when nobody holds it.
-// KEYS: registry, lease, epoch, state. ARGV: member, score (ms), replica, lease ttl ms, seq base.
+// Registers a job and takes its lease when nobody holds it. With reopen '1', a job whose log
+// ended (a step retried after its end) is made unfinished again: its keys stop expiring, and
+// one message on its channel ({"r": seq}) tells every replica's front hub that the end at that
+// seq is no longer the last word.
+// KEYS: registry, lease, epoch, state, log. ARGV: member, score (ms), replica, lease ttl ms,
+// seq base, reopen ('1'/'0'), channel, now (ms).
 // Returns {0} (finished or ended: nothing to poll), {1} (registered, another replica polls) or
-// {2, token, seq, snapshot} (this replica polls from now on).
+// {2, token, seq, snapshot, reopened ('1'/'0')} (this replica polls from now on).
 inline constexpr const char* kAcquire = R"lua(
 local st = redis.call('HMGET', KEYS[4], 'finished', 'end')
-if st[1] == '1' or st[2] then return {0} end
+local reopened = '0'
+if st[1] == '1' or st[2] then
+  if ARGV[6] ~= '1' then return {0} end
+  redis.call('HDEL', KEYS[4], 'finished', 'end')
+  for i = 3, 5 do redis.call('PERSIST', KEYS[i]) end
+  reopened = '1'
+  redis.call('PUBLISH', ARGV[7], '{"r":' .. (redis.call('HGET', KEYS[4], 'seq') or '0') ..
+    ',"t":' .. ARGV[8] .. '}')
+end
 redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then return {1} end
 local epoch = redis.call('INCR', KEYS[3])
 local token = ARGV[3] .. '#' .. epoch
 redis.call('SET', KEYS[2], token, 'PX', ARGV[4])
 if redis.call('HEXISTS', KEYS[4], 'seq') == 0 then redis.call('HSET', KEYS[4], 'seq', ARGV[5]) end
-return {2, token, redis.call('HGET', KEYS[4], 'seq'), redis.call('HGET', KEYS[4], 'snapshot') or ''}
+return {2, token, redis.call('HGET', KEYS[4], 'seq'), redis.call('HGET', KEYS[4], 'snapshot') or '',
+  reopened}
 )lua";
 
 // Takes the leases of registered jobs nobody holds (their owner stopped renewing), and drops
@@ -93,10 +106,12 @@ return string.format('%d', cur)
 )lua";
 
 // A job's state and the newest events of its log, read together so the history reaches the
-// state's seq. KEYS: state, log. ARGV: how many events. Returns {seq, snapshot, end, entries}.
+// state's seq. KEYS: state, log. ARGV: how many events. Returns {seq, snapshot, end, entries,
+// finished}.
 inline constexpr const char* kLoad = R"lua(
-local st = redis.call('HMGET', KEYS[1], 'seq', 'snapshot', 'end')
-return {st[1] or '', st[2] or '', st[3] or '', redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[1])}
+local st = redis.call('HMGET', KEYS[1], 'seq', 'snapshot', 'end', 'finished')
+return {st[1] or '', st[2] or '', st[3] or '', redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[1]),
+  st[4] or ''}
 )lua";
 
 // Renews the leases still held; returns 1 per lease renewed, 0 per lease lost.

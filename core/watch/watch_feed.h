@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -25,8 +26,22 @@ class WatchFeed {
   virtual void unfollow(const Scope& scope, std::int64_t job_instance_id) = 0;
   // jobgw submitted the job: some replica must poll it to its end, watched or not.
   virtual void submitted(const Scope& scope, std::int64_t job_instance_id) = 0;
-  // A hint (JOB's callback) that the job changed: whoever polls it reads now.
+  // A hint that the job changed: whoever polls it reads now.
   virtual bool poke(std::int64_t job_instance_id) = 0;
+  // JOB's callback for the job arrived: a poke, and whoever saw the job end unsuccessfully
+  // checks whether it ran again (a step retried in JOB itself).
+  virtual bool callback(std::int64_t job_instance_id) { return poke(job_instance_id); }
+  // A step of the job was retried, confirmed or skipped after its end: it runs again, so some
+  // replica polls it to its next end and every replica's streams continue past the old one.
+  // A stream asks what follows the end of a job the hub saw finish: load the log again
+  // (WatchHub::feed_state, or feed_reopened when the job runs again).
+  virtual void reload(const Scope& scope, std::int64_t job_instance_id) {}
+  // `shared` runs once every replica can know (or the shared log could not be asked).
+  virtual void reopened(const Scope& scope, std::int64_t job_instance_id,
+                        std::function<void()> shared) {
+    submitted(scope, job_instance_id);
+    if (shared) shared();
+  }
 };
 
 // A job's shared log as a feed knows it.
@@ -39,6 +54,8 @@ struct FeedState {
   std::vector<WatchEvent> history;
   // Set when the job's poller stopped with an error (the job is gone, reads gave up).
   std::optional<Error> end;
+  // The snapshot shows an end the job has since left (a step retried after it): not finished.
+  bool reopened = false;
 };
 
 // Where a hub that polls starts a job's numbering from: the shared log's state when another
@@ -47,6 +64,9 @@ struct FeedState {
 struct WatchSeed {
   std::shared_ptr<const JobSnapshot> snapshot;
   std::uint64_t seq = 0;
+  // The job ran again after the end in `snapshot`: a finished watch of it makes way, and reads
+  // still showing that end within the settle time are not a new end (WatchHub::reopen).
+  bool reopen = false;
 };
 
 }  // namespace jobgw::core

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <limits>
 #include <list>
 #include <random>
 #include <unordered_map>
@@ -58,7 +59,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
                                           WatchDetail detail);
   void watch(const Scope& scope, std::int64_t job, bool callback_wired);
   void reopen(const Scope& scope, std::int64_t job, bool callback_wired,
-              std::optional<JobSnapshot> read = std::nullopt);
+              std::optional<JobSnapshot> read = std::nullopt, std::function<void()> shared = {});
   // A callback for a job the hub saw end unsuccessfully: one read (under the budget) tells
   // whether it ran again (a step retried in JOB itself); if so, the watch reopens with it.
   void check_rerun(const std::shared_ptr<JobWatch>& w);
@@ -80,11 +81,13 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void feed_state(const Scope& scope, std::int64_t job, FeedState state);
   bool feed_events(const Scope& scope, std::int64_t job, std::vector<WatchEvent> events,
                    std::shared_ptr<const JobSnapshot> latest);
+  void feed_reopened(const Scope& scope, std::int64_t job, std::uint64_t seq);
 
   std::shared_ptr<JobWatch> find(const Scope& scope, std::int64_t job) const;
 
-  EndListener end_listener_;   // set before use, then only read
-  WatchFeed* feed_ = nullptr;  // set before use, then only read
+  EndListener end_listener_;      // set before use, then only read
+  RerunListener rerun_listener_;  // set before use, then only read
+  WatchFeed* feed_ = nullptr;     // set before use, then only read
 
  private:
   std::shared_ptr<JobWatch> find_or_create(const Scope& scope, std::int64_t job, bool* created,
@@ -95,8 +98,9 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void attach_locked(JobWatch& w, const std::shared_ptr<SubscriberQueue>& sub,
                      std::optional<std::uint64_t> after_seq);
   // A fed watch's first state: waiting subscribers are attached.
+  // `reopened`: the snapshot's end is one the job has left (FeedState::reopened).
   void initialize_locked(JobWatch& w, std::shared_ptr<const JobSnapshot> snapshot,
-                         std::uint64_t seq, std::vector<WatchEvent> history);
+                         std::uint64_t seq, std::vector<WatchEvent> history, bool reopened = false);
   // Ends a fed watch's streams after FINISHED or an error, outside w's lock.
   void finish_fed(const std::shared_ptr<JobWatch>& w, const std::optional<Error>& error,
                   bool finished);
@@ -218,7 +222,7 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std
       std::lock_guard<std::mutex> wlock(old.mu);
       // JOB handed this id out for a new job just now, so a finished job kept under it is an
       // older one (JOB restored or replaced): it makes way, seqs continuing above its own.
-      const bool older_job = new_job_id && old.finished;
+      const bool older_job = (new_job_id || (seed != nullptr && seed->reopen)) && old.finished;
       if (!old.stopped && !older_job) {
         *created = false;
         return it->second;
@@ -244,6 +248,7 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std
       w->snapshot = seed->snapshot;
       w->seq = std::max(seed->seq, seq_base);
       w->seq_base = w->seq;
+      if (seed->reopen) w->reopened_at = w->created;
     }
     table_[key] = w;
   }
@@ -257,6 +262,7 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
                                                         WatchDetail detail) {
   bool created = false;
   bool restore_detail = false;
+  bool reload = false;
   ReadBudget::Ticket promote = 0;
   ReadRank promote_rank;
   std::shared_ptr<JobWatch> w;
@@ -289,7 +295,13 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
       promote = w->queued;
       promote_rank = w->queued_rank;
     }
-    if (w->snapshot != nullptr) {
+    if (w->fed && w->finished && after_seq && *after_seq >= w->seq) {
+      // Asking what follows the end: another replica may have set the job going again (a step
+      // retried) and its message not be here yet. The shared log answers (feed_state or
+      // feed_reopened), so the stream never gets an end the job has left.
+      w->awaiting.emplace_back(sub, after_seq);
+      reload = true;
+    } else if (w->snapshot != nullptr) {
       attach_locked(*w, sub, after_seq);
     } else if (w->fed) {
       // The feed's state decides between a SNAPSHOT and a replay after after_seq.
@@ -309,6 +321,8 @@ std::shared_ptr<Subscription> WatchHub::Impl::subscribe(const Scope& scope, std:
     }
   } else if (restore_detail) {
     read_now(w);
+  } else if (reload) {
+    feed_->reload(w->scope, job);
   }
   if (promote != 0) budget_->rerank(promote, promote_rank);
   return sub;
@@ -395,12 +409,16 @@ void WatchHub::Impl::watch(const Scope& scope, std::int64_t job, bool callback_w
 }
 
 void WatchHub::Impl::reopen(const Scope& scope, std::int64_t job, bool callback_wired,
-                            std::optional<JobSnapshot> read) {
+                            std::optional<JobSnapshot> read, std::function<void()> shared) {
   if (feed_ != nullptr) {
-    feed_->submitted(scope, job);
+    // This replica's streams continue at once; the others' when the shared log tells them.
+    feed_reopened(scope, job, std::numeric_limits<std::uint64_t>::max());
+    feed_->reopened(scope, job, std::move(shared));
     return;
   }
+  if (shared) shared();
   WatchSeed seed;
+  seed.reopen = true;
   if (std::shared_ptr<JobWatch> old = find(scope, job)) {
     bool live = false;
     {
@@ -431,7 +449,6 @@ void WatchHub::Impl::reopen(const Scope& scope, std::int64_t job, bool callback_
     if (w->stopped) return;
     w->registered = true;
     w->callback_wired = callback_wired;
-    if (created) w->reopened_at = scheduler_.now();
     // A read that already shows the job ran again is the new watch's first read.
     if (created && read && !w->reading) {
       w->reading = true;
@@ -475,6 +492,7 @@ void WatchHub::Impl::check_rerun(const std::shared_ptr<JobWatch>& w) {
               if (diff_snapshots(*ended, now).empty() && now.end_time_ms == ended->end_time_ms) {
                 return;  // the same end: a repeated callback
               }
+              if (hub->rerun_listener_) return hub->rerun_listener_(w->scope, w->key.job);
               bool wired;
               {
                 std::lock_guard<std::mutex> lock(w->mu);
@@ -503,7 +521,7 @@ bool WatchHub::Impl::poke(std::int64_t job) {
 }
 
 bool WatchHub::Impl::callback_arrived(std::int64_t job) {
-  if (feed_ != nullptr) return feed_->poke(job);
+  if (feed_ != nullptr) return feed_->callback(job);
   auto found = watches_of(job);
   for (const auto& w : found) {
     std::lock_guard<std::mutex> lock(w->mu);
@@ -1102,14 +1120,15 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find(const Scope& scope, std::int64_t 
 }
 
 void WatchHub::Impl::initialize_locked(JobWatch& w, std::shared_ptr<const JobSnapshot> snapshot,
-                                       std::uint64_t seq, std::vector<WatchEvent> history) {
+                                       std::uint64_t seq, std::vector<WatchEvent> history,
+                                       bool reopened) {
   w.snapshot = std::move(snapshot);
   w.seq = seq;
   w.history.assign(std::make_move_iterator(history.begin()),
                    std::make_move_iterator(history.end()));
   while (w.history.size() > config_.history_limit) w.history.pop_front();
   w.last_ok_read = scheduler_.now();
-  if (w.snapshot->finished) {
+  if (w.snapshot->finished && !reopened) {
     w.finished = true;
     if (!w.history.empty() && w.history.back().kind == WatchEventKind::kFinished &&
         w.history.back().seq == seq) {
@@ -1139,7 +1158,14 @@ void WatchHub::Impl::feed_state(const Scope& scope, std::int64_t job, FeedState 
   bool finished_now = false;
   {
     std::lock_guard<std::mutex> lock(w->mu);
-    if (!w->fed || w->stopped || w->finished) return;
+    if (!w->fed || w->stopped) return;
+    if (w->finished) {
+      // The log still ends where this watch did: streams that asked past the end get it.
+      auto awaiting = std::move(w->awaiting);
+      w->awaiting.clear();
+      for (auto& [sub, after] : awaiting) attach_locked(*w, sub, after);
+      return;
+    }
     const bool first_load = !w->loaded;
     w->loaded = true;
     if (first_load) early.swap(w->early);
@@ -1151,7 +1177,7 @@ void WatchHub::Impl::feed_state(const Scope& scope, std::int64_t job, FeedState 
       w->awaiting.clear();
     } else if (state.snapshot != nullptr && (w->snapshot == nullptr || state.seq > w->seq)) {
       if (w->snapshot == nullptr) {
-        initialize_locked(*w, state.snapshot, state.seq, std::move(state.history));
+        initialize_locked(*w, state.snapshot, state.seq, std::move(state.history), state.reopened);
       } else {
         // A gap: these subscribers missed changes; one SNAPSHOT brings them to the log's state.
         w->snapshot = state.snapshot;
@@ -1164,7 +1190,7 @@ void WatchHub::Impl::feed_state(const Scope& scope, std::int64_t job, FeedState 
         snap.snapshot = state.snapshot;
         snap.observed_at_ms = scheduler_.wall_ms();
         events.push_back(std::move(snap));
-        if (state.snapshot->finished) {
+        if (state.snapshot->finished && !state.reopened) {
           initialize_locked(*w, state.snapshot, state.seq, std::move(state.history));
           events.push_back(*w->finished_event);
         }
@@ -1266,6 +1292,51 @@ bool WatchHub::Impl::feed_events(const Scope& scope, std::int64_t job,
   return true;
 }
 
+void WatchHub::Impl::feed_reopened(const Scope& scope, std::int64_t job, std::uint64_t seq) {
+  std::shared_ptr<JobWatch> old = find(scope, job);
+  if (old == nullptr) return;
+  WatchSeed seed;
+  seed.reopen = true;
+  std::deque<WatchEvent> history;
+  std::vector<std::pair<std::shared_ptr<SubscriberQueue>, std::optional<std::uint64_t>>> awaiting;
+  std::vector<const SubscriberQueue*> progress;
+  {
+    std::lock_guard<std::mutex> lock(old->mu);
+    if (!old->fed || old->stopped || !old->finished || old->seq > seq) return;
+    seed.snapshot = old->snapshot;
+    seed.seq = old->seq;
+    history = old->history;
+    // Streams that asked past the end (subscribe) wait on: the job's next changes are theirs.
+    awaiting = std::move(old->awaiting);
+    old->awaiting.clear();
+    for (const auto& [sub, after] : awaiting) {
+      if (old->progress_only_has(sub.get())) progress.push_back(sub.get());
+    }
+  }
+  bool created = false;
+  std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, true, &seed);
+  if (w == nullptr) {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    for (auto& [sub, after] : awaiting) sub->push(WatchItem::end(shutdown_reason_), nullptr, 0);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(w->mu);
+  if (created) {
+    // Already loaded: the log's next events continue this seq (a gap reloads, as always).
+    w->loaded = true;
+    w->history = std::move(history);
+    w->last_ok_read = scheduler_.now();
+  }
+  w->progress_only.insert(w->progress_only.end(), progress.begin(), progress.end());
+  for (auto& [sub, after] : awaiting) {
+    if (w->snapshot != nullptr) {
+      attach_locked(*w, sub, after);
+    } else {
+      w->awaiting.emplace_back(sub, after);
+    }
+  }
+}
+
 void WatchHub::Impl::finish_fed(const std::shared_ptr<JobWatch>& w,
                                 const std::optional<Error>& error, bool finished) {
   if (end_listener_) end_listener_(w->scope, w->key.job, error);
@@ -1349,8 +1420,9 @@ void WatchHub::watch(const Scope& scope, std::int64_t job_instance_id, bool call
   impl_->watch(scope, job_instance_id, callback_wired);
 }
 
-void WatchHub::reopen(const Scope& scope, std::int64_t job_instance_id, bool callback_wired) {
-  impl_->reopen(scope, job_instance_id, callback_wired);
+void WatchHub::reopen(const Scope& scope, std::int64_t job_instance_id, bool callback_wired,
+                      std::function<void()> shared) {
+  impl_->reopen(scope, job_instance_id, callback_wired, std::nullopt, std::move(shared));
 }
 
 bool WatchHub::poke(std::int64_t job_instance_id) { return impl_->poke(job_instance_id); }
@@ -1401,6 +1473,14 @@ std::shared_ptr<Subscription> WatchHub::subscribe_from(const Scope& scope,
                                                        std::int64_t job_instance_id,
                                                        const WatchSeed& seed) {
   return impl_->subscribe_from(scope, job_instance_id, seed);
+}
+
+void WatchHub::feed_reopened(const Scope& scope, std::int64_t job_instance_id, std::uint64_t seq) {
+  impl_->feed_reopened(scope, job_instance_id, seq);
+}
+
+void WatchHub::set_rerun_listener(RerunListener listener) {
+  impl_->rerun_listener_ = std::move(listener);
 }
 
 void WatchHub::set_end_listener(EndListener listener) {

@@ -160,8 +160,11 @@ class WatchHub {
   // a refused confirmation asked again): the finished watch the hub keeps makes way for one
   // that starts from its snapshot and continues its seqs, so a stream resuming from the first
   // FINISHED gets the changes and a second FINISHED with a higher seq. A job still running is
-  // read now; one the hub no longer keeps is watched as after a submit.
-  void reopen(const Scope& scope, std::int64_t job_instance_id, bool callback_wired = false);
+  // read now; one the hub no longer keeps is watched as after a submit. `shared` runs once a
+  // stream opened anywhere continues past the old end: at once on one jobgw; on replicas once
+  // Redis took the reopen and told every replica (or could not be asked).
+  void reopen(const Scope& scope, std::int64_t job_instance_id, bool callback_wired = false,
+              std::function<void()> shared = {});
   // A hint that the job changed: read it now. False when no watch knows it.
   bool poke(std::int64_t job_instance_id);
   // JOB's callback for the job arrived: read it now, and callbacks are reaching jobgw. For a job
@@ -197,6 +200,10 @@ class WatchHub {
   // False when they do not continue what the hub has (a gap): the feed reloads the state.
   bool feed_events(const Scope& scope, std::int64_t job_instance_id, std::vector<WatchEvent> events,
                    std::shared_ptr<const JobSnapshot> latest);
+  // From the feed: the job's log ended at `seq` and the job runs again (a step retried after
+  // its end). A finished watch at or before that seq makes way for one that continues from its
+  // snapshot, seq and history, as reopen() does without replicas.
+  void feed_reopened(const Scope& scope, std::int64_t job_instance_id, std::uint64_t seq);
 
   // Where the hub's watch of the job stands (its snapshot and last seq), if it has one.
   std::optional<WatchSeed> position(const Scope& scope, std::int64_t job_instance_id) const;
@@ -213,6 +220,12 @@ class WatchHub {
   using EndListener = std::function<void(const Scope& scope, std::int64_t job_instance_id,
                                          const std::optional<Error>& error)>;
   void set_end_listener(EndListener listener);
+
+  // Told when a callback showed that a job this hub saw end ran again (callback_arrived), in
+  // place of the hub reopening the watch itself: replicas reopen it through the shared log, so
+  // every replica follows it. Set before the first subscribe or watch.
+  using RerunListener = std::function<void(const Scope& scope, std::int64_t job_instance_id)>;
+  void set_rerun_listener(RerunListener listener);
 
   // Every job the hub watches or keeps, in no particular order.
   std::vector<WatchedJob> list() const;
