@@ -450,6 +450,9 @@ const std::vector<Key>& keys() {
                        FIELD(watch.poll_young_for), 0, kHour));
     k.push_back(double_key("watch.poll_jitter", "+- fraction applied to every poll interval",
                            FIELD(watch.poll_jitter), 0.0, 0.9));
+    k.push_back(ms_key("watch.poll_grid_ms",
+                       "reads due 1 s or more ahead are batched on this grid (0: off)",
+                       FIELD(watch.poll_grid), 0, 60000));
     k.push_back(double_key("watch.reads_per_second", "global cap on JOB status reads",
                            FIELD(watch.reads_per_second), 0.01, 100000));
     k.push_back(double_key("watch.read_burst", "status reads allowed at once above the rate",
@@ -579,7 +582,7 @@ const std::vector<Key>& keys() {
                          FIELD(service.admission.max_inflight_job_calls), 1, 10000000));
     add_security_keys(k);
     add_tls_keys(k);
-    k.push_back(uint_key("threads", "io threads (0 = number of cores)", FIELD(threads), 0, 1024));
+    k.push_back(uint_key("threads", "io threads (0 = one per core)", FIELD(threads), 0, 1024));
     k.push_back(ms_key("shutdown_grace_ms", "time unary RPCs get to finish on SIGTERM",
                        FIELD(shutdown_grace), 0, kHour));
     k.push_back(string_key("log.level", "trace, debug, info, warn, error, critical or off",

@@ -117,6 +117,9 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result);
   void after_delivery(const std::shared_ptr<JobWatch>& w, milliseconds next_delay);
   void schedule_read(const std::shared_ptr<JobWatch>& w, milliseconds delay);
+  // A poll delay moved later to the next multiple of WatchHubConfig::poll_grid when it is a
+  // second or more (error backoff and short intervals keep their own).
+  milliseconds on_grid(Clock::time_point now, milliseconds delay) const;
   // keep_seq: the next watch of this key numbers its events above this one's (its job is gone,
   // and an after_seq from it must never replay another job's events).
   void remove(const std::shared_ptr<JobWatch>& w, bool keep_seq = false);
@@ -732,7 +735,7 @@ void WatchHub::Impl::on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnaps
       w->interval =
           poll_.next_interval(w->interval, changed, poll_.is_young(w->created, *fresh, now, wall));
       w->slow = slow_locked(*w);
-      next_delay = poll_.jittered(w->slow ? config_.callback_safety : w->interval);
+      next_delay = on_grid(now, poll_.jittered(w->slow ? config_.callback_safety : w->interval));
     } else {
       const Error& error = result.error();
       const auto since = now - (w->last_ok_read ? *w->last_ok_read : w->created);
@@ -975,6 +978,13 @@ void WatchHub::Impl::after_delivery(const std::shared_ptr<JobWatch>& w, millisec
   }
   observer().on_poll(next_delay);
   schedule_read(w, next_delay);
+}
+
+milliseconds WatchHub::Impl::on_grid(Clock::time_point now, milliseconds delay) const {
+  const milliseconds grid = config_.poll_grid;
+  if (grid.count() <= 0 || delay < std::chrono::seconds(1)) return delay;
+  const auto at = std::chrono::duration_cast<milliseconds>((now + delay).time_since_epoch());
+  return delay + (grid - at % grid) % grid;
 }
 
 void WatchHub::Impl::schedule_read(const std::shared_ptr<JobWatch>& w, milliseconds delay) {

@@ -134,10 +134,10 @@ TEST(WatchHub, IntervalGrowsWhileUnchangedAndSnapsBackOnChange) {
 
   std::size_t before = f.source.reads(kJob);
   f.source.set(kJob, job_state(2, {9}));
-  f.scheduler.advance(milliseconds(5000));  // the change is seen at the next read...
+  f.scheduler.advance(milliseconds(5250));  // the change is seen at the next read (on the grid)...
   f.scheduler.advance(milliseconds(200));   // ...and the one after follows at the floor
   ASSERT_GE(f.source.reads(kJob), before + 2);
-  EXPECT_EQ(gaps(f.source.read_times(kJob)).back(), milliseconds(200));
+  EXPECT_EQ(gaps(f.source.read_times(kJob))[before], milliseconds(200));
 }
 
 TEST(WatchHub, YoungJobStaysAtTheFloorThenGrows) {
@@ -169,6 +169,42 @@ TEST(WatchHub, AgeComesFromJobsStartTimeWhenJobHasOne) {
   EXPECT_EQ(g[0], milliseconds(200));  // after the first read, a change
   EXPECT_EQ(g[1], milliseconds(300));  // then it grows: JOB says the job is old
   EXPECT_EQ(g[2], milliseconds(450));
+}
+
+// Jobs at the ceiling are read on a common grid, so one timer wake-up serves several of them;
+// reads due within a second keep their own time (a young job's changes are noticed at once).
+TEST(WatchHub, ReadsDueASecondOrMoreAheadAreBatchedOnTheGrid) {
+  Fixture f;  // poll_grid at its default, 250 ms
+  constexpr std::int64_t kOther = 101;
+  f.source.set(kJob, job_state(2, {7}));
+  f.source.set(kOther, job_state(2, {7}));
+  Collector a(f.hub.subscribe(kScope, kJob));
+  f.scheduler.advance(milliseconds(130));
+  Collector b(f.hub.subscribe(kScope, kOther));
+  f.scheduler.advance(milliseconds(30000));
+  for (std::int64_t job : {kJob, kOther}) {
+    const auto& times = f.source.read_times(job);
+    const auto g = gaps(times);
+    ASSERT_GE(g.size(), 8u);
+    EXPECT_EQ(g[0], milliseconds(200)) << "a short interval is not moved";
+    EXPECT_EQ(g[1], milliseconds(300));
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      if (g[i] < milliseconds(1000)) continue;
+      const auto at = std::chrono::duration_cast<milliseconds>(times[i + 1].time_since_epoch());
+      EXPECT_EQ(at.count() % 250, 0) << "job " << job << " read " << i + 1;
+      EXPECT_LT(g[i], milliseconds(5250)) << "moved by less than one grid step";
+    }
+  }
+
+  WatchHubConfig off = quiet_config();
+  off.poll_grid = milliseconds(0);
+  Fixture g(off);
+  g.source.set(kJob, job_state(2, {7}));
+  Collector c(g.hub.subscribe(kScope, kJob));
+  g.scheduler.advance(milliseconds(5000));
+  const auto plain = gaps(g.source.read_times(kJob));
+  ASSERT_GE(plain.size(), 5u);
+  EXPECT_EQ(plain[4], milliseconds(1012)) << "without the grid, 200 x 1.5^4 as it is";
 }
 
 TEST(WatchHub, JitterSpreadsIntervals) {
