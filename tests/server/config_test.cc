@@ -62,7 +62,7 @@ TEST(ConfigTest, DefaultsRunAgainstLocalJobsim) {
   EXPECT_EQ(c.service.validation.max_param_bytes, 64u * 1024);
   EXPECT_EQ(c.service.admission.max_streams, 10000u);
   EXPECT_EQ(c.service.admission.max_inflight_job_calls, 1000u);
-  EXPECT_EQ(c.threads, 0u);
+  EXPECT_EQ(c.threads, 1u);
   EXPECT_EQ(c.shutdown_grace.count(), 10000);
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.ports_file, "");
