@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -85,6 +86,37 @@ double process_cpu_ms(int pid) {
     if (i == 15) stime = std::stod(field);
   }
   return (utime + stime) * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double process_thread_cpu_ms(int pid) {
+  if (pid <= 0) return 0;
+  double total_ns = 0;
+  std::error_code ec;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "schedstat");
+    double on_cpu_ns = 0;
+    if (in >> on_cpu_ns) total_ns += on_cpu_ns;
+  }
+  return total_ns / 1e6;
+}
+
+std::int64_t process_context_switches(int pid) {
+  if (pid <= 0) return 0;
+  std::int64_t total = 0;
+  std::error_code ec;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        total += std::stoll(line.substr(line.find(':') + 1));
+      }
+    }
+  }
+  return total;
 }
 
 std::int64_t process_rss_kib(int pid) {

@@ -324,16 +324,18 @@ void report_streams(const std::vector<nlohmann::json>& rows, std::ostream& out) 
   out << "## Scenario 5: stream scale\n\n"
       << "WatchStatus streams over many gRPC connections on one jobgw, spread over jobs of a "
          "fixed duration. RSS from /proc (jobgw's VmRSS): before, with every stream open, and "
-         "after all ended. Idle CPU: jobgw's CPU (utime + stime, 10 ms ticks) over a window after "
-         "the jobs' young period, while nothing changes and every job is read at the ceiling "
+         "after all ended. Idle CPU: jobgw's CPU (every thread's time on CPU as the scheduler "
+         "counts it, "
+         "/proc/PID/task/*/schedstat, exact where utime + stime come in 10 ms ticks) over a window "
+         "after the jobs' young period, while nothing changes and every job is read at the ceiling "
          "interval; per read: that CPU over the JOB status reads jobsim counted in the window, "
          "which is all jobgw should spend on then. Fan-out: each stream's receive time of "
          "FINISHED minus the event's `observed_at_ms` (jobgw's clock, same machine). Targets: "
          "≤ 20 KiB per stream, idle CPU ≤ 1 % of a core, fan-out p99 ≤ 1 s.\n\n"
       << "| streams | channels | jobs | opened | open s | RSS before / open / after MiB | KiB per "
-         "stream | idle CPU % | idle reads/s | idle CPU ms per read | fan-out p50 / p99 / max ms "
-         "| done | errors | target |\n"
-      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+         "stream | idle CPU % | idle reads/s | idle CPU ms per read | switches per read | fan-out "
+         "p50 / p99 / max ms | done | errors | target |\n"
+      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
   std::vector<double> idle_percent;
   std::vector<double> per_read;
   for (const auto& r : rows) {
@@ -351,6 +353,7 @@ void report_streams(const std::vector<nlohmann::json>& rows, std::ostream& out) 
         << mib(r, "rss_after_kib") << " | " << fmt(per_stream, 1) << " | " << fmt(idle, 2)
         << (idle_valid ? "" : " (a stream ended in the window)") << " | "
         << fmt(r.value("idle_reads_per_s", 0.0), 1) << " | " << fmt(per_read.back(), 2) << " | "
+        << fmt(r.value("idle_switches_per_read", 0.0), 1) << " | "
         << fmt(r.value("fanout_ms_p50", 0.0), 0) << " / " << fmt(p99, 0) << " / "
         << fmt(r.value("fanout_ms_max", 0.0), 0) << " | " << r["callers_done"] << " | "
         << r["errors"] << " | " << (met ? "met" : "**not met**") << " |\n";

@@ -360,8 +360,10 @@ fi
 if want unary; then
   # Short synthetic jobs; every GetJobStatus goes to JOB (status_fresh_for_ms=0: no watch cache),
   # so the comparison is the cost of the hop itself.
+  # UNARY_GW_ARGS: extra jobgw flags, to compare settings (e.g. --threads=2).
+  # shellcheck disable=SC2086
   start_stack unary --executor synthetic --synthetic-min-ms 50 --synthetic-max-ms 50 \
-    --keep-jobs 200000 --threads 2 -- --watch.status_fresh_for_ms=0
+    --keep-jobs 200000 --threads 2 -- --watch.status_fresh_for_ms=0 ${UNARY_GW_ARGS:-}
   # The gRPC floor: gRPC alone answering GetJobStatus with a canned snapshot, jobgw's server
   # options; each GetJobStatus round through jobgw is followed by one against it.
   "$FLOOR" --listen 127.0.0.1:0 --port-file "$WORK/unary/floor.port" --hosts "$HOSTS" \
@@ -389,8 +391,9 @@ fi
 # GetJobStatus of a job jobgw watches: a job far longer than the rounds, jobgw at its defaults (the
 # watch's snapshot answers).
 if want unary; then
+  # shellcheck disable=SC2086
   start_stack unary-watched --executor synthetic --synthetic-min-ms 3600000 \
-    --synthetic-max-ms 3600000 --threads 2
+    --synthetic-max-ms 3600000 --threads 2 -- ${UNARY_GW_ARGS:-}
   for c in $CONCURRENCY; do
     log "unary GetJobStatus of a watched job C=$c"
     bench unary --op watched --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --concurrency "$c" \
@@ -406,9 +409,17 @@ fi
 # runs it three times, each on a fresh stack, and the report lists every run's idle figures.
 if want streams; then
   for ((run = 1; run <= ${STREAM_RUNS:-1}; run++)); do
+    # STREAM_GW_ARGS: extra jobgw flags, to compare settings (e.g. --watch.poll_grid_ms=0).
+    # shellcheck disable=SC2086
     start_stack "streams-$run" --executor synthetic --synthetic-min-ms "$STREAM_JOB_MS" \
-      --synthetic-max-ms "$STREAM_JOB_MS"
+      --synthetic-max-ms "$STREAM_JOB_MS" -- ${STREAM_GW_ARGS:-}
     log "streams: $STREAMS over $STREAM_CHANNELS channels, $STREAM_JOBS jobs (run $run)"
+    # PERF_IDLE=FILE: perf samples jobgw's idle window (call graphs), in FILE.RUN.
+    if [[ -n ${PERF_IDLE:-} ]]; then
+      (sleep "$(awk "BEGIN { print $IDLE_AFTER / 1000 }")" &&
+        perf record -q -F 999 -g -p "$GW_PID" -o "$PERF_IDLE.$run" -- sleep "$IDLE_S" \
+          >/dev/null 2>&1) &
+    fi
     bench streams --jobsim-port "$SIM_PORT" --grpc "$GRPC_ADDR" --jobgw-pid "$GW_PID" \
       --streams "$STREAMS" --jobs "$STREAM_JOBS" --channels "$STREAM_CHANNELS" \
       --idle-seconds "$IDLE_S" --idle-after-ms "$IDLE_AFTER"

@@ -51,10 +51,14 @@ nlohmann::json run_streams(const StreamsOptions& o) {
 
   // Idle: the pollers are at their ceiling and nothing changes.
   std::this_thread::sleep_until(start + std::chrono::milliseconds(o.idle_after_ms));
-  const double cpu0 = process_cpu_ms(o.jobgw_pid);
+  const double cpu0 = process_thread_cpu_ms(o.jobgw_pid);
+  const double ticks0 = process_cpu_ms(o.jobgw_pid);
+  const std::int64_t switches0 = process_context_switches(o.jobgw_pid);
   const std::int64_t reads0 = status_requests(jobsim_stats(o.jobsim_port));
   std::this_thread::sleep_for(std::chrono::duration<double>(o.idle_seconds));
-  const double cpu1 = process_cpu_ms(o.jobgw_pid);
+  const double cpu1 = process_thread_cpu_ms(o.jobgw_pid);
+  const double ticks1 = process_cpu_ms(o.jobgw_pid);
+  const std::int64_t switches1 = process_context_switches(o.jobgw_pid);
   const std::int64_t reads1 = status_requests(jobsim_stats(o.jobsim_port));
   const bool idle_before_end = set.started() == opened;  // no stream ended during the window
 
@@ -80,31 +84,35 @@ nlohmann::json run_streams(const StreamsOptions& o) {
   const Percentiles l = percentiles(lag);
   const double idle_cpu_ms = cpu1 - cpu0;
   const double idle_reads = static_cast<double>(reads1 - reads0);
-  nlohmann::json out = {{"scenario", "streams"},
-                        {"streams", o.streams},
-                        {"jobs", o.jobs},
-                        {"channels", stubs.size()},
-                        {"opened", opened},
-                        {"open_s", open_s},
-                        {"rss_before_kib", rss_before},
-                        {"rss_open_kib", rss_open},
-                        {"rss_after_kib", rss_after},
-                        {"rss_per_stream_kib", static_cast<double>(rss_open - rss_before) /
-                                                   static_cast<double>(std::max(1, opened))},
-                        {"idle_window_s", o.idle_seconds},
-                        {"idle_valid", idle_before_end},
-                        {"idle_cpu_ms", idle_cpu_ms},
-                        {"idle_reads", idle_reads},
-                        {"idle_cpu_percent", idle_cpu_ms / (o.idle_seconds * 1000.0) * 100.0},
-                        {"idle_reads_per_s", idle_reads / o.idle_seconds},
-                        {"idle_cpu_ms_per_read", idle_reads > 0 ? idle_cpu_ms / idle_reads : 0.0},
-                        {"fanout_ms_p50", f.p50},
-                        {"fanout_ms_p99", f.p99},
-                        {"fanout_ms_max", f.max},
-                        {"finish_lag_ms_p50", l.p50},
-                        {"finish_lag_ms_p99", l.p99},
-                        {"callers_done", done},
-                        {"errors", errors}};
+  nlohmann::json out = {
+      {"scenario", "streams"},
+      {"streams", o.streams},
+      {"jobs", o.jobs},
+      {"channels", stubs.size()},
+      {"opened", opened},
+      {"open_s", open_s},
+      {"rss_before_kib", rss_before},
+      {"rss_open_kib", rss_open},
+      {"rss_after_kib", rss_after},
+      {"rss_per_stream_kib",
+       static_cast<double>(rss_open - rss_before) / static_cast<double>(std::max(1, opened))},
+      {"idle_window_s", o.idle_seconds},
+      {"idle_valid", idle_before_end},
+      {"idle_cpu_ms", idle_cpu_ms},
+      {"idle_cpu_ms_ticks", ticks1 - ticks0},
+      {"idle_switches_per_read",
+       idle_reads > 0 ? static_cast<double>(switches1 - switches0) / idle_reads : 0.0},
+      {"idle_reads", idle_reads},
+      {"idle_cpu_percent", idle_cpu_ms / (o.idle_seconds * 1000.0) * 100.0},
+      {"idle_reads_per_s", idle_reads / o.idle_seconds},
+      {"idle_cpu_ms_per_read", idle_reads > 0 ? idle_cpu_ms / idle_reads : 0.0},
+      {"fanout_ms_p50", f.p50},
+      {"fanout_ms_p99", f.p99},
+      {"fanout_ms_max", f.max},
+      {"finish_lag_ms_p50", l.p50},
+      {"finish_lag_ms_p99", l.p99},
+      {"callers_done", done},
+      {"errors", errors}};
   if (!first_error.empty()) out["first_error"] = first_error;
   return out;
 }

@@ -52,28 +52,6 @@ double own_cpu_ms() {
   return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
-// Voluntary plus involuntary context switches of every thread `pid` has now. A hand-off between
-// threads costs a switch (a futex or epoll wake), so per call this counts the hand-offs the CPU
-// time hides. Threads that ended since an earlier reading take their counts with them: the
-// servers keep their threads for their lifetime.
-std::int64_t process_context_switches(int pid) {
-  if (pid <= 0) return 0;
-  std::int64_t total = 0;
-  std::error_code ec;
-  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
-  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
-    std::ifstream in(task.path() / "status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
-          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
-        total += std::stoll(line.substr(line.find(':') + 1));
-      }
-    }
-  }
-  return total;
-}
-
 // CPU (and context switches) of the processes at one moment.
 struct CpuMark {
   double client = 0, jobsim = 0, jobgw = 0, floor = 0;
