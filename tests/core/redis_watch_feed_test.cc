@@ -127,6 +127,14 @@ void set_both(Replica& a, Replica& b, const JobSnapshot& s) {
   b.source.set(kJob, s);
 }
 
+// Two replicas on one Redis.
+struct TwoReplicas {
+  RedisServer redis;
+  RedisIo io;
+  Replica a{io, redis.url(), "r1"};
+  Replica b{io, redis.url(), "r2"};
+};
+
 // A job owned by `a` that `b`'s streams watched to an unsuccessful end; returns its FINISHED seq.
 std::uint64_t fail_job(RedisServer& redis, Replica& a, Replica& b) {
   // Both subscribed: a replica whose subscriber is not up yet polls its streams' jobs itself.
@@ -154,10 +162,8 @@ std::uint64_t fail_job(RedisServer& redis, Replica& a, Replica& b) {
 // A step retried after the job's end, through replica b: b's streams continue at once, a's when
 // the shared log tells it, and whoever polls numbers on from the first end.
 TEST(RedisWatchFeedTest, AJobReopenedAfterItsEndIsPolledAgainAndEveryReplicasStreamsContinue) {
-  RedisServer redis;
-  RedisIo io;
-  Replica a(io, redis.url(), "r1");
-  Replica b(io, redis.url(), "r2");
+  TwoReplicas two;
+  auto& [redis, io, a, b] = two;
   const std::uint64_t ended = fail_job(redis, a, b);
   const std::string state = "t:job:{biz:1:10001}:state";
   EXPECT_EQ(redis.command({"HGET", state, "finished"}), "1");
@@ -191,10 +197,8 @@ TEST(RedisWatchFeedTest, AJobReopenedAfterItsEndIsPolledAgainAndEveryReplicasStr
 // A retry made in JOB itself: its callback lands on b, the owner a reads the job it saw fail,
 // finds it running again, and reopens it for every replica.
 TEST(RedisWatchFeedTest, ACallbackForAJobThatRanAgainReopensItOnEveryReplica) {
-  RedisServer redis;
-  RedisIo io;
-  Replica a(io, redis.url(), "r1");
-  Replica b(io, redis.url(), "r2");
+  TwoReplicas two;
+  auto& [redis, io, a, b] = two;
   const std::uint64_t ended = fail_job(redis, a, b);
   const std::size_t a_reads = a.source.reads(kJob);
 

@@ -1,5 +1,7 @@
 #include "tests/integration/gateway_stack.h"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -245,6 +247,22 @@ std::int64_t submits_reaching_job(const GatewayStack& stack, const std::string& 
   nlohmann::json stats = stack.jobsim_stats();
   if (!stats.is_object() || !stats["requests"].contains(api)) return 0;
   return stats["requests"][api].get<std::int64_t>();
+}
+
+StackOptions two_replicas_called_back_on_the_second(const TempDir& dir,
+                                                    std::vector<std::string> jobgw_args) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const int port = acceptor.local_endpoint().port();
+  acceptor.close();
+  jobgw_args.push_back("--callback.secret_file=" + dir.file("callback.key"));
+  StackOptions options = replicas(2, {}, std::move(jobgw_args));
+  options.node_args = {
+      {"--callback.listen=127.0.0.1:0",
+       "--callback.public_url=http://127.0.0.1:" + std::to_string(port) + "/jobgw/v1/callback"},
+      {"--callback.listen=127.0.0.1:" + std::to_string(port)}};
+  return options;
 }
 
 WatchResult watch_to_end(v1::JobGateway::Stub& stub, std::int64_t job_instance_id,

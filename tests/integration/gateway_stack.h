@@ -100,6 +100,12 @@ inline StackOptions replicas(int n, std::vector<std::string> jobsim_args = {},
   return options;
 }
 
+// Two replicas behind one callback address, as behind one Service: both share the callback
+// key (a file in `dir`), and replica 0 gives JOB replica 1's callback address, so JOB's callback
+// for a job replica 0 submits lands on replica 1.
+StackOptions two_replicas_called_back_on_the_second(const TempDir& dir,
+                                                    std::vector<std::string> jobgw_args = {});
+
 // jobsim and jobgw (or several, on a Redis) as real processes on 127.0.0.1 ephemeral ports,
 // plus gRPC stubs. The methods without a node name the first jobgw.
 class GatewayStack {

@@ -3,8 +3,6 @@
 // or in JOB itself, told by its callback) is followed to its second end on every replica.
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <future>
 
 #include "tests/integration/gateway_stack.h"
@@ -104,23 +102,12 @@ TEST(ReplicaPlans, AStepRetriedThroughAnotherReplicaFinishesAgainOnEveryReplica)
   EXPECT_EQ(ends[0], ends[2]);
 }
 
-int free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(
-      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
-}
-
 // Replica 0 submits and polls the job; JOB calls back on replica 1 (both share the callback
 // key, as replicas behind one Service do). The step is retried in JOB itself: only the callback
 // at its new end tells jobgw, and replica 1's streams follow the job to that end.
 TEST(ReplicaPlans, ARetryMadeInJobItselfIsFollowedOnEveryReplicaThroughItsCallback) {
   TempDir dir("jobgw-plan-cb");
-  const int port = free_port();
-  const std::string callback = "http://127.0.0.1:" + std::to_string(port) + "/jobgw/v1/callback";
-  StackOptions options = replicas(2, {}, {"--callback.secret_file=" + dir.file("callback.key")});
-  options.node_args = {{"--callback.listen=127.0.0.1:0", "--callback.public_url=" + callback},
-                       {"--callback.listen=127.0.0.1:" + std::to_string(port)}};
+  StackOptions options = two_replicas_called_back_on_the_second(dir);
   GatewayStack stack(options);
   PlanRun run = execute_plan(stack.node(0).stub(), plan_request(kMayFail));
   ASSERT_TRUE(run.status.ok()) << run.status.error_message();

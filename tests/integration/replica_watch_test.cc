@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <cstdio>
 #include <future>
 #include <set>
@@ -189,26 +187,13 @@ TEST(ReplicaWatch, AnOwnerStoppedWithSigtermGivesItsLeasesBack) {
             1);
 }
 
-int free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(
-      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
-}
-
 TEST(ReplicaWatch, ACallbackLandingOnAnotherReplicaMakesTheOwnerReadAtOnce) {
   TempDir dir("jobgw-cb");
-  const int port = free_port();
-  const std::string callback = "http://127.0.0.1:" + std::to_string(port) + "/jobgw/v1/callback";
   // Slow polls, so only the callback can bring FINISHED early. Replica 0 owns the job (it
-  // submits it) and gives JOB replica 1's callback address; both share the callback key, as
-  // replicas behind one Service do.
-  StackOptions options =
-      replicas(2, {},
-               {"--callback.secret_file=" + dir.file("callback.key"), "--watch.poll_floor_ms=4000",
-                "--watch.poll_ceiling_ms=4000", "--watch.poll_young_ms=0"});
-  options.node_args = {{"--callback.listen=127.0.0.1:0", "--callback.public_url=" + callback},
-                       {"--callback.listen=127.0.0.1:" + std::to_string(port)}};
+  // submits it); JOB calls back on replica 1.
+  StackOptions options = two_replicas_called_back_on_the_second(
+      dir,
+      {"--watch.poll_floor_ms=4000", "--watch.poll_ceiling_ms=4000", "--watch.poll_young_ms=0"});
   GatewayStack stack(options);
   auto started = std::chrono::steady_clock::now();
   Submitted job = execute(stack.node(0).stub(), script_request("sleep 1; echo cb", {101}));
