@@ -90,9 +90,11 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   WatchFeed* feed_ = nullptr;     // set before use, then only read
 
  private:
+  // `replace_only`: create only in place of that watch (nothing when the table holds another
+  // or none any more).
   std::shared_ptr<JobWatch> find_or_create(const Scope& scope, std::int64_t job, bool* created,
-                                           bool new_job_id = false,
-                                           const WatchSeed* seed = nullptr);
+                                           bool new_job_id = false, const WatchSeed* seed = nullptr,
+                                           const JobWatch* replace_only = nullptr);
   // A new subscriber's first items (SNAPSHOT or the replay after after_seq, FINISHED and the
   // end when the job finished); it joins the watch's subscribers unless the job finished.
   void attach_locked(JobWatch& w, const std::shared_ptr<SubscriberQueue>& sub,
@@ -212,7 +214,8 @@ std::shared_ptr<SubscriberQueue> WatchHub::Impl::new_subscriber(
 
 std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std::int64_t job,
                                                          bool* created, bool new_job_id,
-                                                         const WatchSeed* seed) {
+                                                         const WatchSeed* seed,
+                                                         const JobWatch* replace_only) {
   Key key = key_of(scope, job);
   std::shared_ptr<JobWatch> w;
   {
@@ -220,6 +223,10 @@ std::shared_ptr<JobWatch> WatchHub::Impl::find_or_create(const Scope& scope, std
     if (shut_) return nullptr;
     std::uint64_t seq_base = config_.seq_base;
     auto it = table_.find(key);
+    if (replace_only != nullptr && (it == table_.end() || it->second.get() != replace_only)) {
+      *created = false;
+      return it == table_.end() ? nullptr : it->second;
+    }
     if (it != table_.end()) {
       JobWatch& old = *it->second;
       std::lock_guard<std::mutex> wlock(old.mu);
@@ -1016,6 +1023,12 @@ void WatchHub::Impl::remove(const std::shared_ptr<JobWatch>& w, bool keep_seq) {
     finished = w->finished;
     seq = w->seq;
     timer = std::move(w->timer);
+    if (finished) {
+      // Streams that asked past a kept end (subscribe on a fed hub) while it goes: they get it.
+      auto awaiting = std::move(w->awaiting);
+      w->awaiting.clear();
+      for (auto& [sub, after] : awaiting) attach_locked(*w, sub, after);
+    }
   }
   if (timer) timer->cancel();
   {
@@ -1308,26 +1321,32 @@ void WatchHub::Impl::feed_reopened(const Scope& scope, std::int64_t job, std::ui
   WatchSeed seed;
   seed.reopen = true;
   std::deque<WatchEvent> history;
-  std::vector<std::pair<std::shared_ptr<SubscriberQueue>, std::optional<std::uint64_t>>> awaiting;
-  std::vector<const SubscriberQueue*> progress;
   {
     std::lock_guard<std::mutex> lock(old->mu);
     if (!old->fed || old->stopped || !old->finished || old->seq > seq) return;
     seed.snapshot = old->snapshot;
     seed.seq = old->seq;
     history = old->history;
-    // Streams that asked past the end (subscribe) wait on: the job's next changes are theirs.
+  }
+  bool created = false;
+  std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, true, &seed, old.get());
+  // Streams that asked past the end (subscribe) wait on: the job's next changes are theirs.
+  // Taken once the old watch is stopped (here or by whoever replaced or removed it), so none
+  // can join it after this.
+  std::vector<std::pair<std::shared_ptr<SubscriberQueue>, std::optional<std::uint64_t>>> awaiting;
+  std::vector<const SubscriberQueue*> progress;
+  {
+    std::lock_guard<std::mutex> lock(old->mu);
     awaiting = std::move(old->awaiting);
     old->awaiting.clear();
     for (const auto& [sub, after] : awaiting) {
       if (old->progress_only_has(sub.get())) progress.push_back(sub.get());
     }
   }
-  bool created = false;
-  std::shared_ptr<JobWatch> w = find_or_create(scope, job, &created, true, &seed);
   if (w == nullptr) {
-    std::lock_guard<std::mutex> lock(table_mu_);
-    for (auto& [sub, after] : awaiting) sub->push(WatchItem::end(shutdown_reason_), nullptr, 0);
+    // Gone meanwhile (kept long enough, or the hub shut down): they get the end it kept.
+    std::lock_guard<std::mutex> lock(old->mu);
+    for (auto& [sub, after] : awaiting) attach_locked(*old, sub, after);
     return;
   }
   std::lock_guard<std::mutex> lock(w->mu);

@@ -26,7 +26,8 @@ class RecordingFeed : public WatchFeed {
     pokes.push_back(job);
     return true;
   }
-  std::vector<std::int64_t> followed, unfollowed, submits, pokes;
+  void reload(const Scope&, std::int64_t job) override { reloads.push_back(job); }
+  std::vector<std::int64_t> followed, unfollowed, submits, pokes, reloads;
 };
 
 struct Fixture {
@@ -157,6 +158,73 @@ TEST(WatchHubFeed, FinishedEndsTheStreamsAndTheLastSubscriberLeavingUnfollows) {
   Collector other(f.hub.subscribe(kScope, 10002));
   other.subscription().cancel();
   EXPECT_EQ(f.feed.unfollowed.back(), 10002);
+}
+
+// A finished fed watch: a stream asking what follows its end waits for the shared log, which
+// either still ends there (the stream gets the end) or runs on (the stream continues).
+std::uint64_t finish_fed_job(Fixture& f) {
+  Collector c(f.hub.subscribe(kScope, kJob));
+  FeedState state;
+  state.snapshot = Fixture::snap(4, {4});
+  state.seq = 10;
+  f.hub.feed_state(kScope, kJob, state);
+  auto failed = Fixture::snap(4, {4}, /*finished=*/true);
+  EXPECT_TRUE(f.hub.feed_events(kScope, kJob, {Fixture::finished(11, failed)}, failed));
+  EXPECT_TRUE(c.ended());
+  return 11;
+}
+
+TEST(WatchHubFeed, AStreamAskingPastAKeptEndWaitsForTheLogAndGetsTheEndWhenItStands) {
+  Fixture f;
+  const std::uint64_t end = finish_fed_job(f);
+  Collector late(f.hub.subscribe(kScope, kJob, end));
+  EXPECT_TRUE(late.items().empty()) << "another replica may have reopened it";
+  EXPECT_EQ(f.feed.reloads, std::vector<std::int64_t>{kJob});
+  FeedState still;
+  still.snapshot = Fixture::snap(4, {4}, /*finished=*/true);
+  still.seq = end;
+  f.hub.feed_state(kScope, kJob, still);
+  ASSERT_TRUE(late.ended());
+  EXPECT_EQ(late.events().back().kind, WatchEventKind::kFinished);
+  EXPECT_EQ(late.events().back().seq, end);
+
+  // A stream from before the end replays from the history at once, no reload.
+  Collector replay(f.hub.subscribe(kScope, kJob, end - 1));
+  EXPECT_TRUE(replay.ended());
+  EXPECT_EQ(f.feed.reloads.size(), 1u);
+}
+
+TEST(WatchHubFeed, AStreamAskingPastAKeptEndContinuesWhenTheJobRanAgain) {
+  Fixture f;
+  const std::uint64_t end = finish_fed_job(f);
+  Collector late(f.hub.subscribe(kScope, kJob, end));
+  FeedState reopened;
+  reopened.snapshot = Fixture::snap(4, {4}, /*finished=*/true);
+  reopened.seq = end;
+  reopened.reopened = true;
+  f.hub.feed_reopened(kScope, kJob, end);
+  f.hub.feed_state(kScope, kJob, reopened);
+  EXPECT_FALSE(late.ended()) << "the job runs again";
+  auto done = Fixture::snap(3, {9}, /*finished=*/true);
+  ASSERT_TRUE(f.hub.feed_events(
+      kScope, kJob, {Fixture::host_changed(end + 1, 4, 9), Fixture::finished(end + 2, done)},
+      done));
+  ASSERT_TRUE(late.ended());
+  const auto events = late.events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events.front().seq, end + 1);
+  EXPECT_EQ(events.back().kind, WatchEventKind::kFinished);
+  EXPECT_EQ(events.back().snapshot->status, 3);
+}
+
+TEST(WatchHubFeed, AStreamAskingPastAKeptEndGetsItWhenTheWatchGoesFirst) {
+  Fixture f;
+  const std::uint64_t end = finish_fed_job(f);
+  Collector late(f.hub.subscribe(kScope, kJob, end));
+  EXPECT_TRUE(late.items().empty());
+  f.scheduler.advance(milliseconds(1100));  // the finished watch is no longer kept
+  ASSERT_TRUE(late.ended()) << "never left waiting on a watch that is gone";
+  EXPECT_EQ(late.events().back().kind, WatchEventKind::kFinished);
 }
 
 TEST(WatchHubFeed, AnEndedPollerEndsTheStreamsWithItsError) {
