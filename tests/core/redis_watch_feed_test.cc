@@ -163,7 +163,8 @@ std::uint64_t fail_job(RedisServer& redis, Replica& a, Replica& b) {
 // the shared log tells it, and whoever polls numbers on from the first end.
 TEST(RedisWatchFeedTest, AJobReopenedAfterItsEndIsPolledAgainAndEveryReplicasStreamsContinue) {
   TwoReplicas two;
-  auto& [redis, io, a, b] = two;
+  RedisServer& redis = two.redis;  // lambdas below capture these (not structured bindings)
+  Replica &a = two.a, &b = two.b;
   const std::uint64_t ended = fail_job(redis, a, b);
   const std::string state = "t:job:{biz:1:10001}:state";
   EXPECT_EQ(redis.command({"HGET", state, "finished"}), "1");
@@ -198,7 +199,8 @@ TEST(RedisWatchFeedTest, AJobReopenedAfterItsEndIsPolledAgainAndEveryReplicasStr
 // finds it running again, and reopens it for every replica.
 TEST(RedisWatchFeedTest, ACallbackForAJobThatRanAgainReopensItOnEveryReplica) {
   TwoReplicas two;
-  auto& [redis, io, a, b] = two;
+  RedisServer& redis = two.redis;  // lambdas below capture these (not structured bindings)
+  Replica &a = two.a, &b = two.b;
   const std::uint64_t ended = fail_job(redis, a, b);
   const std::size_t a_reads = a.source.reads(kJob);
 
