@@ -126,6 +126,10 @@ HttpOut Router::handle_api(const HttpIn& in, const std::string& name, const std:
       } catch (const std::exception&) {
       }
     }
+  } else if (name == "get_job_instance_list") {
+    stats_.list_read(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
   }
   FaultDecision fault = faults_.decide(name);
   if (fault.latency_ms > 0) stats_.fault("latency");

@@ -9,10 +9,19 @@ void Stats::request(const std::string& endpoint, const std::string& mode) {
 }
 
 void Stats::status_read(int64_t job_id, int64_t now_ms) {
-  constexpr int64_t kKeepSeconds = 3600;
-  const int64_t second = now_ms / 1000;
   std::lock_guard<std::mutex> lock(mu_);
   ++status_reads_[job_id];
+  count_second_locked(now_ms);
+}
+
+void Stats::list_read(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  count_second_locked(now_ms);
+}
+
+void Stats::count_second_locked(int64_t now_ms) {
+  constexpr int64_t kKeepSeconds = 3600;
+  const int64_t second = now_ms / 1000;
   ++status_reads_by_second_[second];
   while (!status_reads_by_second_.empty() &&
          status_reads_by_second_.begin()->first <= second - kKeepSeconds) {

@@ -16,6 +16,9 @@ class Stats {
   // now_ms: when it arrived (Unix ms); reads are also counted per wall-clock second so a
   // benchmark can check a read budget second by second.
   void status_read(int64_t job_id, int64_t now_ms);
+  // A get_job_instance_list request: it reads job status too, under the same budget, so it
+  // counts in the per-second reads (not per job).
+  void list_read(int64_t now_ms);
   void fault(const std::string& kind);
   void callback(const std::string& outcome);  // "attempts", "delivered", "failed", "retries"
   void reset();
@@ -23,6 +26,8 @@ class Stats {
   uint64_t requests(const std::string& endpoint) const;
 
  private:
+  void count_second_locked(int64_t now_ms);
+
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> requests_;
   std::map<std::string, uint64_t> by_mode_;

@@ -475,6 +475,15 @@ const std::vector<Key>& keys() {
                            "under a spent budget, the most of the tokens unwatched jobs take "
                            "while watched jobs wait",
                            FIELD(watch.read_order.unwatched_share), 0.01, 1.0));
+    k.push_back(ms_key("watch.sweep_interval_ms",
+                       "while reads wait for the budget, list each scope's jobs this often and "
+                       "read changed ones first (0: never)",
+                       FIELD(watch.sweep_interval), 0, kHour));
+    k.push_back(uint_key("watch.sweep_min_jobs",
+                         "a scope is listed when at least this many of its jobs have watchers",
+                         FIELD(watch.sweep_min_jobs), 1, 1000000));
+    k.push_back(uint_key("watch.sweep_page", "jobs per job list read (JOB allows up to 1000)",
+                         FIELD(watch.sweep_page), 1, 1000));
     k.push_back(ms_key("watch.give_up_after_ms", "end a job's streams after no good read this long",
                        FIELD(watch.give_up_after), 1000, 30 * kDay));
     k.push_back(ms_key("watch.lost_grace_ms",

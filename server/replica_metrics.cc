@@ -96,5 +96,8 @@ void HubObserver::on_watch_ended(const char* reason) {
 void HubObserver::on_callback_missed() {
   if (poller()) to_.on_callback_missed();
 }
+void HubObserver::on_sweep(bool ok, std::size_t changed) {
+  if (poller()) to_.on_sweep(ok, changed);
+}
 
 }  // namespace jobgw::server

@@ -52,6 +52,7 @@ class HubObserver final : public core::WatchObserver {
   void on_subscriber_overflow() override;
   void on_watch_ended(const char* reason) override;
   void on_callback_missed() override;
+  void on_sweep(bool ok, std::size_t changed) override;
 
  private:
   bool poller() const { return role_ == Role::kPoller; }

@@ -100,6 +100,18 @@ Metrics::Metrics()
                                   "their callback arriving within watch.callback_grace_ms")
                             .Register(*registry_)
                             .Add({})),
+      sweeps_(BuildCounter()
+                  .Name("jobgw_watch_sweeps_total")
+                  .Help("Job list reads of the sweeps made while status reads wait for the read "
+                        "budget, by outcome (ok, error)")
+                  .Register(*registry_)),
+      sweeps_ok_(sweeps_.Add({{"outcome", "ok"}})),
+      sweeps_failed_(sweeps_.Add({{"outcome", "error"}})),
+      sweep_changed_(BuildCounter()
+                         .Name("jobgw_watch_sweep_changed_total")
+                         .Help("Subscribed jobs a sweep's job list showed changed, read at once")
+                         .Register(*registry_)
+                         .Add({})),
       job_up_(BuildGauge()
                   .Name("jobgw_job_up")
                   .Help("1 while jobgw reaches JOB, else 0 (also before the first call)")
@@ -141,13 +153,11 @@ Metrics::Metrics()
 }
 
 const std::vector<std::string_view>& Metrics::job_apis() {
-  static const std::vector<std::string_view> kApis{"fast_execute_script",
-                                                   "fast_transfer_file",
-                                                   "get_job_instance_status",
-                                                   "batch_get_job_instance_ip_log",
-                                                   "get_job_instance_ip_log",
-                                                   "operate_job_instance",
-                                                   "probe"};
+  static const std::vector<std::string_view> kApis{
+      "fast_execute_script",           "fast_transfer_file",
+      "get_job_instance_status",       "get_job_instance_list",
+      "batch_get_job_instance_ip_log", "get_job_instance_ip_log",
+      "operate_job_instance",          "probe"};
   return kApis;
 }
 
@@ -301,6 +311,11 @@ void Metrics::on_watch_ended(const char* reason) {
 }
 
 void Metrics::on_callback_missed() { callbacks_missed_.Increment(); }
+
+void Metrics::on_sweep(bool ok, std::size_t changed) {
+  (ok ? sweeps_ok_ : sweeps_failed_).Increment();
+  sweep_changed_.Increment(static_cast<double>(changed));
+}
 
 void Metrics::set_job_up(bool up) { job_up_.Set(up ? 1 : 0); }
 

@@ -48,6 +48,7 @@ class Metrics : public WatchObserver {
   // reason: give_up, job_error, id_reused, job_lost (anything else counts as "other").
   void on_watch_ended(const char* reason) override;
   void on_callback_missed() override;
+  void on_sweep(bool ok, std::size_t changed) override;
 
   // Whether jobgw reaches JOB right now (jobgw_job_up 1) or not (0, also before the first call).
   void set_job_up(bool up);
@@ -109,6 +110,10 @@ class Metrics : public WatchObserver {
   prometheus::Counter& subscriber_overflows_;
   prometheus::Family<prometheus::Counter>& watch_ends_;
   prometheus::Counter& callbacks_missed_;
+  prometheus::Family<prometheus::Counter>& sweeps_;
+  prometheus::Counter& sweeps_ok_;
+  prometheus::Counter& sweeps_failed_;
+  prometheus::Counter& sweep_changed_;
   prometheus::Gauge& job_up_;
   std::vector<ApiSeries> api_series_;  // one per job_apis(), filled by the constructor
   std::array<prometheus::Counter*, kEventKinds> events_by_kind_{};

@@ -5,7 +5,8 @@
 
 namespace jobgw::core {
 
-// Feeds the WatchHub from JOB: one get_job_instance_status with every host's result.
+// Feeds the WatchHub from JOB: one get_job_instance_status with every host's result, and the
+// job list (get_job_instance_list) for the hub's sweeps.
 class JobClientStatusSource : public StatusSource {
  public:
   explicit JobClientStatusSource(JobClient& client) : client_(client) {}
@@ -17,6 +18,12 @@ class JobClientStatusSource : public StatusSource {
     request.job_instance_id = job_instance_id;
     request.return_ip_result = true;
     client_.get_job_instance_status(request, std::move(done));
+  }
+
+  bool can_list() const override { return true; }
+  void list_jobs(const JobListRequest& request,
+                 std::function<void(Result<JobInstancePage>)> done) override {
+    client_.get_job_instance_list(request, std::move(done));
   }
 
  private:

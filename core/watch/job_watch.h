@@ -71,6 +71,9 @@ struct JobWatch {
   // subscriber arriving meanwhile can move an unwatched job's read up.
   std::uint64_t queued = 0;
   ReadRank queued_rank;
+  // From asking the budget until its token came: a ticket handed back after the token came on
+  // another thread names nothing, and is not kept in `queued`.
+  bool token_pending = false;
   // A read made elsewhere (GetJobStatus asking JOB) found the job finished while this watch's
   // own read was under way: that read's answer, if older, gives way to it, and cached() serves
   // it meanwhile, so no answer goes back to running.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/watch/job_watch.h"
+#include "core/watch/list_sweep.h"
 #include "core/watch/poll_policy.h"
 #include "core/watch/snapshot_diff.h"
 #include "core/watch/subscriber_queue.h"
@@ -84,6 +85,8 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void feed_reopened(const Scope& scope, std::int64_t job, std::uint64_t seq);
 
   std::shared_ptr<JobWatch> find(const Scope& scope, std::int64_t job) const;
+  // Builds what needs the hub's own weak pointer; once, right after construction.
+  void start();
 
   EndListener end_listener_;      // set before use, then only read
   RerunListener rerun_listener_;  // set before use, then only read
@@ -116,6 +119,8 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void callback_missed(const std::shared_ptr<JobWatch>& w);
   std::vector<std::shared_ptr<JobWatch>> watches_of(std::int64_t job) const;
   void read_now(const std::shared_ptr<JobWatch>& w);
+  // The subscribed jobs a sweep checks; false when no read waits for a budget token.
+  bool sweep_jobs(std::vector<SweepJob>& jobs) const;
   void on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result);
   void after_delivery(const std::shared_ptr<JobWatch>& w, milliseconds next_delay);
   void schedule_read(const std::shared_ptr<JobWatch>& w, milliseconds delay);
@@ -142,6 +147,7 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   PollPolicy poll_;
   std::shared_ptr<TokenBucket> own_bucket_;  // when no budget was given
   ReadBudget* budget_;
+  std::shared_ptr<ListSweep> sweep_;  // set by start()
 
   mutable std::mutex table_mu_;
   std::unordered_map<Key, std::shared_ptr<JobWatch>, KeyHash> table_;
@@ -185,6 +191,45 @@ WatchHub::Impl::Impl(Scheduler& scheduler, StatusSource& source, WatchHubConfig 
                                     : TokenBucket::create(scheduler, config_.reads_per_second,
                                                           config_.read_burst, config_.read_order)),
       budget_(budget != nullptr ? budget : own_bucket_.get()) {}
+
+void WatchHub::Impl::start() {
+  std::weak_ptr<Impl> weak = weak_from_this();
+  sweep_ = ListSweep::create(
+      scheduler_, source_, *budget_, config_, *observer_,
+      [weak](std::vector<SweepJob>& jobs) {
+        auto self = weak.lock();
+        return self != nullptr && self->sweep_jobs(jobs);
+      },
+      [weak](const Scope& scope, std::int64_t job) {
+        auto self = weak.lock();
+        if (!self) return;
+        if (auto w = self->find(scope, job)) self->read_now(w);
+      });
+}
+
+bool WatchHub::Impl::sweep_jobs(std::vector<SweepJob>& jobs) const {
+  std::vector<std::shared_ptr<JobWatch>> all;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    if (shut_ || feed_ != nullptr) return false;
+    all.reserve(table_.size());
+    for (const auto& [key, w] : table_) all.push_back(w);
+  }
+  bool waiting = false;
+  for (const auto& w : all) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->queued != 0) waiting = true;
+    if (w->fed || w->stopped || w->finished) continue;
+    if (w->subscribers.empty() && w->awaiting.empty()) continue;
+    if (w->snapshot != nullptr && w->snapshot->create_time_ms > 0) {
+      jobs.push_back(
+          {w->scope, w->key.job, w->snapshot->create_time_ms, false, w->snapshot->status});
+    } else if (w->snapshot == nullptr) {
+      jobs.push_back({w->scope, w->key.job, w->created_wall_ms, true, 0});
+    }
+  }
+  return waiting;
+}
 
 double WatchHub::Impl::random01() {
   if (uniform01_) return uniform01_();
@@ -547,14 +592,27 @@ bool WatchHub::Impl::callback_arrived(std::int64_t job) {
 
 void WatchHub::Impl::read_now(const std::shared_ptr<JobWatch>& w) {
   std::shared_ptr<Timer> timer;
+  ReadBudget::Ticket promote = 0;
+  ReadRank promote_rank;
   {
     std::lock_guard<std::mutex> lock(w->mu);
     if (w->stopped || w->finished) return;
-    if (w->reading) {
+    if (w->reading && w->queued != 0) {
+      // The read still waits for a token, so it will see the change: it only has to go first.
+      w->queued_rank.kind = ReadRank::Kind::kSignal;
+      w->queued_rank.watched = true;
+      promote = w->queued;
+      promote_rank = w->queued_rank;
+    } else if (w->reading) {
       w->read_again = true;
       return;
+    } else {
+      timer = std::move(w->timer);
     }
-    timer = std::move(w->timer);
+  }
+  if (promote != 0) {
+    budget_->rerank(promote, promote_rank);
+    return;
   }
   if (timer) timer->cancel();
   start_read(w, ReadRank::Kind::kSignal);
@@ -600,6 +658,7 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
       return;
     }
     w->reading = true;
+    w->token_pending = true;
     rank.watched = !w->subscribers.empty() || !w->awaiting.empty();
     if (kind == ReadRank::Kind::kScheduled) rank.due = w->due;
   }
@@ -614,6 +673,7 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
         {
           std::lock_guard<std::mutex> lock(w->mu);
           w->queued = 0;
+          w->token_pending = false;
           if (w->stopped) {
             w->reading = false;
             return;
@@ -625,11 +685,13 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
       },
       rank);
   if (ticket != 0) {
-    // Served already when the token came on another thread: rerank then finds nothing.
     std::lock_guard<std::mutex> lock(w->mu);
-    w->queued = ticket;
-    w->queued_rank = rank;
+    if (w->token_pending) {
+      w->queued = ticket;
+      w->queued_rank = rank;
+    }
   }
+  if (ticket != 0) sweep_->arm();
 }
 
 void WatchHub::Impl::offer_finished(const Scope& scope, std::int64_t job,
@@ -1109,6 +1171,7 @@ void WatchHub::Impl::shutdown(Error reason) {
     if (shut_) return;
     shut_ = true;
     shutdown_reason_ = reason;
+    sweep_->stop();
     for (auto& [key, w] : table_) all.push_back(w);
     table_.clear();
     finished_order_.clear();
@@ -1430,7 +1493,9 @@ void WatchHub::Impl::report_tables() {
 WatchHub::WatchHub(Scheduler& scheduler, StatusSource& source, WatchHubConfig config,
                    WatchObserver* observer, std::function<double()> uniform01, ReadBudget* budget)
     : impl_(std::make_shared<Impl>(scheduler, source, std::move(config), observer,
-                                   std::move(uniform01), budget)) {}
+                                   std::move(uniform01), budget)) {
+  impl_->start();
+}
 
 WatchHub::~WatchHub() {
   Error reason;

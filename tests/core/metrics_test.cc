@@ -224,6 +224,7 @@ TEST(MetricsTest, KnownJobApisAreTheCodecsLabels) {
   }
   labels.push_back(codec.get_job_instance_status(JobStatusRequest{}).label);
   labels.push_back(codec.operate_job_instance(OperateJobRequest{}).label);
+  labels.push_back(codec.get_job_instance_list(JobListRequest{}).label);
   labels.push_back(codec.probe().label);
   std::vector<std::string> known(Metrics::job_apis().begin(), Metrics::job_apis().end());
   std::sort(labels.begin(), labels.end());
