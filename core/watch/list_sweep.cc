@@ -1,5 +1,7 @@
 #include "core/watch/list_sweep.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <unordered_map>
@@ -63,7 +65,10 @@ void ListSweep::arm() {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopped_ || sweeping_ || timer_ != nullptr) return;
   std::weak_ptr<ListSweep> weak = weak_from_this();
-  timer_ = scheduler_.after(interval_, [weak] {
+  // A JOB that refuses or fails the list (no permission for it, an outage) would otherwise cost
+  // a token every interval: each failed sweep in a row doubles the wait, up to 64 intervals.
+  const auto delay = interval_ * (1 << std::min(failures_, 6));
+  timer_ = scheduler_.after(delay, [weak] {
     if (auto self = weak.lock()) self->run();
   });
 }
@@ -144,7 +149,12 @@ void ListSweep::read_page(JobListRequest request, std::shared_ptr<const std::vec
               if (!self) return;
               if (!page.ok()) {
                 self->observer_.on_sweep(false, 0);
+                self->failed(page.error());
                 return;
+              }
+              {
+                std::lock_guard<std::mutex> lock(self->mu_);
+                self->failures_ = 0;
               }
               self->compare(*jobs, page.value());
               const std::int64_t next = request.start + request.length;
@@ -159,6 +169,17 @@ void ListSweep::read_page(JobListRequest request, std::shared_ptr<const std::vec
             });
       },
       rank);
+}
+
+void ListSweep::failed(const Error& error) {
+  int failures;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failures = ++failures_;
+  }
+  if (failures == 1) {
+    spdlog::warn("watch_sweep_failed next_in_ms={} {}", (interval_ * 2).count(), error.describe());
+  }
 }
 
 void ListSweep::compare(const std::vector<SweepJob>& jobs, const JobInstancePage& page) {

@@ -32,7 +32,7 @@ struct SweepJob {
 // a job listed with another status than its last read is handed to `changed`. Armed by each
 // read that has to wait, it keeps sweeping only while reads still wait, so a hub within its
 // budget makes no list reads at all; the next sweep comes an interval after the last page of
-// the one before.
+// the one before (longer after failures).
 class ListSweep : public std::enable_shared_from_this<ListSweep> {
  public:
   // Fills `jobs` with the subscribed jobs to check; false when no read waits for a token.
@@ -59,6 +59,8 @@ class ListSweep : public std::enable_shared_from_this<ListSweep> {
   void read_page(JobListRequest request, std::shared_ptr<const std::vector<SweepJob>> jobs,
                  int pages, std::shared_ptr<void> round);
   void compare(const std::vector<SweepJob>& jobs, const JobInstancePage& page);
+  // A page read failed: sweeps back off (the first failure of a run is logged).
+  void failed(const Error& error);
 
   Scheduler& scheduler_;
   StatusSource& source_;
@@ -73,6 +75,7 @@ class ListSweep : public std::enable_shared_from_this<ListSweep> {
   std::mutex mu_;
   std::shared_ptr<Timer> timer_;
   bool sweeping_ = false;  // from a sweep's start until its last page is done
+  int failures_ = 0;       // page reads failed in a row
   bool stopped_ = false;
 };
 

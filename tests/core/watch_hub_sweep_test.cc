@@ -247,6 +247,18 @@ TEST(WatchHubSweepTest, AFailedListReadLeavesTheJobsToTheirScheduleAndIsCounted)
   EXPECT_TRUE(f.finished(3)) << "its own read still comes";
   EXPECT_GT(f.counter.failed_, 0);
   EXPECT_EQ(f.counter.ok_, 0);
+
+  // Each failure in a row doubles the wait before the next sweep, up to 64 intervals.
+  f.source.requests.clear();
+  f.scheduler.advance(milliseconds(600000));
+  const std::size_t failing = f.source.requests.size();
+  EXPECT_GE(failing, 9u);
+  EXPECT_LE(failing, 12u) << "10 minutes at 64 s apart, not 600 sweeps";
+  f.source.list_error.reset();
+  f.scheduler.advance(milliseconds(70000));
+  f.source.requests.clear();
+  f.scheduler.advance(milliseconds(10000));
+  EXPECT_GE(f.source.requests.size(), 4u) << "one good sweep and they are a second apart again";
 }
 
 TEST(WatchHubSweepTest, AListLongerThanAPageIsReadPageByPageWithinItsBound) {
