@@ -125,6 +125,19 @@ struct Fixture {
     }
     FAIL() << "not every job was read";
   }
+  // The index of the job read last: the one whose turn is furthest.
+  int read_last(int jobs) {
+    int last = 0;
+    Scheduler::Clock::time_point last_at{};
+    for (int i = 0; i < jobs; ++i) {
+      const auto& times = source.read_times(kFirstJob + i);
+      if (!times.empty() && times.back() >= last_at) {
+        last_at = times.back();
+        last = i;
+      }
+    }
+    return last;
+  }
   bool finished(int index) const {
     for (const auto& e : streams[static_cast<std::size_t>(index)]->events()) {
       if (e.kind == WatchEventKind::kFinished) return true;
@@ -196,22 +209,13 @@ TEST(WatchHubSweepTest, TheSameBudgetWithoutSweepsTakesAboutATurnOfTheQueue) {
   f.subscribe_running(kJobs);
   f.settle(kJobs);
   f.scheduler.advance(milliseconds(5000));
-  // The job read last is the one whose turn is furthest.
-  std::int64_t last = 0;
-  Scheduler::Clock::time_point last_at{};
-  for (int i = 0; i < kJobs; ++i) {
-    const auto& times = f.source.read_times(kFirstJob + i);
-    if (times.back() >= last_at) {
-      last_at = times.back();
-      last = i;
-    }
-  }
+  const int last = f.read_last(kJobs);
   f.source.put(kFirstJob + last, job_state(3, {9}, /*finished=*/true));
   const auto ended = f.scheduler.now();
-  while (!f.finished(static_cast<int>(last)) && f.scheduler.now() - ended < milliseconds(60000)) {
+  while (!f.finished(last) && f.scheduler.now() - ended < milliseconds(60000)) {
     f.scheduler.advance(milliseconds(50));
   }
-  ASSERT_TRUE(f.finished(static_cast<int>(last)));
+  ASSERT_TRUE(f.finished(last));
   EXPECT_GT(f.scheduler.now() - ended, milliseconds(5000));
   EXPECT_TRUE(f.source.requests.empty());
 }
@@ -303,15 +307,7 @@ TEST(WatchHubSweepTest, APokedJobsWaitingReadGoesFirst) {
   f.subscribe_running(kJobs);
   f.settle(kJobs);
   f.scheduler.advance(milliseconds(5000));
-  std::int64_t last = 0;
-  Scheduler::Clock::time_point last_at{};
-  for (int i = 0; i < kJobs; ++i) {
-    const auto& times = f.source.read_times(kFirstJob + i);
-    if (times.back() >= last_at) {
-      last_at = times.back();
-      last = kFirstJob + i;
-    }
-  }
+  const std::int64_t last = kFirstJob + f.read_last(kJobs);
   const std::size_t before = f.source.reads(last);
   f.source.put(last, job_state(3, {9}, /*finished=*/true));
   ASSERT_TRUE(f.hub.poke(last));
