@@ -138,6 +138,16 @@ struct Fixture {
     }
     return last;
   }
+  // Ends the job at `index` and advances until its stream has FINISHED, at most `limit`:
+  // how long that took.
+  milliseconds end_and_wait(int index, milliseconds limit) {
+    source.put(kFirstJob + index, job_state(3, {9}, /*finished=*/true));
+    const auto ended = scheduler.now();
+    while (!finished(index) && scheduler.now() - ended < limit) {
+      scheduler.advance(milliseconds(50));
+    }
+    return std::chrono::duration_cast<milliseconds>(scheduler.now() - ended);
+  }
   bool finished(int index) const {
     for (const auto& e : streams[static_cast<std::size_t>(index)]->events()) {
       if (e.kind == WatchEventKind::kFinished) return true;
@@ -154,14 +164,10 @@ TEST(WatchHubSweepTest, UnderASpentBudgetAJobsEndIsNoticedWithinASweepNotItsTurn
   f.scheduler.advance(milliseconds(5000));  // every job at or near the ceiling, reads queuing
 
   constexpr int kEnding = 17;
-  f.source.put(kFirstJob + kEnding, job_state(3, {9}, /*finished=*/true));
-  const auto ended = f.scheduler.now();
-  while (!f.finished(kEnding) && f.scheduler.now() - ended < milliseconds(30000)) {
-    f.scheduler.advance(milliseconds(50));
-  }
+  const milliseconds took = f.end_and_wait(kEnding, milliseconds(30000));
   ASSERT_TRUE(f.finished(kEnding));
   // A sweep within a second, its changed job next in line for the following token (2/s).
-  EXPECT_LE(f.scheduler.now() - ended, milliseconds(2100));
+  EXPECT_LE(took, milliseconds(2100));
   EXPECT_GE(f.counter.changed_, 1u);
   ASSERT_FALSE(f.source.requests.empty());
   const JobListRequest& asked = f.source.requests.back();
@@ -187,13 +193,9 @@ TEST(WatchHubSweepTest, AJobEndingBeforeItsFirstReadIsFoundByTheList) {
   f.scheduler.advance(milliseconds(3000));
   constexpr int kEnding = kJobs - 2;
   ASSERT_EQ(f.source.reads(kFirstJob + kEnding), 0u);
-  f.source.put(kFirstJob + kEnding, job_state(3, {9}, /*finished=*/true));
-  const auto ended = f.scheduler.now();
-  while (!f.finished(kEnding) && f.scheduler.now() - ended < milliseconds(40000)) {
-    f.scheduler.advance(milliseconds(50));
-  }
+  const milliseconds took = f.end_and_wait(kEnding, milliseconds(40000));
   ASSERT_TRUE(f.finished(kEnding));
-  EXPECT_LE(f.scheduler.now() - ended, milliseconds(2100));
+  EXPECT_LE(took, milliseconds(2100));
   ASSERT_FALSE(f.source.requests.empty());
   EXPECT_LE(f.source.requests.front().create_time_start, f.source.first_created - 60000);
   // Jobs listed running before their first read are not read early: one read each so far at
@@ -210,13 +212,9 @@ TEST(WatchHubSweepTest, TheSameBudgetWithoutSweepsTakesAboutATurnOfTheQueue) {
   f.settle(kJobs);
   f.scheduler.advance(milliseconds(5000));
   const int last = f.read_last(kJobs);
-  f.source.put(kFirstJob + last, job_state(3, {9}, /*finished=*/true));
-  const auto ended = f.scheduler.now();
-  while (!f.finished(last) && f.scheduler.now() - ended < milliseconds(60000)) {
-    f.scheduler.advance(milliseconds(50));
-  }
+  const milliseconds took = f.end_and_wait(last, milliseconds(60000));
   ASSERT_TRUE(f.finished(last));
-  EXPECT_GT(f.scheduler.now() - ended, milliseconds(5000));
+  EXPECT_GT(took, milliseconds(5000));
   EXPECT_TRUE(f.source.requests.empty());
 }
 
