@@ -173,6 +173,15 @@ TEST(ReplicaWatch, AnOwnerStoppedWithSigtermGivesItsLeasesBack) {
   Submitted job = execute(stack.node(0).stub(), script_request("sleep 3; echo t", {101}));
   ASSERT_TRUE(job.status.ok());
   const std::int64_t id = job.ref.job_instance_id();
+  // Replica 0 took the lease as it submitted, before replica 1's stream could ask for it (the
+  // lease goes to whichever asks Redis first; on a loaded machine the submitter's request was
+  // once the later one, and then replica 0 had nothing to give back).
+  ASSERT_TRUE(wait_until(
+      [&stack] {
+        return metric_value(scrape_metrics(stack.node(0).metrics_port()),
+                            "jobgw_replica_leases_acquired_total{kind=\"submit\"}") == 1;
+      },
+      10s));
   auto watcher = std::async(std::launch::async,
                             [&stack, id] { return watch_to_end(stack.node(1).stub(), id); });
   std::this_thread::sleep_for(500ms);
