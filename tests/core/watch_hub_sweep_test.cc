@@ -178,7 +178,9 @@ TEST(WatchHubSweepTest, UnderASpentBudgetAJobsEndIsNoticedWithinASweepNotItsTurn
 
   // The others are still running and no sweep read another one early.
   for (int i = 0; i < kJobs; ++i) {
-    if (i != kEnding) EXPECT_FALSE(f.finished(i)) << i;
+    if (i != kEnding) {
+      EXPECT_FALSE(f.finished(i)) << i;
+    }
   }
   EXPECT_EQ(f.counter.changed_, 1u);
 }
