@@ -71,6 +71,7 @@ struct JobWatch {
   // subscriber arriving meanwhile can move an unwatched job's read up.
   std::uint64_t queued = 0;
   ReadRank queued_rank;
+  Clock::time_point queued_at{};  // when that read asked for its token
   // From asking the budget until its token came: a ticket handed back after the token came on
   // another thread names nothing, and is not kept in `queued`.
   bool token_pending = false;

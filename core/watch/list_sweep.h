@@ -29,13 +29,15 @@ struct SweepJob {
 
 // The hub's sweeps while its reads wait for budget tokens (WatchHubConfig::sweep_interval): per
 // scope, JOB's job list over the create times of the subscribed jobs, a page per budget token;
-// a job listed with another status than its last read is handed to `changed`. Armed by each
-// read that has to wait, it keeps sweeping only while reads still wait, so a hub within its
-// budget makes no list reads at all; the next sweep comes an interval after the last page of
-// the one before (longer after failures).
+// a job listed with another status than its last read is handed to `changed`. Armed by a read
+// that waited an interval or more for its token, it keeps sweeping only while reads still wait
+// that long, so a hub within its budget (short waits in a burst on the poll grid included)
+// makes no list reads at all; the next sweep comes an interval after the last page of the one
+// before (longer after failures).
 class ListSweep : public std::enable_shared_from_this<ListSweep> {
  public:
-  // Fills `jobs` with the subscribed jobs to check; false when no read waits for a token.
+  // Fills `jobs` with the subscribed jobs to check; false when no read has waited an interval
+  // for its token.
   using Collect = std::function<bool(std::vector<SweepJob>& jobs)>;
   using Changed = std::function<void(const Scope& scope, std::int64_t job_instance_id)>;
 
@@ -44,7 +46,8 @@ class ListSweep : public std::enable_shared_from_this<ListSweep> {
                                            WatchObserver& observer, Collect collect,
                                            Changed changed);
 
-  // A read is waiting for a token: sweep one interval from now, unless a sweep is due already.
+  // A read waited an interval for its token: sweep one interval from now, unless a sweep is
+  // due already.
   void arm();
   // No sweep starts after this; a page already asked for is still handed over.
   void stop();

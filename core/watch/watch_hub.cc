@@ -119,7 +119,8 @@ class WatchHub::Impl : public std::enable_shared_from_this<WatchHub::Impl> {
   void callback_missed(const std::shared_ptr<JobWatch>& w);
   std::vector<std::shared_ptr<JobWatch>> watches_of(std::int64_t job) const;
   void read_now(const std::shared_ptr<JobWatch>& w);
-  // The subscribed jobs a sweep checks; false when no read waits for a budget token.
+  // The subscribed jobs a sweep checks; false when no read has waited a sweep interval for a
+  // budget token.
   bool sweep_jobs(std::vector<SweepJob>& jobs) const;
   void on_read(const std::shared_ptr<JobWatch>& w, Result<JobSnapshot> result);
   void after_delivery(const std::shared_ptr<JobWatch>& w, milliseconds next_delay);
@@ -216,9 +217,10 @@ bool WatchHub::Impl::sweep_jobs(std::vector<SweepJob>& jobs) const {
     for (const auto& [key, w] : table_) all.push_back(w);
   }
   bool waiting = false;
+  const auto now = scheduler_.now();
   for (const auto& w : all) {
     std::lock_guard<std::mutex> lock(w->mu);
-    if (w->queued != 0) waiting = true;
+    if (w->queued != 0 && now - w->queued_at >= config_.sweep_interval) waiting = true;
     if (w->fed || w->stopped || w->finished) continue;
     if (w->subscribers.empty() && w->awaiting.empty()) continue;
     if (w->snapshot != nullptr && w->snapshot->create_time_ms > 0) {
@@ -668,8 +670,12 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
       [weak, w, asked] {
         auto self = weak.lock();
         if (!self) return;
-        self->observer().on_token_wait(
-            std::chrono::duration_cast<milliseconds>(self->scheduler_.now() - asked));
+        const auto waited =
+            std::chrono::duration_cast<milliseconds>(self->scheduler_.now() - asked);
+        self->observer().on_token_wait(waited);
+        // Reads waiting a sweep interval or more: a sweep would notice changes sooner. Shorter
+        // waits (a burst of reads on the poll grid) are not worth a list read.
+        if (waited >= self->config_.sweep_interval) self->sweep_->arm();
         {
           std::lock_guard<std::mutex> lock(w->mu);
           w->queued = 0;
@@ -689,9 +695,9 @@ void WatchHub::Impl::start_read(const std::shared_ptr<JobWatch>& w, ReadRank::Ki
     if (w->token_pending) {
       w->queued = ticket;
       w->queued_rank = rank;
+      w->queued_at = asked;
     }
   }
-  if (ticket != 0) sweep_->arm();
 }
 
 void WatchHub::Impl::offer_finished(const Scope& scope, std::int64_t job,

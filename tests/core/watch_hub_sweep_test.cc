@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -76,6 +77,10 @@ class ListingSource : public ScriptedSource {
 
 class SweepCounter : public WatchObserver {
  public:
+  void on_token_wait(milliseconds waited) override {
+    longest_wait_ = std::max(longest_wait_, waited);
+  }
+  milliseconds longest_wait_{0};
   void on_sweep(bool ok, std::size_t changed) override {
     (ok ? ok_ : failed_)++;
     changed_ += changed;
@@ -100,8 +105,11 @@ WatchHubConfig spent_config() {
 }
 
 struct Fixture {
-  explicit Fixture(WatchHubConfig config = spent_config())
-      : source(scheduler), hub(scheduler, source, config, &counter, [] { return 0.5; }) {}
+  // uniform01 0.5 makes jitter neutral.
+  explicit Fixture(
+      WatchHubConfig config = spent_config(),
+      std::function<double()> uniform01 = [] { return 0.5; })
+      : source(scheduler), hub(scheduler, source, config, &counter, std::move(uniform01)) {}
   ManualScheduler scheduler;
   ListingSource source;
   SweepCounter counter;
@@ -229,6 +237,36 @@ TEST(WatchHubSweepTest, NoListReadWhileReadsGetTheirTokens) {
   f.scheduler.advance(milliseconds(30000));
   EXPECT_TRUE(f.source.requests.empty());
   EXPECT_EQ(f.counter.ok_, 0);
+}
+
+// 20 jobs at the 5 s ceiling, read in bursts on the 250 ms poll grid: 4 reads a second within a
+// budget of 10, the bursts waiting a fraction of a second for tokens. A list read would notice
+// nothing sooner than the reads themselves.
+TEST(WatchHubSweepTest, ShortWaitsInBurstsOnThePollGridMakeNoListReads) {
+  WatchHubConfig c = spent_config();
+  c.reads_per_second = 10;
+  c.read_burst = 1;
+  c.poll_grid = milliseconds(250);
+  // Jitter as in production, spreading the jobs over the grid (a fixed sequence, so the test
+  // repeats exactly).
+  double u = 0;
+  Fixture f(c, [&u] {
+    u += 0.618034;
+    u -= static_cast<int>(u);
+    return u;
+  });
+  f.subscribe_running(20);
+  // The first reads, at the floor, do overrun the budget for a while.
+  f.scheduler.advance(milliseconds(30000));
+  f.source.requests.clear();
+  f.counter.longest_wait_ = milliseconds(0);
+  const std::size_t settled = f.source.total_reads();
+  f.scheduler.advance(milliseconds(60000));
+  const std::size_t reads = f.source.total_reads() - settled;
+  EXPECT_GE(reads, 200u) << "every job still read at its ceiling";
+  EXPECT_GT(f.counter.longest_wait_, milliseconds(0)) << "bursts did wait";
+  EXPECT_TRUE(f.source.requests.empty()) << f.source.requests.size() << " list reads";
+  EXPECT_LT(f.counter.longest_wait_, milliseconds(1000));
 }
 
 TEST(WatchHubSweepTest, ScopesWithFewSubscribedJobsAreLeftToTheirReads) {
