@@ -114,22 +114,20 @@ HttpOut Router::handle_api(const HttpIn& in, const std::string& name, const std:
                            const std::string& query) {
   const std::string request_id = new_request_id();
   stats_.request(name, mode);
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   if (name == "get_job_instance_status") {
     auto params = parse_query(query);
     auto it = params.find("job_instance_id");
     if (it != params.end()) {
       try {
-        stats_.status_read(std::stoll(it->second),
-                           std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count());
+        stats_.status_read(std::stoll(it->second), now_ms);
       } catch (const std::exception&) {
       }
     }
   } else if (name == "get_job_instance_list") {
-    stats_.list_read(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
+    stats_.list_read(now_ms);
   }
   FaultDecision fault = faults_.decide(name);
   if (fault.latency_ms > 0) stats_.fault("latency");

@@ -133,6 +133,13 @@ struct Fixture {
     }
     FAIL() << "not every job was read";
   }
+  // `jobs` subscribed running jobs, each read once, then at or near the ceiling with reads
+  // queuing for tokens.
+  void backlog(int jobs) {
+    subscribe_running(jobs);
+    settle(jobs);
+    scheduler.advance(milliseconds(5000));
+  }
   // The index of the job read last: the one whose turn is furthest.
   int read_last(int jobs) {
     int last = 0;
@@ -167,9 +174,7 @@ struct Fixture {
 TEST(WatchHubSweepTest, UnderASpentBudgetAJobsEndIsNoticedWithinASweepNotItsTurn) {
   Fixture f;
   constexpr int kJobs = 40;
-  f.subscribe_running(kJobs);
-  f.settle(kJobs);
-  f.scheduler.advance(milliseconds(5000));  // every job at or near the ceiling, reads queuing
+  f.backlog(kJobs);
 
   constexpr int kEnding = 17;
   const milliseconds took = f.end_and_wait(kEnding, milliseconds(30000));
@@ -218,9 +223,7 @@ TEST(WatchHubSweepTest, TheSameBudgetWithoutSweepsTakesAboutATurnOfTheQueue) {
   c.sweep_interval = milliseconds(0);
   Fixture f(c);
   constexpr int kJobs = 40;
-  f.subscribe_running(kJobs);
-  f.settle(kJobs);
-  f.scheduler.advance(milliseconds(5000));
+  f.backlog(kJobs);
   const int last = f.read_last(kJobs);
   const milliseconds took = f.end_and_wait(last, milliseconds(60000));
   ASSERT_TRUE(f.finished(last));
@@ -342,9 +345,7 @@ TEST(WatchHubSweepTest, APokedJobsWaitingReadGoesFirst) {
   c.sweep_interval = milliseconds(0);
   Fixture f(c);
   constexpr int kJobs = 40;
-  f.subscribe_running(kJobs);
-  f.settle(kJobs);
-  f.scheduler.advance(milliseconds(5000));
+  f.backlog(kJobs);
   const std::int64_t last = kFirstJob + f.read_last(kJobs);
   const std::size_t before = f.source.reads(last);
   f.source.put(last, job_state(3, {9}, /*finished=*/true));
